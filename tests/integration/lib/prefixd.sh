@@ -1,0 +1,136 @@
+# tests/integration/lib/prefixd.sh — shell helpers to run a real prefixd in a test.
+#
+# Source it from an integration test:
+#   . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
+#   pd_setup                       # temp dir in $PD_DIR, removed (and prefixd stopped) on exit
+#   pd_config <<EOF ... EOF        # optional: extra INI text appended to the generated config
+#   pd_start                       # starts prefixd -c $PD_CONF, polls until the socket answers
+#   pd_curl GET /v1/status         # curl over the unix socket; prints the body, sets $PD_STATUS
+#   pd_dump > before.sql           # the store as text (sqlite3 .dump), for before/after diffs
+#   pd_stop                        # SIGTERM, waits for exit (fails if it does not exit)
+#
+# Variables: PD_DIR (temp dir), PD_SOCK (main socket), PD_RO_SOCK (read-only socket),
+# PD_CONF (config file), PD_PID, PD_LOG (prefixd's stderr), PD_STATE (state dir),
+# PD_BIN / PCTL_BIN (the programs, from $PREFIXD_BUILD_DIR). Every wait polls with a deadline
+# (pd_wait_for CMD... ; default 10 s, PD_TIMEOUT to change); nothing sleeps and hopes.
+
+: "${PREFIXD_BUILD_DIR:?PREFIXD_BUILD_DIR must be set (ctest sets it)}"
+: "${PREFIXD_SOURCE_DIR:?PREFIXD_SOURCE_DIR must be set (ctest sets it)}"
+PD_BIN=${PD_BIN:-$PREFIXD_BUILD_DIR/prefixd}
+PCTL_BIN=${PCTL_BIN:-$PREFIXD_BUILD_DIR/prefixctl}
+PD_TIMEOUT=${PD_TIMEOUT:-10}
+
+pd_fail() { echo "FAIL: $*" >&2; [ -n "${PD_LOG:-}" ] && [ -f "$PD_LOG" ] && tail -n 40 "$PD_LOG" >&2; exit 1; }
+pd_ok()   { echo "ok: $*"; }
+
+# pd_wait_for CMD ARGS...: run CMD every 50 ms until it succeeds or PD_TIMEOUT seconds pass.
+pd_wait_for() {
+	local deadline=$(( $(date +%s%N) / 1000000 + PD_TIMEOUT * 1000 ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+pd_setup() {
+	PD_DIR=$(mktemp -d /tmp/prefixd-test.XXXXXX)
+	chmod 0755 "$PD_DIR"
+	PD_SOCK=$PD_DIR/prefixd.sock
+	PD_RO_SOCK=$PD_DIR/prefixd-ro.sock
+	PD_STATE=$PD_DIR/state
+	PD_CONF=$PD_DIR/prefixd.conf
+	PD_LOG=$PD_DIR/prefixd.log
+	PD_EXTRA=$PD_DIR/extra.conf
+	: > "$PD_EXTRA"
+	trap pd_cleanup EXIT
+}
+
+pd_cleanup() {
+	local rc=$?
+	[ -n "${PD_PID:-}" ] && kill -0 "$PD_PID" 2>/dev/null && { kill -TERM "$PD_PID"; pd_wait_for pd_exited || kill -KILL "$PD_PID"; }
+	if [ "$rc" = 0 ] || [ -z "${PD_KEEP:-}" ]; then rm -rf "$PD_DIR"; else echo "kept $PD_DIR" >&2; fi
+	exit "$rc"
+}
+
+# pd_config: appends stdin (INI text) to the config; [daemon] keys override the defaults below.
+pd_config() { cat >> "$PD_EXTRA"; }
+
+pd_write_config() {
+	{
+		if ! grep -q '^\[daemon\]' "$PD_EXTRA"; then
+			printf '[daemon]\nstate_dir = %s\nsocket = %s\nlog_level = %s\n' \
+				"$PD_STATE" "$PD_SOCK" "${PD_LOG_LEVEL:-info}"
+		fi
+		cat "$PD_EXTRA"
+	} > "$PD_CONF"
+}
+
+pd_alive() { [ -n "${PD_PID:-}" ] && kill -0 "$PD_PID" 2>/dev/null; }
+pd_exited() { ! pd_alive; }
+pd_answers() { curl -sf --max-time 2 --unix-socket "$PD_SOCK" http://prefixd/v1/status >/dev/null; }
+
+# pd_start [extra prefixd args]: starts prefixd in the background, waits until it answers.
+pd_start() {
+	pd_write_config
+	"$PD_BIN" -c "$PD_CONF" "$@" >>"$PD_LOG" 2>&1 &
+	PD_PID=$!
+	pd_wait_for pd_answers || pd_fail "prefixd did not answer on $PD_SOCK within ${PD_TIMEOUT}s"
+}
+
+# pd_stop: SIGTERM and wait; fails the test if prefixd does not exit 0 in time.
+pd_stop() {
+	pd_alive || pd_fail "prefixd is not running"
+	kill -TERM "$PD_PID"
+	pd_wait_for pd_exited || pd_fail "prefixd did not stop on SIGTERM"
+	local rc=0
+	wait "$PD_PID" || rc=$?
+	PD_PID=
+	[ "$rc" = 0 ] || pd_fail "prefixd exited with $rc"
+}
+
+# pd_curl METHOD PATH [JSON-BODY] [extra curl args...]: prints the body; $PD_STATUS is the code.
+pd_curl() {
+	local method=$1 path=$2 data=${3:-}
+	shift 2; [ $# -gt 0 ] && shift
+	local out=$PD_DIR/.curl.out
+	if [ -n "$data" ]; then
+		PD_STATUS=$(curl -s -o "$out" -w '%{http_code}' --max-time 10 --unix-socket "${PD_CURL_SOCK:-$PD_SOCK}" \
+			-X "$method" -H 'Content-Type: application/json' --data-binary "$data" "$@" "http://prefixd$path")
+	else
+		PD_STATUS=$(curl -s -o "$out" -w '%{http_code}' --max-time 10 --unix-socket "${PD_CURL_SOCK:-$PD_SOCK}" \
+			-X "$method" "$@" "http://prefixd$path")
+	fi
+	cat "$out"
+}
+
+# pd_expect STATUS CODE METHOD PATH [BODY]: asserts the HTTP status and the error code ("-" = none).
+pd_expect() {
+	local want_status=$1 want_code=$2 body got_code
+	shift 2
+	body=$(pd_curl "$@")
+	[ "$PD_STATUS" = "$want_status" ] || pd_fail "$1 $2: want HTTP $want_status, got $PD_STATUS: $body"
+	if [ "$want_code" != - ]; then
+		got_code=$(printf '%s' "$body" | jq -r '.error.code' 2>/dev/null)
+		[ "$got_code" = "$want_code" ] || pd_fail "$1 $2: want error $want_code, got '$got_code': $body"
+	fi
+	printf '%s' "$body"
+}
+
+# pd_db: path of the SQLite store file in the state dir.
+pd_db() {
+	local f
+	for f in "$PD_STATE"/*.db "$PD_STATE"/*.sqlite "$PD_STATE"/*.sqlite3; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# pd_dump: the store as SQL text, stable across runs (reads through WAL; safe while running).
+pd_dump() {
+	local db
+	db=$(pd_db) || pd_fail "no store file in $PD_STATE"
+	sqlite3 -readonly "$db" .dump
+}
+
+# pd_ctl ARGS...: runs prefixctl against the test daemon.
+pd_ctl() { "$PCTL_BIN" -s "$PD_SOCK" "$@"; }
