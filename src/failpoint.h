@@ -1,0 +1,27 @@
+/*
+ * failpoint — named places where a test can freeze the daemon (then SIGKILL it).
+ *
+ * Called by modules at crash-sensitive points (bird_apply: "bird_apply_before_confirm").
+ * failpoint_hit("name") looks the name up in the environment variable PREFIXD_FAILPOINT
+ * (a comma-separated list of names). When listed, it logs "failpoint NAME hit" at warn level
+ * and pauses forever, so a test that polls for that log line can kill the process exactly there.
+ *
+ * Only compiled in when PREFIXD_FAILPOINTS is defined (CMake option PREFIXD_FAILPOINTS, ON by
+ * default for now); otherwise failpoint_hit() expands to nothing and costs nothing.
+ */
+#ifndef PREFIXD_FAILPOINT_H
+#define PREFIXD_FAILPOINT_H
+
+#include <stdbool.h>
+
+/* True when NAME is listed in PREFIXD_FAILPOINT (exact match of one list item). */
+bool failpoint_enabled(const char *name);
+
+#ifdef PREFIXD_FAILPOINTS
+/* If NAME is enabled: log and block in pause() forever. Otherwise return at once. */
+void failpoint_hit(const char *name);
+#else
+#define failpoint_hit(name) ((void)0)
+#endif
+
+#endif
