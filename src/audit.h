@@ -1,0 +1,50 @@
+/*
+ * audit — the hash chain that makes the event log tamper-evident (issue: observability/audit).
+ *
+ * Every event row stores hash = SHA-256(prev_hash_hex || "\n" || canonical), where canonical is
+ * the event's JSON with sorted keys and no insignificant white space (audit_canonical) and
+ * prev_hash_hex is the previous event's hash (64 zeros before the first event). Ids are
+ * consecutive from 1. A verifier walks the log in id order with audit_verify_step:
+ *   - an edited event no longer hashes to its stored hash: that event is named;
+ *   - a deleted event leaves a gap in the ids: the first missing id is named (and even if the
+ *     ids were renumbered, the next event's hash would not match its new predecessor);
+ *   - a truncated tail is caught by comparing the last hash with one kept elsewhere (the store
+ *     keeps it in its meta table; a later step can publish it).
+ * Who calls it: the store (append: compute the hash in the same transaction as the change) and
+ * `audit verify`. Pure functions, no I/O.
+ */
+#ifndef PREFIXD_AUDIT_H
+#define PREFIXD_AUDIT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define AUDIT_HASH_HEXLEN 64
+#define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The canonical text of an event object (sorted keys, compact, UTF-8). Caller frees. NULL on
+ * allocation failure. */
+char *audit_canonical(const json_t *event);
+
+/* out = hex(SHA-256(prev || "\n" || canonical)); out has room for AUDIT_HASH_HEXLEN + 1. */
+void audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HEXLEN + 1]);
+
+struct audit_verifier {
+	char prev[AUDIT_HASH_HEXLEN + 1];   /* hash of the last verified event */
+	uint64_t last_id;                   /* id of the last verified event, 0 before the first */
+	uint64_t count;                     /* events verified */
+};
+
+void audit_verifier_init(struct audit_verifier *v);
+
+/*
+ * Verifies the next event in id order. Returns 0, or -1 with e: "audit-broken" naming the id
+ * of the first event that does not check (edited, or the id after a gap: "event 42 is missing").
+ */
+int audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
+    const char *stored_hash, struct err *e);
+
+#endif
