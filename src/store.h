@@ -1,0 +1,188 @@
+/*
+ * store — persistence interface of the address model (SPEC §6 "Store", DESIGN decision 2).
+ *
+ * The store is the truth; ipam's memory is an index rebuilt from it at start (ipam_load).
+ * This header is backend-neutral: a struct store carries an ops table, and store_sqlite.c is
+ * the one backend today (WAL, synchronous=FULL, versioned migrations). No SQL appears outside
+ * the backend, so a PostgreSQL backend can be added later behind the same ops.
+ *
+ * Rows are plain structs. ids are assigned by ipam (max id + 1 at load), so they are stable
+ * across restarts and identical in every backend. Text fields may be NULL (absent). Tag lists
+ * are stored as the text ipam encodes ("key=value" lines); the store does not interpret them.
+ *
+ * Transactions nest: store_begin opens a transaction at depth 0 and a savepoint inside one;
+ * store_commit / store_rollback close the innermost level. The daemon opens one outer
+ * transaction for a batch of requests (group commit); each ipam mutation opens its own inner
+ * level, so a refused or failed mutation leaves the batch's earlier writes intact. If the outer
+ * COMMIT fails, the caller must rebuild memory with ipam_load (the documented recovery).
+ *
+ * The store enforces uniqueness itself, independent of ipam's index: UNIQUE(pool, start
+ * address) on allocations, UNIQUE(pool, token) on client tokens, UNIQUE names.
+ *
+ * Every call returns 0 or -1 with e set (code "store-failed", "exists" on a UNIQUE violation).
+ * Only the libev loop thread uses a store.
+ */
+#ifndef PREFIXD_STORE_H
+#define PREFIXD_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "err.h"
+
+struct store;
+
+struct store_scope {
+	uint64_t id;
+	const char *name;
+	int kind;                   /* enum ipam_scope_kind */
+};
+
+struct store_pool {
+	uint64_t id;
+	const char *name;
+	uint64_t scope_id;
+	uint64_t parent_id;         /* 0: top-level */
+	int family;                 /* CIDR_V4 / CIDR_V6 */
+	const char *locale;
+	const char *description;
+	int default_netmask;        /* -1: unset */
+	int min_netmask;
+	int max_netmask;
+	const char *required_tags;  /* encoded tag list */
+	const char *tags;
+	int alarm_at;               /* percent */
+	uint32_t origin_asn;        /* 0: none */
+	int64_t created;
+};
+
+/* A provisioned CIDR. For a child pool, alloc_id is the kind=pool allocation in the parent. */
+struct store_provision {
+	uint64_t id;
+	uint64_t pool_id;
+	struct cidr cidr;
+	uint64_t alloc_id;          /* 0 for a top-level pool */
+	int64_t created;
+};
+
+struct store_alloc {
+	uint64_t id;
+	uint64_t pool_id;
+	struct cidr cidr;
+	int kind;                   /* enum ipam_alloc_kind */
+	uint64_t child_pool_id;     /* kind=pool: the child pool it supplies */
+	const char *description;
+	const char *tags;
+	const char *locale;
+	const char *token;
+	int64_t created;
+};
+
+struct store_resource {
+	uint64_t id;
+	uint64_t scope_id;
+	struct cidr cidr;
+	const char *name;
+	const char *tags;
+	int64_t created;
+};
+
+/* One change to a CIDR (SPEC §2 History). JSON texts are produced by the caller. */
+struct store_event {
+	uint64_t id;                /* assigned by the store on append */
+	int64_t time;               /* unix seconds */
+	const char *actor;
+	const char *role;
+	const char *request_id;
+	const char *action;         /* "allocate", "release", "provision", ... */
+	const char *object_kind;    /* "allocation", "pool", "scope", "resource", ... */
+	bool has_cidr;
+	struct cidr cidr;
+	const char *before;         /* JSON text or NULL */
+	const char *after;
+	const char *evidence;
+};
+
+/* Rows streamed by store_load, in dependency order: scopes, pools (ascending id, so parents
+ * come first), provisions, allocations, resources. A callback returning -1 stops the load;
+ * it should set e itself. Pointers in a row are valid only during the call. */
+struct store_load_cb {
+	int (*scope)(void *arg, const struct store_scope *r, struct err *e);
+	int (*pool)(void *arg, const struct store_pool *r, struct err *e);
+	int (*provision)(void *arg, const struct store_provision *r, struct err *e);
+	int (*alloc)(void *arg, const struct store_alloc *r, struct err *e);
+	int (*resource)(void *arg, const struct store_resource *r, struct err *e);
+};
+
+/* Called for each event of a query, oldest first. Return 0 to go on, -1 to stop. */
+typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+
+enum store_table {
+	STORE_SCOPE,
+	STORE_POOL,
+	STORE_PROVISION,
+	STORE_ALLOC,
+	STORE_RESOURCE,
+};
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *st);
+	int (*begin)(struct store *st, struct err *e);
+	int (*commit)(struct store *st, struct err *e);
+	int (*rollback)(struct store *st, struct err *e);
+	int (*scope_put)(struct store *st, const struct store_scope *r, struct err *e);
+	int (*pool_put)(struct store *st, const struct store_pool *r, struct err *e);
+	int (*provision_put)(struct store *st, const struct store_provision *r, struct err *e);
+	int (*alloc_put)(struct store *st, const struct store_alloc *r, struct err *e);
+	int (*resource_put)(struct store *st, const struct store_resource *r, struct err *e);
+	int (*remove)(struct store *st, enum store_table t, uint64_t id, struct err *e);
+	int (*event_append)(struct store *st, struct store_event *ev, struct err *e);
+	int (*events_query)(struct store *st, const struct cidr *c, int64_t since,
+	    int64_t until, store_event_cb cb, void *arg, struct err *e);
+	int (*load)(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);
+	int (*check)(struct store *st, struct err *e);
+};
+
+struct store {
+	const struct store_ops *ops;
+	int depth;                  /* open transaction levels; maintained by store_begin/... */
+};
+
+/* Opens (creating if needed) the SQLite store at path and runs pending migrations. Returns
+ * 0 and *out, or -1 (store-failed naming the path and SQLite's reason). */
+int store_sqlite_open(const char *path, struct store **out, struct err *e);
+/* Closes any backend; rolls back an open transaction. store_close(NULL) is a no-op. */
+void store_close(struct store *st);
+
+/* Current schema version of the SQLite backend (the number of migrations). */
+int store_sqlite_schema_version(void);
+
+/* Transactions (see above). store_in_txn is true while any level is open. */
+int store_begin(struct store *st, struct err *e);
+int store_commit(struct store *st, struct err *e);
+int store_rollback(struct store *st, struct err *e);
+bool store_in_txn(const struct store *st);
+
+int store_scope_put(struct store *st, const struct store_scope *r, struct err *e);
+int store_pool_put(struct store *st, const struct store_pool *r, struct err *e);
+int store_provision_put(struct store *st, const struct store_provision *r, struct err *e);
+int store_alloc_put(struct store *st, const struct store_alloc *r, struct err *e);
+int store_resource_put(struct store *st, const struct store_resource *r, struct err *e);
+/* Deletes row id of table t; deleting a missing row is not an error. */
+int store_remove(struct store *st, enum store_table t, uint64_t id, struct err *e);
+
+/* Appends ev (ev->id is set). Called inside the mutation's transaction. */
+int store_event_append(struct store *st, struct store_event *ev, struct err *e);
+/* Events whose CIDR overlaps c (equal, inside or covering it), with since <= time <= until
+ * (pass 0 / INT64_MAX for no bound), oldest first. */
+int store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
+    store_event_cb cb, void *arg, struct err *e);
+
+/* Streams every row to cb (see struct store_load_cb). */
+int store_load(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);
+/* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
+int store_check(struct store *st, struct err *e);
+
+#endif
