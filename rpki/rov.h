@@ -1,0 +1,104 @@
+/*
+ * rov — route origin validation (RFC 6811) with the reasons an operator needs.
+ *
+ * Who calls it: the lifecycle (provision and advertise checks, re-validation after RTR
+ * changes), the API (`rpki validate PREFIX ASN`) and the benchmark. It reads the VRP table
+ * that rpki/rtr keeps (rtrlib's pfx_table) and owns nothing but the result it fills in.
+ *
+ * Semantics (RFC 6811 §2):
+ *   a VRP covers the route when its prefix contains the route's prefix;
+ *   it matches when it covers, route length <= maxLength and the ASNs are equal;
+ *   valid      at least one matching VRP
+ *   invalid    covered, but no VRP matches; `reason` says why:
+ *                ROV_REASON_LENGTH  some covering VRP names the same origin, but every such VRP's
+ *                                   maxLength is shorter than the route (a too-specific route)
+ *                ROV_REASON_ORIGIN  no covering VRP names this origin (incl. AS0 VRPs, RFC 7607)
+ *   not-found  no covering VRP
+ * A VRP for AS0 never matches, and origin AS0 is never valid.
+ *
+ * Deciding VRPs: for valid, the matching VRPs; for invalid, every covering VRP (each one
+ * failed). They are found with one pfx_table_validate_r() walk with ASN 0, which never
+ * matches and so collects every covering VRP down the trie (with the real ASN rtrlib stops at
+ * the first matching node and may omit deeper VRPs); the state is then decided here from the
+ * full list. At most ROV_MAX_VRPS are kept; `nvrps_total` says how many there were.
+ *
+ * RFC 9319 warning: `maxlength_warning` is set when a matching VRP's maxLength is longer than
+ * the route's prefix length (the ROA also authorises more-specifics nobody announces, which a
+ * forged-origin sub-prefix hijack can use).
+ *
+ * rtrlib keeps addresses in host byte order: IPv4 as one uint32, IPv6 as four uint32 words,
+ * most significant first. rov converts from struct cidr (left-aligned 128 bits) here.
+ */
+#ifndef PREFIXD_ROV_H
+#define PREFIXD_ROV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "err.h"
+
+struct pfx_table;
+struct rtr;
+
+enum rov_state {
+	ROV_NOT_FOUND,
+	ROV_VALID,
+	ROV_INVALID,
+};
+
+enum rov_reason {
+	ROV_REASON_NONE,        /* valid or not-found */
+	ROV_REASON_ORIGIN,
+	ROV_REASON_LENGTH,
+};
+
+/* One Validated ROA Payload. */
+struct rov_vrp {
+	struct cidr prefix;
+	uint8_t max_len;
+	uint32_t asn;
+};
+
+#define ROV_MAX_VRPS 32
+
+struct rov_result {
+	enum rov_state state;
+	enum rov_reason reason;
+	bool maxlength_warning;     /* RFC 9319, see above */
+	bool stale;                 /* the data was not fresh (rtr state other than synced) */
+	size_t nvrps;               /* entries used in vrps[] */
+	size_t nvrps_total;         /* deciding VRPs found (may exceed ROV_MAX_VRPS) */
+	struct rov_vrp vrps[ROV_MAX_VRPS];
+};
+
+/*
+ * Validates (prefix, asn) against a pfx_table. Fills *out. Returns 0, or -1 with
+ * rov-failed (rtrlib error or out of memory). `stale` is left false. Safe on any thread
+ * that may read the table (rtrlib takes its read lock); never call it from an rtrlib callback.
+ */
+int rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint32_t asn,
+    struct rov_result *out, struct err *e);
+
+/*
+ * Validates against rtr's live data (loop thread only) and sets `stale` when rtr's freshness
+ * state is not synced. With no data at all (connecting, expired) the answer is not-found,
+ * stale. Returns 0 or -1 as rov_validate_table.
+ */
+int rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
+    struct rov_result *out, struct err *e);
+
+/*
+ * The fast path: only the state, with no reasons (one trie walk that stops at the first
+ * match). Returns the state; on an rtrlib error it answers ROV_NOT_FOUND.
+ */
+enum rov_state rov_check_table(struct pfx_table *table, const struct cidr *prefix,
+    uint32_t asn);
+
+/* "valid", "invalid", "not-found". */
+const char *rov_state_name(enum rov_state st);
+/* "origin", "length" or NULL for ROV_REASON_NONE. */
+const char *rov_reason_name(enum rov_reason r);
+
+#endif

@@ -1,0 +1,814 @@
+/*
+ * rtr — rtrlib inside the libev loop, freshness, VRP counts and change events. The contract,
+ * the threading rules and the state machine are in rtr.h; rtrlib's traps are listed there.
+ */
+#include <ev.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "rtr.h"
+#include "rtr_private.h"
+
+/* Records the rtrlib threads may queue before the loop drains them; beyond this the loop is
+ * told "everything changed" instead. */
+#define RTR_RING_CAP 65536
+/* rtrlib's accepted range for the expire interval. */
+#define RTR_LIB_EXPIRE_MIN 600
+#define RTR_LIB_EXPIRE_MAX 172800
+
+/* One queued VRP change, copied field by field from rtrlib's pfx_record. */
+struct rtr_qrec {
+	uint32_t asn;
+	uint32_t w[4];
+	uint8_t v6, len, max_len, added;
+};
+
+struct rtr_cache {
+	struct rtr_socket rs;       /* first: rtrlib hands back &rs, see cache_of() */
+	struct tr_socket tr;
+	struct tr_tcp_config tcp;
+	struct rtr *rtr;
+	/* written by the cache's rtrlib thread (status callback), read by the loop */
+	_Atomic int sock_state;
+	_Atomic uint32_t session_id;
+	_Atomic uint32_t serial;
+	_Atomic bool has_session;
+	_Atomic uint64_t syncs;
+	/* loop only */
+	uint64_t syncs_seen;
+	double last_sync;           /* monotonic seconds; 0: never */
+	bool was_up;
+};
+
+struct rtr_sub {
+	rtr_change_fn fn;
+	void *arg;
+};
+
+struct rtr {
+	struct ev_loop *loop;
+	struct rtr_conf conf;
+	struct rtr_cache caches[RTR_MAX_CACHES];
+	struct rtr_socket *socks[RTR_MAX_CACHES];
+	struct rtr_mgr_group group;
+	struct rtr_mgr_config *mgr;     /* NULL before start and during a restart */
+	bool started;
+	_Atomic bool quiet;             /* callbacks return at once (stop, restart, free) */
+
+	pthread_mutex_t q_mu;           /* guards q_fill, q_n */
+	struct rtr_qrec *q_fill;        /* the rtrlib threads append here */
+	size_t q_n;
+	struct rtr_qrec *q_drain;       /* the loop's half of the double buffer */
+	_Atomic bool overflow;
+
+	ev_async async_w;
+	ev_timer stale_w, expire_w, debounce_w;
+
+	enum rtr_state state;
+	double last_sync;               /* monotonic seconds of the last completed sync */
+	uint64_t transitions[RTR_STATE_COUNT];
+	uint64_t illegal_events, overflows, changes;
+	uint64_t vrps_v4, vrps_v6;
+
+	bool ch_pending, ch_all;
+	double ch_first;
+	size_t ch_n;
+	struct cidr *ch;                /* RTR_CHANGE_MAX entries */
+	struct rtr_sub subs[RTR_MAX_SUBSCRIBERS];
+};
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- configuration ---------------------------------------------------------------- */
+
+void
+rtr_conf_init(struct rtr_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->refresh = 300;
+	c->retry = 30;
+	c->expire = 7200;
+	c->stale_after = 900;
+	c->connect_timeout = 5;
+	c->debounce_ms = 500;
+	c->debounce_max_ms = 2000;
+}
+
+static bool
+port_ok(const char *p)
+{
+	char *end;
+	long v;
+
+	if (*p < '1' || *p > '9')
+		return false;
+	v = strtol(p, &end, 10);
+	return *end == '\0' && v >= 1 && v <= 65535;
+}
+
+int
+rtr_conf_add_cache(struct rtr_conf *c, const char *hostport, struct err *e)
+{
+	const char *host = hostport, *colon;
+	size_t hlen;
+
+	if (c->ncaches >= RTR_MAX_CACHES)
+		return err_set(e, "invalid-argument", "rpki.cache: at most %d caches",
+		    RTR_MAX_CACHES);
+	if (hostport[0] == '[') {
+		const char *rb = strchr(hostport, ']');
+		if (rb == NULL || rb[1] != ':')
+			return err_set(e, "invalid-argument",
+			    "rpki.cache: '%s' is not [ADDRESS]:PORT", hostport);
+		host = hostport + 1;
+		hlen = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(hostport, ':');
+		if (colon == NULL || strchr(hostport, ':') != colon)
+			return err_set(e, "invalid-argument",
+			    "rpki.cache: '%s' is not HOST:PORT", hostport);
+		hlen = (size_t)(colon - host);
+	}
+	if (hlen == 0 || hlen >= RTR_HOST_MAX || !port_ok(colon + 1))
+		return err_set(e, "invalid-argument",
+		    "rpki.cache: '%s' needs a host and a port 1..65535", hostport);
+	struct rtr_cache_conf *cc = &c->caches[c->ncaches++];
+	memcpy(cc->host, host, hlen);
+	cc->host[hlen] = '\0';
+	snprintf(cc->port, sizeof(cc->port), "%s", colon + 1);
+	return 0;
+}
+
+int
+rtr_conf_check(const struct rtr_conf *c, struct err *e)
+{
+	if (c->ncaches == 0)
+		return err_set(e, "invalid-argument", "rpki.cache: at least one cache is needed");
+	if (c->refresh < 1 || c->refresh > 86400)
+		return err_set(e, "invalid-argument", "rpki.refresh: %u is not in 1..86400",
+		    c->refresh);
+	if (c->retry < 1 || c->retry > 7200)
+		return err_set(e, "invalid-argument", "rpki.retry: %u is not in 1..7200", c->retry);
+	if (c->expire < 1 || c->expire > RTR_LIB_EXPIRE_MAX)
+		return err_set(e, "invalid-argument", "rpki.expire: %u is not in 1..%d", c->expire,
+		    RTR_LIB_EXPIRE_MAX);
+	if (c->stale_after <= c->refresh)
+		return err_set(e, "invalid-argument",
+		    "rpki.stale_after: %u must exceed rpki.refresh (%u): a sync happens only "
+		    "every refresh seconds", c->stale_after, c->refresh);
+	if (c->stale_after > c->expire)
+		return err_set(e, "invalid-argument",
+		    "rpki.stale_after: %u must not exceed rpki.expire (%u)", c->stale_after,
+		    c->expire);
+	if (c->connect_timeout < 1 || c->debounce_ms < 1 || c->debounce_max_ms < c->debounce_ms)
+		return err_set(e, "invalid-argument",
+		    "rpki: connect_timeout and debounce need positive values, max >= quiet period");
+	return 0;
+}
+
+/* ---- state machine ---------------------------------------------------------------- */
+
+const char *
+rtr_state_name(enum rtr_state s)
+{
+	static const char *names[RTR_STATE_COUNT] = {
+		"connecting", "synced", "stale", "expired",
+	};
+	return (unsigned)s < RTR_STATE_COUNT ? names[s] : "?";
+}
+
+static const char *
+event_name(enum rtr_event ev)
+{
+	switch (ev) {
+	case RTR_EV_SYNC:
+		return "sync";
+	case RTR_EV_STALE:
+		return "stale";
+	case RTR_EV_EXPIRE:
+		return "expire";
+	}
+	return "?";
+}
+
+int
+rtr_fsm_next(enum rtr_state s, enum rtr_event ev, enum rtr_state *next)
+{
+	switch (ev) {
+	case RTR_EV_SYNC:
+		if ((unsigned)s >= RTR_STATE_COUNT)
+			return -1;
+		*next = RTR_STATE_SYNCED;
+		return 0;
+	case RTR_EV_STALE:
+		if (s != RTR_STATE_SYNCED)
+			return -1;
+		*next = RTR_STATE_STALE;
+		return 0;
+	case RTR_EV_EXPIRE:
+		if (s != RTR_STATE_SYNCED && s != RTR_STATE_STALE)
+			return -1;
+		*next = RTR_STATE_EXPIRED;
+		return 0;
+	}
+	return -1;
+}
+
+static void mgr_restart(struct rtr *rtr);
+static void change_note_all(struct rtr *rtr);
+
+/* Arms the stale and expire timers from last_sync (both run while data is kept). */
+static void
+arm_timers(struct rtr *rtr)
+{
+	double age = mono_now() - rtr->last_sync, left;
+
+	ev_timer_stop(rtr->loop, &rtr->stale_w);
+	ev_timer_stop(rtr->loop, &rtr->expire_w);
+	if (rtr->state == RTR_STATE_SYNCED) {
+		left = (double)rtr->conf.stale_after - age;
+		ev_timer_set(&rtr->stale_w, left > 0 ? left : 0, 0);
+		ev_timer_start(rtr->loop, &rtr->stale_w);
+	}
+	if (rtr->state == RTR_STATE_SYNCED || rtr->state == RTR_STATE_STALE) {
+		left = (double)rtr->conf.expire - age;
+		ev_timer_set(&rtr->expire_w, left > 0 ? left : 0, 0);
+		ev_timer_start(rtr->loop, &rtr->expire_w);
+	}
+}
+
+int
+rtr_fsm(struct rtr *rtr, enum rtr_event ev)
+{
+	enum rtr_state next, prev = rtr->state;
+
+	if (rtr_fsm_next(prev, ev, &next) == -1) {
+		rtr->illegal_events++;
+		log_warnx("rpki: illegal event %s in state %s", event_name(ev),
+		    rtr_state_name(prev));
+		return -1;
+	}
+	rtr->state = next;
+	if (next != prev) {
+		rtr->transitions[next]++;
+		log_info("rpki: %s -> %s (%s)", rtr_state_name(prev), rtr_state_name(next),
+		    event_name(ev));
+	}
+	if (next == RTR_STATE_EXPIRED) {
+		/* RFC 8210 §6: the data must not be kept past expire. A fresh manager starts
+		 * with an empty table and a Reset Query. */
+		log_warnx("rpki: no sync for %u s, dropping all VRPs", rtr->conf.expire);
+		mgr_restart(rtr);
+		rtr->vrps_v4 = rtr->vrps_v6 = 0;
+		change_note_all(rtr);
+	}
+	arm_timers(rtr);
+	return 0;
+}
+
+bool
+rtr_is_fresh(const struct rtr *rtr)
+{
+	return rtr != NULL && rtr->state == RTR_STATE_SYNCED;
+}
+
+enum rtr_state
+rtr_state(const struct rtr *rtr)
+{
+	return rtr->state;
+}
+
+struct pfx_table *
+rtr_table(struct rtr *rtr)
+{
+	return rtr != NULL && rtr->mgr != NULL ? rtr->mgr->pfx_table : NULL;
+}
+
+static void
+on_stale(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	rtr_fsm(w->data, RTR_EV_STALE);
+}
+
+static void
+on_expire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	rtr_fsm(w->data, RTR_EV_EXPIRE);
+}
+
+/* ---- rtrlib callbacks (rtrlib threads, or ours during stop) --------------------------- */
+
+/* Our sockets are the first member of struct rtr_cache, so the pointer rtrlib hands back
+ * is the cache. */
+static struct rtr_cache *
+cache_of(const struct rtr_socket *sk)
+{
+	return (struct rtr_cache *)(void *)(uintptr_t)sk;
+}
+
+/*
+ * pfx update: copy the fields (never the struct: its padding is uninitialised, rtrlib #318)
+ * into the ring, or flag an overflow, and wake the loop. May run with the table's lock held.
+ */
+static void
+on_pfx(struct pfx_table *t, const struct pfx_record r, const bool added)
+{
+	(void)t;
+	if (r.socket == NULL)
+		return;
+	struct rtr *rtr = cache_of(r.socket)->rtr;
+	if (atomic_load(&rtr->quiet))
+		return;
+	struct rtr_qrec q = {.asn = r.asn, .len = r.min_len, .max_len = r.max_len,
+	    .added = added ? 1 : 0};
+	if (r.prefix.ver == LRTR_IPV6) {
+		q.v6 = 1;
+		memcpy(q.w, r.prefix.u.addr6.addr, sizeof(q.w));
+	} else {
+		q.w[0] = r.prefix.u.addr4.addr;
+	}
+	pthread_mutex_lock(&rtr->q_mu);
+	if (rtr->q_n < RTR_RING_CAP)
+		rtr->q_fill[rtr->q_n++] = q;
+	else
+		atomic_store(&rtr->overflow, true);
+	pthread_mutex_unlock(&rtr->q_mu);
+	ev_async_send(rtr->loop, &rtr->async_w);
+}
+
+/*
+ * Socket state change. Stores the state, and after a completed sync (SYNC -> ESTABLISHED)
+ * the session and serial, into the cache's atomics. On RTR_ERROR_FATAL it asks for a new
+ * session (rtrlib trap: after a cache restart the old session id loops on "Corrupt Data"
+ * until expire). This runs on the socket's own thread just before it loops to CONNECTING,
+ * so the write does not race with rtrlib.
+ */
+static void
+on_status(const struct rtr_mgr_group *g, enum rtr_mgr_status st,
+    const struct rtr_socket *sk, void *data)
+{
+	struct rtr *rtr = data;
+
+	(void)g;
+	(void)st;
+	if (sk == NULL || atomic_load(&rtr->quiet))
+		return;
+	struct rtr_cache *c = cache_of(sk);
+	int prev = atomic_exchange(&c->sock_state, (int)sk->state);
+	if (sk->state == RTR_ERROR_FATAL)
+		((struct rtr_socket *)(uintptr_t)sk)->request_session_id = true;
+	if (sk->state == RTR_ESTABLISHED && prev == RTR_SYNC) {
+		atomic_store(&c->session_id, (uint32_t)sk->session_id);
+		atomic_store(&c->serial, sk->serial_number);
+		atomic_store(&c->has_session, true);
+		atomic_fetch_add(&c->syncs, 1);
+	}
+	ev_async_send(rtr->loop, &rtr->async_w);
+}
+
+/* ---- the rtrlib manager ------------------------------------------------------------ */
+
+static int
+mgr_create(struct rtr *rtr, struct err *e)
+{
+	unsigned lib_expire = rtr->conf.expire < RTR_LIB_EXPIRE_MIN ? RTR_LIB_EXPIRE_MIN
+	    : rtr->conf.expire;
+
+	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
+		struct rtr_cache *c = &rtr->caches[i];
+		memset(&c->rs, 0, sizeof(c->rs));
+		memset(&c->tr, 0, sizeof(c->tr));
+		c->tcp = (struct tr_tcp_config){
+			.host = rtr->conf.caches[i].host, .port = rtr->conf.caches[i].port,
+			.connect_timeout = rtr->conf.connect_timeout,
+		};
+		if (tr_tcp_init(&c->tcp, &c->tr) != TR_SUCCESS)
+			return err_set(e, "rtr-failed", "rpki: cannot set up cache %s:%s",
+			    c->tcp.host, c->tcp.port);
+		c->rs.tr_socket = &c->tr;
+		rtr->socks[i] = &c->rs;
+		atomic_store(&c->sock_state, RTR_CLOSED);
+	}
+	rtr->group = (struct rtr_mgr_group){.sockets = rtr->socks,
+	    .sockets_len = (unsigned)rtr->conf.ncaches, .preference = 1};
+	if (rtr_mgr_init(&rtr->mgr, &rtr->group, 1, rtr->conf.refresh, lib_expire,
+	    rtr->conf.retry, on_pfx, NULL, on_status, rtr) != RTR_SUCCESS) {
+		rtr->mgr = NULL;
+		return err_set(e, "rtr-failed", "rpki: rtr_mgr_init failed");
+	}
+	/* rtrlib trap: without this the cache's End of Data intervals replace ours. */
+	for (size_t i = 0; i < rtr->conf.ncaches; i++)
+		rtr_set_interval_mode(&rtr->caches[i].rs, RTR_INTERVAL_MODE_IGNORE_ANY);
+	return 0;
+}
+
+/* Starts rtrlib's threads with every signal blocked, so they inherit that mask and signals
+ * reach only the loop thread (libev's advice for threaded programs). */
+static int
+mgr_run(struct rtr *rtr, struct err *e)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = rtr_mgr_start(rtr->mgr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != RTR_SUCCESS)
+		return err_set(e, "rtr-failed", "rpki: rtr_mgr_start failed");
+	return 0;
+}
+
+/* Stops and frees the manager. rtr_mgr_stop fires a delete callback per VRP on this thread
+ * with the table locked; `quiet` turns them into no-ops. Never stop + start again: rtrlib
+ * 0.8.0 cannot restart a stopped socket (#267). */
+static void
+mgr_destroy(struct rtr *rtr)
+{
+	if (rtr->mgr == NULL)
+		return;
+	atomic_store(&rtr->quiet, true);
+	rtr_mgr_stop(rtr->mgr);
+	rtr_mgr_free(rtr->mgr);
+	rtr->mgr = NULL;
+	pthread_mutex_lock(&rtr->q_mu);
+	rtr->q_n = 0;
+	pthread_mutex_unlock(&rtr->q_mu);
+	atomic_store(&rtr->overflow, false);
+	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
+		struct rtr_cache *c = &rtr->caches[i];
+		atomic_store(&c->sock_state, RTR_CLOSED);
+		atomic_store(&c->has_session, false);
+		c->syncs_seen = atomic_load(&c->syncs);
+		c->was_up = false;
+	}
+	atomic_store(&rtr->quiet, false);
+}
+
+static void
+mgr_restart(struct rtr *rtr)
+{
+	struct err e = {0};
+
+	if (!rtr->started)
+		return;
+	mgr_destroy(rtr);
+	if (mgr_create(rtr, &e) == -1 || mgr_run(rtr, &e) == -1) {
+		log_error("%s; RPKI stays without data", e.msg);
+		if (rtr->mgr != NULL) {
+			rtr_mgr_free(rtr->mgr);
+			rtr->mgr = NULL;
+		}
+	}
+}
+
+/* ---- change events (loop) --------------------------------------------------------- */
+
+static void
+arm_debounce(struct rtr *rtr)
+{
+	double now = mono_now(), due;
+
+	if (!rtr->ch_pending) {
+		rtr->ch_pending = true;
+		rtr->ch_first = now;
+	}
+	due = now + rtr->conf.debounce_ms / 1000.0;
+	if (due > rtr->ch_first + rtr->conf.debounce_max_ms / 1000.0)
+		due = rtr->ch_first + rtr->conf.debounce_max_ms / 1000.0;
+	ev_timer_stop(rtr->loop, &rtr->debounce_w);
+	ev_timer_set(&rtr->debounce_w, due > now ? due - now : 0, 0);
+	ev_timer_start(rtr->loop, &rtr->debounce_w);
+}
+
+static void
+change_note_all(struct rtr *rtr)
+{
+	rtr->ch_all = true;
+	rtr->ch_n = 0;
+	arm_debounce(rtr);
+}
+
+static void
+change_note(struct rtr *rtr, const struct cidr *p)
+{
+	if (rtr->ch_all)
+		return;
+	if (rtr->ch_n > 0 && cidr_equal(&rtr->ch[rtr->ch_n - 1], p))
+		return;
+	if (rtr->ch_n == RTR_CHANGE_MAX) {
+		rtr->ch_all = true;
+		rtr->ch_n = 0;
+		return;
+	}
+	rtr->ch[rtr->ch_n++] = *p;
+}
+
+static void
+count_one(const struct pfx_record *r, void *data)
+{
+	(void)r;
+	(*(uint64_t *)data)++;
+}
+
+/* Recounts the VRPs per family (read lock, loop thread: never from a callback). */
+static void
+recount(struct rtr *rtr)
+{
+	uint64_t n4 = 0, n6 = 0;
+
+	if (rtr->mgr != NULL) {
+		rtr_mgr_for_each_ipv4_record(rtr->mgr, count_one, &n4);
+		rtr_mgr_for_each_ipv6_record(rtr->mgr, count_one, &n6);
+	}
+	rtr->vrps_v4 = n4;
+	rtr->vrps_v6 = n6;
+}
+
+static void
+on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct rtr *rtr = w->data;
+	struct rtr_change ch = {.all = rtr->ch_all, .n = rtr->ch_all ? 0 : rtr->ch_n,
+	    .prefixes = rtr->ch};
+
+	(void)loop;
+	(void)revents;
+	recount(rtr);
+	rtr->ch_pending = false;
+	rtr->changes++;
+	log_debug("rpki: change event (%s, %zu prefixes; %llu IPv4 + %llu IPv6 VRPs)",
+	    ch.all ? "all" : "some", ch.n, (unsigned long long)rtr->vrps_v4,
+	    (unsigned long long)rtr->vrps_v6);
+	for (size_t i = 0; i < RTR_MAX_SUBSCRIBERS; i++)
+		if (rtr->subs[i].fn != NULL)
+			rtr->subs[i].fn(&ch, rtr->subs[i].arg);
+	/* Subscribers may not add changes; new ones arriving later start a new burst. */
+	rtr->ch_all = false;
+	rtr->ch_n = 0;
+}
+
+int
+rtr_subscribe(struct rtr *rtr, rtr_change_fn fn, void *arg, struct err *e)
+{
+	for (size_t i = 0; i < RTR_MAX_SUBSCRIBERS; i++) {
+		if (rtr->subs[i].fn == NULL) {
+			rtr->subs[i] = (struct rtr_sub){fn, arg};
+			return 0;
+		}
+	}
+	return err_set(e, "rtr-failed", "rpki: at most %d change subscribers",
+	    RTR_MAX_SUBSCRIBERS);
+}
+
+void
+rtr_unsubscribe(struct rtr *rtr, rtr_change_fn fn, void *arg)
+{
+	for (size_t i = 0; i < RTR_MAX_SUBSCRIBERS; i++)
+		if (rtr->subs[i].fn == fn && rtr->subs[i].arg == arg)
+			rtr->subs[i] = (struct rtr_sub){NULL, NULL};
+}
+
+bool
+rtr_change_covers(const struct rtr_change *ch, const struct cidr *p)
+{
+	if (ch->all)
+		return true;
+	for (size_t i = 0; i < ch->n; i++)
+		if (cidr_overlaps(&ch->prefixes[i], p))
+			return true;
+	return false;
+}
+
+/* ---- the loop side of the queue --------------------------------------------------- */
+
+static void
+drain_queue(struct rtr *rtr)
+{
+	struct rtr_qrec *batch;
+	size_t n;
+
+	pthread_mutex_lock(&rtr->q_mu);
+	batch = rtr->q_fill;
+	n = rtr->q_n;
+	rtr->q_fill = rtr->q_drain;
+	rtr->q_n = 0;
+	pthread_mutex_unlock(&rtr->q_mu);
+	rtr->q_drain = batch;
+
+	if (atomic_exchange(&rtr->overflow, false)) {
+		rtr->overflows++;
+		log_debug("rpki: update ring overflowed, re-evaluating everything");
+		change_note_all(rtr);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct lrtr_ip_addr a = {.ver = batch[i].v6 ? LRTR_IPV6 : LRTR_IPV4};
+		if (batch[i].v6)
+			memcpy(a.u.addr6.addr, batch[i].w, sizeof(batch[i].w));
+		else
+			a.u.addr4.addr = batch[i].w[0];
+		struct cidr p = rtr_cidr_from_addr(&a, batch[i].len);
+		change_note(rtr, &p);
+	}
+	if (n > 0)
+		arm_debounce(rtr);
+}
+
+static bool
+sock_state_up(int st)
+{
+	return st == RTR_RESET || st == RTR_SYNC || st == RTR_ESTABLISHED;
+}
+
+/* Reads every cache's atomics: completed syncs drive RTR_EV_SYNC; up/down is logged. */
+static void
+poll_caches(struct rtr *rtr)
+{
+	bool synced = false;
+
+	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
+		struct rtr_cache *c = &rtr->caches[i];
+		uint64_t syncs = atomic_load(&c->syncs);
+		bool up = sock_state_up(atomic_load(&c->sock_state));
+		if (syncs != c->syncs_seen) {
+			c->syncs_seen = syncs;
+			c->last_sync = rtr->last_sync = mono_now();
+			synced = true;
+		}
+		if (up != c->was_up) {
+			c->was_up = up;
+			if (up)
+				log_info("rpki: cache %s:%s up", c->tcp.host, c->tcp.port);
+			else
+				log_warnx("rpki: cache %s:%s down", c->tcp.host, c->tcp.port);
+		}
+	}
+	if (synced)
+		rtr_fsm(rtr, RTR_EV_SYNC);
+}
+
+static void
+on_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct rtr *rtr = w->data;
+
+	(void)loop;
+	(void)revents;
+	drain_queue(rtr);
+	poll_caches(rtr);
+}
+
+/* ---- status ----------------------------------------------------------------------- */
+
+/* Our own names: rtrlib's rtr_state_to_str(RTR_CLOSED) reads out of bounds in 0.8.0. */
+static const char *
+sock_state_name(int st)
+{
+	switch (st) {
+	case RTR_CONNECTING:
+		return "connecting";
+	case RTR_ESTABLISHED:
+		return "established";
+	case RTR_RESET:
+		return "reset";
+	case RTR_SYNC:
+		return "sync";
+	case RTR_FAST_RECONNECT:
+		return "fast-reconnect";
+	case RTR_ERROR_NO_DATA_AVAIL:
+		return "error-no-data";
+	case RTR_ERROR_NO_INCR_UPDATE_AVAIL:
+		return "error-no-incremental-update";
+	case RTR_ERROR_FATAL:
+		return "error-fatal";
+	case RTR_ERROR_TRANSPORT:
+		return "error-transport";
+	case RTR_SHUTDOWN:
+		return "shutdown";
+	case RTR_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+void
+rtr_status_get(struct rtr *rtr, struct rtr_status *out)
+{
+	double now = mono_now();
+
+	memset(out, 0, sizeof(*out));
+	out->state = rtr->state;
+	out->fresh = rtr_is_fresh(rtr);
+	out->ncaches = rtr->conf.ncaches;
+	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
+		struct rtr_cache *c = &rtr->caches[i];
+		struct rtr_cache_status *cs = &out->caches[i];
+		int st = atomic_load(&c->sock_state);
+		snprintf(cs->name, sizeof(cs->name),
+		    strchr(rtr->conf.caches[i].host, ':') ? "[%s]:%s" : "%s:%s",
+		    rtr->conf.caches[i].host, rtr->conf.caches[i].port);
+		cs->up = sock_state_up(st);
+		cs->socket_state = sock_state_name(st);
+		cs->has_session = atomic_load(&c->has_session);
+		cs->session_id = atomic_load(&c->session_id);
+		cs->serial = atomic_load(&c->serial);
+		cs->last_update_age = c->last_sync > 0 ? now - c->last_sync : -1;
+		cs->syncs = atomic_load(&c->syncs);
+	}
+	out->vrps_v4 = rtr->vrps_v4;
+	out->vrps_v6 = rtr->vrps_v6;
+	out->last_update_age = rtr->last_sync > 0 ? now - rtr->last_sync : -1;
+	memcpy(out->transitions, rtr->transitions, sizeof(out->transitions));
+	out->illegal_events = rtr->illegal_events;
+	out->overflows = rtr->overflows;
+	out->changes = rtr->changes;
+	out->stale_after = rtr->conf.stale_after;
+	out->expire = rtr->conf.expire;
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+struct rtr *
+rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
+{
+	struct rtr *rtr;
+
+	if (rtr_conf_check(c, e) == -1)
+		return NULL;
+	if ((rtr = calloc(1, sizeof(*rtr))) == NULL ||
+	    (rtr->q_fill = calloc(RTR_RING_CAP, sizeof(struct rtr_qrec))) == NULL ||
+	    (rtr->q_drain = calloc(RTR_RING_CAP, sizeof(struct rtr_qrec))) == NULL ||
+	    (rtr->ch = calloc(RTR_CHANGE_MAX, sizeof(struct cidr))) == NULL)
+		fatal("rtr_new");
+	rtr->loop = loop;
+	rtr->conf = *c;
+	for (size_t i = 0; i < c->ncaches; i++)
+		rtr->caches[i].rtr = rtr;
+	pthread_mutex_init(&rtr->q_mu, NULL);
+	rtr->state = RTR_STATE_CONNECTING;
+	rtr->transitions[RTR_STATE_CONNECTING] = 1;
+	ev_async_init(&rtr->async_w, on_async);
+	ev_timer_init(&rtr->stale_w, on_stale, 0, 0);
+	ev_timer_init(&rtr->expire_w, on_expire, 0, 0);
+	ev_timer_init(&rtr->debounce_w, on_debounce, 0, 0);
+	rtr->async_w.data = rtr->stale_w.data = rtr->expire_w.data = rtr->debounce_w.data = rtr;
+	return rtr;
+}
+
+int
+rtr_start(struct rtr *rtr, struct err *e)
+{
+	if (rtr->started)
+		return err_set(e, "rtr-failed", "rpki: already started");
+	/* rtrlib's tr_tcp_send() uses send() without MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
+	ev_async_start(rtr->loop, &rtr->async_w);
+	if (mgr_create(rtr, e) == -1 || mgr_run(rtr, e) == -1) {
+		if (rtr->mgr != NULL) {
+			rtr_mgr_free(rtr->mgr);
+			rtr->mgr = NULL;
+		}
+		ev_async_stop(rtr->loop, &rtr->async_w);
+		return -1;
+	}
+	rtr->started = true;
+	log_info("rpki: started with %zu cache(s), refresh %u s, stale_after %u s, expire %u s",
+	    rtr->conf.ncaches, rtr->conf.refresh, rtr->conf.stale_after, rtr->conf.expire);
+	return 0;
+}
+
+void
+rtr_free(struct rtr *rtr)
+{
+	if (rtr == NULL)
+		return;
+	mgr_destroy(rtr);
+	ev_async_stop(rtr->loop, &rtr->async_w);
+	ev_timer_stop(rtr->loop, &rtr->stale_w);
+	ev_timer_stop(rtr->loop, &rtr->expire_w);
+	ev_timer_stop(rtr->loop, &rtr->debounce_w);
+	pthread_mutex_destroy(&rtr->q_mu);
+	free(rtr->q_fill);
+	free(rtr->q_drain);
+	free(rtr->ch);
+	free(rtr);
+}

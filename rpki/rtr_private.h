@@ -1,0 +1,49 @@
+/*
+ * rtr_private — what rpki/rtr.c and rpki/rov.c share and nobody else needs: the conversion
+ * between prefixd's struct cidr and rtrlib's struct lrtr_ip_addr, and the accessor for the
+ * live pfx_table.
+ *
+ * rtrlib's address layout (lib/ipv4.h, lib/ipv6.h): host byte order; IPv4 is one uint32,
+ * IPv6 four uint32 words with addr[0] the most significant. struct cidr is left-aligned in
+ * 128 bits (hi, lo), so IPv4 is the top 32 bits of hi.
+ */
+#ifndef PREFIXD_RTR_PRIVATE_H
+#define PREFIXD_RTR_PRIVATE_H
+
+#include <rtrlib/rtrlib.h>
+
+#include "cidr.h"
+
+struct rtr;
+
+static inline void
+rtr_addr_from_cidr(const struct cidr *c, struct lrtr_ip_addr *a)
+{
+	if (c->family == CIDR_V4) {
+		a->ver = LRTR_IPV4;
+		a->u.addr4.addr = (uint32_t)(c->hi >> 32);
+	} else {
+		a->ver = LRTR_IPV6;
+		a->u.addr6.addr[0] = (uint32_t)(c->hi >> 32);
+		a->u.addr6.addr[1] = (uint32_t)c->hi;
+		a->u.addr6.addr[2] = (uint32_t)(c->lo >> 32);
+		a->u.addr6.addr[3] = (uint32_t)c->lo;
+	}
+}
+
+/* Host bits beyond len are cleared (cidr_make), whatever rtrlib handed over. */
+static inline struct cidr
+rtr_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len)
+{
+	if (a->ver == LRTR_IPV4)
+		return cidr_make(CIDR_V4, (uint64_t)a->u.addr4.addr << 32, 0, len > 32 ? 32 : len);
+	return cidr_make(CIDR_V6,
+	    ((uint64_t)a->u.addr6.addr[0] << 32) | a->u.addr6.addr[1],
+	    ((uint64_t)a->u.addr6.addr[2] << 32) | a->u.addr6.addr[3], len > 128 ? 128 : len);
+}
+
+/* The live VRP table, or NULL while there is none (before start, during a restart).
+ * Loop thread only. */
+struct pfx_table *rtr_table(struct rtr *rtr);
+
+#endif
