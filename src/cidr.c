@@ -302,7 +302,7 @@ cidr_format_v6(uint64_t hi, uint64_t lo, char *buf)
 char *
 cidr_format_addr(const struct cidr *c, char *buf, size_t size)
 {
-	char tmp[CIDR_STRLEN];
+	char tmp[48];
 	uint32_t a;
 
 	if (c->family == CIDR_V4) {
@@ -319,7 +319,7 @@ cidr_format_addr(const struct cidr *c, char *buf, size_t size)
 char *
 cidr_format(const struct cidr *c, char *buf, size_t size)
 {
-	char a[CIDR_STRLEN];
+	char a[48];             /* the longest address text is 45 characters */
 
 	cidr_format_addr(c, a, sizeof(a));
 	snprintf(buf, size, "%s/%u", a, (unsigned)c->len);
