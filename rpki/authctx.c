@@ -1,0 +1,828 @@
+/*
+ * authctx — authorization-context verification (SPEC §4). The contract, the failure codes and
+ * the choices made are in authctx.h. This file has four parts: the report helpers, the
+ * message parser, the signature side (base64, key checks, RSA-PSS, certificates), and the
+ * asynchronous runner that puts the blocking pipeline on a worker thread for the loop.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "authctx.h"
+#include "cidr.h"
+#include "log.h"
+#include "rdap.h"
+
+/* ---- report ---- */
+
+void
+authctx_conf_init(struct authctx_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->issuer, sizeof(c->issuer), "prefixd");
+	c->max_validity_days = 366;
+	c->rdap_timeout_ms = 10000;
+	c->rdap_connect_timeout_ms = 5000;
+}
+
+struct authctx_result *
+authctx_result_new(void)
+{
+	return calloc(1, sizeof(struct authctx_result));
+}
+
+void
+authctx_result_free(struct authctx_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->rdap_doc);
+	free(r);
+}
+
+static void report(struct authctx_result *r, const char *name, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Appends one check line to r (if any room and r is not NULL). */
+static void
+report(struct authctx_result *r, const char *name, int ok, const char *fmt, ...)
+{
+	va_list ap;
+	struct authctx_check *ck;
+
+	if (r == NULL || r->nchecks >= AUTHCTX_MAX_CHECKS)
+		return;
+	ck = &r->checks[r->nchecks++];
+	ck->name = name;
+	ck->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(ck->detail, sizeof(ck->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Records a failure both as a check line and in e; returns -1. */
+static int
+fail(struct authctx_result *r, struct err *e, const char *check, const char *code,
+    const char *msg)
+{
+	report(r, check, 0, "%s", msg);
+	return err_set(e, code, "%s", msg);
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* ---- message ---- */
+
+#define NFIELDS 7
+
+/* Splits msg at '|' into exactly NFIELDS fields; counts all fields found in *nfound. */
+static int
+split_fields(const char *msg, size_t len, char fields[NFIELDS][AUTHCTX_MSG_MAX + 1],
+    size_t *nfound)
+{
+	size_t n = 0, start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && msg[i] != '|')
+			continue;
+		if (n < NFIELDS) {
+			memcpy(fields[n], msg + start, i - start);
+			fields[n][i - start] = '\0';
+		}
+		n++;
+		start = i + 1;
+	}
+	*nfound = n;
+	return n == NFIELDS ? 0 : -1;
+}
+
+static int
+is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static long
+days_from_civil(int y, int m, int d)
+{
+	static const int cum[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+	long yy = y - 1;
+	long days = 365L * (y - 1970) + (yy / 4 - 1969 / 4) - (yy / 100 - 1969 / 100) +
+	    (yy / 400 - 1969 / 400);
+
+	return days + cum[m - 1] + (m > 2 && is_leap(y)) + d - 1;
+}
+
+/* Parses a real calendar date YYYYMMDD into days since the epoch. */
+static int
+parse_date(const char *s, long *days)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, dim;
+
+	if (strlen(s) != 8)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	m = (s[4] - '0') * 10 + (s[5] - '0');
+	d = (s[6] - '0') * 10 + (s[7] - '0');
+	if (y < 1970 || m < 1 || m > 12)
+		return -1;
+	dim = mdays[m - 1] + (m == 2 && is_leap(y));
+	if (d < 1 || d > dim)
+		return -1;
+	*days = days_from_civil(y, m, d);
+	return 0;
+}
+
+static int
+printable(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)msg[i] <= 0x20 || (unsigned char)msg[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The CIDR field: canonical text and exactly the prefix. */
+static int
+check_cidr_field(const char *field, const char *prefix, struct authctx_result *r,
+    struct err *e)
+{
+	struct cidr mine, want;
+	char canon[CIDR_STRLEN], buf[ERR_MSG_MAX - 64];
+	struct err ce = { 0 };
+
+	if (cidr_parse(prefix, &want, &ce) == -1) {
+		snprintf(buf, sizeof(buf), "prefix: %.200s", ce.msg);
+		return fail(r, e, "cidr", "auth-cidr-mismatch", buf);
+	}
+	if (cidr_parse(field, &mine, &ce) == -1 ||
+	    strcmp(cidr_format(&mine, canon, sizeof(canon)), field) != 0) {
+		snprintf(buf, sizeof(buf), "field 4 (cidr) \"%.64s\" is not a canonical CIDR",
+		    field);
+		return fail(r, e, "cidr", "auth-malformed", buf);
+	}
+	if (!cidr_equal(&mine, &want)) {
+		snprintf(buf, sizeof(buf), "field 4 (cidr) %.60s is %s %s, not exactly it", field,
+		    cidr_contains(&mine, &want) ? "a superset of" :
+		    cidr_contains(&want, &mine) ? "a subset of" : "different from",
+		    cidr_format(&want, canon, sizeof(canon)));
+		return fail(r, e, "cidr", "auth-cidr-mismatch", buf);
+	}
+	report(r, "cidr", 1, "%s", field);
+	return 0;
+}
+
+/* The date field: a real date, not past (valid through its last day), not too far ahead. */
+static int
+check_date_field(const char *field, int max_days, time_t now, struct authctx_result *r,
+    struct err *e)
+{
+	long days, today = (long)(now / 86400);
+	char buf[160];
+
+	if (now < 0)
+		today = -1;
+	if (parse_date(field, &days) == -1) {
+		snprintf(buf, sizeof(buf), "field 5 (expiry) \"%.16s\" is not a calendar date "
+		    "YYYYMMDD", field);
+		return fail(r, e, "expiry", "auth-malformed", buf);
+	}
+	if (days < today) {
+		snprintf(buf, sizeof(buf), "field 5 (expiry) %s is in the past", field);
+		return fail(r, e, "expiry", "auth-expired", buf);
+	}
+	if (days - today > max_days) {
+		snprintf(buf, sizeof(buf), "field 5 (expiry) %s is more than %d days ahead",
+		    field, max_days);
+		return fail(r, e, "expiry", "auth-expired", buf);
+	}
+	report(r, "expiry", 1, "%s (valid through 23:59:59 UTC)", field);
+	return 0;
+}
+
+/* Fields 1, 2, 3, 6 and 7: fixed words and the configured identities. */
+static int
+check_fixed_fields(const struct authctx_conf *c, char f[NFIELDS][AUTHCTX_MSG_MAX + 1],
+    struct authctx_result *r, struct err *e)
+{
+	char buf[400];
+
+	if (strcmp(f[0], "1") != 0) {
+		snprintf(buf, sizeof(buf), "field 1 (version) \"%.32s\" is not 1", f[0]);
+		return fail(r, e, "version", "auth-malformed", buf);
+	}
+	report(r, "version", 1, "1");
+	if (strcmp(f[5], "SHA256") != 0 || strcmp(f[6], "RSAPSS") != 0) {
+		snprintf(buf, sizeof(buf), "fields 6-7 (algorithm) \"%.32s|%.32s\" are not "
+		    "SHA256|RSAPSS", f[5], f[6]);
+		return fail(r, e, "algorithm", "auth-malformed", buf);
+	}
+	report(r, "algorithm", 1, "SHA256|RSAPSS");
+	if (strcmp(f[1], c->issuer) != 0) {
+		snprintf(buf, sizeof(buf), "field 2 (issuer) \"%.64s\" is not the configured "
+		    "issuer \"%.64s\"", f[1], c->issuer);
+		return fail(r, e, "issuer", "auth-issuer-mismatch", buf);
+	}
+	report(r, "issuer", 1, "%s", f[1]);
+	if (c->owner_id[0] == '\0' || strcmp(f[2], c->owner_id) != 0) {
+		snprintf(buf, sizeof(buf), "field 3 (owner-id) \"%.64s\" is not the configured "
+		    "owner_id \"%.64s\"", f[2], c->owner_id);
+		return fail(r, e, "owner", "auth-owner-mismatch", buf);
+	}
+	report(r, "owner", 1, "%s", f[2]);
+	return 0;
+}
+
+int
+authctx_check_message(const struct authctx_conf *c, const char *prefix, const char *msg,
+    size_t msglen, time_t now, struct authctx_result *r, struct err *e)
+{
+	char f[NFIELDS][AUTHCTX_MSG_MAX + 1];
+	char buf[160];
+	size_t n;
+
+	if (msglen == 0 || msglen > AUTHCTX_MSG_MAX)
+		return fail(r, e, "fields", "auth-malformed",
+		    "message: empty or longer than 512 bytes");
+	if (!printable(msg, msglen))
+		return fail(r, e, "fields", "auth-malformed", "message: contains whitespace, "
+		    "control or non-ASCII bytes (sign the exact message, no newline)");
+	if (split_fields(msg, msglen, f, &n) == -1) {
+		snprintf(buf, sizeof(buf), "message: %zu fields, exactly 7 required", n);
+		return fail(r, e, "fields", "auth-malformed", buf);
+	}
+	for (int i = 0; i < NFIELDS; i++)
+		if (f[i][0] == '\0') {
+			snprintf(buf, sizeof(buf), "message: field %d is empty", i + 1);
+			return fail(r, e, "fields", "auth-malformed", buf);
+		}
+	report(r, "fields", 1, "7 fields");
+	if (check_fixed_fields(c, f, r, e) == -1 ||
+	    check_cidr_field(f[3], prefix, r, e) == -1 ||
+	    check_date_field(f[4], c->max_validity_days, now, r, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- signature ---- */
+
+/*
+ * Value of one base64 character in the given alphabet (0 standard, 1 SPEC's URL-safe), or -1.
+ * SPEC's alphabet is what `tr -- '+=/' '-_~'` makes of standard base64: '+' -> '-',
+ * '/' -> '~', and the padding '=' -> '_'. (RFC 4648's base64url differs: '_' is value 63
+ * there; a signature in that alphabet is refused unless it happens to need no '/'.)
+ */
+static int
+b64_value(unsigned char ch, int url)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == (url ? '-' : '+'))
+		return 62;
+	if (ch == (url ? '~' : '/'))
+		return 63;
+	return -1;
+}
+
+/* Picks the alphabet: 0 standard, 1 URL-safe; -1 when both or foreign bytes appear. */
+static int
+b64_alphabet(const char *in, size_t len)
+{
+	int std = 0, url = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (ch == '+' || ch == '/' || ch == '=')
+			std = 1;
+		else if (ch == '-' || ch == '_' || ch == '~')
+			url = 1;
+		else if (b64_value(ch, 0) == -1)
+			return -1;
+	}
+	return std && url ? -1 : url;
+}
+
+int
+authctx_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outcap,
+    size_t *outlen, struct err *e)
+{
+	int url, v[4];
+	size_t o = 0, pad = 0;
+	char padch;
+
+	if (inlen == 0 || inlen % 4 != 0)
+		return err_set(e, "signature-invalid", "signature: base64 length %zu is not a "
+		    "non-zero multiple of 4", inlen);
+	if ((url = b64_alphabet(in, inlen)) == -1)
+		return err_set(e, "signature-invalid", "signature: not base64 in one alphabet "
+		    "(mixed alphabets, whitespace or foreign characters)");
+	padch = url ? '_' : '=';
+	while (pad < 2 && in[inlen - 1 - pad] == padch)
+		pad++;
+	if ((inlen / 4) * 3 - pad > outcap)
+		return err_set(e, "signature-invalid", "signature: longer than %zu bytes", outcap);
+	for (size_t i = 0; i < inlen; i += 4) {
+		for (int k = 0; k < 4; k++) {
+			int last = i + 4 == inlen && k >= 4 - (int)pad;
+			v[k] = last ? 0 : b64_value((unsigned char)in[i + k], url);
+			if (v[k] == -1)
+				return err_set(e, "signature-invalid", "signature: bad base64 "
+				    "padding at offset %zu", i + k);
+		}
+		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (i + 4 < inlen || pad < 2)
+			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (i + 4 < inlen || pad < 1)
+			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	if ((pad == 2 && (v[1] & 15) != 0) || (pad == 1 && (v[2] & 3) != 0))
+		return err_set(e, "signature-invalid", "signature: non-zero trailing bits in "
+		    "base64");
+	*outlen = o;
+	return 0;
+}
+
+int
+authctx_check_key(EVP_PKEY *pkey, struct err *e)
+{
+	BIGNUM *bn = NULL;
+	int bits, ok;
+
+	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+		return err_set(e, "cert-invalid", "certificate: key is not RSA");
+	bits = EVP_PKEY_get_bits(pkey);
+	if (bits < AUTHCTX_MIN_BITS || bits > AUTHCTX_MAX_BITS)
+		return err_set(e, "cert-invalid", "certificate: RSA key of %d bits, %d..%d "
+		    "required", bits, AUTHCTX_MIN_BITS, AUTHCTX_MAX_BITS);
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &bn) != 1)
+		return err_set(e, "cert-invalid", "certificate: RSA exponent unreadable");
+	ok = BN_is_word(bn, 65537);
+	BN_free(bn);
+	if (!ok)
+		return err_set(e, "cert-invalid", "certificate: RSA exponent is not 65537");
+	return 0;
+}
+
+int
+authctx_verify_pss(EVP_PKEY *pkey, const unsigned char *msg, size_t msglen,
+    const unsigned char *sig, size_t siglen, struct err *e)
+{
+	EVP_MD_CTX *md;
+	EVP_PKEY_CTX *pctx = NULL;
+	int rc = -1;
+
+	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+		return err_set(e, "signature-invalid", "signature: key is not RSA");
+	if ((int)siglen != EVP_PKEY_get_size(pkey))
+		return err_set(e, "signature-invalid", "signature: %zu bytes, the key needs %d",
+		    siglen, EVP_PKEY_get_size(pkey));
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		fatalx("out of memory");
+	if (EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pkey) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, AUTHCTX_SALT_LEN) == 1 &&
+	    EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	if (rc == -1)
+		return err_set(e, "signature-invalid", "signature: does not verify as "
+		    "RSA-PSS/SHA-256/MGF1-SHA-256/salt 32 over the message");
+	return 0;
+}
+
+/* What happened to one candidate certificate. */
+enum cand { CAND_UNUSABLE, CAND_NO_MATCH, CAND_EXPIRED, CAND_OK };
+
+/* Tries one PEM candidate: parse, self-signed, key, signature, validity dates. */
+static enum cand
+try_candidate(const char *pem, size_t idx, const unsigned char *msg, size_t msglen,
+    const unsigned char *sig, size_t siglen, time_t now, struct authctx_result *r)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
+	unsigned char fp[EVP_MAX_MD_SIZE];
+	unsigned int fplen = 0;
+	enum cand res = CAND_UNUSABLE;
+	struct err ce = { 0 };
+
+	BIO_free(bio);
+	if (x == NULL || pk == NULL)
+		report(r, "certificate", 0, "candidate %zu: not a parsable X.509 PEM", idx);
+	else if (authctx_check_key(pk, &ce) == -1)
+		report(r, "certificate", 0, "candidate %zu: %s", idx, ce.msg);
+	else if (X509_check_issued(x, x) != X509_V_OK || X509_verify(x, pk) != 1)
+		report(r, "certificate", 0, "candidate %zu: not self-signed", idx);
+	else if (authctx_verify_pss(pk, msg, msglen, sig, siglen, &ce) == -1) {
+		report(r, "signature", 0, "candidate %zu: %s", idx, ce.msg);
+		res = CAND_NO_MATCH;
+	} else {
+		X509_digest(x, EVP_sha256(), fp, &fplen);
+		hex(fp, fplen, r->cert_sha256);
+		report(r, "signature", 1, "candidate %zu: verifies (cert sha256 %s)", idx,
+		    r->cert_sha256);
+		if (X509_cmp_time(X509_get0_notBefore(x), &now) >= 0 ||
+		    X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+			report(r, "validity", 0, "candidate %zu: outside its validity dates", idx);
+			res = CAND_EXPIRED;
+		} else {
+			report(r, "validity", 1, "candidate %zu: within its validity dates", idx);
+			res = CAND_OK;
+		}
+	}
+	X509_free(x);
+	ERR_clear_error();
+	return res;
+}
+
+/* Hashes the message into r's evidence. */
+static void
+hash_message(const char *msg, size_t len, struct authctx_result *r)
+{
+	unsigned char d[32];
+	unsigned int dl = 0;
+
+	EVP_Digest(msg, len, d, &dl, EVP_sha256(), NULL);
+	hex(d, dl, r->msg_sha256);
+}
+
+/* Message and signature-encoding checks: everything that needs no certificate. */
+static int
+check_local(const struct authctx_conf *c, const char *prefix, const char *msg,
+    const char *sig, time_t now, unsigned char *raw, size_t *rawlen, struct authctx_result *r)
+{
+	struct err ce = { 0 };
+
+	r->ok = 0;
+	hash_message(msg, strlen(msg), r);
+	if (authctx_check_message(c, prefix, msg, strlen(msg), now, r, &r->err) == -1)
+		return -1;
+	if (authctx_b64_decode(sig, strlen(sig), raw, AUTHCTX_SIG_MAX, rawlen, &ce) == -1)
+		return fail(r, &r->err, "signature-encoding", ce.code, ce.msg);
+	report(r, "signature-encoding", 1, "%zu bytes", *rawlen);
+	return 0;
+}
+
+/* Tries every candidate; sets r's verdict. */
+static int
+try_all(const char *msg, const unsigned char *raw, size_t rawlen,
+    const char *const *pems, size_t npem, time_t now, struct authctx_result *r)
+{
+	int nomatch = 0;
+
+	if (npem == 0)
+		return fail(r, &r->err, "certificate", "cert-not-found",
+		    "certificate: no PEM certificate in the RDAP record's remarks");
+	for (size_t i = 0; i < npem; i++) {
+		r->cert_sha256[0] = '\0';
+		switch (try_candidate(pems[i], i, (const unsigned char *)msg, strlen(msg), raw,
+		    rawlen, now, r)) {
+		case CAND_OK:
+			r->ok = 1;
+			err_clear(&r->err);
+			return 0;
+		case CAND_EXPIRED:
+			return err_set(&r->err, "cert-invalid", "certificate: the certificate "
+			    "that verifies is outside its validity dates");
+		case CAND_NO_MATCH:
+			nomatch = 1;
+			break;
+		case CAND_UNUSABLE:
+			break;
+		}
+	}
+	r->cert_sha256[0] = '\0';
+	if (nomatch)
+		return err_set(&r->err, "signature-invalid", "signature: does not verify under "
+		    "any certificate of the record");
+	return err_set(&r->err, "cert-invalid", "certificate: no usable certificate (see "
+	    "the checks: parse, self-signed, RSA >= 2048 bits, e = 65537)");
+}
+
+int
+authctx_verify_pems(const struct authctx_conf *c, const char *prefix, const char *msg,
+    const char *sig, const char *const *pems, size_t npem, time_t now,
+    struct authctx_result *r)
+{
+	unsigned char raw[AUTHCTX_SIG_MAX];
+	size_t rawlen = 0;
+
+	if (check_local(c, prefix, msg, sig, now, raw, &rawlen, r) == -1)
+		return -1;
+	return try_all(msg, raw, rawlen, pems, npem, now, r);
+}
+
+/* Keeps a copy of the RDAP document and where it came from. */
+static void
+keep_doc(struct authctx_result *r, const char *doc, size_t len, const char *source)
+{
+	free(r->rdap_doc);
+	if ((r->rdap_doc = malloc(len + 1)) == NULL)
+		fatalx("out of memory");
+	memcpy(r->rdap_doc, doc, len);
+	r->rdap_doc[len] = '\0';
+	r->rdap_len = len;
+	snprintf(r->rdap_source, sizeof(r->rdap_source), "%s", source ? source : "");
+}
+
+/* The RDAP half after the local checks passed. */
+static int
+verify_record(const char *prefix, const char *msg, const unsigned char *raw, size_t rawlen,
+    const char *doc, size_t doclen, const char *source, time_t now, struct authctx_result *r)
+{
+	struct rdap_pems p = { 0 };
+	struct err ce = { 0 };
+	int rc;
+
+	keep_doc(r, doc, doclen, source);
+	if (rdap_record_certs(doc, doclen, prefix, &p, &ce) == -1)
+		return fail(r, &r->err, "rdap", ce.code, ce.msg);
+	report(r, "rdap", 1, "record covers %s; %zu certificate(s)", prefix, p.n);
+	if (p.n == 0 && p.markers > 0) {
+		rdap_pems_clear(&p);
+		return fail(r, &r->err, "certificate", "cert-invalid", "certificate: PEM "
+		    "markers in the record's remarks but no decodable certificate");
+	}
+	rc = try_all(msg, raw, rawlen, (const char *const *)p.pem, p.n, now, r);
+	rdap_pems_clear(&p);
+	return rc;
+}
+
+int
+authctx_verify_doc(const struct authctx_conf *c, const char *prefix, const char *msg,
+    const char *sig, const char *doc, size_t doclen, const char *source, time_t now,
+    struct authctx_result *r)
+{
+	unsigned char raw[AUTHCTX_SIG_MAX];
+	size_t rawlen = 0;
+
+	if (check_local(c, prefix, msg, sig, now, raw, &rawlen, r) == -1)
+		return -1;
+	return verify_record(prefix, msg, raw, rawlen, doc, doclen, source, now, r);
+}
+
+/* Fetches or reads the record, per configuration. */
+static int
+get_record(const struct authctx_conf *c, const char *prefix, const atomic_int *cancel,
+    char **doc, size_t *len, char *source, size_t srclen, struct err *e)
+{
+	struct rdap_fetch_opts o = { c->rdap_timeout_ms, c->rdap_connect_timeout_ms, cancel };
+
+	if (c->rdap_dir[0] != '\0' &&
+	    (rdap_read_dir(c->rdap_dir, prefix, source, srclen, doc, len, e) == 0 ||
+	    c->rdap_url[0] == '\0'))
+		return *doc ? 0 : -1;
+	if (c->rdap_url[0] == '\0')
+		return err_set(e, "rdap-unavailable", "rdap: neither auth.rdap_url nor "
+		    "auth.rdap_dir is configured");
+	if (rdap_expand_url(c->rdap_url, prefix, source, srclen, e) == -1)
+		return -1;
+	return rdap_fetch_url(source, &o, doc, len, e);
+}
+
+static int
+verify_blocking(const struct authctx_conf *c, const char *prefix, const char *msg,
+    const char *sig, time_t now, const atomic_int *cancel, struct authctx_result *r)
+{
+	unsigned char raw[AUTHCTX_SIG_MAX];
+	char source[AUTHCTX_PATH_MAX] = "";
+	size_t rawlen = 0, len = 0;
+	char *doc = NULL;
+	struct err ce = { 0 };
+	int rc;
+
+	if (check_local(c, prefix, msg, sig, now, raw, &rawlen, r) == -1)
+		return -1;
+	if (get_record(c, prefix, cancel, &doc, &len, source, sizeof(source), &ce) == -1) {
+		snprintf(r->rdap_source, sizeof(r->rdap_source), "%s", source);
+		free(doc);
+		return fail(r, &r->err, "rdap", ce.code, ce.msg);
+	}
+	rc = verify_record(prefix, msg, raw, rawlen, doc, len, source, now, r);
+	free(doc);
+	return rc;
+}
+
+int
+authctx_verify_blocking(const struct authctx_conf *c, const char *prefix, const char *msg,
+    const char *sig, time_t now, struct authctx_result *r)
+{
+	return verify_blocking(c, prefix, msg, sig, now, NULL, r);
+}
+
+/* ---- asynchronous runner ---- */
+
+/*
+ * One verification in flight. The loop thread creates it and links it into a->jobs; the worker
+ * thread only reads its inputs, fills res and sets done under a->mu; the loop thread joins the
+ * worker, unlinks the job and hands res to the callback.
+ */
+struct authctx_job {
+	struct authctx *owner;
+	struct authctx_conf conf;
+	char *prefix, *msg, *sig;
+	time_t now;
+	authctx_done_cb cb;
+	void *arg;
+	struct authctx_result *res;
+	pthread_t thread;
+	int done;
+	struct authctx_job *next;
+};
+
+struct authctx {
+	struct ev_loop *loop;
+	ev_async wake;
+	struct authctx_conf conf;
+	pthread_mutex_t mu;
+	struct authctx_job *jobs;
+	size_t njobs;
+	atomic_int cancel;
+};
+
+static void
+job_free(struct authctx_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->prefix);
+	free(j->msg);
+	free(j->sig);
+	authctx_result_free(j->res);
+	free(j);
+}
+
+static void *
+job_run(void *arg)
+{
+	struct authctx_job *j = arg;
+	struct authctx *a = j->owner;
+
+	verify_blocking(&j->conf, j->prefix, j->msg, j->sig, j->now, &a->cancel, j->res);
+	pthread_mutex_lock(&a->mu);
+	j->done = 1;
+	pthread_mutex_unlock(&a->mu);
+	ev_async_send(a->loop, &a->wake);
+	return NULL;
+}
+
+/* Loop side: collects finished jobs under the lock, then reports them without it. */
+static void
+job_reap(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct authctx *a = w->data;
+	struct authctx_job *done = NULL, **pp, *j;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&a->mu);
+	for (pp = &a->jobs; (j = *pp) != NULL;) {
+		if (j->done) {
+			*pp = j->next;
+			j->next = done;
+			done = j;
+			a->njobs--;
+		} else
+			pp = &j->next;
+	}
+	if (done != NULL && a->njobs == 0)
+		ev_unref(a->loop);
+	pthread_mutex_unlock(&a->mu);
+	while ((j = done) != NULL) {
+		struct authctx_result *res = j->res;
+
+		done = j->next;
+		pthread_join(j->thread, NULL);
+		j->res = NULL;
+		j->cb(res, j->arg);
+		job_free(j);
+	}
+}
+
+struct authctx *
+authctx_new(struct ev_loop *loop, const struct authctx_conf *conf, struct err *e)
+{
+	static int curl_ready;
+	struct authctx *a;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			err_set(e, "internal", "libcurl initialisation failed");
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatalx("out of memory");
+	a->loop = loop;
+	a->conf = *conf;
+	pthread_mutex_init(&a->mu, NULL);
+	ev_async_init(&a->wake, job_reap);
+	a->wake.data = a;
+	ev_async_start(loop, &a->wake);
+	ev_unref(loop);     /* an idle verifier does not keep the loop alive */
+	return a;
+}
+
+void
+authctx_reconfigure(struct authctx *a, const struct authctx_conf *conf)
+{
+	a->conf = *conf;
+}
+
+size_t
+authctx_pending(const struct authctx *a)
+{
+	return a->njobs;
+}
+
+int
+authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
+    const char *sig, time_t now, authctx_done_cb cb, void *arg, struct err *e)
+{
+	struct authctx_job *j;
+	int rc;
+
+	if (a->njobs >= AUTHCTX_MAX_JOBS)
+		return err_set(e, "busy", "%d verifications already running",
+		    AUTHCTX_MAX_JOBS);
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->res = authctx_result_new()) == NULL ||
+	    (j->prefix = strdup(prefix)) == NULL || (j->msg = strdup(msg)) == NULL ||
+	    (j->sig = strdup(sig)) == NULL)
+		fatalx("out of memory");
+	j->owner = a;
+	j->conf = a->conf;
+	j->now = now;
+	j->cb = cb;
+	j->arg = arg;
+	pthread_mutex_lock(&a->mu);
+	if ((rc = pthread_create(&j->thread, NULL, job_run, j)) != 0) {
+		pthread_mutex_unlock(&a->mu);
+		job_free(j);
+		return err_set(e, "busy", "cannot start a verification thread: %s",
+		    strerror(rc));
+	}
+	if (a->njobs == 0)
+		ev_ref(a->loop);    /* a running verification keeps the loop alive */
+	j->next = a->jobs;
+	a->jobs = j;
+	a->njobs++;
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+void
+authctx_free(struct authctx *a)
+{
+	struct authctx_job *j;
+
+	if (a == NULL)
+		return;
+	atomic_store(&a->cancel, 1);
+	if (a->njobs == 0)
+		ev_ref(a->loop);
+	while ((j = a->jobs) != NULL) {
+		pthread_join(j->thread, NULL);
+		a->jobs = j->next;
+		job_free(j);
+	}
+	ev_async_stop(a->loop, &a->wake);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}

@@ -1,0 +1,393 @@
+/*
+ * rdap — fetching or reading an RDAP IP network record, the coverage check and the PEM
+ * extraction (contract in rdap.h). Called by authctx, on its worker thread for fetches.
+ * Owns nothing between calls: every document and candidate is handed to the caller.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cidr.h"
+#include "rdap.h"
+
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
+#define PEM_END   "-----END CERTIFICATE-----"
+
+/* ---- where the record comes from ---- */
+
+int
+rdap_expand_url(const char *tmpl, const char *prefix, char *out, size_t outlen,
+    struct err *e)
+{
+	struct cidr p;
+	char addr[CIDR_STRLEN], full[CIDR_STRLEN];
+	size_t o = 0;
+
+	if (cidr_parse(prefix, &p, NULL) == -1)
+		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
+		    prefix);
+	if (strncasecmp(tmpl, "http://", 7) != 0 && strncasecmp(tmpl, "https://", 8) != 0)
+		return err_set(e, "rdap-unavailable", "rdap: auth.rdap_url must be http:// or "
+		    "https://");
+	cidr_format_addr(&p, addr, sizeof(addr));
+	cidr_format(&p, full, sizeof(full));
+	for (const char *s = tmpl; *s != '\0';) {
+		const char *ins = NULL;
+		size_t skip = 1, n;
+
+		if (strncmp(s, "{cidr}", 6) == 0)
+			ins = full, skip = 6;
+		else if (strncmp(s, "{addr}", 6) == 0)
+			ins = addr, skip = 6;
+		n = ins ? strlen(ins) : 1;
+		if (o + n >= outlen)
+			return err_set(e, "rdap-unavailable", "rdap: URL too long");
+		memcpy(out + o, ins ? ins : s, n);
+		o += n;
+		s += skip;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+	int too_big;
+	const atomic_int *cancel;
+};
+
+static size_t
+sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (n > RDAP_MAX_DOC - s->len) {
+		s->too_big = 1;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 16384;
+		char *nb;
+
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(s->buf, cap)) == NULL)
+			return 0;
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static int
+sink_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct sink *s = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return s->cancel != NULL && atomic_load(s->cancel) != 0;
+}
+
+/* Turns a curl failure into a sentence for the operator. */
+static int
+fetch_error(CURLcode rc, const struct sink *s, long timeout_ms, const char *url,
+    struct err *e)
+{
+	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		return err_set(e, "rdap-unavailable", "rdap: document from %.200s is larger "
+		    "than %d bytes", url, RDAP_MAX_DOC);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return err_set(e, "rdap-unavailable", "rdap: %.200s timed out after %ld ms",
+		    url, timeout_ms);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return err_set(e, "rdap-unavailable", "rdap: fetch of %.200s cancelled", url);
+	return err_set(e, "rdap-unavailable", "rdap: %.200s: %s", url,
+	    curl_easy_strerror(rc));
+}
+
+int
+rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
+    size_t *len, struct err *e)
+{
+	long timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+	long ctimeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
+	struct sink s = { .cancel = opts ? opts->cancel : NULL };
+	struct curl_slist *hdr = NULL;
+	CURL *c;
+	CURLcode rc;
+	long status = 0;
+
+	if ((c = curl_easy_init()) == NULL)
+		return err_set(e, "rdap-unavailable", "rdap: libcurl unavailable");
+	hdr = curl_slist_append(hdr, "Accept: application/rdap+json, application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RDAP_MAX_DOC);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "prefixd/" PREFIXD_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, sink_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdr);
+	if (rc == CURLE_OK && status != 200) {
+		free(s.buf);
+		return err_set(e, "rdap-unavailable", "rdap: %.200s answered HTTP %ld", url,
+		    status);
+	}
+	if (rc != CURLE_OK) {
+		free(s.buf);
+		return fetch_error(rc, &s, timeout, url, e);
+	}
+	if (s.buf == NULL && (s.buf = calloc(1, 1)) == NULL)
+		return err_set(e, "rdap-unavailable", "rdap: out of memory");
+	*doc = s.buf;
+	*len = s.len;
+	return 0;
+}
+
+int
+rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
+    char **doc, size_t *len, struct err *e)
+{
+	struct cidr p;
+	char name[CIDR_STRLEN], *slash, *buf;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (cidr_parse(prefix, &p, NULL) == -1)
+		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
+		    prefix);
+	cidr_format(&p, name, sizeof(name));
+	if ((slash = strchr(name, '/')) != NULL)
+		*slash = '_';
+	if ((size_t)snprintf(path, pathlen, "%s/%s.json", dir, name) >= pathlen)
+		return err_set(e, "rdap-unavailable", "rdap: auth.rdap_dir path too long");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return err_set(e, "rdap-unavailable", "rdap: no record %.300s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > RDAP_MAX_DOC) {
+		close(fd);
+		return err_set(e, "rdap-unavailable", "rdap: %.300s is not a regular file of "
+		    "at most %d bytes", path, RDAP_MAX_DOC);
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return err_set(e, "rdap-unavailable", "rdap: out of memory");
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return err_set(e, "rdap-unavailable", "rdap: cannot read %.300s", path);
+	}
+	buf[n] = '\0';
+	*doc = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* ---- coverage ---- */
+
+/* startAddress..endAddress contains p. */
+static int
+covers_range(json_t *rec, const struct cidr *p, char *seen, size_t seenlen)
+{
+	const char *s = json_string_value(json_object_get(rec, "startAddress"));
+	const char *t = json_string_value(json_object_get(rec, "endAddress"));
+	struct cidr a, b, last = cidr_last(p);
+
+	if (s == NULL || t == NULL || cidr_parse_addr(s, &a, NULL) == -1 ||
+	    cidr_parse_addr(t, &b, NULL) == -1)
+		return 0;
+	snprintf(seen, seenlen, "%.60s - %.60s", s, t);
+	return a.family == p->family && b.family == p->family &&
+	    cidr_addr_u128(&a) <= cidr_addr_u128(p) &&
+	    cidr_addr_u128(&last) <= cidr_addr_u128(&b);
+}
+
+/* One of cidr0_cidrs contains p. */
+static int
+covers_cidr0(json_t *rec, const struct cidr *p, char *seen, size_t seenlen)
+{
+	json_t *arr = json_object_get(rec, "cidr0_cidrs"), *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it) {
+		const char *pfx = json_string_value(json_object_get(it, "v4prefix"));
+		json_t *jl = json_object_get(it, "length");
+		struct cidr a, c;
+		json_int_t l;
+
+		if (pfx == NULL)
+			pfx = json_string_value(json_object_get(it, "v6prefix"));
+		if (pfx == NULL || !json_is_integer(jl) ||
+		    cidr_parse_addr(pfx, &a, NULL) == -1)
+			continue;
+		l = json_integer_value(jl);
+		if (l < 0 || l > (json_int_t)cidr_maxlen(a.family))
+			continue;
+		c = cidr_make(a.family, a.hi, a.lo, (unsigned)l);
+		snprintf(seen, seenlen, "%.60s/%d", pfx, (int)l);
+		if (cidr_contains(&c, p))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- PEM extraction ---- */
+
+/* Rebuilds one certificate body (base64 with any whitespace) as clean PEM, or NULL. */
+static char *
+pem_rebuild(const char *body, size_t n)
+{
+	char *b64 = malloc(n + 1), *out;
+	size_t m = 0, o = 0;
+
+	if (b64 == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char ch = body[i];
+
+		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+			continue;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' || ch == '=')) {
+			free(b64);
+			return NULL;
+		}
+		b64[m++] = ch;
+	}
+	if (m == 0 || m > RDAP_MAX_PEM || (out = malloc(m + m / 64 + 80)) == NULL) {
+		free(b64);
+		return NULL;
+	}
+	o += (size_t)sprintf(out, "%s\n", PEM_BEGIN);
+	for (size_t i = 0; i < m; i += 64) {
+		size_t k = m - i < 64 ? m - i : 64;
+
+		memcpy(out + o, b64 + i, k);
+		o += k;
+		out[o++] = '\n';
+	}
+	sprintf(out + o, "%s\n", PEM_END);
+	free(b64);
+	return out;
+}
+
+/* Finds every BEGIN..END block in text and adds the clean ones to out. */
+static void
+pem_scan(const char *text, struct rdap_pems *out)
+{
+	const char *s = text, *b, *end;
+
+	while ((b = strstr(s, PEM_BEGIN)) != NULL) {
+		char *pem;
+
+		out->markers++;
+		b += strlen(PEM_BEGIN);
+		if ((end = strstr(b, PEM_END)) == NULL)
+			return;
+		if (out->n < RDAP_MAX_CERTS && (pem = pem_rebuild(b, (size_t)(end - b))) != NULL)
+			out->pem[out->n++] = pem;
+		s = end + strlen(PEM_END);
+	}
+}
+
+/* Joins one remark's description (string or array of strings) with newlines. */
+static char *
+remark_text(json_t *remark)
+{
+	json_t *d = json_object_get(remark, "description"), *it;
+	size_t i, total = 1, o = 0;
+	char *t;
+
+	if (json_is_string(d))
+		return strdup(json_string_value(d));
+	if (!json_is_array(d))
+		return NULL;
+	json_array_foreach(d, i, it)
+		total += json_string_length(it) + 1;
+	if ((t = malloc(total)) == NULL)
+		return NULL;
+	json_array_foreach(d, i, it) {
+		size_t n = json_string_length(it);
+
+		if (!json_is_string(it))
+			continue;
+		memcpy(t + o, json_string_value(it), n);
+		o += n;
+		t[o++] = '\n';
+	}
+	t[o] = '\0';
+	return t;
+}
+
+void
+rdap_pems_clear(struct rdap_pems *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->pem[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+rdap_record_certs(const char *doc, size_t len, const char *prefix, struct rdap_pems *out,
+    struct err *e)
+{
+	json_error_t jerr;
+	json_t *rec, *remarks, *it;
+	struct cidr p;
+	char seen[160] = "no startAddress/endAddress or cidr0_cidrs";
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (cidr_parse(prefix, &p, NULL) == -1)
+		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
+		    prefix);
+	if ((rec = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return err_set(e, "rdap-unavailable", "rdap: record is not JSON (line %d: "
+		    "%.100s)", jerr.line, jerr.text);
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		return err_set(e, "rdap-unavailable", "rdap: record is not a JSON object");
+	}
+	if (!covers_range(rec, &p, seen, sizeof(seen)) &&
+	    !covers_cidr0(rec, &p, seen, sizeof(seen))) {
+		json_decref(rec);
+		return err_set(e, "rdap-unavailable", "rdap: record (%s) does not cover %s",
+		    seen, prefix);
+	}
+	remarks = json_object_get(rec, "remarks");
+	json_array_foreach(remarks, i, it) {
+		char *t = remark_text(it);
+
+		if (t != NULL)
+			pem_scan(t, out);
+		free(t);
+	}
+	json_decref(rec);
+	return 0;
+}
