@@ -1,0 +1,303 @@
+/*
+ * ctl_cmd — prefixctl's command registry, help, completion and dispatcher.
+ *
+ * The commands are the union of the per-area tables listed in `areas` below; lookup, the
+ * general and per-command help and the bash completion (hidden `prefixctl __complete WORDS`,
+ * used by contrib/bash-completion/prefixctl) are all generated from those tables, so a new
+ * command is one table entry. ctl_main() is the whole program; prefixctl.c calls it.
+ */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Every area's table, in help order. Add a new area here. */
+static const struct ctl_cmd *const areas[] = {
+	ctl_ipam_cmds,
+	NULL,
+};
+
+#define CTL_TIMEOUT_MS 30000L
+#define CTL_MAX_REPLY (64u << 20)
+
+void
+ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg)
+{
+	const struct ctl_cmd *const *a;
+	const struct ctl_cmd *c;
+
+	for (a = areas; *a != NULL; a++)
+		for (c = *a; c->words != NULL; c++)
+			fn(c, arg);
+}
+
+/*
+ * How many leading words of `words` equal argv[0..argc): returns that count, and sets *all
+ * when every word of `words` matched.
+ */
+static int
+match_words(const char *words, int argc, char *const argv[], bool *all)
+{
+	const char *w = words;
+	int n = 0;
+
+	*all = false;
+	while (*w != '\0') {
+		size_t len = strcspn(w, " ");
+
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], w, len) != 0)
+			return n;
+		n++;
+		w += len;
+		w += strspn(w, " ");
+	}
+	*all = true;
+	return n;
+}
+
+const struct ctl_cmd *
+ctl_cmd_find(int argc, char *const argv[], int *used)
+{
+	const struct ctl_cmd *const *a;
+	const struct ctl_cmd *c, *best = NULL;
+	int best_n = 0, prefix = 0;
+
+	for (a = areas; *a != NULL; a++)
+		for (c = *a; c->words != NULL; c++) {
+			bool all;
+			int n = match_words(c->words, argc, argv, &all);
+
+			if (all && n > best_n) {
+				best = c;
+				best_n = n;
+			} else if (!all && n > prefix) {
+				prefix = n;
+			}
+		}
+	*used = best != NULL ? best_n : prefix;
+	return best;
+}
+
+struct synopsis {
+	FILE *f;
+	const char *topic;
+};
+
+static void
+print_synopsis(const struct ctl_cmd *c, void *arg)
+{
+	struct synopsis *s = arg;
+	FILE *f = s->f;
+	bool all;
+	char *topic[1] = { (char *)s->topic };
+
+	if (s->topic != NULL && match_words(c->words, 1, topic, &all) != 1)
+		return;
+	fprintf(f, "  %s%s%s\n", c->words, c->usage[0] != '\0' ? " " : "", c->usage);
+}
+
+void
+ctl_help_all(FILE *f, const char *topic)
+{
+	struct synopsis s = { .f = f, .topic = topic };
+
+	fprintf(f,
+	    "usage: prefixctl [-s SOCKET] [--json] COMMAND ...\n"
+	    "\n"
+	    "  -s SOCKET  the daemon's socket (default: $PREFIXD_SOCKET, else %s)\n"
+	    "  --json     print the API's JSON instead of tables\n"
+	    "\n"
+	    "commands:\n", CTL_DEFAULT_SOCKET);
+	ctl_cmd_foreach(print_synopsis, &s);
+	fprintf(f,
+	    "\n"
+	    "'prefixctl help COMMAND' or 'prefixctl COMMAND --help' describes one command.\n"
+	    "exit status: 0 done, 1 refused, 2 usage error, 3 daemon unreachable\n");
+}
+
+static void
+print_opt_help(FILE *f, const struct ctl_opt *o, bool positional)
+{
+	char left[64];
+
+	if (positional)
+		snprintf(left, sizeof(left), "%s", o->name);
+	else if (o->kind == CTL_FLAG)
+		snprintf(left, sizeof(left), "--%s", o->name);
+	else
+		snprintf(left, sizeof(left), "--%s %s", o->name,
+		    o->metavar != NULL ? o->metavar : "VALUE");
+	fprintf(f, "  %-24s %s", left, o->help != NULL ? o->help : "");
+	if (o->kind == CTL_NUM)
+		fprintf(f, " (%lld..%lld)", o->min, o->max);
+	if (o->kind == CTL_CHOICE)
+		fprintf(f, " (%s)", o->choices);
+	if (o->flags & CTL_OPT_REPEAT)
+		fprintf(f, " (repeatable)");
+	fputc('\n', f);
+}
+
+void
+ctl_help_cmd(FILE *f, const struct ctl_cmd *c)
+{
+	const struct ctl_opt *o;
+
+	fprintf(f, "usage: prefixctl [-s SOCKET] [--json] %s%s%s\n\n%s\n", c->words,
+	    c->usage[0] != '\0' ? " " : "", c->usage, c->summary);
+	if (c->args != NULL && c->args[0].name != NULL) {
+		fprintf(f, "\narguments:\n");
+		for (o = c->args; o->name != NULL; o++)
+			print_opt_help(f, o, true);
+	}
+	if (c->opts != NULL && c->opts[0].name != NULL) {
+		fprintf(f, "\noptions:\n");
+		for (o = c->opts; o->name != NULL; o++)
+			print_opt_help(f, o, false);
+	}
+}
+
+/* Completion state: the words typed and the candidates found so far (deduplicated). */
+struct complete {
+	FILE *f;
+	int argc;
+	char *const *argv;
+	const char *seen[256];
+	size_t nseen;
+};
+
+static void
+emit_once(struct complete *cp, const char *w, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < cp->nseen; i++)
+		if (strlen(cp->seen[i]) == len && strncmp(cp->seen[i], w, len) == 0)
+			return;
+	if (cp->nseen < sizeof(cp->seen) / sizeof(cp->seen[0]))
+		cp->seen[cp->nseen++] = w;
+	fprintf(cp->f, "%.*s\n", (int)len, w);
+}
+
+/* Emits the next command word of c when the typed words are a strict prefix of its words. */
+static void
+complete_word(const struct ctl_cmd *c, void *arg)
+{
+	struct complete *cp = arg;
+	const char *w = c->words;
+	int i;
+	bool all;
+
+	if (match_words(c->words, cp->argc, cp->argv, &all) != cp->argc || all)
+		return;
+	for (i = 0; i < cp->argc; i++) {
+		w += strcspn(w, " ");
+		w += strspn(w, " ");
+	}
+	emit_once(cp, w, strcspn(w, " "));
+}
+
+/* Candidates after a complete command: option names, or the choices of a pending value. */
+static void
+complete_options(struct complete *cp, const struct ctl_cmd *c)
+{
+	const struct ctl_opt *o;
+	const char *last = cp->argc > 0 ? cp->argv[cp->argc - 1] : "";
+
+	for (o = c->opts; o != NULL && o->name != NULL; o++) {
+		if (strncmp(last, "--", 2) != 0 || strcmp(last + 2, o->name) != 0 ||
+		    o->kind == CTL_FLAG)
+			continue;
+		if (o->kind == CTL_CHOICE)
+			for (const char *ch = o->choices; ch != NULL; ) {
+				emit_once(cp, ch, strcspn(ch, "|"));
+				ch = strchr(ch, '|');
+				ch = ch != NULL ? ch + 1 : NULL;
+			}
+		return;         /* a value is expected: nothing else fits */
+	}
+	for (o = c->opts; o != NULL && o->name != NULL; o++)
+		fprintf(cp->f, "--%s\n", o->name);
+	fprintf(cp->f, "--help\n--json\n");
+}
+
+void
+ctl_complete(FILE *f, int argc, char *const argv[])
+{
+	struct complete cp = { .f = f };
+	char *words[64];
+	int i, n = 0, used = 0;
+	const struct ctl_cmd *c;
+
+	/* Global options are not command words. */
+	for (i = 0; i < argc && n < 64; i++) {
+		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--json") != 0 && strcmp(argv[i], "help") != 0)
+			words[n++] = argv[i];
+	}
+	if (i == argc + 1)      /* "-s" was the last word: a socket path comes next */
+		return;
+	c = ctl_cmd_find(n, words, &used);
+	if (c != NULL) {
+		cp.argc = n - used;
+		cp.argv = words + used;
+		complete_options(&cp, c);
+		return;
+	}
+	cp.argc = n;
+	cp.argv = words;
+	if (n == 0)
+		emit_once(&cp, "help", 4);
+	ctl_cmd_foreach(complete_word, &cp);
+}
+
+/* The one-line hint after a usage error. */
+static void
+usage_hint(FILE *f, const struct ctl_cmd *c)
+{
+	if (c != NULL)
+		fprintf(f, "usage: prefixctl %s%s%s (see prefixctl help %s)\n", c->words,
+		    c->usage[0] != '\0' ? " " : "", c->usage, c->words);
+	else
+		fprintf(f, "usage: prefixctl [-s SOCKET] [--json] COMMAND ... "
+		    "(see prefixctl help)\n");
+}
+
+int
+ctl_main(int argc, char *argv[])
+{
+	struct ctl_inv inv;
+	struct ctl_ctx ctx;
+	struct err e;
+	const char *env;
+
+	if (ctl_parse(argc - 1, argv + 1, &inv, &e) < 0) {
+		fprintf(stderr, "prefixctl: %s\n", e.msg);
+		usage_hint(stderr, inv.cmd);
+		return CTL_EXIT_USAGE;
+	}
+	if (inv.complete) {
+		ctl_complete(stdout, argc - 1 - inv.complete_from, argv + 1 + inv.complete_from);
+		return CTL_EXIT_OK;
+	}
+	if (inv.help) {
+		if (inv.cmd != NULL)
+			ctl_help_cmd(stdout, inv.cmd);
+		else
+			ctl_help_all(stdout, inv.topic);
+		return CTL_EXIT_OK;
+	}
+	env = getenv("PREFIXD_SOCKET");
+	ctx = (struct ctl_ctx){
+		.socket = inv.socket != NULL ? inv.socket :
+		    (env != NULL && env[0] != '\0') ? env : CTL_DEFAULT_SOCKET,
+		.json = inv.json,
+		.out = stdout,
+		.errf = stderr,
+		.timeout_ms = CTL_TIMEOUT_MS,
+		.max_reply = CTL_MAX_REPLY,
+	};
+	return inv.cmd->run(&ctx, &inv);
+}

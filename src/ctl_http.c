@@ -1,0 +1,250 @@
+/*
+ * ctl_http — prefixctl's HTTP/1.1 client for the daemon's control API.
+ *
+ * Called by the command handlers (ctl_ipam.c, ...) through ctl_request(). One libcurl easy
+ * handle per request, connected to the unix socket with CURLOPT_UNIX_SOCKET_PATH; the URL is
+ * http://prefixd/v1/... (the host name is only a label). A whole-request timeout and a cap
+ * on the reply size bound what a stuck or hostile daemon can do to the client. Transport
+ * failures (no socket, refused, timeout, oversized or unparseable reply) are exit 3; an
+ * answer with an error status is the daemon refusing, exit 1.
+ */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <curl/curl.h>
+
+struct sink {
+	char *buf;
+	size_t len, cap, max;
+	bool overflow;
+};
+
+static size_t
+sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (n > s->max - s->len) {
+		s->overflow = true;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap != 0 ? s->cap : 4096;
+		char *p;
+
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(s->buf, cap)) == NULL)
+			return 0;
+		s->buf = p;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static int
+transport_error(const struct ctl_ctx *ctx, CURL *h, CURLcode rc, const struct sink *s,
+    struct err *e)
+{
+	long oserr = 0;
+
+	if (s->overflow)
+		return err_set(e, "reply-too-large", "the daemon's reply exceeds %zu bytes",
+		    ctx->max_reply);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+		return err_set(e, "unreachable", "cannot connect to %s: %s", ctx->socket,
+		    oserr != 0 ? strerror((int)oserr) : "connection failed");
+	case CURLE_OPERATION_TIMEDOUT:
+		return err_set(e, "unreachable", "no reply from %s within %ld ms", ctx->socket,
+		    ctx->timeout_ms);
+	default:
+		return err_set(e, "unreachable", "talking to %s: %s", ctx->socket,
+		    curl_easy_strerror(rc));
+	}
+}
+
+int
+ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
+    const char *body, struct ctl_reply *r, struct err *e)
+{
+	struct sockaddr_un sun;
+	struct sink s = { .max = ctx->max_reply };
+	struct curl_slist *hdr = NULL;
+	char url[CTL_PATH_MAX + 32];
+	CURL *h;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	if (strlen(ctx->socket) >= sizeof(sun.sun_path))
+		return err_set(e, "unreachable", "socket path too long: %s", ctx->socket);
+	if ((h = curl_easy_init()) == NULL)
+		return err_set(e, "unreachable", "cannot initialise libcurl");
+	snprintf(url, sizeof(url), "http://prefixd%s", path);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, ctx->socket);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ctx->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "prefixctl/" PREFIXD_VERSION);
+	if (body != NULL) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		transport_error(ctx, h, rc, &s, e);
+		free(s.buf);
+		curl_slist_free_all(hdr);
+		curl_easy_cleanup(h);
+		return -1;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	r->body = s.buf;
+	r->len = s.len;
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return 0;
+}
+
+void
+ctl_reply_free(struct ctl_reply *r)
+{
+	if (r == NULL)
+		return;
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+}
+
+void
+ctl_path_init(struct ctl_path *p, const char *prefix)
+{
+	p->len = (size_t)snprintf(p->s, sizeof(p->s), "%s", prefix);
+	p->has_query = false;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters stay as they are). */
+static int
+path_encode(struct ctl_path *p, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (p->len + 4 > sizeof(p->s))
+			return -1;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+			p->s[p->len++] = (char)c;
+		} else {
+			p->s[p->len++] = '%';
+			p->s[p->len++] = hex[c >> 4];
+			p->s[p->len++] = hex[c & 15];
+		}
+	}
+	p->s[p->len] = '\0';
+	return 0;
+}
+
+int
+ctl_path_add(struct ctl_path *p, const char *segment)
+{
+	if (p->has_query || p->len + 2 > sizeof(p->s))
+		return -1;
+	p->s[p->len++] = '/';
+	p->s[p->len] = '\0';
+	return path_encode(p, segment);
+}
+
+int
+ctl_path_query(struct ctl_path *p, const char *key, const char *value)
+{
+	if (value == NULL)
+		return 0;
+	if (p->len + 2 > sizeof(p->s))
+		return -1;
+	p->s[p->len++] = p->has_query ? '&' : '?';
+	p->s[p->len] = '\0';
+	p->has_query = true;
+	if (path_encode(p, key) < 0 || p->len + 2 > sizeof(p->s))
+		return -1;
+	p->s[p->len++] = '=';
+	p->s[p->len] = '\0';
+	return path_encode(p, value);
+}
+
+/* Prints a successful reply; returns the exit status. */
+static int
+answer(struct ctl_ctx *ctx, const struct ctl_reply *r,
+    void (*human)(struct ctl_ctx *ctx, json_t *reply))
+{
+	json_error_t je;
+	json_t *j;
+
+	if (r->len == 0) {
+		if (ctx->json)
+			fprintf(ctx->out, "{}\n");
+		return CTL_EXIT_OK;
+	}
+	if ((j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &je)) == NULL) {
+		fprintf(ctx->errf, "prefixctl: unreadable reply from the daemon: %s\n", je.text);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (ctx->json) {
+		fwrite(r->body, 1, r->len, ctx->out);
+		if (r->body[r->len - 1] != '\n')
+			fputc('\n', ctx->out);
+	} else if (human != NULL) {
+		human(ctx, j);
+	}
+	json_decref(j);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *body,
+    void (*human)(struct ctl_ctx *ctx, json_t *reply))
+{
+	struct ctl_reply r;
+	struct err e;
+	char *text = NULL;
+	int rc;
+
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		fprintf(ctx->errf, "prefixctl: out of memory\n");
+		return CTL_EXIT_REFUSED;
+	}
+	if (ctl_http(ctx, method, path, text, &r, &e) < 0) {
+		fprintf(ctx->errf, "prefixctl: %s\n", e.msg);
+		free(text);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	free(text);
+	if (r.status >= 200 && r.status < 300) {
+		rc = answer(ctx, &r, human);
+	} else {
+		ctl_out_refusal(ctx->errf, r.status, r.body);
+		if (ctx->json && r.len > 0) {
+			fwrite(r.body, 1, r.len, ctx->out);
+			if (r.body[r.len - 1] != '\n')
+				fputc('\n', ctx->out);
+		}
+		rc = CTL_EXIT_REFUSED;
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
