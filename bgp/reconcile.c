@@ -1,0 +1,291 @@
+/*
+ * reconcile — desired vs actual, drift repair. See reconcile.h.
+ * Owns its timers, the list of on-demand waiters and the run in progress (flag + waiters).
+ */
+#include "reconcile.h"
+
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rib.h"
+
+struct rwaiter {
+	struct rwaiter *next;
+	reconcile_fn fn;
+	void *arg;
+};
+
+struct reconcile {
+	struct ev_loop *loop;
+	struct birdc *c;
+	struct bird_apply *ap;
+	double interval;
+	reconcile_desired_fn desired_fn;
+	void *desired_arg;
+	ev_timer periodic, soon;
+	bool running, again, started;
+	struct rwaiter *waiters;        /* of the run in progress */
+	struct rwaiter *next_waiters;   /* of the run requested while one is in progress */
+	struct bird_routeset desired;
+	char *diff;
+	struct reconcile_stats stats;
+};
+
+static void run_begin(struct reconcile *r);
+
+static void
+schedule(struct reconcile *r, double after)
+{
+	ev_timer_stop(r->loop, &r->soon);
+	ev_timer_set(&r->soon, after, 0.0);
+	ev_timer_start(r->loop, &r->soon);
+}
+
+static void
+run_end(struct reconcile *r, const char *code, bool drift, bool repaired, const char *msg)
+{
+	struct reconcile_result res = { .code = code, .drift = drift, .repaired = repaired,
+	    .diff = r->diff ? r->diff : "" };
+	struct rwaiter *w = r->waiters;
+
+	snprintf(res.message, sizeof(res.message), "%s", msg);
+	r->stats.runs++;
+	r->stats.last_run = ev_now(r->loop);
+	snprintf(r->stats.last_code, sizeof(r->stats.last_code), "%s", code);
+	if (strcmp(code, "ok") != 0) {
+		r->stats.failed++;
+		log_warnx("reconcile: %s: %s", code, msg);
+	}
+	r->waiters = NULL;
+	r->running = false;
+	while (w != NULL) {
+		struct rwaiter *next = w->next;
+		if (w->fn)
+			w->fn(w->arg, &res);
+		free(w);
+		w = next;
+	}
+	free(r->diff);
+	r->diff = NULL;
+	bird_routeset_clear(&r->desired);
+	if (r->next_waiters != NULL || r->again) {
+		r->again = false;
+		schedule(r, 0.0);
+	}
+}
+
+static void
+after_apply(void *arg, const struct bird_apply_result *res)
+{
+	struct reconcile *r = arg;
+	bool ok = strcmp(res->code, "ok") == 0;
+
+	if (ok) {
+		r->stats.repaired++;
+		log_info("reconcile: drift repaired (transaction %llu)",
+		    (unsigned long long)res->txn);
+	}
+	run_end(r, res->code, true, ok, ok ? "drift repaired" : res->message);
+}
+
+static void
+after_read(void *arg, const struct bird_routeset *actual, const struct err *e)
+{
+	struct reconcile *r = arg;
+	struct bird_routediff d = { 0 };
+
+	if (e != NULL) {
+		run_end(r, e->code, false, false, e->msg);
+		return;
+	}
+	if (bird_routeset_equal(&r->desired, actual)) {
+		log_debug("reconcile: BIRD matches the desired state (%zu routes)", actual->n);
+		run_end(r, "ok", false, false, "no drift");
+		return;
+	}
+	bird_routediff_compute(&r->desired, actual, &d);
+	r->diff = bird_routediff_format(&d);
+	bird_routediff_clear(&d);
+	r->stats.drift++;
+	log_warnx("reconcile: drift: BIRD differs from the desired state: %.400s",
+	    r->diff ? r->diff : "?");
+	bird_apply_request(r->ap, &r->desired, after_apply, r);
+}
+
+static void
+after_recover(void *arg, bool undone, const struct err *e)
+{
+	struct reconcile *r = arg;
+	struct err re;
+	(void)undone;
+
+	if (e != NULL) {
+		run_end(r, e->code, false, false, e->msg);
+		return;
+	}
+	if (bird_apply_busy(r->ap)) {
+		/* Our own transaction is changing BIRD: compare once it is done. */
+		r->running = false;
+		struct rwaiter *w = r->waiters;
+		r->waiters = NULL;
+		while (w != NULL) {     /* keep them for the retried run, in order */
+			struct rwaiter *next = w->next;
+			w->next = r->next_waiters;
+			r->next_waiters = w;
+			w = next;
+		}
+		schedule(r, 1.0);
+		return;
+	}
+	bird_routeset_clear(&r->desired);
+	if (r->desired_fn(r->desired_arg, &r->desired, &re) < 0) {
+		run_end(r, re.code, false, false, re.msg);
+		return;
+	}
+	bird_routeset_normalize(&r->desired);
+	if (rib_read_own(r->c, after_read, r, &re) < 0)
+		run_end(r, re.code, false, false, re.msg);
+}
+
+static void
+run_begin(struct reconcile *r)
+{
+	struct err e;
+
+	if (r->running) {
+		r->again = true;
+		return;
+	}
+	r->running = true;
+	r->waiters = r->next_waiters;
+	r->next_waiters = NULL;
+	if (!birdc_is_up(r->c)) {
+		run_end(r, "bird-unavailable", false, false, "not connected to BIRD");
+		return;
+	}
+	if (bird_apply_busy(r->ap)) {
+		after_recover(r, false, NULL);      /* defers without touching BIRD */
+		return;
+	}
+	if (bird_apply_recover(r->ap, after_recover, r, &e) < 0)
+		run_end(r, e.code, false, false, e.msg);
+}
+
+static void
+on_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	run_begin(w->data);
+}
+
+static void
+on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct reconcile *r = w->data;
+	(void)loop;
+	(void)revents;
+
+	if (birdc_is_up(r->c))
+		run_begin(r);
+}
+
+static void
+on_bird_event(void *arg, bool up, const struct err *reason)
+{
+	struct reconcile *r = arg;
+	(void)reason;
+
+	if (up)
+		schedule(r, 0.0);
+}
+
+struct reconcile *
+reconcile_new(struct ev_loop *loop, struct birdc *c, struct bird_apply *ap,
+    const struct reconcile_config *cfg, reconcile_desired_fn desired, void *desired_arg)
+{
+	struct reconcile *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		fatalx("reconcile_new: out of memory");
+	r->loop = loop;
+	r->c = c;
+	r->ap = ap;
+	r->interval = cfg->interval == 0 ? 60.0 : cfg->interval;
+	r->desired_fn = desired;
+	r->desired_arg = desired_arg;
+	ev_init(&r->soon, on_soon);
+	ev_init(&r->periodic, on_periodic);
+	r->soon.data = r->periodic.data = r;
+	return r;
+}
+
+void
+reconcile_free(struct reconcile *r)
+{
+	struct reconcile_result res = { .code = "bird-unavailable", .diff = "" };
+
+	if (r == NULL)
+		return;
+	ev_timer_stop(r->loop, &r->soon);
+	ev_timer_stop(r->loop, &r->periodic);
+	snprintf(res.message, sizeof(res.message), "reconciler shut down");
+	for (int i = 0; i < 2; i++) {
+		struct rwaiter *w = i ? r->next_waiters : r->waiters;
+		while (w != NULL) {
+			struct rwaiter *next = w->next;
+			if (w->fn)
+				w->fn(w->arg, &res);
+			free(w);
+			w = next;
+		}
+	}
+	bird_routeset_clear(&r->desired);
+	free(r->diff);
+	free(r);
+}
+
+void
+reconcile_start(struct reconcile *r)
+{
+	if (r->started)
+		return;
+	r->started = true;
+	if (birdc_add_listener(r->c, on_bird_event, r) < 0)
+		fatalx("reconcile_start: too many birdc listeners");
+	if (r->interval > 0) {
+		ev_timer_set(&r->periodic, r->interval, r->interval);
+		ev_timer_start(r->loop, &r->periodic);
+	}
+	if (birdc_is_up(r->c))
+		schedule(r, 0.0);
+}
+
+int
+reconcile_run(struct reconcile *r, reconcile_fn done, void *arg)
+{
+	struct rwaiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		fatalx("reconcile_run: out of memory");
+	w->fn = done;
+	w->arg = arg;
+	if (r->running) {
+		w->next = r->waiters;       /* join the run in progress */
+		r->waiters = w;
+	} else {
+		w->next = r->next_waiters;
+		r->next_waiters = w;
+		schedule(r, 0.0);
+	}
+	return 0;
+}
+
+void
+reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *out)
+{
+	*out = r->stats;
+}

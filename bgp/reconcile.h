@@ -1,0 +1,65 @@
+/*
+ * reconcile — keeps BIRD's prefixd routes equal to the desired state (SPEC §5, DESIGN 3).
+ *
+ * A run: undo an unconfirmed config left by a crashed transaction (bird_apply_recover), ask the
+ * desired set from the DESIRED callback (the lifecycle supplies it from the store), read BIRD's
+ * prefixd4/prefixd6 routes (rib_read_own), and when they differ — drift — log the diff at warn
+ * level, count it, and repair it with one bird_apply transaction.
+ *
+ * Runs happen after every BIRD (re)connect (the first connect is the start), every `interval`
+ * seconds, and on demand (reconcile_run: `prefixctl bird reconcile`). One run at a time; an
+ * on-demand request during a run gets that run's result. A run never compares while bird_apply
+ * is busy (BIRD would be mid-change): it waits and retries every second.
+ */
+#ifndef PREFIXD_RECONCILE_H
+#define PREFIXD_RECONCILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bird_apply.h"
+#include "bird_conf.h"
+#include "birdc.h"
+#include "err.h"
+
+struct ev_loop;
+
+/* Fills OUT (empty on entry) with the desired routes. 0, or -1 with e set (run fails). */
+typedef int (*reconcile_desired_fn)(void *arg, struct bird_routeset *out, struct err *e);
+
+struct reconcile_config {
+	double interval;        /* seconds between periodic runs; default 60; <0 disables */
+};
+
+struct reconcile_result {
+	const char *code;       /* "ok" or the failure code (bird_apply's, or the callback's) */
+	char message[ERR_MSG_MAX];
+	bool drift;             /* BIRD differed from the desired set */
+	bool repaired;          /* ...and a transaction made it match */
+	char *diff;             /* bird_routediff_format of desired vs actual (borrowed) */
+};
+
+typedef void (*reconcile_fn)(void *arg, const struct reconcile_result *res);
+
+struct reconcile;
+
+struct reconcile *reconcile_new(struct ev_loop *loop, struct birdc *c, struct bird_apply *ap,
+    const struct reconcile_config *cfg, reconcile_desired_fn desired, void *desired_arg);
+/* Outstanding on-demand callbacks get "bird-unavailable". Free birdc first. NULL: no-op. */
+void reconcile_free(struct reconcile *r);
+
+/* Registers for birdc's connect events and starts the periodic timer. Call once, before or
+ * after birdc_start(); if BIRD is already up a run is scheduled at once. */
+void reconcile_start(struct reconcile *r);
+
+/* Runs now (or joins the running run). DONE may be NULL. Always asynchronous; returns 0. */
+int  reconcile_run(struct reconcile *r, reconcile_fn done, void *arg);
+
+struct reconcile_stats {
+	uint64_t runs, drift, repaired, failed;
+	double last_run;        /* ev_now() of the last finished run, 0 if none */
+	char last_code[32];
+};
+void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *out);
+
+#endif
