@@ -3,6 +3,7 @@
  * way the deciding VRPs are collected are in rov.h.
  */
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "rov.h"
@@ -154,4 +155,26 @@ rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
 
 	out->stale = !rtr_is_fresh(rtr);
 	return rc;
+}
+
+json_t *
+rov_result_to_json(const struct cidr *prefix, uint32_t asn, const struct rov_result *r)
+{
+	char buf[CIDR_STRLEN];
+	const char *reason = r->state == ROV_INVALID ? rov_reason_name(r->reason) : NULL;
+	json_t *vrps = json_array(), *o;
+
+	if (vrps == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->nvrps; i++)
+		json_array_append_new(vrps, json_pack("{s:s, s:i, s:I}",
+		    "prefix", cidr_format(&r->vrps[i].prefix, buf, sizeof(buf)),
+		    "max_length", (int)r->vrps[i].max_len, "asn", (json_int_t)r->vrps[i].asn));
+	o = json_pack("{s:s, s:I, s:s, s:o, s:b, s:b, s:o, s:I}",
+	    "prefix", cidr_format(prefix, buf, sizeof(buf)), "asn", (json_int_t)asn,
+	    "state", rov_state_name(r->state),
+	    "reason", reason != NULL ? json_string(reason) : json_null(),
+	    "maxlength_warning", r->maxlength_warning, "stale", r->stale,
+	    "vrps", vrps, "vrps_total", (json_int_t)r->nvrps_total);
+	return o;
 }

@@ -96,6 +96,15 @@ int rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
 enum rov_state rov_check_table(struct pfx_table *table, const struct cidr *prefix,
     uint32_t asn);
 
+/*
+ * The result as the API's JSON object (new reference; NULL only on out of memory):
+ *   {"prefix","asn","state","reason" (null unless invalid),"maxlength_warning","stale",
+ *    "vrps":[{"prefix","max_length","asn"}],"vrps_total"}
+ */
+struct json_t;
+struct json_t *rov_result_to_json(const struct cidr *prefix, uint32_t asn,
+    const struct rov_result *r);
+
 /* "valid", "invalid", "not-found". */
 const char *rov_state_name(enum rov_state st);
 /* "origin", "length" or NULL for ROV_REASON_NONE. */

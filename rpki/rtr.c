@@ -3,6 +3,7 @@
  * the threading rules and the state machine are in rtr.h; rtrlib's traps are listed there.
  */
 #include <ev.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,12 +38,12 @@ struct rtr_cache {
 	struct rtr *rtr;
 	/* written by the cache's rtrlib thread (status callback), read by the loop */
 	_Atomic int sock_state;
-	_Atomic uint32_t session_id;
-	_Atomic uint32_t serial;
-	_Atomic bool has_session;
 	_Atomic uint64_t syncs;
 	/* loop only */
 	uint64_t syncs_seen;
+	time_t lu_seen;             /* rs.last_update as last read */
+	bool has_session;
+	uint32_t session_id, serial;
 	double last_sync;           /* monotonic seconds; 0: never */
 	bool was_up;
 };
@@ -69,7 +70,7 @@ struct rtr {
 	_Atomic bool overflow;
 
 	ev_async async_w;
-	ev_timer stale_w, expire_w, debounce_w;
+	ev_timer stale_w, expire_w, debounce_w, poll_w;
 
 	enum rtr_state state;
 	double last_sync;               /* monotonic seconds of the last completed sync */
@@ -376,12 +377,8 @@ on_status(const struct rtr_mgr_group *g, enum rtr_mgr_status st,
 	int prev = atomic_exchange(&c->sock_state, (int)sk->state);
 	if (sk->state == RTR_ERROR_FATAL)
 		((struct rtr_socket *)(uintptr_t)sk)->request_session_id = true;
-	if (sk->state == RTR_ESTABLISHED && prev == RTR_SYNC) {
-		atomic_store(&c->session_id, (uint32_t)sk->session_id);
-		atomic_store(&c->serial, sk->serial_number);
-		atomic_store(&c->has_session, true);
+	if (sk->state == RTR_ESTABLISHED && prev == RTR_SYNC)
 		atomic_fetch_add(&c->syncs, 1);
-	}
 	ev_async_send(rtr->loop, &rtr->async_w);
 }
 
@@ -457,7 +454,8 @@ mgr_destroy(struct rtr *rtr)
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
 		atomic_store(&c->sock_state, RTR_CLOSED);
-		atomic_store(&c->has_session, false);
+		c->has_session = false;
+		c->lu_seen = 0;
 		c->syncs_seen = atomic_load(&c->syncs);
 		c->was_up = false;
 	}
@@ -639,7 +637,43 @@ sock_state_up(int st)
 	return st == RTR_RESET || st == RTR_SYNC || st == RTR_ESTABLISHED;
 }
 
-/* Reads every cache's atomics: completed syncs drive RTR_EV_SYNC; up/down is logged. */
+/*
+ * Has cache c completed a sync since we last looked? rtrlib 0.8.0 calls the status callback
+ * for SYNC -> ESTABLISHED only when the group's status changes, i.e. after the first sync,
+ * not after each refresh. So we also read rs.last_update (rtrlib's CLOCK_MONOTONIC seconds,
+ * rounded, set at each End of Data), session_id and serial_number directly. rtrlib writes
+ * them from its thread without synchronisation; we read them with relaxed atomic loads of
+ * aligned 32/64-bit words, which cannot tear on the 64-bit targets we build for. Returns
+ * true and sets c->last_sync when a sync completed.
+ */
+static bool
+cache_synced(struct rtr_cache *c)
+{
+	uint64_t syncs = atomic_load(&c->syncs);
+	time_t lu = __atomic_load_n(&c->rs.last_update, __ATOMIC_RELAXED);
+	bool done = false;
+
+	if (syncs != c->syncs_seen) {
+		c->syncs_seen = syncs;
+		c->last_sync = mono_now();
+		done = true;
+	}
+	if (lu != 0 && lu != c->lu_seen) {
+		c->lu_seen = lu;
+		/* rtrlib rounds to the nearest second: take the older end. */
+		if (!done)
+			c->last_sync = (double)lu - 0.5;
+		done = true;
+	}
+	if (done) {
+		c->has_session = true;
+		c->session_id = __atomic_load_n(&c->rs.session_id, __ATOMIC_RELAXED);
+		c->serial = __atomic_load_n(&c->rs.serial_number, __ATOMIC_RELAXED);
+	}
+	return done;
+}
+
+/* Reads every cache: completed syncs drive RTR_EV_SYNC; up/down is logged. */
 static void
 poll_caches(struct rtr *rtr)
 {
@@ -647,11 +681,10 @@ poll_caches(struct rtr *rtr)
 
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
-		uint64_t syncs = atomic_load(&c->syncs);
 		bool up = sock_state_up(atomic_load(&c->sock_state));
-		if (syncs != c->syncs_seen) {
-			c->syncs_seen = syncs;
-			c->last_sync = rtr->last_sync = mono_now();
+		if (cache_synced(c)) {
+			if (c->last_sync > rtr->last_sync)
+				rtr->last_sync = c->last_sync;
 			synced = true;
 		}
 		if (up != c->was_up) {
@@ -664,6 +697,15 @@ poll_caches(struct rtr *rtr)
 	}
 	if (synced)
 		rtr_fsm(rtr, RTR_EV_SYNC);
+}
+
+/* Once a second: catches refresh syncs, which raise no callback (cache_synced). */
+static void
+on_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	poll_caches(w->data);
 }
 
 static void
@@ -728,9 +770,9 @@ rtr_status_get(struct rtr *rtr, struct rtr_status *out)
 		    rtr->conf.caches[i].host, rtr->conf.caches[i].port);
 		cs->up = sock_state_up(st);
 		cs->socket_state = sock_state_name(st);
-		cs->has_session = atomic_load(&c->has_session);
-		cs->session_id = atomic_load(&c->session_id);
-		cs->serial = atomic_load(&c->serial);
+		cs->has_session = c->has_session;
+		cs->session_id = c->session_id;
+		cs->serial = c->serial;
 		cs->last_update_age = c->last_sync > 0 ? now - c->last_sync : -1;
 		cs->syncs = atomic_load(&c->syncs);
 	}
@@ -770,7 +812,9 @@ rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
 	ev_timer_init(&rtr->stale_w, on_stale, 0, 0);
 	ev_timer_init(&rtr->expire_w, on_expire, 0, 0);
 	ev_timer_init(&rtr->debounce_w, on_debounce, 0, 0);
+	ev_timer_init(&rtr->poll_w, on_poll, 1, 1);
 	rtr->async_w.data = rtr->stale_w.data = rtr->expire_w.data = rtr->debounce_w.data = rtr;
+	rtr->poll_w.data = rtr;
 	return rtr;
 }
 
@@ -791,6 +835,7 @@ rtr_start(struct rtr *rtr, struct err *e)
 		return -1;
 	}
 	rtr->started = true;
+	ev_timer_start(rtr->loop, &rtr->poll_w);
 	log_info("rpki: started with %zu cache(s), refresh %u s, stale_after %u s, expire %u s",
 	    rtr->conf.ncaches, rtr->conf.refresh, rtr->conf.stale_after, rtr->conf.expire);
 	return 0;
@@ -806,9 +851,50 @@ rtr_free(struct rtr *rtr)
 	ev_timer_stop(rtr->loop, &rtr->stale_w);
 	ev_timer_stop(rtr->loop, &rtr->expire_w);
 	ev_timer_stop(rtr->loop, &rtr->debounce_w);
+	ev_timer_stop(rtr->loop, &rtr->poll_w);
 	pthread_mutex_destroy(&rtr->q_mu);
 	free(rtr->q_fill);
 	free(rtr->q_drain);
 	free(rtr->ch);
 	free(rtr);
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+static json_t *
+age_json(double age)
+{
+	return age < 0 ? json_null() : json_real(age);
+}
+
+json_t *
+rtr_status_to_json(const struct rtr_status *st)
+{
+	json_t *caches = json_array(), *tr = json_object(), *o;
+
+	if (caches == NULL || tr == NULL) {
+		json_decref(caches);
+		json_decref(tr);
+		return NULL;
+	}
+	for (unsigned s = 0; s < RTR_STATE_COUNT; s++)
+		json_object_set_new(tr, rtr_state_name(s), json_integer((json_int_t)st->transitions[s]));
+	for (size_t i = 0; i < st->ncaches; i++) {
+		const struct rtr_cache_status *c = &st->caches[i];
+		json_array_append_new(caches, json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:I}",
+		    "cache", c->name, "up", c->up, "socket_state", c->socket_state,
+		    "session_id", c->has_session ? json_integer(c->session_id) : json_null(),
+		    "serial", c->has_session ? json_integer(c->serial) : json_null(),
+		    "last_update_age", age_json(c->last_update_age),
+		    "syncs", (json_int_t)c->syncs));
+	}
+	o = json_pack("{s:s, s:b, s:I, s:I, s:o, s:{s:I, s:I}, s:o, s:I, s:I, s:I, s:o}",
+	    "state", rtr_state_name(st->state), "fresh", st->fresh,
+	    "stale_after", (json_int_t)st->stale_after, "expire", (json_int_t)st->expire,
+	    "last_update_age", age_json(st->last_update_age),
+	    "vrps", "ipv4", (json_int_t)st->vrps_v4, "ipv6", (json_int_t)st->vrps_v6,
+	    "transitions", tr, "illegal_events", (json_int_t)st->illegal_events,
+	    "overflows", (json_int_t)st->overflows, "changes", (json_int_t)st->changes,
+	    "caches", caches);
+	return o;
 }

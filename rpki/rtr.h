@@ -168,6 +168,16 @@ struct rtr_status {
 void rtr_status_get(struct rtr *rtr, struct rtr_status *out);
 
 /*
+ * The snapshot as the API's JSON object (a new reference; NULL only on out of memory):
+ *   {"state","fresh","stale_after","expire","last_update_age" (null: never),
+ *    "vrps":{"ipv4","ipv6"}, "transitions":{"connecting",..}, "illegal_events","overflows",
+ *    "changes", "caches":[{"cache","up","socket_state","session_id","serial" (null until a
+ *    session), "last_update_age","syncs"}]}
+ */
+struct json_t;
+struct json_t *rtr_status_to_json(const struct rtr_status *st);
+
+/*
  * Change events. After VRPs were added or removed, and once the burst has been quiet for
  * debounce_ms (or debounce_max_ms after its first change), every subscriber is called on the
  * loop with the changed VRP prefixes. `all` means "everything may have changed" (initial or
