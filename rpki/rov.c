@@ -151,8 +151,16 @@ int
 rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
     struct rov_result *out, struct err *e)
 {
-	int rc = rov_validate_table(rtr_table(rtr), prefix, asn, out, e);
+	int rc;
 
+	if (prefix_ok(prefix) && rtr_has_default_vrp(rtr, prefix->family)) {
+		memset(out, 0, sizeof(*out));
+		out->state = ROV_NOT_FOUND;
+		out->stale = true;
+		return err_set(e, "rov-unavailable", "the RTR data holds a /0 %s VRP, which "
+		    "rtrlib 0.8.0 cannot validate against", cidr_family_name(prefix->family));
+	}
+	rc = rov_validate_table(rtr_table(rtr), prefix, asn, out, e);
 	out->stale = !rtr_is_fresh(rtr);
 	return rc;
 }

@@ -75,7 +75,8 @@ struct rov_result {
 
 /*
  * Validates (prefix, asn) against a pfx_table. Fills *out. Returns 0, or -1 with
- * rov-failed (rtrlib error or out of memory). `stale` is left false. Safe on any thread
+ * invalid-argument (not a prefix) or rov-failed (rtrlib error or out of memory). The table
+ * must not hold a /0 VRP: rtrlib 0.8.0 aborts on any lookup then (rov_validate guards it). `stale` is left false. Safe on any thread
  * that may read the table (rtrlib takes its read lock); never call it from an rtrlib callback.
  */
 int rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint32_t asn,
@@ -84,14 +85,17 @@ int rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint3
 /*
  * Validates against rtr's live data (loop thread only) and sets `stale` when rtr's freshness
  * state is not synced. With no data at all (connecting, expired) the answer is not-found,
- * stale. Returns 0 or -1 as rov_validate_table.
+ * stale. Returns 0 or -1 as rov_validate_table, or -1 with rov-unavailable while the data
+ * holds a /0 VRP of the prefix's family (rtrlib 0.8.0 aborts on lookups then; see
+ * rtr_private.h). Callers must treat -1 as "not valid".
  */
 int rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
     struct rov_result *out, struct err *e);
 
 /*
  * The fast path: only the state, with no reasons (one trie walk that stops at the first
- * match). Returns the state; on an rtrlib error it answers ROV_NOT_FOUND.
+ * match). Returns the state; on an rtrlib error it answers ROV_NOT_FOUND. Like
+ * rov_validate_table, it must not be used on a table holding a /0 VRP (rtrlib aborts).
  */
 enum rov_state rov_check_table(struct pfx_table *table, const struct cidr *prefix,
     uint32_t asn);

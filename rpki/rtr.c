@@ -68,6 +68,9 @@ struct rtr {
 	size_t q_n;
 	struct rtr_qrec *q_drain;       /* the loop's half of the double buffer */
 	_Atomic bool overflow;
+	/* /0 VRPs per family (0: IPv4, 1: IPv6), counted by the pfx callback itself, see
+	 * rtr_has_default_vrp() */
+	_Atomic long zero_len[2];
 
 	ev_async async_w;
 	ev_timer stale_w, expire_w, debounce_w, poll_w;
@@ -294,6 +297,12 @@ rtr_state(const struct rtr *rtr)
 	return rtr->state;
 }
 
+bool
+rtr_has_default_vrp(struct rtr *rtr, int family)
+{
+	return atomic_load(&rtr->zero_len[family == CIDR_V6]) > 0;
+}
+
 struct pfx_table *
 rtr_table(struct rtr *rtr)
 {
@@ -337,6 +346,8 @@ on_pfx(struct pfx_table *t, const struct pfx_record r, const bool added)
 	if (r.socket == NULL)
 		return;
 	struct rtr *rtr = cache_of(r.socket)->rtr;
+	if (r.min_len == 0)
+		atomic_fetch_add(&rtr->zero_len[r.prefix.ver == LRTR_IPV6], added ? 1 : -1);
 	if (atomic_load(&rtr->quiet))
 		return;
 	struct rtr_qrec q = {.asn = r.asn, .len = r.min_len, .max_len = r.max_len,
@@ -451,6 +462,8 @@ mgr_destroy(struct rtr *rtr)
 	rtr->q_n = 0;
 	pthread_mutex_unlock(&rtr->q_mu);
 	atomic_store(&rtr->overflow, false);
+	atomic_store(&rtr->zero_len[0], 0);
+	atomic_store(&rtr->zero_len[1], 0);
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
 		atomic_store(&c->sock_state, RTR_CLOSED);
@@ -625,6 +638,10 @@ drain_queue(struct rtr *rtr)
 		else
 			a.u.addr4.addr = batch[i].w[0];
 		struct cidr p = rtr_cidr_from_addr(&a, batch[i].len);
+		if (p.len == 0 && batch[i].added)
+			log_error("rpki: a cache sent the /0 VRP AS%u; rtrlib 0.8.0 aborts when "
+			    "validating against it, so %s validation is refused while it is held",
+			    batch[i].asn, cidr_family_name(p.family));
 		change_note(rtr, &p);
 	}
 	if (n > 0)
@@ -803,8 +820,10 @@ rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
 		fatal("rtr_new");
 	rtr->loop = loop;
 	rtr->conf = *c;
-	for (size_t i = 0; i < c->ncaches; i++)
+	for (size_t i = 0; i < c->ncaches; i++) {
 		rtr->caches[i].rtr = rtr;
+		atomic_store(&rtr->caches[i].sock_state, RTR_CLOSED);
+	}
 	pthread_mutex_init(&rtr->q_mu, NULL);
 	rtr->state = RTR_STATE_CONNECTING;
 	rtr->transitions[RTR_STATE_CONNECTING] = 1;

@@ -42,6 +42,15 @@ rtr_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len)
 	    ((uint64_t)a->u.addr6.addr[2] << 32) | a->u.addr6.addr[3], len > 128 ? 128 : len);
 }
 
+/*
+ * True while the table holds a /0 VRP of that family (CIDR_V4 / CIDR_V6). rtrlib 0.8.0 aborts
+ * the process (assert in lrtr_get_bits) on any lookup in a family whose trie root is a /0, so
+ * rov refuses to validate then. The count is kept by the pfx callback as soon as rtrlib has
+ * inserted the record; a lookup in the few instructions between rtrlib's insert and that
+ * callback could still reach the assert (known, unclosable without a hook before insert).
+ */
+bool rtr_has_default_vrp(struct rtr *rtr, int family);
+
 /* The live VRP table, or NULL while there is none (before start, during a restart).
  * Loop thread only. */
 struct pfx_table *rtr_table(struct rtr *rtr);
