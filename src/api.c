@@ -1,0 +1,513 @@
+/*
+ * api — route table, dispatch, JSON helpers and the group commit (see api.h for the contract).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+static const struct api_route *api_routes[API_MAX_ROUTES];
+static size_t api_nroutes;
+
+/* Group-commit state: one queue, drained once per loop iteration. */
+static struct daemon *api_d;
+static struct api_ctx *api_queue_head, **api_queue_tail = &api_queue_head;
+static ev_prepare api_prepare_w;
+static ev_idle api_idle_w;
+
+int
+api_register_routes(const struct api_route *routes, size_t n)
+{
+	if (api_nroutes + n > API_MAX_ROUTES)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		api_routes[api_nroutes++] = &routes[i];
+	return 0;
+}
+
+void
+api_register_builtin(void)
+{
+	api_status_register();
+	api_ipam_register();
+}
+
+void
+api_routes_print(FILE *out)
+{
+	for (size_t i = 0; i < api_nroutes; i++)
+		fprintf(out, "%s %s %s\n", api_routes[i]->method, api_routes[i]->pattern,
+		    http_role_name(api_routes[i]->min_role));
+}
+
+/*
+ * Matches path against pattern, capturing {x} segments into ctx (when not NULL).
+ * Returns 1 on a match. Captured values are percent-decoded.
+ */
+static int
+api_match(const char *pattern, const char *path, struct api_ctx *ctx)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p == '{') {
+			size_t seg = strcspn(s, "/");
+			const char *close = strchr(p, '}');
+			if (seg == 0 || close == NULL || n == API_MAX_PARAMS || seg >= sizeof(ctx->pbuf[0]))
+				return 0;
+			if (ctx != NULL) {
+				memcpy(ctx->pbuf[n], s, seg);
+				ctx->pbuf[n][seg] = '\0';
+				ctx->params[n] = ctx->pbuf[n];
+			}
+			n++;
+			p = close + 1;
+			s += seg;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	if (*p != '\0' || *s != '\0')
+		return 0;
+	if (ctx != NULL)
+		ctx->nparams = n;
+	return 1;
+}
+
+int
+api_status_of(const char *code)
+{
+	static const struct { const char *code; int status; } map[] = {
+		{ "invalid-json", 400 }, { "invalid-argument", 400 }, { "unknown-field", 400 },
+		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 },
+		{ "unauthorized", 401 }, { "forbidden", 403 },
+		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
+		{ "request-timeout", 408 },
+		{ "overlap", 409 }, { "exists", 409 }, { "in-use", 409 }, { "token-conflict", 409 },
+		{ "pool-exhausted", 409 },
+		{ "body-too-large", 413 },
+		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
+		{ "locale-mismatch", 422 }, { "missing-netmask", 422 },
+		{ "store-failed", 503 }, { "storage-full", 503 },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].code, code) == 0)
+			return map[i].status;
+	return 400;
+}
+
+void
+api_reply(struct api_ctx *ctx, int status, json_t *j)
+{
+	http_reply_json(ctx->req, status, j);
+}
+
+void
+api_error(struct api_ctx *ctx, int status, const char *code, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_reply_error(ctx->req, status, code, "%s", msg);
+}
+
+void
+api_reply_err(struct api_ctx *ctx, const struct err *e)
+{
+	const char *code = e->code ? e->code : "internal";
+
+	api_error(ctx, api_status_of(code), code, "%s", e->msg);
+}
+
+/* Nesting depth of a JSON text, counted outside strings; stops early past limit. */
+static int
+api_json_depth(const char *s, size_t n, int limit)
+{
+	int depth = 0, max = 0, in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max && (max = depth) > limit)
+				return max;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return max;
+}
+
+/* Parses the request body into ctx->body (an object). Replies 400 and returns -1 on error. */
+static int
+api_parse_body(struct api_ctx *ctx)
+{
+	struct http_req *r = ctx->req;
+	json_error_t je;
+	size_t i;
+
+	for (i = 0; i < r->body_len && strchr(" \t\r\n", r->body[i]) != NULL; i++)
+		;
+	if (i == r->body_len) {
+		ctx->body = json_object();
+		return 0;
+	}
+	if (api_json_depth(r->body, r->body_len, API_MAX_DEPTH) > API_MAX_DEPTH) {
+		api_error(ctx, 400, "invalid-json", "JSON nested deeper than %d levels", API_MAX_DEPTH);
+		return -1;
+	}
+	ctx->body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (ctx->body == NULL) {
+		api_error(ctx, 400, "invalid-json", "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	if (!json_is_object(ctx->body)) {
+		api_error(ctx, 400, "invalid-json", "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_ctx_free(struct api_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->work_free != NULL)
+		ctx->work_free(ctx->work_arg);
+	json_decref(ctx->body);
+	free(ctx);
+}
+
+/* Finds the route; replies 404/405 itself when none matches. */
+static const struct api_route *
+api_route_find(struct api_ctx *ctx)
+{
+	const char *method = ctx->req->method, *path = ctx->req->path;
+	int path_known = 0;
+
+	for (size_t i = 0; i < api_nroutes; i++) {
+		if (!api_match(api_routes[i]->pattern, path, NULL))
+			continue;
+		path_known = 1;
+		if (strcmp(api_routes[i]->method, method) == 0) {
+			api_match(api_routes[i]->pattern, path, ctx);
+			return api_routes[i];
+		}
+	}
+	if (path_known)
+		api_error(ctx, 405, "method-not-allowed", "%s is not allowed on %s", method, path);
+	else
+		api_error(ctx, 404, "no-such-route", "no route %s %s", method, path);
+	return NULL;
+}
+
+static void
+api_finish_metrics(struct api_ctx *ctx)
+{
+	metrics_request(ctx->route ? ctx->route->pattern : "unmatched", ctx->req->method,
+	    ctx->req->status, ev_time() - ctx->req->started);
+}
+
+void
+api_dispatch(struct http_req *req, void *arg)
+{
+	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
+	const char *m = req->method;
+
+	if (ctx == NULL)
+		fatal("calloc");
+	ctx->d = arg;
+	ctx->req = req;
+	ctx->who.actor = req->actor;
+	ctx->who.role = http_role_name(req->role);
+	ctx->who.request_id = req->request_id;
+	ctx->route = api_route_find(ctx);
+	if (ctx->route == NULL)
+		goto done;
+	if (req->role < ctx->route->min_role) {
+		api_error(ctx, 403, "forbidden", "%s %s needs role %s; %s is %s", m,
+		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
+		    http_role_name(req->role));
+		goto done;
+	}
+	if ((strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) &&
+	    api_parse_body(ctx) < 0)
+		goto done;
+	if (ctx->d->stopping) {
+		api_error(ctx, 503, "shutting-down", "prefixd is stopping");
+		goto done;
+	}
+	ctx->route->handler(ctx);
+	if (ctx->work != NULL) {
+		http_suspend(req);
+		return;                 /* answered after the batch's COMMIT */
+	}
+done:
+	api_finish_metrics(ctx);
+	api_ctx_free(ctx);
+}
+
+void
+api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *))
+{
+	ctx->work = work;
+	ctx->work_arg = arg;
+	ctx->work_free = free_fn;
+	*api_queue_tail = ctx;
+	api_queue_tail = &ctx->next;
+	ev_idle_start(api_d->loop, &api_idle_w);   /* the loop must not block before the batch */
+}
+
+/* Runs the queued work in one transaction and answers every request after COMMIT. */
+static void
+api_run_batch(struct daemon *d)
+{
+	struct api_ctx *batch = api_queue_head, *ctx, *next;
+	struct err e;
+	double t0 = ev_time();
+	size_t n = 0;
+	int failed = 0;
+
+	api_queue_head = NULL;
+	api_queue_tail = &api_queue_head;
+	err_clear(&e);
+	if (store_begin(d->store, &e) < 0)
+		failed = 1;
+	for (ctx = batch; ctx != NULL && !failed; ctx = ctx->next, n++) {
+		log_set_request_id(ctx->req->request_id);
+		ctx->work(ctx);
+		log_set_request_id(NULL);
+	}
+	if (!failed && store_commit(d->store, &e) < 0) {
+		failed = 1;
+		store_rollback(d->store, NULL);
+	}
+	if (failed) {
+		const char *code = e.code != NULL && strcmp(e.code, "storage-full") == 0 ?
+		    "storage-full" : "store-failed";
+		log_error("batch of %zu changes not committed: %s", n, e.msg);
+		for (ctx = batch; ctx != NULL; ctx = ctx->next)
+			api_error(ctx, 503, code, "not committed: %s", e.msg);
+		if (ipam_load(d->ipam, &e) < 0)
+			log_error("rebuilding the model from the store failed: %s", e.msg);
+	}
+	metrics_commit(ev_time() - t0, n, failed);
+	for (ctx = batch; ctx != NULL; ctx = next) {
+		next = ctx->next;
+		http_resume(ctx->req);
+		api_finish_metrics(ctx);
+		api_ctx_free(ctx);
+	}
+}
+
+static void
+api_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	if (api_queue_head == NULL) {
+		ev_idle_stop(loop, &api_idle_w);
+		return;
+	}
+	api_run_batch(api_d);
+	http_kick(api_d->http);
+	if (api_queue_head == NULL)
+		ev_idle_stop(loop, &api_idle_w);
+}
+
+static void
+api_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
+void
+api_init(struct daemon *d)
+{
+	api_d = d;
+	ev_prepare_init(&api_prepare_w, api_prepare_cb);
+	ev_prepare_start(d->loop, &api_prepare_w);
+	ev_idle_init(&api_idle_w, api_idle_cb);
+}
+
+void
+api_shutdown(struct daemon *d)
+{
+	if (api_queue_head != NULL) {
+		api_run_batch(d);
+		http_kick(d->http);
+	}
+	ev_prepare_stop(d->loop, &api_prepare_w);
+	ev_idle_stop(d->loop, &api_idle_w);
+}
+
+/* ---- JSON helpers --------------------------------------------------------------------- */
+
+static int
+api_type_ok(char t, const json_t *v)
+{
+	switch (t) {
+	case 's': return json_is_string(v);
+	case 'S': return json_is_string(v) || json_is_null(v);
+	case 'i': return json_is_integer(v);
+	case 'b': return json_is_boolean(v);
+	case 'o': return json_is_object(v);
+	case 'a': return json_is_array(v);
+	}
+	return 0;
+}
+
+static const char *
+api_type_name(char t)
+{
+	switch (t) {
+	case 's': return "a string";
+	case 'S': return "a string or null";
+	case 'i': return "an integer";
+	case 'b': return "a boolean";
+	case 'o': return "an object";
+	case 'a': return "an array";
+	}
+	return "?";
+}
+
+int
+api_body_check(struct api_ctx *ctx, const json_t *obj, const char *const *fields)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		const char *const *f;
+		size_t kl = strlen(key);
+		for (f = fields; *f != NULL; f++)
+			if (strncmp(*f, key, kl) == 0 && (*f)[kl] == ':')
+				break;
+		if (*f == NULL) {
+			api_error(ctx, 400, "unknown-field", "unknown field '%.64s'", key);
+			return -1;
+		}
+		if (!api_type_ok((*f)[kl + 1], v)) {
+			api_error(ctx, 400, "invalid-argument", "field '%s' must be %s", key,
+			    api_type_name((*f)[kl + 1]));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field,
+    struct ipam_tags *out)
+{
+	const char *key;
+	json_t *v;
+	struct err e;
+
+	memset(out, 0, sizeof(*out));
+	if (obj == NULL)
+		return 0;
+	out->v = calloc(json_object_size(obj) + 1, sizeof(*out->v));
+	if (out->v == NULL)
+		fatal("calloc");
+	json_object_foreach((json_t *)obj, key, v) {
+		char *kv;
+		if (!json_is_string(v)) {
+			api_error(ctx, 400, "invalid-argument", "%s.%.64s must be a string", field, key);
+			goto fail;
+		}
+		if (strchr(key, '=') != NULL || asprintf(&kv, "%s=%s", key, json_string_value(v)) < 0) {
+			api_error(ctx, 400, "invalid-argument", "%s: bad tag key '%.64s'", field, key);
+			goto fail;
+		}
+		err_clear(&e);
+		if (ipam_tag_parse(kv, &out->v[out->n], &e) < 0) {
+			free(kv);
+			api_error(ctx, 400, e.code ? e.code : "invalid-argument", "%s: %s", field, e.msg);
+			goto fail;
+		}
+		free(kv);
+		out->n++;
+	}
+	return 0;
+fail:
+	ipam_tags_clear(out);
+	return -1;
+}
+
+json_t *
+api_tags_to_json(const struct ipam_tags *t)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		json_object_set_new(o, t->v[i].key, json_string(t->v[i].value));
+	return o;
+}
+
+int
+api_cidr_arg(struct api_ctx *ctx, const char *s, struct cidr *out)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (cidr_parse(s, out, &e) < 0) {
+		api_reply_err(ctx, &e);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+api_cidr_json(const struct cidr *c)
+{
+	char buf[CIDR_STRLEN];
+
+	return json_string(cidr_format(c, buf, sizeof(buf)));
+}
+
+json_t *
+api_u128_json(cidr_u128 v)
+{
+	char buf[CIDR_U128_STRLEN];
+
+	return json_string(cidr_u128_format(v, buf, sizeof(buf)));
+}
+
+json_t *
+api_time_json(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}

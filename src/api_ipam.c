@@ -1,0 +1,1012 @@
+/*
+ * api_ipam — the routes of SPEC §1–§2: scopes, pools, provisioning, allocations, resources,
+ * reports and history. Called by api_dispatch through the route table registered in
+ * api_ipam_register(); the JSON shapes are doc/openapi.json's.
+ *
+ * Reads answer from the in-memory model at once. Changes validate their body here, then
+ * api_defer a work function that runs inside the batch's store transaction (group commit,
+ * api.h). Work functions look their objects up again by name or id, because an earlier
+ * request in the same batch may have removed them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "log.h"
+#include "store.h"
+
+/* ---- JSON views ----------------------------------------------------------------------- */
+
+static json_t *
+api_id_json(uint64_t id)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, id);
+	return json_string(buf);
+}
+
+static json_t *
+api_str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+api_netmask_json(int n)
+{
+	return n >= 0 ? json_integer(n) : json_null();
+}
+
+static json_t *
+api_alloc_json(const struct ipam_alloc *a)
+{
+	struct ipam_pool *child = ipam_alloc_child(a);
+
+	return json_pack("{s:o,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    "id", api_id_json(a->id), "pool", a->pool->name, "scope", a->pool->scope->name,
+	    "cidr", api_cidr_json(&a->cidr), "kind", ipam_alloc_kind_name(ipam_alloc_kind(a)),
+	    "child_pool", api_str_or_null(child ? child->name : NULL),
+	    "description", api_str_or_null(ipam_alloc_description(a)),
+	    "tags", api_tags_to_json(ipam_alloc_tags(a)),
+	    "locale", api_str_or_null(ipam_alloc_locale(a)),
+	    "token", api_str_or_null(ipam_alloc_token(a)),
+	    "created_at", api_time_json(a->created));
+}
+
+static int
+api_cidr_push(void *arg, const struct cidr *c)
+{
+	json_array_append_new(arg, api_cidr_json(c));
+	return 0;
+}
+
+static json_t *
+api_util_json(const struct ipam_pool *p)
+{
+	struct ipam_util u;
+
+	ipam_pool_util(p, &u);
+	return json_pack("{s:o,s:o,s:f,s:o,s:i,s:b}",
+	    "provisioned_addresses", api_u128_json(u.provisioned),
+	    "allocated_addresses", api_u128_json(u.allocated),
+	    "utilization_percent", u.percent,
+	    "largest_free", u.has_free ? api_cidr_json(&u.largest_free) : json_null(),
+	    "alarm_at", u.alarm_at, "alarm", u.alarm);
+}
+
+static json_t *
+api_pool_json(const struct ipam_pool *p)
+{
+	json_t *cidrs = json_array();
+
+	ipam_pool_provisioned_foreach(p, api_cidr_push, cidrs);
+	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:o}",
+	    "name", p->name, "scope", p->scope->name,
+	    "parent", api_str_or_null(p->parent ? p->parent->name : NULL),
+	    "family", p->family == CIDR_V6 ? "ipv6" : "ipv4",
+	    "locale", api_str_or_null(p->locale),
+	    "default_netmask", api_netmask_json(p->rules.default_netmask),
+	    "min_netmask", api_netmask_json(p->rules.min_netmask),
+	    "max_netmask", api_netmask_json(p->rules.max_netmask),
+	    "required_tags", api_tags_to_json(&p->rules.required_tags),
+	    "tags", api_tags_to_json(&p->tags),
+	    "alarm_at", p->alarm_at,
+	    "origin_asn", p->origin_asn ? json_integer(p->origin_asn) : json_null(),
+	    "description", api_str_or_null(p->description),
+	    "cidrs", cidrs, "utilization", api_util_json(p),
+	    "created_at", api_time_json(p->created));
+}
+
+static json_t *
+api_scope_json(const struct ipam_scope *s)
+{
+	return json_pack("{s:s,s:s,s:I,s:I}", "name", s->name,
+	    "kind", s->kind == IPAM_SCOPE_PUBLIC ? "public" : "private",
+	    "pools", (json_int_t)s->npools, "resources", (json_int_t)s->nresources);
+}
+
+static json_t *
+api_resource_json(const struct ipam_resource *r)
+{
+	return json_pack("{s:o,s:s,s:o,s:s,s:o,s:o}", "id", api_id_json(r->id),
+	    "scope", r->scope->name, "cidr", api_cidr_json(&r->cidr), "name", r->name,
+	    "tags", api_tags_to_json(&r->tags), "created_at", api_time_json(r->created));
+}
+
+/* ---- lookups -------------------------------------------------------------------------- */
+
+static struct ipam_pool *
+api_pool_arg(struct api_ctx *ctx, const char *name)
+{
+	struct ipam_pool *p = ipam_pool_find(ctx->d->ipam, name);
+
+	if (p == NULL)
+		api_error(ctx, 404, "not-found", "no pool '%.64s'", name);
+	return p;
+}
+
+/* The optional ?scope= filter: *out NULL when absent. Replies 404 and returns -1 if unknown. */
+static int
+api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out)
+{
+	const char *name = http_query(ctx->req, "scope");
+
+	*out = NULL;
+	if (name == NULL)
+		return 0;
+	if ((*out = ipam_scope_find(ctx->d->ipam, name)) == NULL) {
+		api_error(ctx, 404, "not-found", "no scope '%.64s'", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+api_id_arg(struct api_ctx *ctx, const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9' || (*out = strtoull(s, &end, 10), errno != 0 || *end != '\0')) {
+		api_error(ctx, 400, "invalid-argument", "'%.64s' is not an allocation id", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Integer field in [lo,hi], or def when absent. Replies 400 and returns -1 when out of range. */
+static int
+api_int_field(struct api_ctx *ctx, const char *name, long long lo, long long hi, long long def,
+    long long *out)
+{
+	json_t *v = json_object_get(ctx->body, name);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	*out = json_integer_value(v);
+	if (*out < lo || *out > hi) {
+		api_error(ctx, 400, "invalid-argument", "%s must be %lld..%lld", name, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+api_str_field(struct api_ctx *ctx, const char *name)
+{
+	return json_string_value(json_object_get(ctx->body, name));
+}
+
+/* ---- scopes --------------------------------------------------------------------------- */
+
+static int
+api_scope_push(void *arg, struct ipam_scope *s)
+{
+	json_array_append_new(arg, api_scope_json(s));
+	return 0;
+}
+
+static void
+api_scopes_list(struct api_ctx *ctx)
+{
+	json_t *a = json_array();
+
+	ipam_scope_foreach(ctx->d->ipam, api_scope_push, a);
+	api_reply(ctx, 200, json_pack("{s:o}", "scopes", a));
+}
+
+static void
+api_scope_get(struct api_ctx *ctx)
+{
+	struct ipam_scope *s = ipam_scope_find(ctx->d->ipam, ctx->params[0]);
+
+	if (s == NULL)
+		api_error(ctx, 404, "not-found", "no scope '%.64s'", ctx->params[0]);
+	else
+		api_reply(ctx, 200, api_scope_json(s));
+}
+
+static void
+api_scope_create_work(struct api_ctx *ctx)
+{
+	struct ipam_scope *s;
+	struct err e;
+
+	err_clear(&e);
+	if (ipam_scope_create(ctx->d->ipam, &ctx->who, api_str_field(ctx, "name"), &s, &e) < 0)
+		api_reply_err(ctx, &e);
+	else
+		api_reply(ctx, 201, api_scope_json(s));
+}
+
+static void
+api_scope_create(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "name:s", "description:s", NULL };
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	if (api_str_field(ctx, "name") == NULL) {
+		api_error(ctx, 400, "invalid-argument", "name is required");
+		return;
+	}
+	api_defer(ctx, api_scope_create_work, NULL, NULL);
+}
+
+static void
+api_scope_delete_work(struct api_ctx *ctx)
+{
+	struct ipam_scope *s = ipam_scope_find(ctx->d->ipam, ctx->params[0]);
+	json_t *j;
+	struct err e;
+
+	if (s == NULL) {
+		api_error(ctx, 404, "not-found", "no scope '%.64s'", ctx->params[0]);
+		return;
+	}
+	j = api_scope_json(s);
+	err_clear(&e);
+	if (ipam_scope_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e) < 0) {
+		json_decref(j);
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, j);
+}
+
+static void
+api_scope_delete(struct api_ctx *ctx)
+{
+	api_defer(ctx, api_scope_delete_work, NULL, NULL);
+}
+
+/* ---- pools ---------------------------------------------------------------------------- */
+
+struct api_pool_arg {
+	struct ipam_pool_spec spec;     /* strings borrowed from ctx->body */
+};
+
+static void
+api_pool_arg_free(void *p)
+{
+	struct api_pool_arg *a = p;
+
+	if (a == NULL)
+		return;
+	ipam_tags_clear(&a->spec.tags);
+	ipam_tags_clear(&a->spec.rules.required_tags);
+	free(a);
+}
+
+static int
+api_pool_push(void *arg, struct ipam_pool *p)
+{
+	json_array_append_new(arg, api_pool_json(p));
+	return 0;
+}
+
+static void
+api_pools_list(struct api_ctx *ctx)
+{
+	struct ipam_scope *s;
+	json_t *a;
+
+	if (api_scope_filter(ctx, &s) < 0)
+		return;
+	a = json_array();
+	ipam_pool_foreach(ctx->d->ipam, s, api_pool_push, a);
+	api_reply(ctx, 200, json_pack("{s:o}", "pools", a));
+}
+
+struct api_children {
+	const struct ipam_pool *parent;
+	json_t *names;
+};
+
+static int
+api_child_push(void *arg, struct ipam_pool *p)
+{
+	struct api_children *c = arg;
+
+	if (p->parent == c->parent)
+		json_array_append_new(c->names, json_string(p->name));
+	return 0;
+}
+
+static void
+api_pool_get(struct api_ctx *ctx)
+{
+	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
+	struct api_children c;
+	json_t *j;
+
+	if (p == NULL)
+		return;
+	j = api_pool_json(p);
+	c.parent = p;
+	c.names = json_array();
+	ipam_pool_foreach(ctx->d->ipam, p->scope, api_child_push, &c);
+	json_object_set_new(j, "children", c.names);
+	api_reply(ctx, 200, j);
+}
+
+static void
+api_pool_create_work(struct api_ctx *ctx)
+{
+	struct api_pool_arg *a = ctx->work_arg;
+	struct ipam_pool *p;
+	struct err e;
+
+	err_clear(&e);
+	if (ipam_pool_create(ctx->d->ipam, &ctx->who, &a->spec, &p, &e) < 0)
+		api_reply_err(ctx, &e);
+	else
+		api_reply(ctx, 201, api_pool_json(p));
+}
+
+/* Netmask fields of a pool body into the spec's rules. */
+static int
+api_pool_netmasks(struct api_ctx *ctx, struct ipam_pool_spec *s)
+{
+	long long dn, mn, xn, alarm, asn;
+
+	if (api_int_field(ctx, "default_netmask", 0, 128, -1, &dn) < 0 ||
+	    api_int_field(ctx, "min_netmask", 0, 128, -1, &mn) < 0 ||
+	    api_int_field(ctx, "max_netmask", 0, 128, -1, &xn) < 0 ||
+	    api_int_field(ctx, "alarm_at", 1, 100, -1, &alarm) < 0 ||
+	    api_int_field(ctx, "origin_asn", 0, 4294967295LL, 0, &asn) < 0)
+		return -1;
+	s->rules.default_netmask = (int)dn;
+	s->rules.min_netmask = (int)mn;
+	s->rules.max_netmask = (int)xn;
+	s->alarm_at = (int)alarm;
+	s->origin_asn = (uint32_t)asn;
+	return 0;
+}
+
+static void
+api_pool_create(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "name:s", "scope:s", "parent:S", "family:s", "locale:S",
+	    "default_netmask:i", "min_netmask:i", "max_netmask:i", "required_tags:o", "tags:o",
+	    "alarm_at:i", "origin_asn:i", "description:S", NULL };
+	struct api_pool_arg *a;
+	const char *fam;
+	struct err e;
+	enum cidr_family family;
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		fatal("calloc");
+	a->spec.name = api_str_field(ctx, "name");
+	a->spec.scope = api_str_field(ctx, "scope");
+	a->spec.parent = api_str_field(ctx, "parent");
+	a->spec.locale = api_str_field(ctx, "locale");
+	a->spec.description = api_str_field(ctx, "description");
+	if (a->spec.name == NULL || (a->spec.scope == NULL && a->spec.parent == NULL)) {
+		api_error(ctx, 400, "invalid-argument", "name and scope are required");
+		goto fail;
+	}
+	if ((fam = api_str_field(ctx, "family")) != NULL) {
+		err_clear(&e);
+		if (cidr_family_parse(fam, &family, &e) < 0) {
+			api_error(ctx, 400, "invalid-argument", "family must be ipv4 or ipv6");
+			goto fail;
+		}
+		a->spec.family = family;
+	} else {
+		a->spec.family = a->spec.parent != NULL ? 0 : CIDR_V4;
+	}
+	if (api_pool_netmasks(ctx, &a->spec) < 0 ||
+	    api_tags_from_json(ctx, json_object_get(ctx->body, "tags"), "tags", &a->spec.tags) < 0 ||
+	    api_tags_from_json(ctx, json_object_get(ctx->body, "required_tags"), "required_tags",
+	    &a->spec.rules.required_tags) < 0)
+		goto fail;
+	api_defer(ctx, api_pool_create_work, a, api_pool_arg_free);
+	return;
+fail:
+	api_pool_arg_free(a);
+}
+
+static void
+api_pool_delete_work(struct api_ctx *ctx)
+{
+	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
+	json_t *j;
+	struct err e;
+
+	if (p == NULL)
+		return;
+	j = api_pool_json(p);
+	err_clear(&e);
+	if (ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e) < 0) {
+		json_decref(j);
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, j);
+}
+
+static void
+api_pool_delete(struct api_ctx *ctx)
+{
+	api_defer(ctx, api_pool_delete_work, NULL, NULL);
+}
+
+/* ---- provisioning --------------------------------------------------------------------- */
+
+struct api_prov_arg {
+	struct cidr cidr;
+	int has_cidr;
+	int netmask;
+};
+
+static void
+api_provision_work(struct api_ctx *ctx)
+{
+	struct api_prov_arg *a = ctx->work_arg;
+	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
+	struct cidr out;
+	struct err e;
+
+	if (p == NULL)
+		return;
+	err_clear(&e);
+	if (ipam_provision(ctx->d->ipam, &ctx->who, p, a->has_cidr ? &a->cidr : NULL,
+	    a->has_cidr ? -1 : a->netmask, &out, &e) < 0) {
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 201, json_pack("{s:s,s:o}", "pool", p->name, "cidr", api_cidr_json(&out)));
+}
+
+static void
+api_provision(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "cidr:s", "netmask:i", "auth_message:s",
+	    "auth_signature:s", NULL };
+	struct api_prov_arg *a;
+	const char *c;
+	long long nm;
+
+	if (api_body_check(ctx, ctx->body, f) < 0 ||
+	    api_int_field(ctx, "netmask", 0, 128, -1, &nm) < 0)
+		return;
+	c = api_str_field(ctx, "cidr");
+	if ((c == NULL) == (nm < 0)) {
+		api_error(ctx, 400, "invalid-argument", "give exactly one of cidr and netmask");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatal("calloc");
+	a->netmask = (int)nm;
+	if (c != NULL) {
+		if (api_cidr_arg(ctx, c, &a->cidr) < 0) {
+			free(a);
+			return;
+		}
+		a->has_cidr = 1;
+	}
+	api_defer(ctx, api_provision_work, a, free);
+}
+
+static void
+api_deprovision_work(struct api_ctx *ctx)
+{
+	struct cidr *c = ctx->work_arg;
+	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
+	struct err e;
+
+	if (p == NULL)
+		return;
+	err_clear(&e);
+	if (ipam_deprovision(ctx->d->ipam, &ctx->who, p, c, &e) < 0) {
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, json_pack("{s:s,s:o}", "pool", p->name, "cidr", api_cidr_json(c)));
+}
+
+static void
+api_deprovision(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "cidr:s", NULL };
+	struct cidr *c;
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	if (api_str_field(ctx, "cidr") == NULL) {
+		api_error(ctx, 400, "invalid-argument", "cidr is required");
+		return;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL)
+		fatal("malloc");
+	if (api_cidr_arg(ctx, api_str_field(ctx, "cidr"), c) < 0) {
+		free(c);
+		return;
+	}
+	api_defer(ctx, api_deprovision_work, c, free);
+}
+
+/* ---- allocations ---------------------------------------------------------------------- */
+
+struct api_alloc_arg {
+	struct ipam_alloc_req req;      /* strings borrowed from ctx->body */
+	struct cidr cidr;
+};
+
+static void
+api_alloc_arg_free(void *p)
+{
+	struct api_alloc_arg *a = p;
+
+	if (a == NULL)
+		return;
+	ipam_tags_clear(&a->req.tags);
+	free(a);
+}
+
+static void
+api_allocate_work(struct api_ctx *ctx)
+{
+	struct api_alloc_arg *a = ctx->work_arg;
+	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
+	struct ipam_alloc_result res;
+	json_t *j;
+	struct err e;
+
+	if (p == NULL)
+		return;
+	err_clear(&e);
+	if (ipam_allocate(ctx->d->ipam, &ctx->who, p, &a->req, &res, &e) < 0) {
+		api_reply_err(ctx, &e);
+		return;
+	}
+	if (a->req.preview || res.alloc == NULL) {
+		api_reply(ctx, 200, json_pack("{s:s,s:s,s:o,s:b}", "pool", p->name, "scope",
+		    p->scope->name, "cidr", api_cidr_json(&res.cidr), "preview", 1));
+		return;
+	}
+	j = api_alloc_json(res.alloc);
+	json_object_set_new(j, "replayed", json_boolean(res.replayed));
+	api_reply(ctx, res.replayed ? 200 : 201, j);
+}
+
+static void
+api_allocate(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "netmask:i", "cidr:s", "tags:o", "locale:S",
+	    "description:S", "token:S", "preview:b", NULL };
+	struct api_alloc_arg *a;
+	const char *c;
+	long long nm;
+
+	if (api_body_check(ctx, ctx->body, f) < 0 ||
+	    api_int_field(ctx, "netmask", 0, 128, -1, &nm) < 0)
+		return;
+	c = api_str_field(ctx, "cidr");
+	if (c != NULL && nm >= 0) {
+		api_error(ctx, 400, "invalid-argument", "give at most one of cidr and netmask");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatal("calloc");
+	a->req.netmask = (int)nm;
+	a->req.description = api_str_field(ctx, "description");
+	a->req.locale = api_str_field(ctx, "locale");
+	a->req.token = api_str_field(ctx, "token");
+	a->req.preview = json_is_true(json_object_get(ctx->body, "preview"));
+	if (c != NULL) {
+		if (api_cidr_arg(ctx, c, &a->cidr) < 0)
+			goto fail;
+		a->req.cidr = &a->cidr;
+	}
+	if (api_tags_from_json(ctx, json_object_get(ctx->body, "tags"), "tags", &a->req.tags) < 0)
+		goto fail;
+	if (a->req.preview) {           /* changes nothing: answer now, outside the batch */
+		ctx->work_arg = a;
+		api_allocate_work(ctx);
+		ctx->work_arg = NULL;
+		api_alloc_arg_free(a);
+		return;
+	}
+	api_defer(ctx, api_allocate_work, a, api_alloc_arg_free);
+	return;
+fail:
+	api_alloc_arg_free(a);
+}
+
+static int
+api_alloc_push(void *arg, struct ipam_alloc *a)
+{
+	json_array_append_new(arg, api_alloc_json(a));
+	return 0;
+}
+
+static int
+api_pool_allocs_push(void *arg, struct ipam_pool *p)
+{
+	return ipam_alloc_foreach(p, api_alloc_push, arg);
+}
+
+static void
+api_allocations_list(struct api_ctx *ctx)
+{
+	const char *pool = http_query(ctx->req, "pool");
+	struct ipam_pool *p = NULL;
+	json_t *a;
+
+	if (pool != NULL && (p = api_pool_arg(ctx, pool)) == NULL)
+		return;
+	a = json_array();
+	if (p != NULL)
+		ipam_alloc_foreach(p, api_alloc_push, a);
+	else
+		ipam_pool_foreach(ctx->d->ipam, NULL, api_pool_allocs_push, a);
+	api_reply(ctx, 200, json_pack("{s:o}", "allocations", a));
+}
+
+static struct ipam_alloc *
+api_alloc_param(struct api_ctx *ctx)
+{
+	struct ipam_alloc *a;
+	uint64_t id;
+
+	if (api_id_arg(ctx, ctx->params[0], &id) < 0)
+		return NULL;
+	if ((a = ipam_alloc_find(ctx->d->ipam, id)) == NULL)
+		api_error(ctx, 404, "not-found", "no allocation %" PRIu64, id);
+	return a;
+}
+
+static void
+api_allocation_get(struct api_ctx *ctx)
+{
+	struct ipam_alloc *a = api_alloc_param(ctx);
+
+	if (a != NULL)
+		api_reply(ctx, 200, api_alloc_json(a));
+}
+
+static void
+api_release_work(struct api_ctx *ctx)
+{
+	struct ipam_alloc *a = api_alloc_param(ctx);
+	json_t *j;
+	struct err e;
+
+	if (a == NULL)
+		return;
+	j = api_alloc_json(a);
+	err_clear(&e);
+	if (ipam_release(ctx->d->ipam, &ctx->who, a->id, &e) < 0) {
+		json_decref(j);
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, j);
+}
+
+static void
+api_release(struct api_ctx *ctx)
+{
+	uint64_t id;
+
+	if (api_id_arg(ctx, ctx->params[0], &id) < 0)
+		return;
+	api_defer(ctx, api_release_work, NULL, NULL);
+}
+
+/* ---- resources (import) --------------------------------------------------------------- */
+
+struct api_import_item {
+	struct cidr cidr;
+	const char *name;               /* borrowed from ctx->body */
+	struct ipam_tags tags;
+};
+
+struct api_import_arg {
+	size_t n;
+	struct api_import_item *v;
+};
+
+static void
+api_import_arg_free(void *p)
+{
+	struct api_import_arg *a = p;
+
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		ipam_tags_clear(&a->v[i].tags);
+	free(a->v);
+	free(a);
+}
+
+static int
+api_resource_push(void *arg, struct ipam_resource *r)
+{
+	json_array_append_new(arg, api_resource_json(r));
+	return 0;
+}
+
+static void
+api_resources_list(struct api_ctx *ctx)
+{
+	struct ipam_scope *s;
+	json_t *a;
+
+	if (api_scope_filter(ctx, &s) < 0)
+		return;
+	a = json_array();
+	ipam_resource_foreach(ctx->d->ipam, s, api_resource_push, a);
+	api_reply(ctx, 200, json_pack("{s:o}", "resources", a));
+}
+
+/*
+ * All resources of one request or none: they are imported inside a savepoint; on a refusal
+ * the ones already imported are deleted from memory and the savepoint is rolled back.
+ */
+static void
+api_import_work(struct api_ctx *ctx)
+{
+	struct api_import_arg *a = ctx->work_arg;
+	const char *scope = api_str_field(ctx, "scope");
+	struct ipam_resource **done = calloc(a->n + 1, sizeof(*done));
+	json_t *out = json_array();
+	struct err e;
+	size_t i;
+
+	if (done == NULL)
+		fatal("calloc");
+	err_clear(&e);
+	if (store_begin(ctx->d->store, &e) < 0)
+		goto fail;
+	for (i = 0; i < a->n; i++)
+		if (ipam_resource_import(ctx->d->ipam, &ctx->who, scope, &a->v[i].cidr,
+		    a->v[i].name, &a->v[i].tags, &done[i], &e) < 0)
+			break;
+	if (i < a->n) {
+		while (i-- > 0)
+			ipam_resource_delete(ctx->d->ipam, &ctx->who, done[i]->id, NULL);
+		store_rollback(ctx->d->store, NULL);
+		goto fail;
+	}
+	for (i = 0; i < a->n; i++)
+		json_array_append_new(out, api_resource_json(done[i]));
+	if (store_commit(ctx->d->store, &e) < 0)
+		goto fail;
+	free(done);
+	api_reply(ctx, 201, json_pack("{s:o}", "resources", out));
+	return;
+fail:
+	free(done);
+	json_decref(out);
+	api_reply_err(ctx, &e);
+}
+
+/* One resource object {cidr,name,tags} into item; replies 400 and returns -1 when bad. */
+static int
+api_import_item(struct api_ctx *ctx, const json_t *o, struct api_import_item *it)
+{
+	static const char *const f[] = { "cidr:s", "name:s", "tags:o", "scope:s", "resources:a", NULL };
+
+	if (api_body_check(ctx, o, f) < 0)
+		return -1;
+	it->name = json_string_value(json_object_get(o, "name"));
+	if (json_object_get(o, "cidr") == NULL || it->name == NULL) {
+		api_error(ctx, 400, "invalid-argument", "a resource needs cidr and name");
+		return -1;
+	}
+	if (api_cidr_arg(ctx, json_string_value(json_object_get(o, "cidr")), &it->cidr) < 0)
+		return -1;
+	return api_tags_from_json(ctx, json_object_get(o, "tags"), "tags", &it->tags);
+}
+
+static void
+api_import(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "scope:s", "cidr:s", "name:s", "tags:o", "resources:a", NULL };
+	static const char *const item_f[] = { "cidr:s", "name:s", "tags:o", NULL };
+	json_t *list = json_object_get(ctx->body, "resources"), *v;
+	struct api_import_arg *a;
+	size_t i;
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	if (api_str_field(ctx, "scope") == NULL ||
+	    (list != NULL) == (json_object_get(ctx->body, "cidr") != NULL)) {
+		api_error(ctx, 400, "invalid-argument", "give scope and either cidr+name or resources[]");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->v = calloc(list ? json_array_size(list) + 1 : 1, sizeof(*a->v))) == NULL)
+		fatal("calloc");
+	if (list == NULL) {
+		if (api_import_item(ctx, ctx->body, &a->v[0]) < 0)
+			goto fail;
+		a->n = 1;
+	}
+	json_array_foreach(list, i, v) {
+		if (!json_is_object(v)) {
+			api_error(ctx, 400, "invalid-argument", "resources[%zu] must be an object", i);
+			goto fail;
+		}
+		if (api_body_check(ctx, v, item_f) < 0 || api_import_item(ctx, v, &a->v[i]) < 0)
+			goto fail;
+		a->n++;
+	}
+	if (a->n == 0) {
+		api_error(ctx, 400, "invalid-argument", "resources[] is empty");
+		goto fail;
+	}
+	api_defer(ctx, api_import_work, a, api_import_arg_free);
+	return;
+fail:
+	api_import_arg_free(a);
+}
+
+/* ---- reports -------------------------------------------------------------------------- */
+
+static int
+api_report_push(void *arg, const struct ipam_report_row *r)
+{
+	json_t *row, *with = json_array();
+
+	if (r->overlapping)
+		json_array_append_new(with, api_cidr_json(&r->overlap_cidr));
+	row = json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:s,s:o}",
+	    "scope", r->scope->name, "cidr", api_cidr_json(&r->cidr),
+	    "type", r->kind == IPAM_ITEM_ALLOCATION ? "allocation" : "resource",
+	    "management_state", r->managed ? "managed" : "unmanaged",
+	    "overlap_status", r->overlapping ? "overlapping" : "nonoverlapping",
+	    "overlaps_with", with,
+	    "overlap_name", api_str_or_null(r->overlapping ? r->overlap_name : NULL),
+	    "compliance_status", ipam_compliance_name(r->compliance),
+	    "compliance_reason", api_str_or_null(r->compliance == IPAM_NONCOMPLIANT ? r->rule : NULL));
+	if (r->kind == IPAM_ITEM_ALLOCATION && r->alloc != NULL) {
+		json_object_set_new(row, "id", api_id_json(r->alloc->id));
+		json_object_set_new(row, "pool", json_string(r->alloc->pool->name));
+		json_object_set_new(row, "name", api_str_or_null(ipam_alloc_description(r->alloc)));
+	} else if (r->resource != NULL) {
+		json_object_set_new(row, "id", api_id_json(r->resource->id));
+		json_object_set_new(row, "pool", json_null());
+		json_object_set_new(row, "name", json_string(r->resource->name));
+	}
+	json_array_append_new(arg, row);
+	return 0;
+}
+
+static void
+api_report(struct api_ctx *ctx)
+{
+	struct ipam_scope *s;
+	json_t *rows;
+
+	if (api_scope_filter(ctx, &s) < 0)
+		return;
+	rows = json_array();
+	ipam_report(ctx->d->ipam, s, api_report_push, rows);
+	api_reply(ctx, 200, json_pack("{s:o}", "rows", rows));
+}
+
+/* ---- history -------------------------------------------------------------------------- */
+
+/* "1700000000", "2026-11-21", "2026-11-21T04:00:00Z" into unix seconds; -1 when bad. */
+static int
+api_time_arg(const char *s, int64_t *out)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+
+	memset(&tm, 0, sizeof(tm));
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && *end == '\0' && errno == 0) {
+		*out = v;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+		if (end == NULL || *end != '\0')
+			return -1;
+	}
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static json_t *
+api_json_text(const char *s)
+{
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_loads(s, JSON_DECODE_ANY, NULL);
+	return j != NULL ? j : json_string(s);
+}
+
+static int
+api_event_push(void *arg, const struct store_event *ev)
+{
+	json_array_append_new(arg, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    "id", (json_int_t)ev->id, "time", api_time_json(ev->time),
+	    "actor", api_str_or_null(ev->actor), "role", api_str_or_null(ev->role),
+	    "request_id", api_str_or_null(ev->request_id), "action", api_str_or_null(ev->action),
+	    "object_kind", api_str_or_null(ev->object_kind),
+	    "cidr", ev->has_cidr ? api_cidr_json(&ev->cidr) : json_null(),
+	    "before", api_json_text(ev->before), "after", api_json_text(ev->after),
+	    "evidence", api_json_text(ev->evidence)));
+	return 0;
+}
+
+static void
+api_history(struct api_ctx *ctx)
+{
+	const char *c = http_query(ctx->req, "cidr"), *since = http_query(ctx->req, "since");
+	const char *until = http_query(ctx->req, "until");
+	int64_t t0 = 0, t1 = INT64_MAX;
+	struct cidr cidr;
+	json_t *a;
+	struct err e;
+
+	if (c == NULL) {
+		api_error(ctx, 400, "invalid-argument", "query parameter cidr is required");
+		return;
+	}
+	if (api_cidr_arg(ctx, c, &cidr) < 0)
+		return;
+	if ((since != NULL && api_time_arg(since, &t0) < 0) ||
+	    (until != NULL && api_time_arg(until, &t1) < 0)) {
+		api_error(ctx, 400, "invalid-argument", "since/until: unix seconds, YYYY-MM-DD or RFC 3339 UTC");
+		return;
+	}
+	a = json_array();
+	err_clear(&e);
+	if (store_events_query(ctx->d->store, &cidr, t0, t1, api_event_push, a, &e) < 0) {
+		json_decref(a);
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, json_pack("{s:o,s:o}", "cidr", api_cidr_json(&cidr), "events", a));
+}
+
+/* ---- route table ---------------------------------------------------------------------- */
+
+static const struct api_route api_ipam_routes[] = {
+	{ "GET", "/v1/scopes", HTTP_ROLE_READER, api_scopes_list },
+	{ "POST", "/v1/scopes", HTTP_ROLE_ADMIN, api_scope_create },
+	{ "GET", "/v1/scopes/{name}", HTTP_ROLE_READER, api_scope_get },
+	{ "DELETE", "/v1/scopes/{name}", HTTP_ROLE_ADMIN, api_scope_delete },
+	{ "GET", "/v1/pools", HTTP_ROLE_READER, api_pools_list },
+	{ "POST", "/v1/pools", HTTP_ROLE_ADMIN, api_pool_create },
+	{ "GET", "/v1/pools/{name}", HTTP_ROLE_READER, api_pool_get },
+	{ "DELETE", "/v1/pools/{name}", HTTP_ROLE_ADMIN, api_pool_delete },
+	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, api_provision },
+	{ "POST", "/v1/pools/{name}/deprovision", HTTP_ROLE_ADMIN, api_deprovision },
+	{ "POST", "/v1/pools/{name}/allocations", HTTP_ROLE_OPERATOR, api_allocate },
+	{ "GET", "/v1/allocations", HTTP_ROLE_READER, api_allocations_list },
+	{ "GET", "/v1/allocations/{id}", HTTP_ROLE_READER, api_allocation_get },
+	{ "DELETE", "/v1/allocations/{id}", HTTP_ROLE_OPERATOR, api_release },
+	{ "GET", "/v1/resources", HTTP_ROLE_READER, api_resources_list },
+	{ "POST", "/v1/resources", HTTP_ROLE_ADMIN, api_import },
+	{ "GET", "/v1/reports/overlaps", HTTP_ROLE_READER, api_report },
+	{ "GET", "/v1/reports/compliance", HTTP_ROLE_READER, api_report },
+	{ "GET", "/v1/history", HTTP_ROLE_READER, api_history },
+};
+
+void
+api_ipam_register(void)
+{
+	api_register_routes(api_ipam_routes, sizeof(api_ipam_routes) / sizeof(api_ipam_routes[0]));
+}

@@ -1,0 +1,92 @@
+/*
+ * api_status — GET /v1/status (what the daemon is and holds) and GET /metrics (Prometheus).
+ * Called through the route table; reads only. The rpki and bird sections say "not configured"
+ * until those modules register their own status (they will replace these two fields).
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+#include "conf.h"
+#include "metrics.h"
+
+struct api_counts {
+	json_int_t scopes, pools, resources;
+};
+
+static int
+api_count_scope(void *arg, struct ipam_scope *s)
+{
+	(void)s;
+	((struct api_counts *)arg)->scopes++;
+	return 0;
+}
+
+static int
+api_count_pool(void *arg, struct ipam_pool *p)
+{
+	(void)p;
+	((struct api_counts *)arg)->pools++;
+	return 0;
+}
+
+static int
+api_count_resource(void *arg, struct ipam_resource *r)
+{
+	(void)r;
+	((struct api_counts *)arg)->resources++;
+	return 0;
+}
+
+static json_t *
+api_subsystem(int configured, const char *what)
+{
+	return json_pack("{s:s,s:o}", "state", configured ? "configured" : "not configured",
+	    "detail", what != NULL ? json_string(what) : json_null());
+}
+
+static void
+api_status(struct api_ctx *ctx)
+{
+	struct daemon *d = ctx->d;
+	struct api_counts c = { 0, 0, 0 };
+
+	ipam_scope_foreach(d->ipam, api_count_scope, &c);
+	ipam_pool_foreach(d->ipam, NULL, api_count_pool, &c);
+	ipam_resource_foreach(d->ipam, NULL, api_count_resource, &c);
+	api_reply(ctx, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:o,s:o}",
+	    "version", PREFIXD_VERSION, "pid", (json_int_t)getpid(),
+	    "uptime_seconds", (json_int_t)(ev_time() - d->started),
+	    "store", d->store_path, "role", http_role_name(ctx->req->role), "actor", ctx->req->actor,
+	    "counts", "scopes", c.scopes, "pools", c.pools,
+	    "allocations", (json_int_t)ipam_alloc_count(d->ipam), "resources", c.resources,
+	    "rpki", api_subsystem(0, d->conf->n_rpki_cache ? d->conf->rpki_cache[0] : NULL),
+	    "bird", api_subsystem(0, d->conf->bird_socket)));
+}
+
+static void
+api_metrics(struct api_ctx *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		fatal("open_memstream");
+	metrics_render(ctx->d, f);
+	fclose(f);
+	http_reply(ctx->req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+	free(buf);
+}
+
+static const struct api_route api_status_routes[] = {
+	{ "GET", "/v1/status", HTTP_ROLE_READER, api_status },
+	{ "GET", "/metrics", HTTP_ROLE_READER, api_metrics },
+};
+
+void
+api_status_register(void)
+{
+	api_register_routes(api_status_routes, sizeof(api_status_routes) / sizeof(api_status_routes[0]));
+}

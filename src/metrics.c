@@ -1,0 +1,188 @@
+/*
+ * metrics — counters and histograms kept in fixed tables, rendered as Prometheus text.
+ * See metrics.h. Tables are small and bounded (routes x methods x statuses); a lookup is a
+ * linear scan, which costs less than the request it counts.
+ */
+#include "metrics.h"
+
+#include <ev.h>
+#include <string.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "ipam.h"
+
+#define METRICS_MAX_SERIES 512
+#define METRICS_MAX_ROUTES (API_MAX_ROUTES + 1)
+#define METRICS_NBUCKETS 12
+#define METRICS_MAX_RENDERERS 16
+
+static const double metrics_buckets[METRICS_NBUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+};
+
+struct metrics_hist {
+	unsigned long long bucket[METRICS_NBUCKETS];
+	unsigned long long count;
+	double sum;
+};
+
+struct metrics_req {
+	const char *route;
+	char method[8];
+	int status;
+	unsigned long long n;
+};
+
+struct metrics_route_hist {
+	const char *route;
+	struct metrics_hist h;
+};
+
+static struct metrics_req metrics_reqs[METRICS_MAX_SERIES];
+static size_t metrics_nreqs;
+static struct metrics_route_hist metrics_rhist[METRICS_MAX_ROUTES];
+static size_t metrics_nrhist;
+static struct metrics_hist metrics_commit_hist;
+static unsigned long long metrics_commit_changes, metrics_commit_failures;
+static metrics_renderer metrics_renderers[METRICS_MAX_RENDERERS];
+static size_t metrics_nrenderers;
+
+static void
+metrics_observe(struct metrics_hist *h, double v)
+{
+	for (int i = 0; i < METRICS_NBUCKETS; i++)
+		if (v <= metrics_buckets[i])
+			h->bucket[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void
+metrics_request(const char *route, const char *method, int status, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < metrics_nreqs; i++)
+		if (metrics_reqs[i].route == route && metrics_reqs[i].status == status &&
+		    strcmp(metrics_reqs[i].method, method) == 0)
+			break;
+	if (i == metrics_nreqs && metrics_nreqs < METRICS_MAX_SERIES) {
+		metrics_reqs[i].route = route;
+		snprintf(metrics_reqs[i].method, sizeof(metrics_reqs[i].method), "%s", method);
+		metrics_reqs[i].status = status;
+		metrics_nreqs++;
+	}
+	if (i < metrics_nreqs)
+		metrics_reqs[i].n++;
+	for (i = 0; i < metrics_nrhist; i++)
+		if (metrics_rhist[i].route == route)
+			break;
+	if (i == metrics_nrhist && metrics_nrhist < METRICS_MAX_ROUTES)
+		metrics_rhist[metrics_nrhist++].route = route;
+	if (i < metrics_nrhist)
+		metrics_observe(&metrics_rhist[i].h, seconds);
+}
+
+void
+metrics_commit(double seconds, size_t n, int failed)
+{
+	metrics_observe(&metrics_commit_hist, seconds);
+	metrics_commit_changes += n;
+	metrics_commit_failures += failed != 0;
+}
+
+int
+metrics_add_renderer(metrics_renderer fn)
+{
+	if (metrics_nrenderers == METRICS_MAX_RENDERERS)
+		return -1;
+	metrics_renderers[metrics_nrenderers++] = fn;
+	return 0;
+}
+
+static void
+metrics_hist_print(FILE *out, const char *name, const char *labels, const struct metrics_hist *h)
+{
+	const char *sep = labels[0] ? "," : "";
+
+	for (int i = 0; i < METRICS_NBUCKETS; i++)
+		fprintf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, metrics_buckets[i],
+		    h->bucket[i]);
+	fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, h->count);
+	fprintf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels, h->count);
+}
+
+/* Escapes a label value (backslash, quote, newline) into buf. */
+static const char *
+metrics_esc(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = *s == '\n' ? 'n' : *s;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static int
+metrics_pool_cb(void *arg, struct ipam_pool *p)
+{
+	FILE *out = arg;
+	struct ipam_util u;
+	char name[160], scope[160], n1[CIDR_U128_STRLEN], n2[CIDR_U128_STRLEN];
+
+	ipam_pool_util(p, &u);
+	metrics_esc(p->name, name, sizeof(name));
+	metrics_esc(p->scope->name, scope, sizeof(scope));
+	fprintf(out, "prefixd_pool_provisioned_addresses{pool=\"%s\",scope=\"%s\"} %s\n", name, scope,
+	    cidr_u128_format(u.provisioned, n1, sizeof(n1)));
+	fprintf(out, "prefixd_pool_allocated_addresses{pool=\"%s\",scope=\"%s\"} %s\n", name, scope,
+	    cidr_u128_format(u.allocated, n2, sizeof(n2)));
+	fprintf(out, "prefixd_pool_utilization_ratio{pool=\"%s\",scope=\"%s\"} %.6f\n", name, scope,
+	    u.percent / 100.0);
+	fprintf(out, "prefixd_pool_alarm{pool=\"%s\",scope=\"%s\"} %d\n", name, scope, u.alarm ? 1 : 0);
+	return 0;
+}
+
+void
+metrics_render(struct daemon *d, FILE *out)
+{
+	char lab[256], esc[160];
+
+	fprintf(out, "# HELP prefixd_build_info prefixd version.\n# TYPE prefixd_build_info gauge\n"
+	    "prefixd_build_info{version=\"%s\"} 1\n", PREFIXD_VERSION);
+	fprintf(out, "# HELP prefixd_uptime_seconds Seconds since start.\n# TYPE prefixd_uptime_seconds gauge\n"
+	    "prefixd_uptime_seconds %.0f\n", ev_time() - d->started);
+	fprintf(out, "# HELP prefixd_api_requests_total API requests answered.\n"
+	    "# TYPE prefixd_api_requests_total counter\n");
+	for (size_t i = 0; i < metrics_nreqs; i++)
+		fprintf(out, "prefixd_api_requests_total{route=\"%s\",method=\"%s\",code=\"%d\"} %llu\n",
+		    metrics_esc(metrics_reqs[i].route, esc, sizeof(esc)), metrics_reqs[i].method,
+		    metrics_reqs[i].status, metrics_reqs[i].n);
+	fprintf(out, "# HELP prefixd_api_request_duration_seconds Time from request to answer.\n"
+	    "# TYPE prefixd_api_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < metrics_nrhist; i++) {
+		snprintf(lab, sizeof(lab), "route=\"%s\"", metrics_esc(metrics_rhist[i].route, esc, sizeof(esc)));
+		metrics_hist_print(out, "prefixd_api_request_duration_seconds", lab, &metrics_rhist[i].h);
+	}
+	fprintf(out, "# HELP prefixd_store_commit_duration_seconds Group-commit transaction time.\n"
+	    "# TYPE prefixd_store_commit_duration_seconds histogram\n");
+	metrics_hist_print(out, "prefixd_store_commit_duration_seconds", "", &metrics_commit_hist);
+	fprintf(out, "# TYPE prefixd_store_commit_changes_total counter\nprefixd_store_commit_changes_total %llu\n",
+	    metrics_commit_changes);
+	fprintf(out, "# TYPE prefixd_store_commit_failures_total counter\nprefixd_store_commit_failures_total %llu\n",
+	    metrics_commit_failures);
+	fprintf(out, "# TYPE prefixd_allocations gauge\nprefixd_allocations %zu\n", ipam_alloc_count(d->ipam));
+	fprintf(out, "# TYPE prefixd_pool_provisioned_addresses gauge\n# TYPE prefixd_pool_allocated_addresses gauge\n"
+	    "# TYPE prefixd_pool_utilization_ratio gauge\n# TYPE prefixd_pool_alarm gauge\n");
+	ipam_pool_foreach(d->ipam, NULL, metrics_pool_cb, out);
+	for (size_t i = 0; i < metrics_nrenderers; i++)
+		metrics_renderers[i](d, out);
+}

@@ -1,0 +1,36 @@
+/*
+ * metrics — Prometheus text exposition (format 0.0.4) for GET /metrics.
+ *
+ * Who calls it: api records every answered request (metrics_request) and every group commit
+ * (metrics_commit); api_status renders the page (metrics_render). Later modules add their own
+ * families through metrics_add_renderer. State is process-wide and only touched on the loop
+ * thread. Label sets are bounded: the route label is the route's pattern ("/v1/pools/{name}")
+ * or "unmatched", never a raw path; status codes come from a fixed set.
+ *
+ * Families: prefixd_build_info, prefixd_uptime_seconds, prefixd_api_requests_total{route,
+ * method,code}, prefixd_api_request_duration_seconds (histogram by route), prefixd_store_
+ * commit_duration_seconds (histogram), prefixd_store_commit_batch_size_total,
+ * prefixd_store_commit_failures_total, prefixd_pool_* (per pool and scope), prefixd_allocations.
+ */
+#ifndef PREFIXD_METRICS_H
+#define PREFIXD_METRICS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct daemon;
+
+/* One answered API request. `route` must be a string that outlives the process (a pattern). */
+void metrics_request(const char *route, const char *method, int status, double seconds);
+
+/* One group commit of n changes taking `seconds`; failed when the COMMIT failed. */
+void metrics_commit(double seconds, size_t n, int failed);
+
+/* A module's own families, appended to the page. */
+typedef void (*metrics_renderer)(struct daemon *d, FILE *out);
+int metrics_add_renderer(metrics_renderer fn);
+
+/* Writes the whole page to out. */
+void metrics_render(struct daemon *d, FILE *out);
+
+#endif
