@@ -220,7 +220,7 @@ struct ipam_report_row {
 	bool managed;                           /* "managed" / "unmanaged" */
 	bool overlapping;                       /* "overlapping" / "nonoverlapping" */
 	struct cidr overlap_cidr;               /* the other party, when overlapping */
-	const char *overlap_name;               /* its name: resource name or "allocation ID" */
+	const char *overlap_name;               /* its name: resource name, or allocation's pool */
 	enum ipam_compliance compliance;
 	const char *rule;                       /* noncompliant: the refusal code of the rule */
 };

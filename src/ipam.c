@@ -1,0 +1,788 @@
+/*
+ * ipam — life cycle of the model, loading from the store, scopes, tags, the hash index and
+ * event helpers. The model and its rules are described in ipam.h; the split between the ipam
+ * files in ipam_private.h.
+ */
+#include "ipam_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+void *
+ipam_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		fatal("ipam: out of memory");
+	return p;
+}
+
+char *
+ipam_xstrdup(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		fatal("ipam: out of memory");
+	return d;
+}
+
+/* ---- hash set ---- */
+
+uint64_t
+ipam_hash_u64(uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdULL;
+	v ^= v >> 33;
+	v *= 0xc4ceb9fe1a85ec53ULL;
+	v ^= v >> 33;
+	return v;
+}
+
+uint64_t
+ipam_hash_str(const char *s, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ ipam_hash_u64(seed);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return ipam_hash_u64(h);
+}
+
+void
+ipam_hash_init(struct ipam_hash *h, uint64_t (*hash)(const void *obj))
+{
+	memset(h, 0, sizeof(*h));
+	h->hash = hash;
+}
+
+void
+ipam_hash_clear(struct ipam_hash *h)
+{
+	free(h->slot);
+	h->slot = NULL;
+	h->cap = 0;
+	h->n = 0;
+}
+
+static void
+ipam_hash_put(struct ipam_hash *h, void *obj)
+{
+	size_t i = (size_t)h->hash(obj) & (h->cap - 1);
+
+	while (h->slot[i] != NULL)
+		i = (i + 1) & (h->cap - 1);
+	h->slot[i] = obj;
+}
+
+void
+ipam_hash_insert(struct ipam_hash *h, void *obj)
+{
+	void **old = h->slot;
+	size_t oldcap = h->cap, i;
+
+	if ((h->n + 1) * 2 > h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->slot = ipam_xcalloc(h->cap, sizeof(void *));
+		for (i = 0; i < oldcap; i++)
+			if (old[i] != NULL)
+				ipam_hash_put(h, old[i]);
+		free(old);
+	}
+	ipam_hash_put(h, obj);
+	h->n++;
+}
+
+void *
+ipam_hash_find(const struct ipam_hash *h, uint64_t hv, ipam_hash_eq eq, const void *key)
+{
+	size_t i;
+
+	if (h->cap == 0)
+		return NULL;
+	for (i = (size_t)hv & (h->cap - 1); h->slot[i] != NULL; i = (i + 1) & (h->cap - 1))
+		if (eq(h->slot[i], key))
+			return h->slot[i];
+	return NULL;
+}
+
+void
+ipam_hash_remove(struct ipam_hash *h, void *obj)
+{
+	size_t i, j, k;
+
+	if (h->cap == 0)
+		return;
+	for (i = (size_t)h->hash(obj) & (h->cap - 1); h->slot[i] != obj;
+	    i = (i + 1) & (h->cap - 1))
+		if (h->slot[i] == NULL)
+			return;
+	h->slot[i] = NULL;
+	h->n--;
+	/* backward shift: move later members of the probe run into the hole when allowed */
+	for (j = (i + 1) & (h->cap - 1); h->slot[j] != NULL; j = (j + 1) & (h->cap - 1)) {
+		k = (size_t)h->hash(h->slot[j]) & (h->cap - 1);
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			h->slot[i] = h->slot[j];
+			h->slot[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+void
+ipam_vec_push(struct ipam_vec *a, void *p)
+{
+	void **nv;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		if ((nv = realloc(a->v, a->cap * sizeof(void *))) == NULL)
+			fatal("ipam: out of memory");
+		a->v = nv;
+	}
+	a->v[a->n++] = p;
+}
+
+void
+ipam_vec_remove(struct ipam_vec *a, void *p)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->v[i] == p) {
+			memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(void *));
+			a->n--;
+			return;
+		}
+	}
+}
+
+/* ---- text and tags ---- */
+
+int
+ipam_check_name(const char *what, const char *s, struct err *e)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return err_set(e, "invalid-argument", "%s is missing", what);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= IPAM_NAME_MAX)
+			return err_set(e, "invalid-argument", "%s '%.64s...' is longer than %d",
+			    what, s, IPAM_NAME_MAX);
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return err_set(e, "invalid-argument",
+			    "%s '%.64s' may only hold letters, digits, '.', '_' and '-'", what, s);
+	}
+	return 0;
+}
+
+int
+ipam_check_text(const char *what, const char *s, struct err *e)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= IPAM_TEXT_MAX)
+			return err_set(e, "invalid-argument", "%s is longer than %d bytes", what,
+			    IPAM_TEXT_MAX);
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return err_set(e, "invalid-argument",
+			    "%s holds a control character at offset %zu", what, i);
+	}
+	return 0;
+}
+
+static int
+ipam_check_tag_key(const char *k, struct err *e)
+{
+	size_t i;
+
+	if (k == NULL || k[0] == '\0')
+		return err_set(e, "invalid-argument", "tag key is empty");
+	for (i = 0; k[i] != '\0'; i++) {
+		if (i >= IPAM_NAME_MAX ||
+		    !((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+		    (k[i] >= '0' && k[i] <= '9') || strchr("_.:/-", k[i]) != NULL))
+			return err_set(e, "invalid-argument",
+			    "tag key '%.64s' may only hold letters, digits and _.:/- (1..64)", k);
+	}
+	return 0;
+}
+
+int
+ipam_check_tags(const struct ipam_tags *t, struct err *e)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return 0;
+	for (i = 0; i < t->n; i++) {
+		if (ipam_check_tag_key(t->v[i].key, e) != 0 ||
+		    ipam_check_text("tag value", t->v[i].value, e) != 0)
+			return -1;
+		if (t->v[i].value == NULL)
+			return err_set(e, "invalid-argument", "tag '%s' has no value", t->v[i].key);
+		for (j = 0; j < i; j++)
+			if (strcmp(t->v[j].key, t->v[i].key) == 0)
+				return err_set(e, "invalid-argument", "tag '%s' is given twice",
+				    t->v[i].key);
+	}
+	return 0;
+}
+
+int
+ipam_tag_parse(const char *kv, struct ipam_tag *out, struct err *e)
+{
+	const char *eq = kv != NULL ? strchr(kv, '=') : NULL;
+	char key[IPAM_NAME_MAX + 1];
+	size_t klen;
+
+	if (eq == NULL)
+		return err_set(e, "invalid-argument", "tag '%.64s' is not key=value",
+		    kv ? kv : "");
+	klen = (size_t)(eq - kv);
+	if (klen == 0 || klen > IPAM_NAME_MAX)
+		return err_set(e, "invalid-argument", "tag '%.64s' has a bad key", kv);
+	memcpy(key, kv, klen);
+	key[klen] = '\0';
+	if (ipam_check_tag_key(key, e) != 0 || ipam_check_text("tag value", eq + 1, e) != 0)
+		return -1;
+	out->key = ipam_xstrdup(key);
+	out->value = ipam_xstrdup(eq + 1);
+	return 0;
+}
+
+const char *
+ipam_tags_get(const struct ipam_tags *tags, const char *key)
+{
+	size_t i;
+
+	for (i = 0; tags != NULL && i < tags->n; i++)
+		if (strcmp(tags->v[i].key, key) == 0)
+			return tags->v[i].value;
+	return NULL;
+}
+
+int
+ipam_tags_copy(struct ipam_tags *dst, const struct ipam_tags *src)
+{
+	size_t i;
+
+	dst->n = 0;
+	dst->v = NULL;
+	if (src == NULL || src->n == 0)
+		return 0;
+	dst->v = ipam_xcalloc(src->n, sizeof(*dst->v));
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].key = ipam_xstrdup(src->v[i].key);
+		dst->v[i].value = ipam_xstrdup(src->v[i].value);
+	}
+	dst->n = src->n;
+	return 0;
+}
+
+void
+ipam_tags_clear(struct ipam_tags *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		free(t->v[i].key);
+		free(t->v[i].value);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+bool
+ipam_tags_equal(const struct ipam_tags *a, const struct ipam_tags *b)
+{
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i;
+	const char *v;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		v = ipam_tags_get(b, a->v[i].key);
+		if (v == NULL || strcmp(v, a->v[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+char *
+ipam_tags_encode(const struct ipam_tags *t)
+{
+	size_t len = 1, i;
+	char *s, *p;
+
+	if (t == NULL || t->n == 0)
+		return NULL;
+	for (i = 0; i < t->n; i++)
+		len += strlen(t->v[i].key) + strlen(t->v[i].value) + 2;
+	p = s = ipam_xcalloc(1, len);
+	for (i = 0; i < t->n; i++)
+		p += sprintf(p, "%s=%s\n", t->v[i].key, t->v[i].value);
+	return s;
+}
+
+int
+ipam_tags_decode(const char *s, struct ipam_tags *out)
+{
+	struct ipam_tag tag;
+	const char *nl;
+	char line[IPAM_NAME_MAX + IPAM_TEXT_MAX + 2];
+	size_t n;
+
+	out->n = 0;
+	out->v = NULL;
+	for (; s != NULL && *s != '\0'; s = nl + 1) {
+		if ((nl = strchr(s, '\n')) == NULL || (n = (size_t)(nl - s)) >= sizeof(line))
+			goto bad;
+		memcpy(line, s, n);
+		line[n] = '\0';
+		if (ipam_tag_parse(line, &tag, NULL) != 0)
+			goto bad;
+		out->v = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+		if (out->v == NULL)
+			fatal("ipam: out of memory");
+		out->v[out->n++] = tag;
+	}
+	return 0;
+bad:
+	ipam_tags_clear(out);
+	return -1;
+}
+
+/* ---- store helpers ---- */
+
+/*
+ * A mutation opens one level (a transaction, or a savepoint inside the daemon's); store_commit
+ * always closes the level, even when it fails, so abort only rolls back a level that is still
+ * open above the depth the mutation started at.
+ */
+int
+ipam_tx_begin(struct ipam *m, struct err *e)
+{
+	if (m->st == NULL)
+		return 0;
+	m->txdepth = m->st->depth;
+	return store_begin(m->st, e);
+}
+
+int
+ipam_tx_commit(struct ipam *m, struct err *e)
+{
+	return m->st != NULL ? store_commit(m->st, e) : 0;
+}
+
+void
+ipam_tx_abort(struct ipam *m)
+{
+	if (m->st != NULL && m->st->depth > m->txdepth)
+		store_rollback(m->st, NULL);
+}
+
+char *
+ipam_json_str(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (s == NULL) {
+		snprintf(buf, size, "null");
+		return buf;
+	}
+	if (size < 8) {
+		buf[0] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (; *s != '\0' && o + 8 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)ch;
+		} else if (ch < 0x20) {
+			o += (size_t)snprintf(buf + o, size - o, "\\u%04x", ch);
+		} else {
+			buf[o++] = (char)ch;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+int64_t
+ipam_now(const struct ipam *m)
+{
+	return m->now != NULL ? m->now() : (int64_t)time(NULL);
+}
+
+int
+ipam_event(struct ipam *m, const struct ipam_actor *who, const char *action,
+    const char *kind, const struct cidr *c, const char *before, const char *after,
+    struct err *e)
+{
+	struct store_event ev;
+
+	if (m->st == NULL)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.time = ipam_now(m);
+	ev.actor = who ? who->actor : NULL;
+	ev.role = who ? who->role : NULL;
+	ev.request_id = who ? who->request_id : NULL;
+	ev.action = action;
+	ev.object_kind = kind;
+	if (c != NULL) {
+		ev.has_cidr = true;
+		ev.cidr = *c;
+	}
+	ev.before = before;
+	ev.after = after;
+	return store_event_append(m->st, &ev, e);
+}
+
+/* ---- scopes ---- */
+
+static bool
+ipam_scope_name_eq(const struct ipam_scope *s, const char *name)
+{
+	return strcmp(s->name, name) == 0;
+}
+
+struct ipam_scope *
+ipam_scope_find(const struct ipam *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < m->scopes.n; i++)
+		if (ipam_scope_name_eq(m->scopes.v[i], name))
+			return m->scopes.v[i];
+	return NULL;
+}
+
+struct ipam_scope *
+ipam_scope_find_id(const struct ipam *m, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < m->scopes.n; i++)
+		if (((struct ipam_scope *)m->scopes.v[i])->id == id)
+			return m->scopes.v[i];
+	return NULL;
+}
+
+static struct ipam_scope *
+ipam_scope_attach(struct ipam *m, uint64_t id, const char *name, int kind)
+{
+	struct ipam_scope *s = ipam_xcalloc(1, sizeof(*s));
+
+	s->id = id;
+	s->name = ipam_xstrdup(name);
+	s->kind = kind == IPAM_SCOPE_PUBLIC ? IPAM_SCOPE_PUBLIC : IPAM_SCOPE_PRIVATE;
+	s->top = ptree_new(CIDR_V4, 0);
+	s->top6 = ptree_new(CIDR_V6, 0);
+	ipam_vec_push(&m->scopes, s);
+	if (id >= m->next_id[IPAM_ID_SCOPE])
+		m->next_id[IPAM_ID_SCOPE] = id + 1;
+	return s;
+}
+
+static void
+ipam_scope_destroy(struct ipam_scope *s)
+{
+	if (s == NULL)
+		return;
+	ptree_free(s->top);
+	ptree_free(s->top6);
+	free(s->name);
+	free(s);
+}
+
+/* Creates a scope in the store and in memory (name already checked). */
+static int
+ipam_scope_add(struct ipam *m, const struct ipam_actor *who, const char *name, int kind,
+    struct ipam_scope **out, struct err *e)
+{
+	struct store_scope row = { m->next_id[IPAM_ID_SCOPE], name, kind };
+	char after[256], js[160];
+	struct ipam_scope *s;
+
+	snprintf(after, sizeof(after), "{\"name\":%s,\"kind\":\"%s\"}",
+	    ipam_json_str(name, js, sizeof(js)), kind == IPAM_SCOPE_PUBLIC ? "public" : "private");
+	if (ipam_tx_begin(m, e) != 0)
+		return -1;
+	if ((m->st != NULL && store_scope_put(m->st, &row, e) != 0) ||
+	    ipam_event(m, who, "scope-create", "scope", NULL, NULL, after, e) != 0 ||
+	    ipam_tx_commit(m, e) != 0) {
+		ipam_tx_abort(m);
+		return -1;
+	}
+	s = ipam_scope_attach(m, row.id, name, kind);
+	if (out != NULL)
+		*out = s;
+	return 0;
+}
+
+int
+ipam_scope_create(struct ipam *m, const struct ipam_actor *who, const char *name,
+    struct ipam_scope **out, struct err *e)
+{
+	if (ipam_check_name("scope name", name, e) != 0)
+		return -1;
+	if (ipam_scope_find(m, name) != NULL)
+		return err_set(e, "exists", "scope '%s' exists", name);
+	return ipam_scope_add(m, who, name, IPAM_SCOPE_PRIVATE, out, e);
+}
+
+int
+ipam_scope_delete(struct ipam *m, const struct ipam_actor *who, const char *name,
+    struct err *e)
+{
+	struct ipam_scope *s = ipam_scope_find(m, name);
+	char before[256], js[160];
+
+	if (s == NULL)
+		return err_set(e, "not-found", "scope '%s' not found", name ? name : "");
+	if (s->kind == IPAM_SCOPE_PUBLIC)
+		return err_set(e, "invalid-argument", "scope '%s' is the public scope", name);
+	if (s->npools > 0 || s->nresources > 0)
+		return err_set(e, "in-use", "scope '%s' holds %zu pools and %zu resources", name,
+		    s->npools, s->nresources);
+	snprintf(before, sizeof(before), "{\"name\":%s,\"kind\":\"private\"}",
+	    ipam_json_str(name, js, sizeof(js)));
+	if (ipam_tx_begin(m, e) != 0)
+		return -1;
+	if ((m->st != NULL && store_remove(m->st, STORE_SCOPE, s->id, e) != 0) ||
+	    ipam_event(m, who, "scope-delete", "scope", NULL, before, NULL, e) != 0 ||
+	    ipam_tx_commit(m, e) != 0) {
+		ipam_tx_abort(m);
+		return -1;
+	}
+	ipam_vec_remove(&m->scopes, s);
+	ipam_scope_destroy(s);
+	return 0;
+}
+
+int
+ipam_scope_foreach(const struct ipam *m, ipam_scope_cb cb, void *arg)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->scopes.n; i++)
+		if ((rc = cb(arg, m->scopes.v[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/* ---- life cycle ---- */
+
+static uint64_t
+ipam_pool_hash(const void *obj)
+{
+	return ipam_hash_str(((const struct ipam_pool *)obj)->name, 0);
+}
+
+static uint64_t
+ipam_alloc_hash(const void *obj)
+{
+	return ipam_hash_u64(((const struct ipam_alloc *)obj)->id);
+}
+
+static uint64_t
+ipam_alloc_token_hash(const void *obj)
+{
+	const struct ipam_alloc *a = obj;
+
+	return ipam_token_hash(a->pool->id, a->x->token);
+}
+
+struct ipam *
+ipam_new(struct store *st)
+{
+	struct ipam *m = ipam_xcalloc(1, sizeof(*m));
+	int i;
+
+	m->st = st;
+	for (i = 0; i < IPAM_NIDS; i++)
+		m->next_id[i] = 1;
+	ipam_hash_init(&m->pool_by_name, ipam_pool_hash);
+	ipam_hash_init(&m->alloc_by_id, ipam_alloc_hash);
+	ipam_hash_init(&m->alloc_by_token, ipam_alloc_token_hash);
+	return m;
+}
+
+/* Drops the whole in-memory model (not the store). */
+static void
+ipam_reset(struct ipam *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->resources.n; i++)
+		ipam_resource_destroy(m->resources.v[i]);
+	for (i = m->pools.n; i > 0; i--)
+		ipam_pool_destroy(m->pools.v[i - 1]);
+	for (i = 0; i < m->scopes.n; i++)
+		ipam_scope_destroy(m->scopes.v[i]);
+	m->resources.n = m->pools.n = m->scopes.n = 0;
+	ipam_hash_clear(&m->pool_by_name);
+	ipam_hash_clear(&m->alloc_by_id);
+	ipam_hash_clear(&m->alloc_by_token);
+	m->nallocs = 0;
+	for (i = 0; i < IPAM_NIDS; i++)
+		m->next_id[i] = 1;
+}
+
+void
+ipam_free(struct ipam *m)
+{
+	if (m == NULL)
+		return;
+	ipam_reset(m);
+	free(m->resources.v);
+	free(m->pools.v);
+	free(m->scopes.v);
+	free(m);
+}
+
+struct store *
+ipam_store(const struct ipam *m)
+{
+	return m->st;
+}
+
+void
+ipam_set_clock(struct ipam *m, int64_t (*now)(void))
+{
+	m->now = now;
+}
+
+size_t
+ipam_alloc_count(const struct ipam *m)
+{
+	return m->nallocs;
+}
+
+/* ---- load ---- */
+
+static int
+ipam_load_scope(void *arg, const struct store_scope *r, struct err *e)
+{
+	struct ipam *m = arg;
+
+	if (ipam_scope_find(m, r->name) != NULL)
+		return err_set(e, "invalid-argument", "store: scope '%s' twice", r->name);
+	ipam_scope_attach(m, r->id, r->name, r->kind);
+	return 0;
+}
+
+static int
+ipam_load_pool(void *arg, const struct store_pool *r, struct err *e)
+{
+	struct ipam *m = arg;
+	struct ipam_scope *s = ipam_scope_find_id(m, r->scope_id);
+	struct ipam_pool *parent = NULL;
+
+	if (s == NULL)
+		return err_set(e, "invalid-argument", "store: pool '%s' has no scope", r->name);
+	if (r->parent_id != 0 && (parent = ipam_pool_find_id(m, r->parent_id)) == NULL)
+		return err_set(e, "invalid-argument", "store: pool '%s' has no parent", r->name);
+	return ipam_pool_attach(m, r, s, parent, e) != NULL ? 0 : -1;
+}
+
+static int
+ipam_load_prov(void *arg, const struct store_provision *r, struct err *e)
+{
+	struct ipam *m = arg;
+	struct ipam_pool *p = ipam_pool_find_id(m, r->pool_id);
+	char b[CIDR_STRLEN];
+
+	if (p == NULL || r->cidr.family != p->family ||
+	    ipam_prov_attach(m, p, r->id, &r->cidr, r->created) == NULL)
+		return err_set(e, "invalid-argument", "store: provisioned CIDR %s is inconsistent",
+		    cidr_format(&r->cidr, b, sizeof(b)));
+	return 0;
+}
+
+static int
+ipam_load_alloc(void *arg, const struct store_alloc *r, struct err *e)
+{
+	struct ipam *m = arg;
+	struct ipam_pool *p = ipam_pool_find_id(m, r->pool_id), *child = NULL;
+	struct ipam_tags tags;
+	struct ipam_alloc *a;
+	struct ipam_prov *prov;
+	char b[CIDR_STRLEN];
+
+	cidr_format(&r->cidr, b, sizeof(b));
+	if (p == NULL || r->cidr.family != p->family || ipam_space_take(p, &r->cidr) != 0)
+		return err_set(e, "invalid-argument", "store: allocation %s is inconsistent", b);
+	if (r->kind == IPAM_ALLOC_POOL &&
+	    ((child = ipam_pool_find_id(m, r->child_pool_id)) == NULL ||
+	    !ptree_find(child->prov, &r->cidr, (void **)&prov)))
+		return err_set(e, "invalid-argument", "store: pool allocation %s has no child", b);
+	if (ipam_tags_decode(r->tags, &tags) != 0)
+		return err_set(e, "invalid-argument", "store: allocation %s has bad tags", b);
+	a = ipam_alloc_attach(m, p, r->id, &r->cidr, r->kind, r->description, r->locale,
+	    r->token, &tags, r->created);
+	ipam_tags_clear(&tags);
+	if (child != NULL) {
+		a->x->child = child;
+		prov->from = a;
+	}
+	return 0;
+}
+
+static int
+ipam_load_resource(void *arg, const struct store_resource *r, struct err *e)
+{
+	struct ipam *m = arg;
+	struct ipam_scope *s = ipam_scope_find_id(m, r->scope_id);
+
+	if (s == NULL)
+		return err_set(e, "invalid-argument", "store: resource %s has no scope",
+		    r->name ? r->name : "");
+	return ipam_resource_attach(m, r, s, e) != NULL ? 0 : -1;
+}
+
+int
+ipam_load(struct ipam *m, struct err *e)
+{
+	static const struct store_load_cb cb = {
+		ipam_load_scope, ipam_load_pool, ipam_load_prov, ipam_load_alloc,
+		ipam_load_resource,
+	};
+
+	ipam_reset(m);
+	if (m->st != NULL && store_load(m->st, &cb, m, e) != 0) {
+		ipam_reset(m);
+		return -1;
+	}
+	if (ipam_scope_find(m, IPAM_SCOPE_PRIVATE_DEFAULT) == NULL &&
+	    ipam_scope_add(m, NULL, IPAM_SCOPE_PRIVATE_DEFAULT, IPAM_SCOPE_PRIVATE, NULL, e) != 0)
+		return -1;
+	if (ipam_scope_find(m, IPAM_SCOPE_PUBLIC_DEFAULT) == NULL &&
+	    ipam_scope_add(m, NULL, IPAM_SCOPE_PUBLIC_DEFAULT, IPAM_SCOPE_PUBLIC, NULL, e) != 0)
+		return -1;
+	return 0;
+}
