@@ -38,6 +38,7 @@ struct rtr_cache {
 	struct rtr *rtr;
 	/* written by the cache's rtrlib thread (status callback), read by the loop */
 	_Atomic int sock_state;
+	_Atomic bool up;            /* reached ESTABLISHED, no error or reconnect since */
 	_Atomic uint64_t syncs;
 	/* loop only */
 	uint64_t syncs_seen;
@@ -390,6 +391,12 @@ on_status(const struct rtr_mgr_group *g, enum rtr_mgr_status st,
 		((struct rtr_socket *)(uintptr_t)sk)->request_session_id = true;
 	if (sk->state == RTR_ESTABLISHED && prev == RTR_SYNC)
 		atomic_fetch_add(&c->syncs, 1);
+	/* Up means "has served data on this connection": a cache that accepts TCP but never
+	 * completes a sync (a garbage sender) stays down. */
+	if (sk->state == RTR_ESTABLISHED)
+		atomic_store(&c->up, true);
+	else if (sk->state != RTR_SYNC && sk->state != RTR_RESET)
+		atomic_store(&c->up, false);
 	ev_async_send(rtr->loop, &rtr->async_w);
 }
 
@@ -467,6 +474,7 @@ mgr_destroy(struct rtr *rtr)
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
 		atomic_store(&c->sock_state, RTR_CLOSED);
+		atomic_store(&c->up, false);
 		c->has_session = false;
 		c->lu_seen = 0;
 		c->syncs_seen = atomic_load(&c->syncs);
@@ -648,12 +656,6 @@ drain_queue(struct rtr *rtr)
 		arm_debounce(rtr);
 }
 
-static bool
-sock_state_up(int st)
-{
-	return st == RTR_RESET || st == RTR_SYNC || st == RTR_ESTABLISHED;
-}
-
 /*
  * Has cache c completed a sync since we last looked? rtrlib 0.8.0 calls the status callback
  * for SYNC -> ESTABLISHED only when the group's status changes, i.e. after the first sync,
@@ -698,7 +700,7 @@ poll_caches(struct rtr *rtr)
 
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
-		bool up = sock_state_up(atomic_load(&c->sock_state));
+		bool up = atomic_load(&c->up);
 		if (cache_synced(c)) {
 			if (c->last_sync > rtr->last_sync)
 				rtr->last_sync = c->last_sync;
@@ -785,7 +787,7 @@ rtr_status_get(struct rtr *rtr, struct rtr_status *out)
 		snprintf(cs->name, sizeof(cs->name),
 		    strchr(rtr->conf.caches[i].host, ':') ? "[%s]:%s" : "%s:%s",
 		    rtr->conf.caches[i].host, rtr->conf.caches[i].port);
-		cs->up = sock_state_up(st);
+		cs->up = atomic_load(&c->up);
 		cs->socket_state = sock_state_name(st);
 		cs->has_session = c->has_session;
 		cs->session_id = c->session_id;

@@ -141,8 +141,9 @@ enum rtr_state rtr_state(const struct rtr *rtr);
 
 struct rtr_cache_status {
 	char name[RTR_HOST_MAX + RTR_PORT_MAX + 4];   /* host:port */
-	bool up;                    /* rtrlib socket in reset, sync or established */
-	const char *socket_state;   /* rtrlib socket state, e.g. "established", "error-fatal" */
+	bool up;                    /* completed a sync on its current connection */
+	const char *socket_state;   /* the last state rtrlib reported ("sync" also while idle
+	                               after a refresh: 0.8.0 reports no ESTABLISHED then) */
 	bool has_session;           /* a session id has been received */
 	uint32_t session_id;
 	uint32_t serial;
