@@ -661,7 +661,8 @@ struct authctx_job {
 	void *arg;
 	struct authctx_result *res;
 	pthread_t thread;
-	int done;
+	int done;                   /* set by the worker under mu */
+	int joined;                 /* loop thread only */
 	struct authctx_job *next;
 };
 
@@ -727,7 +728,8 @@ job_reap(struct ev_loop *loop, ev_async *w, int revents)
 		struct authctx_result *res = j->res;
 
 		done = j->next;
-		pthread_join(j->thread, NULL);
+		if (!j->joined)
+			pthread_join(j->thread, NULL);
 		j->res = NULL;
 		j->cb(res, j->arg);
 		job_free(j);
@@ -775,6 +777,14 @@ int
 authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
     const char *sig, time_t now, authctx_done_cb cb, void *arg, struct err *e)
 {
+	return authctx_verify_start_with(a, &a->conf, prefix, msg, sig, now, cb, arg, e);
+}
+
+int
+authctx_verify_start_with(struct authctx *a, const struct authctx_conf *conf,
+    const char *prefix, const char *msg, const char *sig, time_t now, authctx_done_cb cb,
+    void *arg, struct err *e)
+{
 	struct authctx_job *j;
 	int rc;
 
@@ -787,7 +797,7 @@ authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
 	    (j->sig = strdup(sig)) == NULL)
 		fatalx("out of memory");
 	j->owner = a;
-	j->conf = a->conf;
+	j->conf = *conf;
 	j->now = now;
 	j->cb = cb;
 	j->arg = arg;
@@ -808,6 +818,20 @@ authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
 }
 
 void
+authctx_drain(struct authctx *a)
+{
+	struct authctx_job *j;
+
+	atomic_store(&a->cancel, 1);
+	for (j = a->jobs; j != NULL; j = j->next) {   /* only the loop thread links jobs */
+		pthread_join(j->thread, NULL);
+		j->joined = 1;
+	}
+	atomic_store(&a->cancel, 0);
+	job_reap(a->loop, &a->wake, 0);
+}
+
+void
 authctx_free(struct authctx *a)
 {
 	struct authctx_job *j;
@@ -818,7 +842,8 @@ authctx_free(struct authctx *a)
 	if (a->njobs == 0)
 		ev_ref(a->loop);
 	while ((j = a->jobs) != NULL) {
-		pthread_join(j->thread, NULL);
+		if (!j->joined)
+			pthread_join(j->thread, NULL);
 		a->jobs = j->next;
 		job_free(j);
 	}

@@ -199,10 +199,45 @@ void authctx_reconfigure(struct authctx *a, const struct authctx_conf *conf);
 int authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
     const char *sig, time_t now, authctx_done_cb cb, void *arg, struct err *e);
 
+/* As authctx_verify_start, with the configuration conf (copied) instead of the current one:
+ * `prefixctl auth verify --rdap-url URL` checks against another RDAP source. */
+int authctx_verify_start_with(struct authctx *a, const struct authctx_conf *conf,
+    const char *prefix, const char *msg, const char *sig, time_t now, authctx_done_cb cb,
+    void *arg, struct err *e);
+
+/*
+ * Shutdown step: cancels running fetches, waits for every worker, and reports each
+ * verification to its callback now (a cancelled fetch fails with rdap-unavailable). Call it
+ * before tearing down whatever the callbacks answer to (suspended HTTP requests).
+ */
+void authctx_drain(struct authctx *a);
+
 /* Number of verifications started and not yet reported. */
 size_t authctx_pending(const struct authctx *a);
 
 /* Cancels running fetches, joins the workers, drops their results; NULL is a no-op. */
 void authctx_free(struct authctx *a);
+
+/* ---- Daemon wiring (rpki/api_auth.c) ---- */
+
+struct daemon;
+struct conf;
+struct json_t;
+
+/* Maps SPEC §7's [auth] keys of c onto out (defaults for what c leaves unset). */
+void authctx_conf_from(const struct conf *c, struct authctx_conf *out);
+
+/*
+ * Registers POST /v1/auth/message (reader) and POST /v1/auth/verify (operator) with the API,
+ * answering with verifier a on d's loop. Call once at start-up, after api_init. Returns 0 or
+ * -1 when the route table is full.
+ */
+int authctx_api_register(struct daemon *d, struct authctx *a);
+
+/*
+ * The result as JSON: {"ok", "code", "message", "checks":[{"name","ok","detail"}],
+ * "evidence":{"message_sha256","cert_sha256","rdap_source","rdap_document"}}. New reference.
+ */
+struct json_t *authctx_result_json(const struct authctx_result *r);
 
 #endif

@@ -16,7 +16,7 @@ query (/ip/ADDR/LEN):
     /bad/ip/...     200 with malformed JSON
     /redirect-file/ip/...  302 to file:///etc/passwd
 
-Logs each request on stderr. Stops on SIGTERM.
+Logs each request on stderr when it arrives ("rdap-fake: request PATH") and when answered. Stops on SIGTERM.
 """
 import argparse
 import os
@@ -45,6 +45,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = self.path.split("/", 2)
         mode = parts[1] if len(parts) > 1 else ""
         query = "/" + parts[2] if len(parts) > 2 else ""
+        sys.stderr.write("rdap-fake: request %s\n" % self.path)
+        sys.stderr.flush()
         if mode == "hang":
             time.sleep(3600)
         elif mode == "slow":

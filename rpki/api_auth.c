@@ -1,0 +1,216 @@
+/*
+ * api_auth — the control API's authorization-context routes (SPEC §4, §6) and the daemon
+ * wiring of authctx. prefixd.c calls authctx_conf_from() + authctx_new() at start-up and on
+ * SIGHUP (authctx_reconfigure), authctx_api_register() after api_init, and authctx_drain() +
+ * authctx_free() at shutdown before the HTTP transport goes away.
+ *
+ *   POST /v1/auth/message  (reader)    {"cidr","expires":"YYYYMMDD"}
+ *       200 {"message": "1|issuer|owner|cidr|date|SHA256|RSAPSS",
+ *            "sign_command": "printf %s '<message>' | openssl dgst ... | tr -- '+=/' '-_~'"}
+ *       400 with the code of the check that refuses the message (auth-malformed, auth-expired,
+ *       auth-owner-mismatch when auth.owner_id is not configured, ...).
+ *   POST /v1/auth/verify   (operator)  {"cidr","message","signature",
+ *                                       "cert": PEM text (optional), "rdap_url": template
+ *                                       (optional; overrides auth.rdap_url and rdap_dir)}
+ *       200 authctx_result_json() with "ok": true when the proof holds;
+ *       422 {"error":{"code","message"}, ...the same members} when it does not.
+ *       Without "cert" the RDAP record is fetched on authctx's worker; the request is
+ *       suspended meanwhile and answered from the loop when the verification reports.
+ *
+ * Owns: the route table and one pointer to the verifier the daemon created.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "authctx.h"
+#include "conf.h"
+#include "log.h"
+
+static struct daemon *auth_d;
+static struct authctx *auth_a;
+
+void
+authctx_conf_from(const struct conf *c, struct authctx_conf *out)
+{
+	authctx_conf_init(out);
+	if (c->auth_issuer != NULL)
+		snprintf(out->issuer, sizeof(out->issuer), "%s", c->auth_issuer);
+	if (c->auth_owner_id != NULL)
+		snprintf(out->owner_id, sizeof(out->owner_id), "%s", c->auth_owner_id);
+	if (c->auth_rdap_url != NULL)
+		snprintf(out->rdap_url, sizeof(out->rdap_url), "%s", c->auth_rdap_url);
+	if (c->auth_rdap_dir != NULL)
+		snprintf(out->rdap_dir, sizeof(out->rdap_dir), "%s", c->auth_rdap_dir);
+	if (c->auth_max_validity_days > 0)
+		out->max_validity_days = (int)c->auth_max_validity_days;
+}
+
+/* The RDAP document as a JSON string; null when absent or not UTF-8 (the hash of the message
+ * and the certificate fingerprint still stand as evidence). */
+static json_t *
+doc_json(const struct authctx_result *r)
+{
+	json_t *s = r->rdap_doc ? json_stringn(r->rdap_doc, r->rdap_len) : NULL;
+
+	return s ? s : json_null();
+}
+
+json_t *
+authctx_result_json(const struct authctx_result *r)
+{
+	json_t *checks = json_array();
+
+	for (size_t i = 0; i < r->nchecks; i++)
+		json_array_append_new(checks, json_pack("{s:s,s:b,s:s}", "name",
+		    r->checks[i].name, "ok", r->checks[i].ok, "detail", r->checks[i].detail));
+	return json_pack("{s:b,s:o,s:s,s:o,s:{s:s,s:o,s:s,s:o}}",
+	    "ok", r->ok,
+	    "code", r->err.code ? json_string(r->err.code) : json_null(),
+	    "message", r->err.msg,
+	    "checks", checks,
+	    "evidence",
+	    "message_sha256", r->msg_sha256,
+	    "cert_sha256", r->cert_sha256[0] ? json_string(r->cert_sha256) : json_null(),
+	    "rdap_source", r->rdap_source,
+	    "rdap_document", doc_json(r));
+}
+
+/* 200 with the result, or 422 with the error object and the same members. */
+static void
+reply_result(struct http_req *req, const struct authctx_result *r)
+{
+	json_t *j = authctx_result_json(r);
+
+	if (!r->ok)
+		json_object_set_new(j, "error", json_pack("{s:s,s:s}", "code", r->err.code,
+		    "message", r->err.msg));
+	http_reply_json(req, r->ok ? 200 : 422, j);
+}
+
+static void
+verify_done(struct authctx_result *res, void *arg)
+{
+	struct http_req *req = arg;
+
+	reply_result(req, res);
+	authctx_result_free(res);
+	http_resume(req);
+	http_kick(auth_d->http);
+}
+
+/* Reads a required string field; replies 400 and returns NULL when absent. */
+static const char *
+need(struct api_ctx *ctx, const char *field)
+{
+	const char *v = json_string_value(json_object_get(ctx->body, field));
+
+	if (v == NULL)
+		api_error(ctx, 400, "invalid-argument", "field '%s' is required", field);
+	return v;
+}
+
+static void
+api_auth_verify(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "cidr:s", "message:s", "signature:s", "cert:s",
+		"rdap_url:s", NULL };
+	const char *cidr, *msg, *sig, *pem, *url;
+	struct authctx_conf c = { 0 };
+	struct err e = { 0 };
+
+	if (api_body_check(ctx, ctx->body, fields) < 0 || (cidr = need(ctx, "cidr")) == NULL ||
+	    (msg = need(ctx, "message")) == NULL || (sig = need(ctx, "signature")) == NULL)
+		return;
+	authctx_conf_from(ctx->d->conf, &c);
+	if ((pem = json_string_value(json_object_get(ctx->body, "cert"))) != NULL) {
+		struct authctx_result *r = authctx_result_new();
+
+		if (r == NULL)
+			fatalx("out of memory");
+		authctx_verify_pems(&c, cidr, msg, sig, &pem, 1, time(NULL), r);
+		reply_result(ctx->req, r);
+		authctx_result_free(r);
+		return;
+	}
+	if ((url = json_string_value(json_object_get(ctx->body, "rdap_url"))) != NULL) {
+		if ((size_t)snprintf(c.rdap_url, sizeof(c.rdap_url), "%s", url) >=
+		    sizeof(c.rdap_url)) {
+			api_error(ctx, 400, "invalid-argument", "field 'rdap_url' is too long");
+			return;
+		}
+		c.rdap_dir[0] = '\0';
+	}
+	if (authctx_verify_start_with(auth_a, &c, cidr, msg, sig, time(NULL), verify_done,
+	    ctx->req, &e) < 0) {
+		api_error(ctx, 503, e.code, "%s", e.msg);
+		return;
+	}
+	http_suspend(ctx->req);
+}
+
+/* Single-quotes s for a POSIX shell ('it'\''s'); out must hold 4 * strlen(s) + 3. */
+static void
+shell_quote(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[o++] = '\'';
+	for (; *s != '\0' && o + 6 < outlen; s++) {
+		if (*s == '\'') {
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else
+			out[o++] = *s;
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+}
+
+static void
+api_auth_message(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "cidr:s", "expires:s", NULL };
+	const char *cidr, *expires;
+	struct authctx_conf c;
+	struct err e = { 0 };
+	char msg[AUTHCTX_MSG_MAX + 1], quoted[4 * AUTHCTX_MSG_MAX + 3];
+	char cmd[sizeof(quoted) + 200];
+	struct cidr p;
+
+	if (api_body_check(ctx, ctx->body, fields) < 0 || (cidr = need(ctx, "cidr")) == NULL ||
+	    (expires = need(ctx, "expires")) == NULL || api_cidr_arg(ctx, cidr, &p) < 0)
+		return;
+	authctx_conf_from(ctx->d->conf, &c);
+	if (c.owner_id[0] == '\0') {
+		api_error(ctx, 400, "auth-owner-mismatch", "auth.owner_id is not configured");
+		return;
+	}
+	if ((size_t)snprintf(msg, sizeof(msg), "1|%s|%s|%s|%s|SHA256|RSAPSS", c.issuer,
+	    c.owner_id, cidr, expires) >= sizeof(msg) ||
+	    authctx_check_message(&c, cidr, msg, strlen(msg), time(NULL), NULL, &e) < 0) {
+		api_error(ctx, 400, e.code ? e.code : "auth-malformed", "%s",
+		    e.code ? e.msg : "message too long");
+		return;
+	}
+	shell_quote(msg, quoted, sizeof(quoted));
+	snprintf(cmd, sizeof(cmd), "printf %%s %s | openssl dgst -sha256 -sigopt "
+	    "rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 -sign key.pem | openssl base64 -A | "
+	    "tr -- '+=/' '-_~'", quoted);
+	api_reply(ctx, 200, json_pack("{s:s,s:s}", "message", msg, "sign_command", cmd));
+}
+
+static const struct api_route auth_routes[] = {
+	{ "POST", "/v1/auth/message", HTTP_ROLE_READER, api_auth_message },
+	{ "POST", "/v1/auth/verify", HTTP_ROLE_OPERATOR, api_auth_verify },
+};
+
+int
+authctx_api_register(struct daemon *d, struct authctx *a)
+{
+	auth_d = d;
+	auth_a = a;
+	return api_register_routes(auth_routes, sizeof(auth_routes) / sizeof(auth_routes[0]));
+}
