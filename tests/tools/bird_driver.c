@@ -286,9 +286,11 @@ main(int argc, char **argv)
 		case 't': ac.confirm_timeout = (unsigned)atoi(optarg); break;
 		case 'r': rcfg.interval = atof(optarg); break;
 		case 'a':
-			colon = strchr(optarg, ':');
+			colon = strrchr(optarg, ':');
 			if (colon && strcmp(colon, ":drain") == 0)
 				*colon = '\0';
+			else
+				colon = NULL;
 			if (bird_routeset_add(&desired, optarg, colon != NULL, NULL) < 0)
 				fatalx("bad prefix %s", optarg);
 			break;
