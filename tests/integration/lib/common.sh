@@ -19,6 +19,11 @@
 # CMD's output is discarded while polling: a poll is a question, not a log. TIMEOUT may be a
 # fraction ("2.5"). Nothing here sleeps and hopes: every wait has a state to poll and a deadline.
 
+# Sourcing twice is harmless (lab/lib.sh sources this file too): commands registered with
+# on_exit before the second source are kept.
+[ -n "${_COMMON_SH_LOADED:-}" ] && return 0
+_COMMON_SH_LOADED=1
+
 POLL_INTERVAL=${POLL_INTERVAL:-0.15}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -52,12 +57,16 @@ wait_until() {
 
 _common_exit_cmds=()
 
-# Runs the registered commands, newest first, then returns the status the shell exits with, so
-# that an EXIT trap chained after ours (e.g. prefixd.sh's pd_cleanup) still sees it in $?.
+_common_status() { return "$1"; }
+
+# Runs the registered commands, newest first, each seeing the shell's exit status in $? (so a
+# hook can tell a failing test), then returns that status, so that an EXIT trap chained after
+# ours (e.g. prefixd.sh's pd_cleanup) still sees it in $?.
 _common_run_exit() {
 	local rc=$? i
 	set +e
 	for (( i = ${#_common_exit_cmds[@]} - 1; i >= 0; i-- )); do
+		_common_status "$rc"
 		eval "${_common_exit_cmds[i]}"
 	done
 	return "$rc"
