@@ -160,6 +160,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 	unsigned long n;
 	char host[256];
 	unsigned port;
+	struct err he;
 
 	switch (k->type) {
 	case CT_STR:
@@ -170,16 +171,16 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 		*(char **)f = *v ? conf_strdup(v) : NULL;
 		return 0;
 	case CT_HOSTPORT:
-		if (*v && conf_split_hostport(v, host, sizeof(host), &port, e) < 0)
-			return -1;
+		if (*v && conf_split_hostport(v, host, sizeof(host), &port, &he) < 0)
+			return err_set(e, "conf-invalid", "%s: %s", k->key, he.msg);
 		free(*(char **)f);
 		*(char **)f = *v ? conf_strdup(v) : NULL;
 		return 0;
 	case CT_CACHES:
 		if (*v == '\0')
 			return 0;
-		if (conf_split_hostport(v, host, sizeof(host), &port, e) < 0)
-			return -1;
+		if (conf_split_hostport(v, host, sizeof(host), &port, &he) < 0)
+			return err_set(e, "conf-invalid", "%s: %s", k->key, he.msg);
 		if (c->n_rpki_cache == CONF_MAX_RPKI_CACHES)
 			return err_set(e, "conf-invalid", "at most %d caches", CONF_MAX_RPKI_CACHES);
 		c->rpki_cache[c->n_rpki_cache++] = conf_strdup(v);

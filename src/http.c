@@ -40,7 +40,8 @@ struct http_token {
 struct http_conn {
 	int fd;
 	double since;                   /* start of the current request (or of idleness) */
-	int suspended, shut;
+	struct http_req *req;           /* the request whose body is being read, or NULL */
+	int suspended, shut;            /* shut: 1 = answered and SHUT_WR, 2 = SHUT_RDWR */
 	struct http_conn *prev, *next;
 };
 
@@ -355,9 +356,34 @@ http_conn_of(struct MHD_Connection *c)
 }
 
 /*
- * Once a second: shut down connections whose current request (or idleness) has lasted past
- * request_timeout plus a grace second (the access handler answers 408 first when it can).
- * shutdown(2) leaves the fd to MHD, which sees EOF and closes it itself.
+ * Writes a final answer straight to the socket of a request whose body is still arriving:
+ * libmicrohttpd 0.9.75 refuses MHD_queue_response until the body is complete, and a slow
+ * client must still learn why it was cut off. MHD has written nothing for this request yet.
+ */
+static void
+http_raw_answer(struct http_conn *hc)
+{
+	struct http_req *r = hc->req;
+	char body[160], msg[512];
+	int n, status = r->too_large ? 413 : 408;
+
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	    status == 413 ? "body-too-large" : "request-timeout",
+	    status == 413 ? "body exceeds max_body" : "request not received within request_timeout");
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nX-Request-Id: %s\r\nContent-Length: %zu\r\n\r\n%s", status,
+	    status == 413 ? "Content Too Large" : "Request Timeout", r->request_id, strlen(body), body);
+	if (send(hc->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("slow client: %s", strerror(errno));
+	r->status = status;
+}
+
+/*
+ * Once a second: cut off connections whose current request (or idleness) has lasted longer
+ * than request_timeout plus a grace second. A request whose body is being read gets a 408
+ * (or 413) written first and its sending side shut; anything else (idle keep-alive, headers
+ * trickling in) is shut down silently. A connection still open a second later is shut down
+ * both ways. shutdown(2) leaves the fd to MHD, which sees EOF and closes it itself.
  */
 static void
 http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -367,12 +393,23 @@ http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	for (struct http_conn *hc = h->conns; hc != NULL; hc = hc->next) {
-		if (hc->suspended || hc->shut || hc->fd < 0)
+		if (hc->suspended || hc->fd < 0 || hc->shut == 2)
 			continue;
-		if (now - hc->since > (double)h->lim.request_timeout + 1.0) {
-			log_info("closing a connection idle or slow for %.0f s", now - hc->since);
+		if (hc->shut == 1) {
 			shutdown(hc->fd, SHUT_RDWR);
+			hc->shut = 2;
+			continue;
+		}
+		if (now - hc->since <= (double)h->lim.request_timeout + 1.0)
+			continue;
+		log_info("cutting off a connection idle or slow for %.0f s", now - hc->since);
+		if (hc->req != NULL && hc->req->status == 0) {
+			http_raw_answer(hc);
+			shutdown(hc->fd, SHUT_WR);
 			hc->shut = 1;
+		} else {
+			shutdown(hc->fd, SHUT_RDWR);
+			hc->shut = 2;
 		}
 	}
 	http_kick(h);
@@ -494,7 +531,7 @@ http_queue(struct http_req *r)
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"prefixd\"");
-	if (r->too_large || r->timed_out)
+	if (r->too_large)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
@@ -523,24 +560,21 @@ http_precheck(struct http_req *r)
 	return 0;
 }
 
-/* Appends a chunk of body; on overflow or timeout sets the error reply. */
+/*
+ * Appends a chunk of body. Past max_body the rest is read and dropped, and 413 is answered
+ * once the request is complete: answering while the client still sends makes most clients
+ * fail on a reset connection before they read the answer (and MHD 0.9.75 refuses to queue
+ * an answer before the body is complete). The watchdog cuts off a body that never ends.
+ */
 static void
 http_body_chunk(struct http_req *r, const char *data, size_t n)
 {
-	struct http *h = r->lis->h;
 	char *nb;
 
-	if (r->status != 0)
+	if (r->status != 0 || r->too_large)
 		return;
-	if (ev_now(h->loop) - r->started > (double)h->lim.request_timeout) {
-		r->timed_out = 1;
-		http_reply_error(r, 408, "request-timeout", "request not received within %u s",
-		    h->lim.request_timeout);
-		return;
-	}
 	if (r->body_len + n > r->body_cap) {
 		r->too_large = 1;
-		http_reply_error(r, 413, "body-too-large", "body exceeds max_body %zu", r->body_cap);
 		return;
 	}
 	nb = realloc(r->body, r->body_len + n + 1);
@@ -564,18 +598,23 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 	if (r == NULL) {
 		r = http_req_new(l, c, url, method);
 		*con_cls = r;
-		if ((hc = http_conn_of(c)) != NULL)
-			hc->since = r->started;
 		if (http_precheck(r) < 0)
 			return http_queue(r);
+		if ((hc = http_conn_of(c)) != NULL) {
+			hc->since = r->started;
+			hc->req = r;
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		int had = r->status != 0;
 		http_body_chunk(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
-		return r->status != 0 && !had ? http_queue(r) : MHD_YES;
+		return MHD_YES;
 	}
+	if ((hc = http_conn_of(c)) != NULL)
+		hc->req = NULL;                 /* the body is complete */
+	if (r->too_large && r->status == 0)
+		http_reply_error(r, 413, "body-too-large", "body exceeds max_body %zu", r->body_cap);
 	if (r->status != 0)
 		return r->suspended ? MHD_YES : http_queue(r);
 	log_set_request_id(r->request_id);
@@ -601,8 +640,10 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_conn *hc = http_conn_of(c);
 
 	(void)toe;
-	if (hc != NULL)
+	if (hc != NULL) {
 		hc->since = ev_now(l->h->loop);
+		hc->req = NULL;
+	}
 	if (r == NULL)
 		return;
 	free(r->body);

@@ -13,9 +13,11 @@
  * Request life cycle: headers and body are read (body capped at max_body: 413 body-too-large,
  * answered at once); the callback then runs with the whole request. It answers with
  * http_reply()/http_reply_error(), or calls http_suspend() and answers later (group commit)
- * followed by http_resume(). A request that takes longer than request_timeout to arrive gets
- * 408 request-timeout when its body trickles in, or has its connection shut down when even its
- * headers trickle (a watchdog timer; MHD's own idle timeout resets on every byte).
+ * followed by http_resume(). A request still arriving after request_timeout (plus a grace
+ * second) is cut off by a watchdog timer (MHD's own idle timeout resets on every byte, so a
+ * client sending one byte per second would never time out): if its headers are complete and
+ * its body is trickling, 408 request-timeout is written first; a connection still sending
+ * headers, or idle between keep-alive requests, is closed without an answer.
  *
  * Roles (SPEC §6): main unix socket — SO_PEERCRED: uid 0 or a member of admin_group is admin,
  * a member of the socket's group (or its owner) is operator, anyone else reader; read-only
@@ -54,7 +56,7 @@ struct http_req {
 	char *resp;
 	size_t resp_len;
 	const char *resp_type;
-	int suspended, too_large, timed_out;
+	int suspended, too_large;
 	void *user;                     /* for the callback's own use */
 };
 

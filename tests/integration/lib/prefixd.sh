@@ -52,15 +52,22 @@ pd_cleanup() {
 	exit "$rc"
 }
 
-# pd_config: appends stdin (INI text) to the config; [daemon] keys override the defaults below.
+# pd_config: appends stdin (INI text) to the config. The generated config opens with
+# [daemon] state_dir, socket and log_level for the temp dir; a key that the extra text sets
+# itself is left out of that preamble (sections may be repeated: inih merges them).
 pd_config() { cat >> "$PD_EXTRA"; }
+
+# pd_daemon_has KEY: the extra config sets KEY inside a [daemon] section.
+pd_daemon_has() {
+	awk -v k="$1" '/^\[/ { d = ($0 ~ /^\[daemon\]/) } d && $1 == k { f = 1 } END { exit !f }' "$PD_EXTRA"
+}
 
 pd_write_config() {
 	{
-		if ! grep -q '^\[daemon\]' "$PD_EXTRA"; then
-			printf '[daemon]\nstate_dir = %s\nsocket = %s\nlog_level = %s\n' \
-				"$PD_STATE" "$PD_SOCK" "${PD_LOG_LEVEL:-info}"
-		fi
+		echo '[daemon]'
+		pd_daemon_has state_dir || echo "state_dir = $PD_STATE"
+		pd_daemon_has socket || echo "socket = $PD_SOCK"
+		pd_daemon_has log_level || echo "log_level = ${PD_LOG_LEVEL:-info}"
 		cat "$PD_EXTRA"
 	} > "$PD_CONF"
 }
@@ -107,7 +114,8 @@ pd_curl() {
 pd_expect() {
 	local want_status=$1 want_code=$2 body got_code
 	shift 2
-	body=$(pd_curl "$@")
+	pd_curl "$@" > "$PD_DIR/.expect.body"
+	body=$(cat "$PD_DIR/.expect.body")
 	[ "$PD_STATUS" = "$want_status" ] || pd_fail "$1 $2: want HTTP $want_status, got $PD_STATUS: $body"
 	if [ "$want_code" != - ]; then
 		got_code=$(printf '%s' "$body" | jq -r '.error.code' 2>/dev/null)
