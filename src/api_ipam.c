@@ -227,7 +227,7 @@ api_scope_create_work(struct api_ctx *ctx)
 static void
 api_scope_create(struct api_ctx *ctx)
 {
-	static const char *const f[] = { "name:s", "description:s", NULL };
+	static const char *const f[] = { "name:s", NULL };
 
 	if (api_body_check(ctx, ctx->body, f) < 0)
 		return;
