@@ -94,12 +94,12 @@ setup(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/authctx-test-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	now = time(NULL);
 	make_key_cert("good", "-pkeyopt rsa_keygen_bits:2048", 365);
 	make_key_cert("other", "-pkeyopt rsa_keygen_bits:2048", 365);
 	make_key_cert("weak", "-pkeyopt rsa_keygen_bits:1024", 365);
 	make_key_cert("e3", "-pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3", 365);
 	make_key_cert("short", "-pkeyopt rsa_keygen_bits:2048", 1);
+	now = time(NULL);   /* after the certificates: their notBefore is when they were made */
 	return 0;
 }
 
