@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "authctx.h"
+#include "cidr.h"
 #include "conf.h"
 #include "log.h"
 
@@ -177,7 +178,7 @@ api_auth_message(struct api_ctx *ctx)
 	struct authctx_conf c;
 	struct err e = { 0 };
 	char msg[AUTHCTX_MSG_MAX + 1], quoted[4 * AUTHCTX_MSG_MAX + 3];
-	char cmd[sizeof(quoted) + 200];
+	char cmd[sizeof(quoted) + 200], canon[CIDR_STRLEN];
 	struct cidr p;
 
 	if (api_body_check(ctx, ctx->body, fields) < 0 || (cidr = need(ctx, "cidr")) == NULL ||
@@ -188,9 +189,10 @@ api_auth_message(struct api_ctx *ctx)
 		api_error(ctx, 400, "auth-owner-mismatch", "auth.owner_id is not configured");
 		return;
 	}
+	cidr_format(&p, canon, sizeof(canon));   /* the message carries the canonical text */
 	if ((size_t)snprintf(msg, sizeof(msg), "1|%s|%s|%s|%s|SHA256|RSAPSS", c.issuer,
-	    c.owner_id, cidr, expires) >= sizeof(msg) ||
-	    authctx_check_message(&c, cidr, msg, strlen(msg), time(NULL), NULL, &e) < 0) {
+	    c.owner_id, canon, expires) >= sizeof(msg) ||
+	    authctx_check_message(&c, canon, msg, strlen(msg), time(NULL), NULL, &e) < 0) {
 		api_error(ctx, 400, e.code ? e.code : "auth-malformed", "%s",
 		    e.code ? e.msg : "message too long");
 		return;

@@ -503,11 +503,13 @@ static int
 try_all(const char *msg, const unsigned char *raw, size_t rawlen,
     const char *const *pems, size_t npem, time_t now, struct authctx_result *r)
 {
-	int nomatch = 0;
+	int nomatch = 0, expired = 0;
 
 	if (npem == 0)
 		return fail(r, &r->err, "certificate", "cert-not-found",
 		    "certificate: no PEM certificate in the RDAP record's remarks");
+	/* Every candidate is tried: a record may list an expired certificate next to its
+	 * renewal for the same key. */
 	for (size_t i = 0; i < npem; i++) {
 		r->cert_sha256[0] = '\0';
 		switch (try_candidate(pems[i], i, (const unsigned char *)msg, strlen(msg), raw,
@@ -517,8 +519,8 @@ try_all(const char *msg, const unsigned char *raw, size_t rawlen,
 			err_clear(&r->err);
 			return 0;
 		case CAND_EXPIRED:
-			return err_set(&r->err, "cert-invalid", "certificate: the certificate "
-			    "that verifies is outside its validity dates");
+			expired = 1;
+			break;
 		case CAND_NO_MATCH:
 			nomatch = 1;
 			break;
@@ -526,6 +528,9 @@ try_all(const char *msg, const unsigned char *raw, size_t rawlen,
 			break;
 		}
 	}
+	if (expired)
+		return err_set(&r->err, "cert-invalid", "certificate: the certificate that "
+		    "verifies is outside its validity dates");
 	r->cert_sha256[0] = '\0';
 	if (nomatch)
 		return err_set(&r->err, "signature-invalid", "signature: does not verify under "

@@ -41,8 +41,11 @@
  *                         self-signed, key not RSA / < 2048 bits / e != 65537; or the
  *                         certificate whose key verifies the signature is outside its
  *                         validity dates.
- * When several candidates are present and none verifies, signature-invalid wins over
- * cert-invalid if at least one candidate had an acceptable key.
+ * Every candidate is tried; the proof holds when one verifies and is within its dates. When
+ * none does: cert-invalid if one verified but is outside its dates, else signature-invalid if
+ * at least one candidate had an acceptable key, else cert-invalid. The certificate dates are
+ * compared with the verifier's clock exactly (no skew allowance): a certificate made
+ * "now" on a machine whose clock runs ahead is not yet valid.
  *
  * Order of checks (cheap and local first, so hostile input never causes a fetch): message,
  * signature encoding, RDAP record, coverage, certificates, signature, certificate dates.

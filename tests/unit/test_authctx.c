@@ -99,6 +99,8 @@ setup(void **state)
 	make_key_cert("weak", "-pkeyopt rsa_keygen_bits:1024", 365);
 	make_key_cert("e3", "-pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3", 365);
 	make_key_cert("short", "-pkeyopt rsa_keygen_bits:2048", 1);
+	sh("cd %s && openssl req -x509 -new -key short.key -subj /CN=renewed -days 365 "
+	    "-out renewed.crt 2>/dev/null", dir);
 	now = time(NULL);   /* after the certificates: their notBefore is when they were made */
 	return 0;
 }
@@ -452,6 +454,36 @@ test_expired_certificate_is_cert_invalid(void **state)
 	free(doc);
 }
 
+/* An expired certificate listed before its renewal (same key): the renewal is found. */
+static void
+test_expired_certificate_next_to_its_renewal_passes(void **state)
+{
+	time_t later = now + 10 * 86400;
+	char m[600], *doc = malloc(20000), *old = slurp("short.crt"), *renewed = slurp("renewed.crt");
+	char *sig;
+	struct authctx_result *r;
+
+	(void)state;
+	snprintf(m, sizeof(m), "%s", msg_for("prefixd", OWNER, V4, date(30)));
+	sig = sign_spec("short.key", m);
+	for (char *p = old; *p; p++)
+		*p = *p == '\n' ? ' ' : *p;
+	for (char *p = renewed; *p; p++)
+		*p = *p == '\n' ? ' ' : *p;
+	snprintf(doc, 20000, "{\"startAddress\":\"192.0.2.0\",\"endAddress\":\"192.0.2.255\","
+	    "\"remarks\":[{\"description\":[\"%s\"]},{\"description\":[\"%s\"]}]}", old,
+	    renewed);
+	r = run(V4, m, sig, doc, later);
+	if (!r->ok)
+		fprintf(stderr, "%s: %s\n", r->err.code, r->err.msg);
+	assert_true(r->ok);
+	authctx_result_free(r);
+	free(sig);
+	free(doc);
+	free(old);
+	free(renewed);
+}
+
 static void
 test_rdap_record_without_certificate_is_cert_not_found(void **state)
 {
@@ -586,6 +618,7 @@ main(void)
 		cmocka_unit_test(test_1024_bit_key_is_cert_invalid),
 		cmocka_unit_test(test_exponent_3_key_is_cert_invalid),
 		cmocka_unit_test(test_expired_certificate_is_cert_invalid),
+		cmocka_unit_test(test_expired_certificate_next_to_its_renewal_passes),
 		cmocka_unit_test(test_rdap_record_without_certificate_is_cert_not_found),
 		cmocka_unit_test(test_rdap_record_for_other_range_is_rdap_unavailable),
 		cmocka_unit_test(test_certificate_of_another_key_is_signature_invalid),
