@@ -28,6 +28,15 @@ display_name(const struct ctl_opt *o, char *buf, size_t len)
 	return buf;
 }
 
+static bool
+utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
 static int
 check_num(const char *who, const struct ctl_opt *o, const char *s, long long *num,
     struct err *e)
@@ -108,6 +117,8 @@ ctl_check_value(const struct ctl_opt *o, const char *s, long long *num, struct e
 		return err_set(e, "usage", "%s: empty value", who);
 	if (strlen(s) > CTL_VALUE_MAX)
 		return err_set(e, "usage", "%s: value longer than %d bytes", who, CTL_VALUE_MAX);
+	if (!utf8_valid(s))     /* everything is sent as JSON text */
+		return err_set(e, "usage", "%s: value is not valid UTF-8", who);
 	switch (o->kind) {
 	case CTL_FLAG:
 	case CTL_STRING:

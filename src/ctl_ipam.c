@@ -128,7 +128,7 @@ print_scopes(struct ctl_ctx *ctx, json_t *reply)
 {
 	static const struct ctl_col cols[] = {
 		{ "NAME", "name" }, { "KIND", "kind" }, { "POOLS", "pools" },
-		{ "DESCRIPTION", "description" }, { NULL, NULL },
+		{ "RESOURCES", "resources" }, { NULL, NULL },
 	};
 
 	ctl_out_table(ctx->out, reply, cols);
@@ -142,12 +142,16 @@ run_scope_list(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 }
 
 static int
+run_scope_show(struct ctl_ctx *ctx, const struct ctl_inv *inv)
+{
+	return get(ctx, "scopes", inv->pos[0], NULL, NULL, print_object);
+}
+
+static int
 run_scope_create(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	json_t *body = json_pack("{s:s}", "name", inv->pos[0]);
-
-	set_str(body, inv, "description", "description");
-	return send3(ctx, "POST", "scopes", NULL, NULL, body, print_object);
+	return send3(ctx, "POST", "scopes", NULL, NULL, json_pack("{s:s}", "name", inv->pos[0]),
+	    print_object);
 }
 
 static int
@@ -458,9 +462,6 @@ static const struct ctl_opt arg_provision[] = {
 	  "the CIDR to add (or --netmask for a child pool)" }, { 0 },
 };
 
-static const struct ctl_opt opt_description[] = {
-	{ "description", CTL_STRING, 0, "D", 0, 0, NULL, "a free-text description" }, { 0 },
-};
 static const struct ctl_opt opt_scope_filter[] = { OPT_SCOPE_FILTER, { 0 } };
 static const struct ctl_opt opt_pool_filter[] = {
 	{ "pool", CTL_STRING, 0, "P", 0, 0, NULL, "only this pool" }, { 0 },
@@ -515,8 +516,9 @@ static const struct ctl_opt opt_history[] = {
 const struct ctl_cmd ctl_ipam_cmds[] = {
 	{ "status", "", "Show the daemon's status.", NULL, NULL, NULL, run_status },
 	{ "scope list", "", "List scopes.", NULL, NULL, NULL, run_scope_list },
-	{ "scope create", "NAME [--description D]", "Create a private scope.",
-	  arg_name, opt_description, NULL, run_scope_create },
+	{ "scope show", "NAME", "Show a scope.", arg_name, NULL, NULL, run_scope_show },
+	{ "scope create", "NAME", "Create a private scope.",
+	  arg_name, NULL, NULL, run_scope_create },
 	{ "scope delete", "NAME", "Delete an empty private scope.",
 	  arg_name, NULL, NULL, run_scope_delete },
 	{ "pool create", "NAME --scope S [--parent P] [--family ipv4|ipv6] [--locale L] "

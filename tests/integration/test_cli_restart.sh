@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # A restart keeps everything: scopes, pools (rules, tags, CIDRs, utilization), allocations
 # (tags, tokens), imported resources and the reports are the same after SIGTERM and a new
 # start on the same state directory, compared as full `prefixctl --json` listings. After the
@@ -18,6 +19,7 @@ ctl() {
 snapshot() {
 	{
 		ctl scope list
+		ctl scope show lab-domain
 		ctl pool list
 		for p in top lab v6; do ctl pool show "$p"; done
 		ctl allocation list
@@ -31,7 +33,7 @@ snapshot() {
 pd_setup
 pd_start
 
-ctl scope create lab-domain --description "an isolated lab" >/dev/null
+ctl scope create lab-domain >/dev/null
 ctl pool create top --scope private-default --tag Owner=net --alarm-at 70 >/dev/null
 ctl pool provision top 10.0.0.0/16 >/dev/null
 ctl pool create lab --scope private-default --parent top --default-netmask 24 \

@@ -210,6 +210,19 @@ test_parse_refuses_bad_cidr_syntax(void **state)
 }
 
 static void
+test_parse_refuses_values_that_are_not_utf8(void **state)
+{
+	struct ctl_inv inv;
+	struct err e;
+
+	(void)state;
+	assert_refused(PARSE(&inv, &e, "pool", "show", "bad\xff"), &e, "NAME: value is not valid UTF-8");
+	assert_refused(PARSE(&inv, &e, "allocate", "p", "--description", "\xc3("), &e,
+	    "--description: value is not valid UTF-8");
+	assert_int_equal(PARSE(&inv, &e, "allocate", "p", "--description", "caf\xc3\xa9"), 0);
+}
+
+static void
 test_parse_leaves_non_canonical_cidr_to_the_daemon(void **state)
 {
 	struct ctl_inv inv;
@@ -486,6 +499,7 @@ main(void)
 		cmocka_unit_test(test_parse_collects_repeated_tags_in_order),
 		cmocka_unit_test(test_parse_refuses_single_option_given_twice),
 		cmocka_unit_test(test_parse_refuses_bad_cidr_syntax),
+		cmocka_unit_test(test_parse_refuses_values_that_are_not_utf8),
 		cmocka_unit_test(test_parse_leaves_non_canonical_cidr_to_the_daemon),
 		cmocka_unit_test(test_parse_refuses_missing_and_extra_positionals),
 		cmocka_unit_test(test_parse_refuses_missing_required_option),
