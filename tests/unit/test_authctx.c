@@ -101,6 +101,11 @@ setup(void **state)
 	make_key_cert("short", "-pkeyopt rsa_keygen_bits:2048", 1);
 	sh("cd %s && openssl req -x509 -new -key short.key -subj /CN=renewed -days 365 "
 	    "-out renewed.crt 2>/dev/null", dir);
+	sh("cd %s && openssl req -new -key good.key -subj /CN=leaf -out leaf.csr 2>/dev/null && "
+	    "openssl x509 -req -in leaf.csr -CA other.crt -CAkey other.key -CAcreateserial "
+	    "-days 30 -out casigned.crt 2>/dev/null", dir);
+	sh("cd %s && openssl req -x509 -new -key good.key -subj /CN=ku -days 30 -addext "
+	    "keyUsage=critical,digitalSignature -out ku.crt 2>/dev/null", dir);
 	now = time(NULL);   /* after the certificates: their notBefore is when they were made */
 	return 0;
 }
@@ -485,6 +490,28 @@ test_expired_certificate_next_to_its_renewal_passes(void **state)
 }
 
 static void
+test_certificate_signed_by_another_key_is_cert_invalid(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, V4, date(30));
+	char *sig = sign_spec("good.key", m);
+
+	(void)state;
+	expect(V4, m, sig, "casigned.crt", "cert-invalid");
+	free(sig);
+}
+
+static void
+test_self_signed_certificate_with_signature_key_usage_passes(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, V4, date(30));
+	char *sig = sign_spec("good.key", m);
+
+	(void)state;
+	expect(V4, m, sig, "ku.crt", NULL);
+	free(sig);
+}
+
+static void
 test_rdap_record_without_certificate_is_cert_not_found(void **state)
 {
 	const char *m = msg_for("prefixd", OWNER, V4, date(30));
@@ -619,6 +646,8 @@ main(void)
 		cmocka_unit_test(test_exponent_3_key_is_cert_invalid),
 		cmocka_unit_test(test_expired_certificate_is_cert_invalid),
 		cmocka_unit_test(test_expired_certificate_next_to_its_renewal_passes),
+		cmocka_unit_test(test_certificate_signed_by_another_key_is_cert_invalid),
+		cmocka_unit_test(test_self_signed_certificate_with_signature_key_usage_passes),
 		cmocka_unit_test(test_rdap_record_without_certificate_is_cert_not_found),
 		cmocka_unit_test(test_rdap_record_for_other_range_is_rdap_unavailable),
 		cmocka_unit_test(test_certificate_of_another_key_is_signature_invalid),
