@@ -63,6 +63,8 @@ struct rtr {
 	struct rtr_mgr_config *mgr;     /* NULL before start and during a restart */
 	bool started;
 	_Atomic bool quiet;             /* callbacks return at once (stop, restart, free) */
+	_Atomic bool bulk;              /* no data yet: the first sync is "everything changed",
+	                                   so the pfx callback queues nothing */
 
 	pthread_mutex_t q_mu;           /* guards q_fill, q_n */
 	struct rtr_qrec *q_fill;        /* the rtrlib threads append here */
@@ -269,6 +271,8 @@ rtr_fsm(struct rtr *rtr, enum rtr_event ev)
 		return -1;
 	}
 	rtr->state = next;
+	if (ev == RTR_EV_SYNC && atomic_exchange(&rtr->bulk, false))
+		change_note_all(rtr);
 	if (next != prev) {
 		rtr->transitions[next]++;
 		log_info("rpki: %s -> %s (%s)", rtr_state_name(prev), rtr_state_name(next),
@@ -349,8 +353,12 @@ on_pfx(struct pfx_table *t, const struct pfx_record r, const bool added)
 	struct rtr *rtr = cache_of(r.socket)->rtr;
 	if (r.min_len == 0)
 		atomic_fetch_add(&rtr->zero_len[r.prefix.ver == LRTR_IPV6], added ? 1 : -1);
-	if (atomic_load(&rtr->quiet))
+	/* After an overflow the loop re-evaluates everything anyway: skip the lock and the
+	 * wake-up until it has drained (this keeps a full sync of ~800k VRPs cheap). */
+	if (atomic_load(&rtr->quiet) || atomic_load_explicit(&rtr->bulk, memory_order_relaxed) ||
+	    atomic_load_explicit(&rtr->overflow, memory_order_relaxed))
 		return;
+	bool wake = false;
 	struct rtr_qrec q = {.asn = r.asn, .len = r.min_len, .max_len = r.max_len,
 	    .added = added ? 1 : 0};
 	if (r.prefix.ver == LRTR_IPV6) {
@@ -360,12 +368,17 @@ on_pfx(struct pfx_table *t, const struct pfx_record r, const bool added)
 		q.w[0] = r.prefix.u.addr4.addr;
 	}
 	pthread_mutex_lock(&rtr->q_mu);
-	if (rtr->q_n < RTR_RING_CAP)
+	if (rtr->q_n < RTR_RING_CAP) {
 		rtr->q_fill[rtr->q_n++] = q;
-	else
+		wake = rtr->q_n == 1;
+	} else {
 		atomic_store(&rtr->overflow, true);
+		wake = true;
+	}
 	pthread_mutex_unlock(&rtr->q_mu);
-	ev_async_send(rtr->loop, &rtr->async_w);
+	/* The loop empties the ring as a whole: one wake-up per non-empty ring suffices. */
+	if (wake)
+		ev_async_send(rtr->loop, &rtr->async_w);
 }
 
 /*
@@ -480,6 +493,7 @@ mgr_destroy(struct rtr *rtr)
 		c->syncs_seen = atomic_load(&c->syncs);
 		c->was_up = false;
 	}
+	atomic_store(&rtr->bulk, true);
 	atomic_store(&rtr->quiet, false);
 }
 
@@ -828,6 +842,7 @@ rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
 	}
 	pthread_mutex_init(&rtr->q_mu, NULL);
 	rtr->state = RTR_STATE_CONNECTING;
+	atomic_store(&rtr->bulk, true);
 	rtr->transitions[RTR_STATE_CONNECTING] = 1;
 	ev_async_init(&rtr->async_w, on_async);
 	ev_timer_init(&rtr->stale_w, on_stale, 0, 0);

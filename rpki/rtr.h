@@ -205,4 +205,16 @@ void rtr_unsubscribe(struct rtr *rtr, rtr_change_fn fn, void *arg);
  * or is contained in p. */
 bool rtr_change_covers(const struct rtr_change *ch, const struct cidr *p);
 
+/*
+ * Daemon wiring (rpki/api_rpki.c). rtr_conf_from maps [rpki] of struct conf onto an
+ * rtr_conf (keys left 0 keep the defaults) and checks it: 0 or -1 with invalid-argument.
+ * rtr_api_register registers GET /v1/rpki/status and /v1/rpki/validate and the rpki metric
+ * families once, and points them at rtr (NULL: "not configured"; call with NULL before
+ * rtr_free). rtr_api_status_section is the "rpki" member for /v1/status (new reference).
+ */
+struct conf;
+int rtr_conf_from(const struct conf *c, struct rtr_conf *out, struct err *e);
+void rtr_api_register(struct rtr *rtr);
+struct json_t *rtr_api_status_section(void);
+
 #endif

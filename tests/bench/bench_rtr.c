@@ -1,0 +1,182 @@
+/*
+ * bench_rtr — rpki/rtr full-sync time and rpki/rov look-up rate against a real RTR cache.
+ * Run by tests/bench/bench_rtr.sh, which also times BIRD's own rpki protocol on the same
+ * cache and prints the comparison; run alone it prints key=value lines:
+ *
+ *   bench_rtr -c HOST:PORT -n EXPECTED_VRPS [-l LOOKUPS]
+ *
+ *   sync_s        rtr_start() -> freshness state `synced` (End of Data applied)
+ *   counted_s     rtr_start() -> the first change event whose VRP counts reach EXPECTED_VRPS
+ *   vrps_v4/v6    counts at that point
+ *   check_per_s   rov_check_table (state only) over LOOKUPS random look-ups
+ *   validate_per_s rov_validate (reasons, deciding VRPs) over the same look-ups
+ *   mixture       share of valid / invalid / not-found answers among the look-ups
+ *   peak_rss_kb   peak resident set of this process (getrusage)
+ *
+ * Look-ups: 80 % IPv4 /24s and 20 % IPv6 /48s; half of them inside the synthetic VRP ranges
+ * that bench_rtr.sh generates (11.0.0.0/8.., 2a00::/12), half anywhere; ASNs from the range
+ * the generator uses, so all three answers occur.
+ */
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rov.h"
+#include "rtr.h"
+#include "rtr_private.h"
+
+struct bench {
+	struct rtr *rtr;
+	double t0, sync_s, counted_s;
+	uint64_t expected;
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void
+on_change(const struct rtr_change *ch, void *arg)
+{
+	struct bench *b = arg;
+	struct rtr_status st;
+
+	(void)ch;
+	rtr_status_get(b->rtr, &st);
+	if (b->counted_s == 0 && st.vrps_v4 + st.vrps_v6 >= b->expected) {
+		b->counted_s = ev_time() - b->t0;
+		ev_break(EV_DEFAULT, EVBREAK_ALL);
+	}
+}
+
+static void
+on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct bench *b = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (b->sync_s == 0 && rtr_is_fresh(b->rtr))
+		b->sync_s = ev_time() - b->t0;
+}
+
+static void
+on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	log_warnx("bench_rtr: timed out waiting for the sync");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+make_lookups(struct cidr *q, uint32_t *asn, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t r = next_rand();
+		bool inside = r & 1;
+		if ((r >> 1) % 5 != 0) {
+			uint64_t a = inside ? 0x0B000000ull + ((r >> 8) % 700000) * 256
+			    : (r >> 8) & 0xFFFFFF00ull;
+			q[i] = cidr_make(CIDR_V4, (a & 0xFFFFFFFFull) << 32, 0, 24);
+		} else {
+			uint64_t hi = inside ? 0x2a00000000000000ull + (((r >> 8) % 200000) << 16)
+			    : (r & 0xFFFFFFFFFFFF0000ull);
+			q[i] = cidr_make(CIDR_V6, hi, 0, 48);
+		}
+		asn[i] = 64512 + (uint32_t)((r >> 40) % 1000);
+	}
+}
+
+static void
+run_lookups(struct rtr *rtr, size_t n)
+{
+	struct cidr *q = calloc(n, sizeof(*q));
+	uint32_t *asn = calloc(n, sizeof(*asn));
+	size_t seen[3] = {0};
+	struct rov_result r;
+	double t;
+
+	if (q == NULL || asn == NULL)
+		fatal("bench_rtr");
+	make_lookups(q, asn, n);
+	t = ev_time();
+	for (size_t i = 0; i < n; i++)
+		seen[rov_check_table(rtr_table(rtr), &q[i], asn[i])]++;
+	t = ev_time() - t;
+	printf("lookups=%zu\ncheck_per_s=%.0f\n", n, (double)n / t);
+	t = ev_time();
+	for (size_t i = 0; i < n; i++)
+		rov_validate(rtr, &q[i], asn[i], &r, NULL);
+	t = ev_time() - t;
+	printf("validate_per_s=%.0f\n", (double)n / t);
+	printf("mixture=valid %.1f%%, invalid %.1f%%, not-found %.1f%%\n",
+	    100.0 * (double)seen[ROV_VALID] / (double)n,
+	    100.0 * (double)seen[ROV_INVALID] / (double)n,
+	    100.0 * (double)seen[ROV_NOT_FOUND] / (double)n);
+	free(q);
+	free(asn);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ev_loop *loop = EV_DEFAULT;
+	struct bench b = {0};
+	struct rtr_conf c;
+	struct err e = {0};
+	struct rtr_status st;
+	struct rusage ru;
+	ev_check check_w;
+	ev_timer limit_w;
+	size_t lookups = 1000000;
+	int ch;
+
+	log_init(LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+	rtr_conf_init(&c);
+	c.refresh = 3600;
+	c.stale_after = 3700;
+	while ((ch = getopt(argc, argv, "c:n:l:")) != -1) {
+		if (ch == 'c' && rtr_conf_add_cache(&c, optarg, &e) == 0)
+			continue;
+		else if (ch == 'n')
+			b.expected = strtoull(optarg, NULL, 10);
+		else if (ch == 'l')
+			lookups = strtoul(optarg, NULL, 10);
+		else
+			fatalx("usage: bench_rtr -c HOST:PORT -n EXPECTED_VRPS [-l LOOKUPS] %s", e.msg);
+	}
+	if ((b.rtr = rtr_new(loop, &c, &e)) == NULL ||
+	    rtr_subscribe(b.rtr, on_change, &b, &e) == -1)
+		fatalx("%s", e.msg);
+	ev_check_init(&check_w, on_check);
+	check_w.data = &b;
+	ev_check_start(loop, &check_w);
+	ev_timer_init(&limit_w, on_timeout, 300, 0);
+	ev_timer_start(loop, &limit_w);
+	b.t0 = ev_time();
+	if (rtr_start(b.rtr, &e) == -1)
+		fatalx("%s", e.msg);
+	ev_run(loop, 0);
+	rtr_status_get(b.rtr, &st);
+	printf("sync_s=%.3f\ncounted_s=%.3f\nvrps_v4=%llu\nvrps_v6=%llu\n", b.sync_s, b.counted_s,
+	    (unsigned long long)st.vrps_v4, (unsigned long long)st.vrps_v6);
+	if (b.counted_s == 0)
+		return 1;
+	run_lookups(b.rtr, lookups);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("peak_rss_kb=%ld\n", ru.ru_maxrss);
+	fflush(stdout);
+	rtr_free(b.rtr);
+	return 0;
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# bench_rtr.sh — RTR full sync: prefixd's rpki/rtr against BIRD's own `rpki` protocol, on the
+# same StayRTR cache serving the same synthetic VRPs, in one run; plus rov look-ups/s and
+# peak RSS. Prints a Markdown table (the figures the README quotes).
+#
+#   tests/bench/bench_rtr.sh BUILD_DIR [V4_COUNT V6_COUNT]     (default 650000 160000)
+#
+# Loopback only (127.0.0.1). StayRTR is started, waited for until its metrics say it holds
+# every VRP (so neither client meets "No Data Available"), then:
+#   1. bench_rtr (tests/bench/bench_rtr.c): rtr_start -> synced, and -> VRP counts complete
+#   2. BIRD 2 with roa4/roa6 tables and one rpki protocol: launch -> `show route count table
+#      r4` and `r6` equal the VRP counts (polled every 50 ms through birdc on a socket in the
+#      temp dir). BIRD's figure includes its start-up (a few ms).
+# Targets (issue 5): prefixd sync <= 1.2 x BIRD's; >= 1,000,000 validations/s.
+set -euo pipefail
+
+BUILD=${1:?usage: bench_rtr.sh BUILD_DIR [V4 V6]}
+N4=${2:-650000}
+N6=${3:-160000}
+BENCH=$BUILD/tests/bench_rtr
+[ -x "$BENCH" ] || { echo "build bench_rtr first ($BENCH)" >&2; exit 1; }
+for p in stayrtr bird birdc curl python3; do
+	command -v "$p" >/dev/null || { echo "$p is not installed" >&2; exit 1; }
+done
+
+T=$(mktemp -d /tmp/bench_rtr.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+port_free() { [ -z "$(ss -Htln "sport = :$1")" ]; }
+until P=$(( 20000 + RANDOM % 20000 )); port_free "$P" && port_free $((P + 1)); do :; done
+
+# Synthetic VRPs: N4 IPv4 /24s from 11.0.0.0 (every 16th also gets a covering /20 with
+# maxLength 24, a nested case), N6 IPv6 /48s from 2a00::; ASNs 64512..65511.
+python3 - "$N4" "$N6" >"$T/vrps.json" <<'EOF'
+import sys, json, ipaddress, datetime
+n4, n6 = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout
+out.write('{"metadata":{"buildtime":"%s"},"roas":[' %
+          datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+first = True
+def roa(p, ml, asn):
+    global first
+    out.write(('' if first else ',') + '{"prefix":"%s","maxLength":%d,"asn":%d}' % (p, ml, asn))
+    first = False
+base4 = int(ipaddress.IPv4Address("11.0.0.0"))
+made = 0
+i = 0
+while made < n4:
+    a = base4 + i * 256
+    if i % 256 == 0 and made + 1 < n4:
+        roa("%s/16" % ipaddress.IPv4Address(a), 24, 64512 + (i // 256) % 1000)
+        made += 1
+    roa("%s/24" % ipaddress.IPv4Address(a), 24, 64512 + i % 1000)
+    made += 1
+    i += 1
+base6 = int(ipaddress.IPv6Address("2a00::"))
+for j in range(n6):
+    roa("%s/48" % ipaddress.IPv6Address(base6 + (j << 80)), 48, 64512 + j % 1000)
+out.write(']}\n')
+EOF
+TOTAL=$((N4 + N6))
+
+stayrtr -bind "127.0.0.1:$P" -metrics.addr "127.0.0.1:$((P + 1))" -cache "$T/vrps.json" \
+    -refresh 3600 -checktime=false -log.verbose=false >"$T/stayrtr.log" 2>&1 &
+PIDS+=($!)
+deadline=$(( $(date +%s) + 120 ))
+loaded() {
+	curl -s "http://127.0.0.1:$((P + 1))/metrics" |
+	    awk '/^rpki_vrps[{ ]/ { s += $NF } END { exit !(s + 0 >= '"$TOTAL"') }'
+}
+until loaded; do
+	[ "$(date +%s)" -lt "$deadline" ] || { echo "StayRTR did not load" >&2; exit 1; }
+	sleep 0.2
+done
+
+# 1. prefixd's rpki/rtr
+"$BENCH" -c "127.0.0.1:$P" -n "$TOTAL" >"$T/bench.out" 2>"$T/bench.err"
+val() { sed -n "s/^$1=//p" "$T/bench.out"; }
+
+# 2. BIRD's rpki protocol
+cat >"$T/bird.conf" <<EOF
+router id 192.0.2.1;
+log "$T/bird.log" all;
+roa4 table r4;
+roa6 table r6;
+protocol rpki rpki1 {
+	roa4 { table r4; };
+	roa6 { table r6; };
+	remote 127.0.0.1 port $P;
+	refresh keep 3600; retry keep 600; expire keep 7200;
+}
+EOF
+count() { birdc -s "$T/bird.ctl" show route count table "$1" 2>/dev/null |
+    awk '/routes for/ { print $1 }'; }
+b0=$(now)
+bird -f -c "$T/bird.conf" -s "$T/bird.ctl" -P "$T/bird.pid" &
+PIDS+=($!)
+deadline=$(( $(date +%s) + 120 ))
+until [ "$(count r4)" = "$N4" ] && [ "$(count r6)" = "$N6" ]; do
+	[ "$(date +%s)" -lt "$deadline" ] || { echo "BIRD did not load: $(count r4) $(count r6)" >&2; exit 1; }
+	sleep 0.05
+done
+bird_s=$(elapsed "$b0" "$(now)")
+bird_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$(cat "$T/bird.pid")/status")
+
+sync=$(val sync_s)
+ratio=$(awk -v a="$sync" -v b="$bird_s" 'BEGIN { printf "%.2f", a / b }')
+cat <<EOF
+
+Command: tests/bench/bench_rtr.sh $BUILD $N4 $N6   ($(nproc) CPUs, $(date -u +%Y-%m-%d))
+VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(stayrtr -version 2>&1 | head -1 | awk '{print $NF}') on 127.0.0.1
+
+| measure | prefixd rpki/rtr | BIRD rpki protocol | ratio / target |
+|---|---|---|---|
+| full sync (start -> all VRPs held) | $sync s | $bird_s s | $ratio x (target <= 1.2) |
+| sync incl. debounced change event and VRP recount | $(val counted_s) s | | |
+| VRPs held (v4 / v6) | $(val vrps_v4) / $(val vrps_v6) | $(count r4) / $(count r6) | |
+| rov_check (state only), 1,000,000 random look-ups | $(val check_per_s) /s | | target >= 1,000,000 /s |
+| rov_validate (reasons + deciding VRPs), same look-ups | $(val validate_per_s) /s | | |
+| answer mixture | $(val mixture) | | |
+| peak RSS | $(( $(val peak_rss_kb) / 1024 )) MB | $(( bird_rss / 1024 )) MB | |
+EOF
