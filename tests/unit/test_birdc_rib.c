@@ -169,6 +169,7 @@ expect_garbage(const char *text)
 	assert_int_equal(parse(text, &t, &e), -1);
 	assert_string_equal(e.code, "bird-protocol-error");
 	assert_int_equal(t.n, 0);
+	rib_table_clear(&t);
 }
 
 static void
