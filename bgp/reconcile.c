@@ -36,6 +36,19 @@ struct reconcile {
 
 static void run_begin(struct reconcile *r);
 
+/* Calls and frees every waiter of list W, in order. */
+static void
+waiters_complete(struct rwaiter *w, const struct reconcile_result *res)
+{
+	while (w != NULL) {
+		struct rwaiter *next = w->next;
+		if (w->fn)
+			w->fn(w->arg, res);
+		free(w);
+		w = next;
+	}
+}
+
 static void
 schedule(struct reconcile *r, double after)
 {
@@ -61,13 +74,7 @@ run_end(struct reconcile *r, const char *code, bool drift, bool repaired, const 
 	}
 	r->waiters = NULL;
 	r->running = false;
-	while (w != NULL) {
-		struct rwaiter *next = w->next;
-		if (w->fn)
-			w->fn(w->arg, &res);
-		free(w);
-		w = next;
-	}
+	waiters_complete(w, &res);
 	free(r->diff);
 	r->diff = NULL;
 	bird_routeset_clear(&r->desired);
@@ -233,16 +240,8 @@ reconcile_free(struct reconcile *r)
 	ev_timer_stop(r->loop, &r->soon);
 	ev_timer_stop(r->loop, &r->periodic);
 	snprintf(res.message, sizeof(res.message), "reconciler shut down");
-	for (int i = 0; i < 2; i++) {
-		struct rwaiter *w = i ? r->next_waiters : r->waiters;
-		while (w != NULL) {
-			struct rwaiter *next = w->next;
-			if (w->fn)
-				w->fn(w->arg, &res);
-			free(w);
-			w = next;
-		}
-	}
+	waiters_complete(r->waiters, &res);
+	waiters_complete(r->next_waiters, &res);
 	bird_routeset_clear(&r->desired);
 	free(r->diff);
 	free(r);
