@@ -121,9 +121,11 @@ api_auth_verify(struct api_ctx *ctx)
 	const char *cidr, *msg, *sig, *pem, *url;
 	struct authctx_conf c = { 0 };
 	struct err e = { 0 };
+	struct cidr p;
 
 	if (api_body_check(ctx, ctx->body, fields) < 0 || (cidr = need(ctx, "cidr")) == NULL ||
-	    (msg = need(ctx, "message")) == NULL || (sig = need(ctx, "signature")) == NULL)
+	    (msg = need(ctx, "message")) == NULL || (sig = need(ctx, "signature")) == NULL ||
+	    api_cidr_arg(ctx, cidr, &p) < 0)
 		return;
 	authctx_conf_from(ctx->d->conf, &c);
 	if ((pem = json_string_value(json_object_get(ctx->body, "cert"))) != NULL) {

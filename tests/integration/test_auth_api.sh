@@ -93,6 +93,16 @@ out=$(api /v1/auth/verify '{"cidr":"192.0.2.0/24","message":"x","signature":"y",
 	|| fail "unknown field: $out"
 ok "auth/verify refuses an unknown field"
 
+out=$(api /v1/auth/verify '{"cidr":"192.0.2.1/24","message":"x","signature":"y"}')
+[ "$(status_of "$out")" = 400 ] && body_of "$out" | jq -e '.error.code == "cidr-not-canonical"' >/dev/null \
+	|| fail "non-canonical cidr: $out"
+{ printf '{"cidr":"%s","message":"%s","signature":"' "$prefix" "$msg"
+  head -c 2000000 /dev/zero | tr '\0' A; printf '"}'; } > "$work/big.json"
+out=$(curl -s --unix-socket "$sock" -X POST -w '\n%{http_code}' --data @"$work/big.json" \
+	http://prefixd/v1/auth/verify)
+[ "$(status_of "$out")" = 413 ] || fail "2 MB signature: $out"
+ok "auth/verify refuses a non-canonical cidr (400) and a 2 MB body (413)"
+
 # 5. A hanging RDAP server (rdap_url override) does not stall the loop.
 hang=$(jq -n --arg c "$prefix" --arg m "$msg" --arg s "$sig" --arg u "$base/hang/ip/{cidr}" \
 	'{cidr: $c, message: $m, signature: $s, rdap_url: $u}')
