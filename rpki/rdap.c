@@ -297,11 +297,15 @@ pem_rebuild(const char *body, size_t n)
 	return out;
 }
 
-/* Finds every BEGIN..END block in text and adds the clean ones to out. */
+/*
+ * Finds every BEGIN..END block in text and adds the clean ones to out. A BEGIN that is
+ * followed by another BEGIN before any END is abandoned (an unterminated block must not hide
+ * the certificate after it).
+ */
 static void
 pem_scan(const char *text, struct rdap_pems *out)
 {
-	const char *s = text, *b, *end;
+	const char *s = text, *b, *end, *next;
 
 	while ((b = strstr(s, PEM_BEGIN)) != NULL) {
 		char *pem;
@@ -310,6 +314,10 @@ pem_scan(const char *text, struct rdap_pems *out)
 		b += strlen(PEM_BEGIN);
 		if ((end = strstr(b, PEM_END)) == NULL)
 			return;
+		if ((next = strstr(b, PEM_BEGIN)) != NULL && next < end) {
+			s = next;
+			continue;
+		}
 		if (out->n < RDAP_MAX_CERTS && (pem = pem_rebuild(b, (size_t)(end - b))) != NULL)
 			out->pem[out->n++] = pem;
 		s = end + strlen(PEM_END);

@@ -149,6 +149,24 @@ test_pem_garbage_is_counted_but_not_returned(void **state)
 }
 
 static void
+test_unterminated_block_does_not_hide_the_next_certificate(void **state)
+{
+	struct rdap_pems p;
+	struct err e = { 0 };
+	const char *doc = "{\"startAddress\":\"192.0.2.0\",\"endAddress\":\"192.0.2.255\","
+	    "\"remarks\":[{\"description\":[\"-----BEGIN CERTIFICATE----- oops\","
+	    "\"-----BEGIN CERTIFICATE-----\",\"" BODY1 "\",\"" BODY2 "\","
+	    "\"-----END CERTIFICATE-----\"]}]}";
+
+	(void)state;
+	assert_string_equal(certs(doc, "192.0.2.0/24", &p, &e), "ok");
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.markers, 2);
+	assert_string_equal(p.pem[0], CLEAN);
+	rdap_pems_clear(&p);
+}
+
+static void
 test_record_without_remarks_has_no_candidates(void **state)
 {
 	struct rdap_pems p;
@@ -278,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_pem_on_one_line_with_spaces_is_extracted),
 		cmocka_unit_test(test_every_candidate_is_extracted),
 		cmocka_unit_test(test_pem_garbage_is_counted_but_not_returned),
+		cmocka_unit_test(test_unterminated_block_does_not_hide_the_next_certificate),
 		cmocka_unit_test(test_record_without_remarks_has_no_candidates),
 		cmocka_unit_test(test_range_covering_prefix_is_accepted),
 		cmocka_unit_test(test_record_for_other_range_is_refused),
