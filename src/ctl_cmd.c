@@ -106,8 +106,9 @@ ctl_help_all(FILE *f, const char *topic)
 	    "\n"
 	    "  -s SOCKET  the daemon's socket (default: $PREFIXD_SOCKET, else %s)\n"
 	    "  --json     print the API's JSON instead of tables\n"
+	    "  (environment: PREFIXD_SOCKET; PREFIXCTL_TIMEOUT, seconds per request, default %ld)\n"
 	    "\n"
-	    "commands:\n", CTL_DEFAULT_SOCKET);
+	    "commands:\n", CTL_DEFAULT_SOCKET, CTL_TIMEOUT_MS / 1000);
 	ctl_cmd_foreach(print_synopsis, &s);
 	fprintf(f,
 	    "\n"
@@ -161,7 +162,8 @@ struct complete {
 	FILE *f;
 	int argc;
 	char *const *argv;
-	const char *seen[256];
+	const char *seen[256];     /* candidates printed so far: word start and length */
+	size_t seen_len[256];
 	size_t nseen;
 };
 
@@ -171,10 +173,12 @@ emit_once(struct complete *cp, const char *w, size_t len)
 	size_t i;
 
 	for (i = 0; i < cp->nseen; i++)
-		if (strlen(cp->seen[i]) == len && strncmp(cp->seen[i], w, len) == 0)
+		if (cp->seen_len[i] == len && strncmp(cp->seen[i], w, len) == 0)
 			return;
-	if (cp->nseen < sizeof(cp->seen) / sizeof(cp->seen[0]))
-		cp->seen[cp->nseen++] = w;
+	if (cp->nseen < sizeof(cp->seen) / sizeof(cp->seen[0])) {
+		cp->seen[cp->nseen] = w;
+		cp->seen_len[cp->nseen++] = len;
+	}
 	fprintf(cp->f, "%.*s\n", (int)len, w);
 }
 
@@ -265,6 +269,27 @@ usage_hint(FILE *f, const struct ctl_cmd *c)
 		    "(see prefixctl help)\n");
 }
 
+/* $PREFIXCTL_TIMEOUT: seconds a request may take (1..3600), default CTL_TIMEOUT_MS. */
+static int
+timeout_from_env(long *ms)
+{
+	const char *s = getenv("PREFIXCTL_TIMEOUT");
+	static const struct ctl_opt secs = {
+		"PREFIXCTL_TIMEOUT", CTL_NUM, 0, "SECONDS", 1, 3600, NULL, NULL,
+	};
+	struct err e;
+	long long v;
+
+	if (s == NULL)
+		return 0;
+	if (ctl_check_value(&secs, s, &v, &e) < 0) {
+		fprintf(stderr, "prefixctl: %s\n", e.msg);
+		return -1;
+	}
+	*ms = (long)v * 1000;
+	return 0;
+}
+
 int
 ctl_main(int argc, char *argv[])
 {
@@ -272,6 +297,7 @@ ctl_main(int argc, char *argv[])
 	struct ctl_ctx ctx;
 	struct err e;
 	const char *env;
+	long timeout_ms = CTL_TIMEOUT_MS;
 
 	if (ctl_parse(argc - 1, argv + 1, &inv, &e) < 0) {
 		fprintf(stderr, "prefixctl: %s\n", e.msg);
@@ -289,6 +315,10 @@ ctl_main(int argc, char *argv[])
 			ctl_help_all(stdout, inv.topic);
 		return CTL_EXIT_OK;
 	}
+	if (timeout_from_env(&timeout_ms) < 0) {
+		usage_hint(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
 	env = getenv("PREFIXD_SOCKET");
 	ctx = (struct ctl_ctx){
 		.socket = inv.socket != NULL ? inv.socket :
@@ -296,7 +326,7 @@ ctl_main(int argc, char *argv[])
 		.json = inv.json,
 		.out = stdout,
 		.errf = stderr,
-		.timeout_ms = CTL_TIMEOUT_MS,
+		.timeout_ms = timeout_ms,
 		.max_reply = CTL_MAX_REPLY,
 	};
 	return inv.cmd->run(&ctx, &inv);

@@ -421,6 +421,23 @@ complete(int argc, char *argv[])
 	return buf;
 }
 
+/* How many lines of s are exactly line. */
+static int
+count_line(const char *s, const char *line)
+{
+	size_t n = strlen(line);
+	int count = 0;
+
+	while (*s != '\0') {
+		size_t len = strcspn(s, "\n");
+
+		if (len == n && strncmp(s, line, n) == 0)
+			count++;
+		s += len + (s[len] == '\n');
+	}
+	return count;
+}
+
 static void
 test_complete_lists_next_words_options_and_choices(void **state)
 {
@@ -431,6 +448,7 @@ test_complete_lists_next_words_options_and_choices(void **state)
 	assert_non_null(strstr(s, "help\n"));
 	assert_non_null(strstr(s, "pool\n"));
 	assert_null(strstr(s, "create"));
+	assert_int_equal(count_line(s, "pool"), 1);     /* each word once */
 	free(s);
 	s = complete(1, ARGV("pool"));
 	assert_non_null(strstr(s, "provision\n"));
