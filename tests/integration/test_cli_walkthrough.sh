@@ -35,6 +35,8 @@ pd_setup
 pd_start
 
 expect '.version' "$(ctl status)"
+# --json prints the API's reply as it is (plus a final newline when it has none)
+[ "$(pd_ctl --json scope list)" = "$(pd_curl GET /v1/scopes)" ] || pd_fail "--json differs from the API's reply"
 
 # 1. a top-level pool, provisioned
 j=$(ctl pool create top --scope private-default)
