@@ -12,6 +12,8 @@
  *   ctl_out.c     output: aligned tables, key/value blocks, refusal messages, --json passthrough
  *   ctl_import.c  reading resources for `import --file` (CSV or JSON)
  *   ctl_ipam.c    the address-management commands (status, scope, pool, allocate, ...)
+ *   ctl_rpki.c    rpki status / validate (written by the RPKI module's owner)
+ *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
  *
  * Adding an area (rpki, prefix, bird, auth, audit): write ctl_<area>.c with a table
  * `const struct ctl_cmd ctl_<area>_cmds[]` ending in an all-zero entry, declare it below and
@@ -125,7 +127,9 @@ struct ctl_ctx {
 
 /* --- ctl_cmd.c: the registry --- */
 
-extern const struct ctl_cmd ctl_ipam_cmds[];
+extern const struct ctl_cmd ctl_ipam_cmds[];    /* ctl_ipam.c */
+extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
+extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);

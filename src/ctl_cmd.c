@@ -14,6 +14,8 @@
 /* Every area's table, in help order. Add a new area here. */
 static const struct ctl_cmd *const areas[] = {
 	ctl_ipam_cmds,
+	ctl_rpki_cmds,
+	ctl_auth_cmds,
 	NULL,
 };
 
