@@ -10,8 +10,10 @@ set -euo pipefail
 src=${PREFIXD_SOURCE_DIR:?} build=${PREFIXD_BUILD_DIR:?}
 . "$src/tests/integration/lib/common.sh"
 
-tool=$build/tests/auth_verify
-[ -x "$tool" ] || fail "$tool not built"
+tool_bin=$build/tests/auth_verify
+[ -x "$tool_bin" ] || fail "$tool_bin not built"
+# The driver exits 1 when a proof is refused; sanitizer reports go to tool.err, checked at the end.
+tool() { "$tool_bin" "$@" 2>> "$work/tool.err" || true; }
 work=$(mktemp -d)
 on_exit "rm -rf '$work'"
 
@@ -42,9 +44,9 @@ base="http://127.0.0.1:$port"
 
 # run MODE [PREFIX]: verify against $base/MODE/ip/{cidr}; prints the JSON line.
 run() {
-	"$tool" --prefix "${2:-$prefix}" --message "$msg" --signature "$sig" --owner "$owner" \
+	tool --prefix "${2:-$prefix}" --message "$msg" --signature "$sig" --owner "$owner" \
 		--rdap-url "$base/$1/ip/{cidr}" --timeout-ms "$timeout_ms" \
-		--connect-timeout-ms 1000 || true
+		--connect-timeout-ms 1000
 }
 
 # expect MODE CODE [MESSAGE-WORD]: the verification ends with CODE within the timeout.
@@ -59,7 +61,7 @@ expect() {
 		jq -e --arg w "$3" '.message | contains($w)' <<< "$out" > /dev/null \
 			|| fail "$1: message lacks '$3': $out"
 	fi
-	ok "$1 -> $2 in ${elapsed} ms ($(jq -r .message <<< "$out"))"
+	ok "${label:-$1} -> $2 in ${elapsed} ms ($(jq -r .message <<< "$out"))"
 }
 
 out=$(run ok)
@@ -89,20 +91,20 @@ done
 
 # Nothing listens: connection refused, quickly.
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-out=$("$tool" --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
-	--rdap-url "http://127.0.0.1:$closed/ip/{cidr}" --timeout-ms "$timeout_ms" || true)
+out=$(tool --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
+	--rdap-url "http://127.0.0.1:$closed/ip/{cidr}" --timeout-ms "$timeout_ms")
 jq -e '.code == "rdap-unavailable"' <<< "$out" > /dev/null || fail "closed port: $out"
 ok "closed port -> rdap-unavailable"
 
 record 192.0.2.0_24.json '[{"title": "no certificate here", "description": ["hello"]}]'
-expect ok cert-not-found
+label="record without a certificate" expect ok cert-not-found
 record 192.0.2.0_24.json '[{"description": ["-----BEGIN CERTIFICATE-----", "bm90IGEgY2VydA==", "-----END CERTIFICATE-----"]}]'
-expect ok cert-invalid
+label="PEM of something that is not X.509" expect ok cert-invalid
 record 192.0.2.0_24.json '[{"description": ["-----BEGIN CERTIFICATE----- %%% garbage -----END CERTIFICATE-----"]}]'
-expect ok cert-invalid
+label="PEM garbage" expect ok cert-invalid
 jq '.startAddress = "198.51.100.0" | .endAddress = "198.51.100.255"' "$work/recs/192.0.2.0_24.json" \
 	> "$work/recs/x" && mv "$work/recs/x" "$work/recs/192.0.2.0_24.json"
-expect ok rdap-unavailable "does not cover"
+label="record for another range" expect ok rdap-unavailable "does not cover"
 
 # The lab's RDAP server and record format.
 "$src/lab/rdap/make-cert" "$prefix" "$work/lab" 30
@@ -114,12 +116,18 @@ python3 "$src/lab/rdap/server.py" --bind 127.0.0.1 --port "$labport" --dir "$wor
 lab=$!
 on_exit "kill $lab 2>/dev/null"
 wait_until 10 "the lab RDAP server" curl -sf "http://127.0.0.1:$labport/ip/$prefix"
-out=$("$tool" --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
-	--rdap-url "http://127.0.0.1:$labport/ip/{cidr}" || true)
+out=$(tool --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
+	--rdap-url "http://127.0.0.1:$labport/ip/{cidr}")
 jq -e '.ok == true' <<< "$out" > /dev/null || fail "lab RDAP server: $out"
 ok "good proof verifies against the lab's RDAP server"
-out=$("$tool" --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
-	--rdap-dir "$work/lab" || true)
+out=$(tool --prefix "$prefix" --message "$msg" --signature "$sig" --owner "$owner" \
+	--rdap-dir "$work/lab")
 jq -e '.ok == true and (.rdap_source | endswith("192.0.2.0_24.json"))' <<< "$out" > /dev/null \
 	|| fail "rdap_dir with the lab's record: $out"
 ok "good proof verifies from auth.rdap_dir with the lab's record file"
+
+if grep -q 'Sanitizer' "$work/tool.err" 2>/dev/null; then
+	cat "$work/tool.err" >&2
+	fail "auth_verify reported a sanitizer error"
+fi
+ok "no sanitizer reports from auth_verify"
