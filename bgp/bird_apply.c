@@ -107,6 +107,8 @@ txn_finish(struct txn *t, const char *code, const char *fmt, ...)
 	res.elapsed = ev_now(ap->loop) - t->t0;
 	res.noop = strcmp(code, "ok") == 0 && !t->timeout_sent;
 	count_result(&ap->stats, code);
+	if (res.noop)
+		ap->stats.noop++;
 	ap->stats.last_elapsed = res.elapsed;
 	if (strcmp(code, "ok") == 0)
 		log_info("bird_apply: transaction %llu ok in %.3f s%s",

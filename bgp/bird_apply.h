@@ -73,8 +73,9 @@ struct bird_apply;
 /* Copies the config. 0-field defaults apply. Never fails except on OOM (fatal). */
 struct bird_apply *bird_apply_new(struct ev_loop *loop, struct birdc *c,
     const struct bird_apply_config *cfg);
-/* Pending and running requests complete with "bird-unavailable". NULL is a no-op. Not from
- * inside a bird_apply callback. */
+/* Pending requests complete with "bird-unavailable". NULL is a no-op. Not from inside a
+ * bird_apply callback. Free the birdc first (that ends a running transaction), then this,
+ * then anything its requesters own (the reconciler). */
 void bird_apply_free(struct bird_apply *ap);
 
 /* Requests BIRD = DESIRED (copied). DONE may be NULL. Always returns 0 (asynchronous). */

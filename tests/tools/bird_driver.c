@@ -314,8 +314,8 @@ main(int argc, char **argv)
 	emit(json_pack("{s:s}", "event", "ready"));
 	ev_run(loop, 0);
 	birdc_free(bc);
-	reconcile_free(rc);
 	bird_apply_free(ap);
+	reconcile_free(rc);
 	bird_routeset_clear(&desired);
 	return 0;
 }
