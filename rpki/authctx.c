@@ -535,8 +535,9 @@ try_all(const char *msg, const unsigned char *raw, size_t rawlen,
 	if (nomatch)
 		return err_set(&r->err, "signature-invalid", "signature: does not verify under "
 		    "any certificate of the record");
-	return err_set(&r->err, "cert-invalid", "certificate: no usable certificate (see "
-	    "the checks: parse, self-signed, RSA >= 2048 bits, e = 65537)");
+	return err_set(&r->err, "cert-invalid", "certificate: no usable certificate (%zu "
+	    "candidate(s); last: %.200s)", npem, r->nchecks ? r->checks[r->nchecks - 1].detail :
+	    "?");
 }
 
 int

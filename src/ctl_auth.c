@@ -18,24 +18,27 @@
 
 #define CERT_FILE_MAX (64u * 1024)
 
+/* Designated initializers: fields added to struct ctl_opt later default to zero. */
 static const struct ctl_opt arg_cidr[] = {
-	{ "CIDR", CTL_CIDR, 0, NULL, 0, 0, NULL, "the prefix to provision" },
+	{ .name = "CIDR", .kind = CTL_CIDR, .help = "the prefix to provision" },
 	{ 0 },
 };
 
 static const struct ctl_opt opt_message[] = {
-	{ "expires", CTL_STRING, CTL_OPT_REQUIRED, "YYYYMMDD", 0, 0, NULL,
-	  "last day (UTC) the message is valid" },
+	{ .name = "expires", .kind = CTL_STRING, .flags = CTL_OPT_REQUIRED,
+	  .metavar = "YYYYMMDD", .help = "last day (UTC) the message is valid" },
 	{ 0 },
 };
 
 static const struct ctl_opt opt_verify[] = {
-	{ "message", CTL_STRING, CTL_OPT_REQUIRED, "M", 0, 0, NULL, "the signed message" },
-	{ "signature", CTL_STRING, CTL_OPT_REQUIRED, "S", 0, 0, NULL,
-	  "the signature (base64, standard or SPEC's URL-safe)" },
-	{ "cert", CTL_STRING, 0, "FILE", 0, 0, NULL, "the certificate as a PEM file" },
-	{ "rdap-url", CTL_STRING, 0, "URL", 0, 0, NULL,
-	  "RDAP URL template ({cidr}, {addr}) to fetch the certificate from" },
+	{ .name = "message", .kind = CTL_STRING, .flags = CTL_OPT_REQUIRED, .metavar = "M",
+	  .help = "the signed message" },
+	{ .name = "signature", .kind = CTL_STRING, .flags = CTL_OPT_REQUIRED, .metavar = "S",
+	  .help = "the signature (base64, standard or SPEC's URL-safe)" },
+	{ .name = "cert", .kind = CTL_STRING, .metavar = "FILE",
+	  .help = "the certificate as a PEM file" },
+	{ .name = "rdap-url", .kind = CTL_STRING, .metavar = "URL",
+	  .help = "RDAP URL template ({cidr}, {addr}) to fetch the certificate from" },
 	{ 0 },
 };
 
@@ -158,11 +161,12 @@ run_verify(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 }
 
 const struct ctl_cmd ctl_auth_cmds[] = {
-	{ "auth message", "CIDR --expires YYYYMMDD",
-	  "Print the authorization message to sign and the openssl command that signs it.",
-	  arg_cidr, opt_message, NULL, run_message },
-	{ "auth verify", "CIDR --message M --signature S (--cert FILE | --rdap-url URL)",
-	  "Check an authorization context and print every check with its result.",
-	  arg_cidr, opt_verify, check_verify, run_verify },
+	{ .words = "auth message", .usage = "CIDR --expires YYYYMMDD",
+	  .summary = "Print the authorization message to sign and the openssl command that "
+	  "signs it.", .args = arg_cidr, .opts = opt_message, .run = run_message },
+	{ .words = "auth verify",
+	  .usage = "CIDR --message M --signature S (--cert FILE | --rdap-url URL)",
+	  .summary = "Check an authorization context and print every check with its result.",
+	  .args = arg_cidr, .opts = opt_verify, .check = check_verify, .run = run_verify },
 	{ 0 },
 };
