@@ -461,6 +461,28 @@ ipam_event(struct ipam *m, const struct ipam_actor *who, const char *action,
 	return store_event_append(m->st, &ev, e);
 }
 
+/*
+ * Allocation ids are never issued twice, even when the highest one was released before a
+ * restart: the store holds a reservation ("allocation" counter) above every id issued, written
+ * in the same transaction as the allocation that first needs it, one write per
+ * IPAM_ID_RESERVE allocations. After a restart ids continue from the reservation.
+ */
+int
+ipam_id_reserve(struct ipam *m, struct err *e)
+{
+	if (m->st == NULL || m->next_id[IPAM_ID_ALLOC] < m->alloc_reserved)
+		return 0;
+	return store_counter_put(m->st, "allocation",
+	    (int64_t)(m->next_id[IPAM_ID_ALLOC] + IPAM_ID_RESERVE), e);
+}
+
+void
+ipam_id_reserved(struct ipam *m)
+{
+	if (m->st != NULL && m->next_id[IPAM_ID_ALLOC] >= m->alloc_reserved)
+		m->alloc_reserved = m->next_id[IPAM_ID_ALLOC] + IPAM_ID_RESERVE;
+}
+
 /* ---- scopes ---- */
 
 static bool
@@ -772,12 +794,18 @@ ipam_load(struct ipam *m, struct err *e)
 		ipam_load_scope, ipam_load_pool, ipam_load_prov, ipam_load_alloc,
 		ipam_load_resource,
 	};
+	int64_t reserved = 0;
 
 	ipam_reset(m);
-	if (m->st != NULL && store_load(m->st, &cb, m, e) != 0) {
+	m->alloc_reserved = 0;
+	if (m->st != NULL && (store_load(m->st, &cb, m, e) != 0 ||
+	    store_counter_get(m->st, "allocation", &reserved, e) != 0)) {
 		ipam_reset(m);
 		return -1;
 	}
+	if (reserved > 0 && (uint64_t)reserved > m->next_id[IPAM_ID_ALLOC])
+		m->next_id[IPAM_ID_ALLOC] = (uint64_t)reserved;
+	m->alloc_reserved = m->next_id[IPAM_ID_ALLOC];
 	if (ipam_scope_find(m, IPAM_SCOPE_PRIVATE_DEFAULT) == NULL &&
 	    ipam_scope_add(m, NULL, IPAM_SCOPE_PRIVATE_DEFAULT, IPAM_SCOPE_PRIVATE, NULL, e) != 0)
 		return -1;

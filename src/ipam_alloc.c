@@ -398,10 +398,12 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 	if (m->st != NULL) {
 		if (ipam_tx_begin(m, e) != 0)
 			return -1;
-		if (ipam_alloc_store_row(m, who, &tmp, e) != 0 || ipam_tx_commit(m, e) != 0) {
+		if (ipam_id_reserve(m, e) != 0 || ipam_alloc_store_row(m, who, &tmp, e) != 0 ||
+		    ipam_tx_commit(m, e) != 0) {
 			ipam_tx_abort(m);
 			return -1;
 		}
+		ipam_id_reserved(m);
 	}
 	ipam_space_take(p, &pick);
 	out->alloc = ipam_alloc_attach(m, p, tmp.id, &pick, IPAM_ALLOC_ALLOCATION,

@@ -422,7 +422,8 @@ ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p
 	    cidr_format(&pick, b, sizeof(b)));
 	if (ipam_tx_begin(m, e) != 0)
 		return -1;
-	if ((p->parent != NULL && ipam_alloc_store_row(m, who, &tmp, e) != 0) ||
+	if ((p->parent != NULL && (ipam_id_reserve(m, e) != 0 ||
+	    ipam_alloc_store_row(m, who, &tmp, e) != 0)) ||
 	    (m->st != NULL && store_provision_put(m->st, &row, e) != 0) ||
 	    ipam_event(m, who, "provision", "pool", &pick, NULL, after, e) != 0 ||
 	    ipam_tx_commit(m, e) != 0) {
@@ -430,6 +431,7 @@ ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p
 		return -1;
 	}
 	if (p->parent != NULL) {
+		ipam_id_reserved(m);
 		ipam_space_take(p->parent, &pick);
 		pa = ipam_alloc_attach(m, p->parent, tmp.id, &pick, IPAM_ALLOC_POOL, NULL, NULL,
 		    NULL, NULL, tmp.created);

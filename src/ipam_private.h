@@ -69,7 +69,15 @@ struct ipam {
 	struct ipam_hash alloc_by_token;    /* allocations with a token, key (pool id, token) */
 	size_t nallocs;
 	int txdepth;                /* store depth when the current mutation began */
+	uint64_t alloc_reserved;    /* allocation ids below this are reserved in the store */
 };
+
+#define IPAM_ID_RESERVE 4096        /* allocation ids reserved per store write */
+
+/* Inside a mutation's transaction, before writing allocation id m->next_id[IPAM_ID_ALLOC]:
+ * extends the store's reservation when needed. ipam_id_reserved records it after COMMIT. */
+int ipam_id_reserve(struct ipam *m, struct err *e);
+void ipam_id_reserved(struct ipam *m);
 
 /* Memory helpers: out of memory is fatal. NULL in, NULL out for xstrdup. */
 void *ipam_xcalloc(size_t n, size_t size);

@@ -143,6 +143,8 @@ struct store_ops {
 	    int64_t until, store_event_cb cb, void *arg, struct err *e);
 	int (*load)(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);
 	int (*check)(struct store *st, struct err *e);
+	int (*counter_get)(struct store *st, const char *name, int64_t *value, struct err *e);
+	int (*counter_put)(struct store *st, const char *name, int64_t value, struct err *e);
 };
 
 struct store {
@@ -182,6 +184,11 @@ int store_events_query(struct store *st, const struct cidr *c, int64_t since, in
 
 /* Streams every row to cb (see struct store_load_cb). */
 int store_load(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);
+/* Named persistent counters (ipam reserves id ranges with them so that an id is never
+ * issued twice, even after a release and a restart). A missing counter reads as 0. */
+int store_counter_get(struct store *st, const char *name, int64_t *value, struct err *e);
+int store_counter_put(struct store *st, const char *name, int64_t value, struct err *e);
+
 /* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
 int store_check(struct store *st, struct err *e);
 

@@ -46,6 +46,8 @@ static const char *const store_migrations[] = {
 	"  family INTEGER, start BLOB, last BLOB, len INTEGER, before TEXT, after TEXT,"
 	"  evidence TEXT);"
 	"CREATE INDEX events_range ON events(family, start);",
+	/* 2: counters (id reservations) */
+	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -53,7 +55,7 @@ static const char *const store_migrations[] = {
 enum {
 	Q_SCOPE_PUT, Q_POOL_PUT, Q_PROV_PUT, Q_ALLOC_PUT, Q_RES_PUT,
 	Q_DEL_SCOPE, Q_DEL_POOL, Q_DEL_PROV, Q_DEL_ALLOC, Q_DEL_RES,
-	Q_EVENT_PUT, Q_EVENT_QUERY, Q_NQUERIES
+	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT, Q_NQUERIES
 };
 
 static const char *const store_sql[Q_NQUERIES] = {
@@ -77,6 +79,9 @@ static const char *const store_sql[Q_NQUERIES] = {
 	"SELECT id, time, actor, role, request_id, action, object_kind, family, start, len,"
 	" before, after, evidence FROM events WHERE family = ? AND start <= ? AND last >= ?"
 	" AND time >= ? AND time <= ? ORDER BY id",
+	"SELECT value FROM counters WHERE name = ?",
+	"INSERT INTO counters(name, value) VALUES(?, ?)"
+	" ON CONFLICT(name) DO UPDATE SET value = excluded.value",
 };
 
 struct store_sqlite {
@@ -405,6 +410,34 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 	return rc;
 }
 
+static int
+store_sqlite_counter_get(struct store *st, const char *name, int64_t *value, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_COUNTER_GET];
+	int rc;
+
+	store_bind_text(q, 1, name);
+	rc = sqlite3_step(q);
+	*value = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, e, "counter");
+	return 0;
+}
+
+static int
+store_sqlite_counter_put(struct store *st, const char *name, int64_t value, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_COUNTER_PUT];
+
+	store_bind_text(q, 1, name);
+	sqlite3_bind_int64(q, 2, value);
+	return store_step(s, Q_COUNTER_PUT, e);
+}
+
 /* Runs one SELECT and hands each row to fn. */
 static int
 store_each(struct store_sqlite *s, const char *sql,
@@ -575,6 +608,8 @@ static const struct store_ops store_sqlite_ops = {
 	.events_query = store_sqlite_events_query,
 	.load = store_sqlite_load,
 	.check = store_sqlite_check,
+	.counter_get = store_sqlite_counter_get,
+	.counter_put = store_sqlite_counter_put,
 };
 
 int
@@ -757,4 +792,16 @@ int
 store_check(struct store *st, struct err *e)
 {
 	return st->ops->check(st, e);
+}
+
+int
+store_counter_get(struct store *st, const char *name, int64_t *value, struct err *e)
+{
+	return st->ops->counter_get(st, name, value, e);
+}
+
+int
+store_counter_put(struct store *st, const char *name, int64_t value, struct err *e)
+{
+	return st->ops->counter_put(st, name, value, e);
 }

@@ -190,6 +190,19 @@ test_model_is_rebuilt_from_store_with_stable_ids(void **state)
 }
 
 static void
+test_released_id_is_not_issued_again_after_restart(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool *p = mkpool(f, "p", "10.0.0.0/16");
+	uint64_t id = alloc(f, p, 24, NULL)->id;
+
+	assert_int_equal(ipam_release(f->m, &who, id, &f->e), 0);
+	restart(f);
+	p = ipam_pool_find(f->m, "p");
+	assert_true(alloc(f, p, 24, NULL)->id > id);
+}
+
+static void
 test_child_pools_survive_restart(void **state)
 {
 	struct fx *f = *state;
@@ -374,6 +387,7 @@ main(void)
 		T(test_reopen_does_not_rerun_migrations),
 		T(test_default_scopes_are_created_once),
 		T(test_model_is_rebuilt_from_store_with_stable_ids),
+		T(test_released_id_is_not_issued_again_after_restart),
 		T(test_child_pools_survive_restart),
 		T(test_store_refuses_duplicate_start_in_pool),
 		T(test_store_refuses_duplicate_token_in_pool),
