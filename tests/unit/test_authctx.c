@@ -277,6 +277,30 @@ test_pkcs1v15_signature_is_signature_invalid(void **state)
 }
 
 static void
+test_pss_salt_length_20_is_signature_invalid(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, V4, date(30));
+	char *sig = sign_with("good.key", "%s", "-sigopt rsa_padding_mode:pss "
+	    "-sigopt rsa_pss_saltlen:20", m);
+
+	(void)state;
+	expect(V4, m, sig, "good.crt", "signature-invalid");
+	free(sig);
+}
+
+static void
+test_pss_with_mgf1_sha1_is_signature_invalid(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, V4, date(30));
+	char *sig = sign_with("good.key", "%s", "-sigopt rsa_padding_mode:pss "
+	    "-sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1", m);
+
+	(void)state;
+	expect(V4, m, sig, "good.crt", "signature-invalid");
+	free(sig);
+}
+
+static void
 test_signature_over_message_with_newline_is_signature_invalid(void **state)
 {
 	const char *m = msg_for("prefixd", OWNER, V4, date(30));
@@ -627,6 +651,8 @@ main(void)
 		cmocka_unit_test(test_good_proof_with_pem_file_passes),
 		cmocka_unit_test(test_ipv6_proof_passes),
 		cmocka_unit_test(test_pkcs1v15_signature_is_signature_invalid),
+		cmocka_unit_test(test_pss_salt_length_20_is_signature_invalid),
+		cmocka_unit_test(test_pss_with_mgf1_sha1_is_signature_invalid),
 		cmocka_unit_test(test_signature_over_message_with_newline_is_signature_invalid),
 		cmocka_unit_test(test_wrong_issuer_is_issuer_mismatch),
 		cmocka_unit_test(test_wrong_owner_is_owner_mismatch),
