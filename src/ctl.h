@@ -150,9 +150,12 @@ void ctl_help_cmd(FILE *f, const struct ctl_cmd *c);
 
 /*
  * Completion: given the words already typed after "prefixctl" (the word being completed is
- * not included), prints the candidates for the next word, one per line.
+ * not included), prints the candidates for the next word, one per line. With ctx (may be
+ * NULL: no lookups), existing pool and scope names and allocation ids are fetched from the
+ * daemon where one is expected (see `lookups` in ctl_cmd.c); a -s among the words overrides
+ * ctx->socket. A daemon that does not answer within ctx->timeout_ms just adds nothing.
  */
-void ctl_complete(FILE *f, int argc, char *const argv[]);
+void ctl_complete(FILE *f, int argc, char *const argv[], const struct ctl_ctx *ctx);
 
 /* Program entry: parses, validates, dispatches. Returns the exit status. */
 int ctl_main(int argc, char *argv[]);

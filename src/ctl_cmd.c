@@ -8,6 +8,7 @@
  */
 #include "ctl.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ static const struct ctl_cmd *const areas[] = {
 };
 
 #define CTL_TIMEOUT_MS 30000L
+#define CTL_COMPLETE_TIMEOUT_MS 1000L     /* a <TAB> must not hang on a busy daemon */
 #define CTL_MAX_REPLY (64u << 20)
 
 void
@@ -167,6 +169,7 @@ struct complete {
 	const char *seen[256];     /* candidates printed so far: word start and length */
 	size_t seen_len[256];
 	size_t nseen;
+	const struct ctl_ctx *ctx;  /* for names from the daemon; NULL: none */
 };
 
 static void
@@ -202,42 +205,151 @@ complete_word(const struct ctl_cmd *c, void *arg)
 	emit_once(cp, w, strcspn(w, " "));
 }
 
-/* Candidates after a complete command: option names, or the choices of a pending value. */
+/* Prints the `member` of every item GET /v1/<collection> lists ("pools name"). */
+static void
+complete_names(struct complete *cp, const char *names)
+{
+	const char *sp = strchr(names, ' ');
+	char coll[32];
+	struct ctl_path p;
+	struct ctl_reply r;
+	struct err e;
+	json_t *j, *arr = NULL, *el, *v;
+	const char *k;
+	size_t i;
+
+	if (cp->ctx == NULL || sp == NULL || (size_t)(sp - names) >= sizeof(coll))
+		return;
+	snprintf(coll, sizeof(coll), "%.*s", (int)(sp - names), names);
+	ctl_path_init(&p, "/v1");
+	if (ctl_path_add(&p, coll) < 0 || ctl_http(cp->ctx, "GET", p.s, NULL, &r, &e) < 0)
+		return;
+	j = r.status == 200 && r.len > 0 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+	json_object_foreach(j, k, v)
+		if (arr == NULL && json_is_array(v))
+			arr = v;
+	json_array_foreach(arr, i, el) {
+		v = json_object_get(el, sp + 1);
+		if (json_is_string(v) && strpbrk(json_string_value(v), " \t\n") == NULL)
+			fprintf(cp->f, "%s\n", json_string_value(v));
+	}
+	json_decref(j);
+	ctl_reply_free(&r);
+}
+
+/* The option named by "--name" (no "=value"), or NULL. */
+static const struct ctl_opt *
+option_named(const struct ctl_cmd *c, const char *word)
+{
+	const struct ctl_opt *o;
+
+	if (strncmp(word, "--", 2) != 0)
+		return NULL;
+	for (o = c->opts; o != NULL && o->name != NULL; o++)
+		if (strcmp(word + 2, o->name) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * Where completion finds existing names: an option (lower case) or positional (upper case)
+ * of that name, in commands of that group (NULL: any), lists the member of the daemon's
+ * collection ("pools name": .name of GET /v1/pools's items). Positionals of "... create"
+ * commands are new names and never looked up.
+ */
+static const struct {
+	const char *group, *arg, *names;
+} lookups[] = {
+	{ NULL, "scope", "scopes name" },
+	{ NULL, "parent", "pools name" },
+	{ NULL, "pool", "pools name" },
+	{ NULL, "POOL", "pools name" },
+	{ NULL, "ID", "allocations id" },
+	{ "pool", "NAME", "pools name" },
+	{ "scope", "NAME", "scopes name" },
+};
+
+static const char *
+lookup_names(const struct ctl_cmd *c, const struct ctl_opt *o)
+{
+	size_t i, glen = strcspn(c->words, " ");
+	const char *last = strrchr(c->words, ' ');
+
+	if (isupper((unsigned char)o->name[0]) && last != NULL && strcmp(last, " create") == 0)
+		return NULL;
+	for (i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++)
+		if (strcmp(lookups[i].arg, o->name) == 0 && (lookups[i].group == NULL ||
+		    (strlen(lookups[i].group) == glen &&
+		    strncmp(lookups[i].group, c->words, glen) == 0)))
+			return lookups[i].names;
+	return NULL;
+}
+
+/* Emits the choices of a CTL_CHOICE option, or the daemon's names for it. */
+static void
+complete_value(struct complete *cp, const struct ctl_cmd *c, const struct ctl_opt *o)
+{
+	const char *ch, *names = lookup_names(c, o);
+
+	if (names != NULL)
+		complete_names(cp, names);
+	for (ch = o->kind == CTL_CHOICE ? o->choices : NULL; ch != NULL; ) {
+		emit_once(cp, ch, strcspn(ch, "|"));
+		ch = strchr(ch, '|');
+		ch = ch != NULL ? ch + 1 : NULL;
+	}
+}
+
+/*
+ * Candidates after a complete command: the value of a pending option; else the next
+ * positional's names (when the daemon can list them) and the command's options.
+ */
 static void
 complete_options(struct complete *cp, const struct ctl_cmd *c)
 {
-	const struct ctl_opt *o;
-	const char *last = cp->argc > 0 ? cp->argv[cp->argc - 1] : "";
+	const struct ctl_opt *o, *pending = NULL;
+	size_t npos = 0, nargs = 0;
+	int i;
 
-	for (o = c->opts; o != NULL && o->name != NULL; o++) {
-		if (strncmp(last, "--", 2) != 0 || strcmp(last + 2, o->name) != 0 ||
-		    o->kind == CTL_FLAG)
-			continue;
-		if (o->kind == CTL_CHOICE)
-			for (const char *ch = o->choices; ch != NULL; ) {
-				emit_once(cp, ch, strcspn(ch, "|"));
-				ch = strchr(ch, '|');
-				ch = ch != NULL ? ch + 1 : NULL;
-			}
+	for (i = 0; i < cp->argc; i++) {
+		if ((o = option_named(c, cp->argv[i])) != NULL && o->kind != CTL_FLAG) {
+			pending = i + 1 == cp->argc ? o : NULL;
+			i++;
+		} else if (cp->argv[i][0] != '-') {
+			npos++;
+		}
+	}
+	if (pending != NULL) {
+		complete_value(cp, c, pending);
 		return;         /* a value is expected: nothing else fits */
 	}
+	while (c->args != NULL && c->args[nargs].name != NULL)
+		nargs++;
+	if (npos < nargs)
+		complete_value(cp, c, &c->args[npos]);
 	for (o = c->opts; o != NULL && o->name != NULL; o++)
 		fprintf(cp->f, "--%s\n", o->name);
 	fprintf(cp->f, "--help\n--json\n");
 }
 
 void
-ctl_complete(FILE *f, int argc, char *const argv[])
+ctl_complete(FILE *f, int argc, char *const argv[], const struct ctl_ctx *ctx)
 {
 	struct complete cp = { .f = f };
+	struct ctl_ctx own = { 0 };
 	char *words[64];
 	int i, n = 0, used = 0;
 	const struct ctl_cmd *c;
 
+	if (ctx != NULL) {
+		own = *ctx;
+		cp.ctx = &own;
+	}
 	/* Global options are not command words. */
 	for (i = 0; i < argc && n < 64; i++) {
 		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) {
-			i++;
+			if (++i < argc)
+				own.socket = argv[i];
 			continue;
 		}
 		if (strcmp(argv[i], "--json") != 0 && strcmp(argv[i], "help") != 0)
@@ -306,10 +418,6 @@ ctl_main(int argc, char *argv[])
 		usage_hint(stderr, inv.cmd);
 		return CTL_EXIT_USAGE;
 	}
-	if (inv.complete) {
-		ctl_complete(stdout, argc - 1 - inv.complete_from, argv + 1 + inv.complete_from);
-		return CTL_EXIT_OK;
-	}
 	if (inv.help) {
 		if (inv.cmd != NULL)
 			ctl_help_cmd(stdout, inv.cmd);
@@ -331,5 +439,11 @@ ctl_main(int argc, char *argv[])
 		.timeout_ms = timeout_ms,
 		.max_reply = CTL_MAX_REPLY,
 	};
+	if (inv.complete) {
+		ctx.timeout_ms = CTL_COMPLETE_TIMEOUT_MS;
+		ctl_complete(stdout, argc - 1 - inv.complete_from, argv + 1 + inv.complete_from,
+		    &ctx);
+		return CTL_EXIT_OK;
+	}
 	return inv.cmd->run(&ctx, &inv);
 }

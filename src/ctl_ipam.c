@@ -440,8 +440,14 @@ run_history(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 
 /* --- the table --- */
 
-static const struct ctl_opt arg_name[] = {
-	{ "NAME", CTL_STRING, 0, NULL, 0, 0, NULL, "the name" }, { 0 },
+static const struct ctl_opt arg_new_name[] = {
+	{ "NAME", CTL_STRING, 0, NULL, 0, 0, NULL, "the new name" }, { 0 },
+};
+static const struct ctl_opt arg_scope[] = {
+	{ "NAME", CTL_STRING, 0, NULL, 0, 0, NULL, "the scope's name" }, { 0 },
+};
+static const struct ctl_opt arg_pool_name[] = {
+	{ "NAME", CTL_STRING, 0, NULL, 0, 0, NULL, "the pool's name" }, { 0 },
 };
 static const struct ctl_opt arg_pool[] = {
 	{ "POOL", CTL_STRING, 0, NULL, 0, 0, NULL, "the pool's name" }, { 0 },
@@ -516,22 +522,22 @@ static const struct ctl_opt opt_history[] = {
 const struct ctl_cmd ctl_ipam_cmds[] = {
 	{ "status", "", "Show the daemon's status.", NULL, NULL, NULL, run_status },
 	{ "scope list", "", "List scopes.", NULL, NULL, NULL, run_scope_list },
-	{ "scope show", "NAME", "Show a scope.", arg_name, NULL, NULL, run_scope_show },
+	{ "scope show", "NAME", "Show a scope.", arg_scope, NULL, NULL, run_scope_show },
 	{ "scope create", "NAME", "Create a private scope.",
-	  arg_name, NULL, NULL, run_scope_create },
+	  arg_new_name, NULL, NULL, run_scope_create },
 	{ "scope delete", "NAME", "Delete an empty private scope.",
-	  arg_name, NULL, NULL, run_scope_delete },
+	  arg_scope, NULL, NULL, run_scope_delete },
 	{ "pool create", "NAME --scope S [--parent P] [--family ipv4|ipv6] [--locale L] "
 	  "[--default-netmask N] [--min-netmask N] [--max-netmask N] [--require-tag K=V]... "
 	  "[--tag K=V]... [--alarm-at PCT] [--origin-asn ASN] [--description D]",
 	  "Create a pool (top-level, or a child of --parent).",
-	  arg_name, opt_pool_create, NULL, run_pool_create },
+	  arg_new_name, opt_pool_create, NULL, run_pool_create },
 	{ "pool list", "[--scope S]", "List pools with their utilization.",
 	  NULL, opt_scope_filter, NULL, run_pool_list },
 	{ "pool show", "NAME", "Show a pool, its CIDRs and utilization.",
-	  arg_name, NULL, NULL, run_pool_show },
+	  arg_pool_name, NULL, NULL, run_pool_show },
 	{ "pool delete", "NAME", "Delete a pool that has no CIDRs and no child pools.",
-	  arg_name, NULL, NULL, run_pool_delete },
+	  arg_pool_name, NULL, NULL, run_pool_delete },
 	{ "pool provision", "NAME (CIDR | --netmask N) [--auth-message M --auth-signature S]",
 	  "Add a CIDR to a pool (a child pool may ask its parent for a size).",
 	  arg_provision, opt_provision, check_pool_provision, run_pool_provision },

@@ -40,7 +40,7 @@ exercise_argv(char *buf, size_t size)
 			abort();
 		return;
 	}
-	ctl_complete(devnull, argc, argv);
+	ctl_complete(devnull, argc, argv, NULL);
 	if (inv.cmd == NULL)
 		return;
 	ctl_help_cmd(devnull, inv.cmd);

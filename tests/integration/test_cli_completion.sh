@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The bash completion (contrib/bash-completion/prefixctl) as bash runs it: command words,
-# subcommands, options of the typed command, an option's choices, and global options that
-# must not count as command words. No daemon is needed: the candidates come from prefixctl's
-# own command tables through `prefixctl __complete`.
+# subcommands, options of the typed command, an option's choices, global options that must
+# not count as command words (all from prefixctl's own tables through `prefixctl
+# __complete`), and existing pool names, scope names and allocation ids fetched from a real
+# prefixd where one is expected -- never for the name a "create" invents.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
-: "${PREFIXD_BUILD_DIR:?}"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/contrib/bash-completion/prefixctl"
-PCTL=$PREFIXD_BUILD_DIR/prefixctl
+PCTL=$PCTL_BIN
 
 # completes WANT WORDS...: completing the last word of "prefixctl WORDS..." offers exactly WANT.
 completes() {
@@ -33,3 +34,19 @@ completes "--preview" -s /tmp/x.sock --json allocate lab --pre
 completes "overlaps" report o
 completes "" allocate lab --netmask ""
 complete -p prefixctl | grep -q _prefixctl || fail "completion not registered for prefixctl"
+
+# names from the daemon
+pd_setup
+pd_start
+pd_ctl pool create top --scope private-default >/dev/null
+pd_ctl pool create tiny --scope private-default >/dev/null
+pd_ctl pool provision top 10.0.0.0/16 >/dev/null
+id=$(pd_ctl --json allocate top --netmask 24 | jq -r .id)
+completes "top tiny" -s "$PD_SOCK" pool show t
+completes "top" -s "$PD_SOCK" allocate to
+completes "private-default" -s "$PD_SOCK" pool list --scope pr
+completes "top tiny" -s "$PD_SOCK" pool create x --scope private-default --parent t
+completes "$id" -s "$PD_SOCK" release "$id"
+completes "" -s "$PD_SOCK" pool create t
+PREFIXD_SOCKET=$PD_SOCK completes "top tiny" pool delete t
+completes "" -s "$PD_DIR/nowhere.sock" pool show t

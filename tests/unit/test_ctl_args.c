@@ -416,7 +416,7 @@ complete(int argc, char *argv[])
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	ctl_complete(f, argc, argv);
+	ctl_complete(f, argc, argv, NULL);
 	fclose(f);
 	return buf;
 }
