@@ -14,6 +14,7 @@
  *   ctl_ipam.c    the address-management commands (status, scope, pool, allocate, ...)
  *   ctl_rpki.c    rpki status / validate (written by the RPKI module's owner)
  *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
+ *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
  *
  * Adding an area (rpki, prefix, bird, auth, audit): write ctl_<area>.c with a table
  * `const struct ctl_cmd ctl_<area>_cmds[]` ending in an all-zero entry, declare it below and
@@ -130,6 +131,7 @@ struct ctl_ctx {
 extern const struct ctl_cmd ctl_ipam_cmds[];    /* ctl_ipam.c */
 extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
 extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
+extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);
