@@ -5,6 +5,7 @@
  * asynchronous runner that puts the blocking pipeline on a worker thread for the loop.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -792,6 +793,7 @@ authctx_verify_start_with(struct authctx *a, const struct authctx_conf *conf,
     void *arg, struct err *e)
 {
 	struct authctx_job *j;
+	sigset_t all, old;
 	int rc;
 
 	if (a->njobs >= AUTHCTX_MAX_JOBS)
@@ -808,7 +810,12 @@ authctx_verify_start_with(struct authctx *a, const struct authctx_conf *conf,
 	j->cb = cb;
 	j->arg = arg;
 	pthread_mutex_lock(&a->mu);
-	if ((rc = pthread_create(&j->thread, NULL, job_run, j)) != 0) {
+	/* Workers start with every signal blocked: signals are the loop thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, job_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_mutex_unlock(&a->mu);
 		job_free(j);
 		return err_set(e, "busy", "cannot start a verification thread: %s",
