@@ -10,8 +10,9 @@
  * rejects everything else. It owns: the message parser, the strict base64 decoder, the key and
  * certificate checks, the RSA-PSS verification (OpenSSL 3 EVP; there is no PKCS#1 v1.5 path),
  * the per-check report and the evidence (message SHA-256, certificate fingerprint, RDAP
- * document). The lifecycle calls authctx_verify_start() while provisioning; `prefixctl auth
- * verify` and POST /v1/auth/verify use the synchronous authctx_verify_*() functions.
+ * document). The lifecycle calls authctx_verify_start() while provisioning; POST
+ * /v1/auth/verify (rpki/api_auth.c, behind `prefixctl auth verify`) uses it too, or the
+ * synchronous authctx_verify_pems() when the caller supplies the certificate.
  *
  * Threads: authctx_verify_start() runs the RDAP fetch and the checks on a worker thread and
  * reports back on the loop through ev_async (DESIGN decision 1); everything else is plain
@@ -47,8 +48,9 @@
  * compared with the verifier's clock exactly (no skew allowance): a certificate made
  * "now" on a machine whose clock runs ahead is not yet valid.
  *
- * Order of checks (cheap and local first, so hostile input never causes a fetch): message,
- * signature encoding, RDAP record, coverage, certificates, signature, certificate dates.
+ * Order of checks (cheap and local first, so hostile input never causes a fetch): message
+ * (fields, version, algorithm, issuer, owner, cidr, expiry), signature encoding, RDAP record,
+ * coverage, certificates, signature, certificate dates. The first failure decides the code.
  */
 #ifndef PREFIXD_AUTHCTX_H
 #define PREFIXD_AUTHCTX_H
