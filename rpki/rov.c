@@ -46,53 +46,42 @@ prefix_ok(const struct cidr *p)
 }
 
 static bool
-vrp_matches(const struct pfx_record *r, const struct cidr *p, uint32_t asn)
+vrp_matches(const struct rov_vrp *v, const struct cidr *p, uint32_t asn)
 {
-	return r->asn != 0 && r->asn == asn && p->len <= r->max_len;
-}
-
-static void
-keep_vrp(struct rov_result *out, const struct pfx_record *r)
-{
-	out->nvrps_total++;
-	if (out->nvrps >= ROV_MAX_VRPS)
-		return;
-	struct rov_vrp *v = &out->vrps[out->nvrps++];
-	v->prefix = rtr_cidr_from_addr(&r->prefix, r->min_len);
-	v->max_len = r->max_len;
-	v->asn = r->asn;
+	return v->asn != 0 && v->asn == asn && p->len <= v->max_len;
 }
 
 /*
- * Decides the state from every covering VRP (recs[0..n)) and keeps the deciding ones: the
+ * Decides the state from every covering VRP (v[0..n)) and keeps the deciding ones: the
  * matching VRPs for valid, all covering VRPs for invalid.
  */
 static void
-decide(const struct pfx_record *recs, unsigned n, const struct cidr *p, uint32_t asn,
+decide(const struct rov_vrp *v, size_t n, const struct cidr *p, uint32_t asn,
     struct rov_result *out)
 {
 	bool valid = false, same_origin = false;
 
-	if (n == 0) {
-		out->state = ROV_NOT_FOUND;
+	out->state = ROV_NOT_FOUND;
+	if (n == 0)
 		return;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (vrp_matches(&recs[i], p, asn))
+	for (size_t i = 0; i < n; i++) {
+		if (vrp_matches(&v[i], p, asn))
 			valid = true;
-		else if (recs[i].asn != 0 && recs[i].asn == asn)
+		else if (v[i].asn != 0 && v[i].asn == asn)
 			same_origin = true;
 	}
 	out->state = valid ? ROV_VALID : ROV_INVALID;
 	if (!valid)
 		out->reason = same_origin ? ROV_REASON_LENGTH : ROV_REASON_ORIGIN;
-	for (unsigned i = 0; i < n; i++) {
-		bool m = vrp_matches(&recs[i], p, asn);
+	for (size_t i = 0; i < n; i++) {
+		bool m = vrp_matches(&v[i], p, asn);
 		if (valid && !m)
 			continue;
-		if (m && recs[i].max_len > p->len)
+		if (m && v[i].max_len > p->len)
 			out->maxlength_warning = true;
-		keep_vrp(out, &recs[i]);
+		out->nvrps_total++;
+		if (out->nvrps < ROV_MAX_VRPS)
+			out->vrps[out->nvrps++] = v[i];
 	}
 }
 
@@ -120,7 +109,18 @@ rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint32_t 
 	}
 	if (st == BGP_PFXV_STATE_NOT_FOUND)
 		n = 0;
-	decide(recs, n, prefix, asn, out);
+	struct rov_vrp *v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
+	if (n > 0 && v == NULL) {
+		free(recs);
+		return err_set(e, "rov-failed", "out of memory");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		v[i].prefix = rtr_cidr_from_addr(&recs[i].prefix, recs[i].min_len);
+		v[i].max_len = recs[i].max_len;
+		v[i].asn = recs[i].asn;
+	}
+	decide(v, n, prefix, asn, out);
+	free(v);
 	free(recs);
 	return 0;
 }
@@ -147,6 +147,199 @@ rov_check_table(struct pfx_table *table, const struct cidr *prefix, uint32_t asn
 	return ROV_NOT_FOUND;
 }
 
+/* ---- the look-up index ---------------------------------------------------------------
+ *
+ * A snapshot of the table as one sorted array per family: entries ordered by (address,
+ * length, asn, max_len), each with `parent`, the index of the last entry of the nearest
+ * strictly covering prefix (-1: none), and `bucket`, the first entry of each /16 block (top
+ * 16 address bits). The deepest VRP covering P is the last entry <= P in that order or one of
+ * its ancestors: an entry between a covering W and P lies inside W (canonical prefixes), so
+ * W is on its parent chain. Every covering VRP is then on the chain from the deepest one.
+ * A look-up is one bucket read, a binary search inside the block and a short chain walk.
+ */
+struct rov_ient {
+	struct rov_vrp v;
+	int32_t parent;
+};
+
+struct rov_ifam {
+	struct rov_ient *e;
+	size_t n, cap;
+	uint32_t bucket[(1u << 16) + 1];
+};
+
+struct rov_index {
+	struct rov_ifam fam[2];         /* 0: IPv4, 1: IPv6 */
+	bool oom;
+};
+
+static int
+key_cmp(const struct cidr *a, const struct cidr *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return (int)a->len - (int)b->len;
+}
+
+static int
+ient_cmp(const void *pa, const void *pb)
+{
+	const struct rov_vrp *a = &((const struct rov_ient *)pa)->v;
+	const struct rov_vrp *b = &((const struct rov_ient *)pb)->v;
+	int c = key_cmp(&a->prefix, &b->prefix);
+
+	if (c != 0)
+		return c;
+	if (a->asn != b->asn)
+		return a->asn < b->asn ? -1 : 1;
+	return (int)a->max_len - (int)b->max_len;
+}
+
+static void
+index_add(const struct pfx_record *r, void *data)
+{
+	struct rov_index *ix = data;
+	struct rov_ifam *f = &ix->fam[r->prefix.ver == LRTR_IPV6];
+
+	if (ix->oom)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 4096;
+		struct rov_ient *e = realloc(f->e, cap * sizeof(*e));
+		if (e == NULL) {
+			ix->oom = true;
+			return;
+		}
+		f->e = e;
+		f->cap = cap;
+	}
+	f->e[f->n++] = (struct rov_ient){.v = {.prefix = rtr_cidr_from_addr(&r->prefix,
+	    r->min_len), .max_len = r->max_len, .asn = r->asn}, .parent = -1};
+}
+
+/* Sorts, links parents (a stack of open prefixes) and fills the buckets. */
+static void
+index_finish(struct rov_ifam *f)
+{
+	int32_t stack[130];     /* open prefixes, at most one per length */
+	size_t sp = 0, b = 0;
+
+	qsort(f->e, f->n, sizeof(*f->e), ient_cmp);
+	for (size_t i = 0; i < f->n; i++) {
+		struct rov_ient *x = &f->e[i];
+		if (i > 0 && cidr_equal(&f->e[i - 1].v.prefix, &x->v.prefix)) {
+			x->parent = f->e[i - 1].parent;
+			stack[sp - 1] = (int32_t)i;     /* the group's last entry so far */
+			continue;
+		}
+		while (sp > 0 && !cidr_contains(&f->e[stack[sp - 1]].v.prefix, &x->v.prefix))
+			sp--;
+		x->parent = sp > 0 ? stack[sp - 1] : -1;
+		stack[sp++] = (int32_t)i;
+	}
+	for (uint32_t top = 0; top <= (1u << 16); top++) {
+		while (b < f->n && (f->e[b].v.prefix.hi >> 48) < top)
+			b++;
+		f->bucket[top] = (uint32_t)b;
+	}
+}
+
+struct rov_index *
+rov_index_build(struct pfx_table *table, uint64_t *n4, uint64_t *n6)
+{
+	struct rov_index *ix = calloc(1, sizeof(*ix));
+
+	if (ix == NULL)
+		return NULL;
+	pfx_table_for_each_ipv4_record(table, index_add, ix);
+	pfx_table_for_each_ipv6_record(table, index_add, ix);
+	if (ix->oom || (ix->fam[0].n + ix->fam[1].n > 0 && ix->fam[0].n + ix->fam[1].n >
+	    (size_t)INT32_MAX)) {
+		rov_index_free(ix);
+		return NULL;
+	}
+	index_finish(&ix->fam[0]);
+	index_finish(&ix->fam[1]);
+	*n4 = ix->fam[0].n;
+	*n6 = ix->fam[1].n;
+	return ix;
+}
+
+void
+rov_index_free(struct rov_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->fam[0].e);
+	free(ix->fam[1].e);
+	free(ix);
+}
+
+/* The last entry of the deepest VRP prefix covering p, or -1. */
+static int32_t
+index_deepest(const struct rov_ifam *f, const struct cidr *p)
+{
+	uint32_t top = (uint32_t)(p->hi >> 48), lo = f->bucket[top], hi = f->bucket[top + 1];
+	int32_t j;
+
+	while (lo < hi) {           /* first entry > p in [lo, hi) */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (key_cmp(&f->e[mid].v.prefix, p) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	j = (int32_t)lo - 1;
+	while (j >= 0 && !cidr_contains(&f->e[j].v.prefix, p))
+		j = f->e[j].parent;
+	return j;
+}
+
+#define ROV_COLLECT_MAX 256
+
+int
+rov_validate_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn,
+    struct rov_result *out)
+{
+	const struct rov_ifam *f = &ix->fam[p->family == CIDR_V6];
+	struct rov_vrp v[ROV_COLLECT_MAX];
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->state = ROV_NOT_FOUND;
+	if (!prefix_ok(p))
+		return -1;
+	for (int32_t j = index_deepest(f, p); j >= 0; j = f->e[j].parent) {
+		/* the whole group of equal prefixes ending at j */
+		for (int32_t k = j; k >= 0 && cidr_equal(&f->e[k].v.prefix, &f->e[j].v.prefix); k--) {
+			if (n == ROV_COLLECT_MAX)
+				return -1;
+			v[n++] = f->e[k].v;
+		}
+	}
+	decide(v, n, p, asn, out);
+	return 0;
+}
+
+enum rov_state
+rov_check_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn)
+{
+	const struct rov_ifam *f = &ix->fam[p->family == CIDR_V6];
+	bool covered = false;
+
+	if (!prefix_ok(p))
+		return ROV_NOT_FOUND;
+	for (int32_t j = index_deepest(f, p); j >= 0; j = f->e[j].parent) {
+		covered = true;
+		for (int32_t k = j; k >= 0 && cidr_equal(&f->e[k].v.prefix, &f->e[j].v.prefix); k--)
+			if (vrp_matches(&f->e[k].v, p, asn))
+				return ROV_VALID;
+	}
+	return covered ? ROV_INVALID : ROV_NOT_FOUND;
+}
+
 int
 rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
     struct rov_result *out, struct err *e)
@@ -160,9 +353,30 @@ rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
 		return err_set(e, "rov-unavailable", "the RTR data holds a /0 %s VRP, which "
 		    "rtrlib 0.8.0 cannot validate against", cidr_family_name(prefix->family));
 	}
-	rc = rov_validate_table(rtr_table(rtr), prefix, asn, out, e);
+	const struct rov_index *ix = rtr_index(rtr);
+	if (prefix_ok(prefix) && !rtr_maybe_covered(rtr, prefix)) {
+		memset(out, 0, sizeof(*out));
+		out->state = ROV_NOT_FOUND;
+		rc = 0;
+	} else if (ix == NULL || rov_validate_index(ix, prefix, asn, out) == -1) {
+		rc = rov_validate_table(rtr_table(rtr), prefix, asn, out, e);
+	} else {
+		rc = 0;
+	}
 	out->stale = !rtr_is_fresh(rtr);
 	return rc;
+}
+
+enum rov_state
+rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t asn, bool *stale)
+{
+	*stale = !rtr_is_fresh(rtr);
+	if (!prefix_ok(prefix) || rtr_has_default_vrp(rtr, prefix->family) ||
+	    !rtr_maybe_covered(rtr, prefix))
+		return ROV_NOT_FOUND;
+	const struct rov_index *ix = rtr_index(rtr);
+	return ix != NULL ? rov_check_index(ix, prefix, asn)
+	    : rov_check_table(rtr_table(rtr), prefix, asn);
 }
 
 json_t *

@@ -109,6 +109,30 @@ struct json_t;
 struct json_t *rov_result_to_json(const struct cidr *prefix, uint32_t asn,
     const struct rov_result *r);
 
+/*
+ * The fast path on rtr's live data (loop thread): the state only. *stale is set as in
+ * rov_validate. While a /0 VRP is held (see rov_validate) it answers ROV_NOT_FOUND, which is
+ * never "valid": callers that need the reason use rov_validate.
+ */
+enum rov_state rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
+    bool *stale);
+
+/*
+ * The look-up index: a sorted snapshot of a pfx_table (see rov.c) that answers like
+ * rov_validate_table in a fraction of the time. rtr builds one on the loop after each burst
+ * of changes and rov_validate/rov_check use it only while the table is unchanged since
+ * (rtr_index); otherwise they ask rtrlib. rov_index_build walks the table under its read lock
+ * (loop thread, never from a callback) and sets the VRP counts; NULL on out of memory.
+ * rov_validate_index returns 0, or -1 when p is not a prefix or more than 256 VRPs cover it
+ * (then ask rov_validate_table).
+ */
+struct rov_index;
+struct rov_index *rov_index_build(struct pfx_table *table, uint64_t *n4, uint64_t *n6);
+void rov_index_free(struct rov_index *ix);
+int rov_validate_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn,
+    struct rov_result *out);
+enum rov_state rov_check_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn);
+
 /* "valid", "invalid", "not-found". */
 const char *rov_state_name(enum rov_state st);
 /* "origin", "length" or NULL for ROV_REASON_NONE. */

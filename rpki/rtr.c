@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "rov.h"
 #include "rtr.h"
 #include "rtr_private.h"
 
@@ -74,6 +75,13 @@ struct rtr {
 	/* /0 VRPs per family (0: IPv4, 1: IPv6), counted by the pfx callback itself, see
 	 * rtr_has_default_vrp() */
 	_Atomic long zero_len[2];
+	/* Per family, VRPs overlapping each /16 block (top 16 address bits), counted by the pfx
+	 * callback: rtr_maybe_covered() answers "no VRP can cover this" without rtrlib. */
+	_Atomic uint32_t *cover[2];
+	_Atomic uint64_t gen;           /* table changes seen by the pfx callback */
+
+	struct rov_index *ix;           /* look-up index (loop), valid while gen == ix_gen */
+	uint64_t ix_gen;
 
 	ev_async async_w;
 	ev_timer stale_w, expire_w, debounce_w, poll_w;
@@ -303,9 +311,22 @@ rtr_state(const struct rtr *rtr)
 }
 
 bool
+rtr_maybe_covered(struct rtr *rtr, const struct cidr *p)
+{
+	return atomic_load_explicit(&rtr->cover[p->family == CIDR_V6][p->hi >> 48],
+	    memory_order_relaxed) != 0;
+}
+
+bool
 rtr_has_default_vrp(struct rtr *rtr, int family)
 {
 	return atomic_load(&rtr->zero_len[family == CIDR_V6]) > 0;
+}
+
+const struct rov_index *
+rtr_index(struct rtr *rtr)
+{
+	return rtr->ix != NULL && atomic_load(&rtr->gen) == rtr->ix_gen ? rtr->ix : NULL;
 }
 
 struct pfx_table *
@@ -340,6 +361,23 @@ cache_of(const struct rtr_socket *sk)
 	return (struct rtr_cache *)(void *)(uintptr_t)sk;
 }
 
+/* Counts r in every /16 block it overlaps (one block, or 2^(16-len) for shorter VRPs). */
+static void
+cover_update(struct rtr *rtr, const struct pfx_record *r, bool added)
+{
+	bool v6 = r->prefix.ver == LRTR_IPV6;
+	uint32_t top = (v6 ? r->prefix.u.addr6.addr[0] : r->prefix.u.addr4.addr) >> 16;
+	uint32_t n = 1;
+
+	if (r->min_len < 16) {
+		n = 1u << (16 - r->min_len);
+		top &= ~(n - 1) & 0xFFFF;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		atomic_fetch_add_explicit(&rtr->cover[v6][top + i], added ? 1u : UINT32_MAX,
+		    memory_order_relaxed);
+}
+
 /*
  * pfx update: copy the fields (never the struct: its padding is uninitialised, rtrlib #318)
  * into the ring, or flag an overflow, and wake the loop. May run with the table's lock held.
@@ -353,6 +391,8 @@ on_pfx(struct pfx_table *t, const struct pfx_record r, const bool added)
 	struct rtr *rtr = cache_of(r.socket)->rtr;
 	if (r.min_len == 0)
 		atomic_fetch_add(&rtr->zero_len[r.prefix.ver == LRTR_IPV6], added ? 1 : -1);
+	cover_update(rtr, &r, added);
+	atomic_fetch_add_explicit(&rtr->gen, 1, memory_order_relaxed);
 	/* After an overflow the loop re-evaluates everything anyway: skip the lock and the
 	 * wake-up until it has drained (this keeps a full sync of ~800k VRPs cheap). */
 	if (atomic_load(&rtr->quiet) || atomic_load_explicit(&rtr->bulk, memory_order_relaxed) ||
@@ -478,12 +518,15 @@ mgr_destroy(struct rtr *rtr)
 	rtr_mgr_stop(rtr->mgr);
 	rtr_mgr_free(rtr->mgr);
 	rtr->mgr = NULL;
+	rov_index_free(rtr->ix);
+	rtr->ix = NULL;
 	pthread_mutex_lock(&rtr->q_mu);
 	rtr->q_n = 0;
 	pthread_mutex_unlock(&rtr->q_mu);
 	atomic_store(&rtr->overflow, false);
 	atomic_store(&rtr->zero_len[0], 0);
 	atomic_store(&rtr->zero_len[1], 0);
+	/* the stop's delete callbacks brought the block counts back to zero */
 	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
 		struct rtr_cache *c = &rtr->caches[i];
 		atomic_store(&c->sock_state, RTR_CLOSED);
@@ -577,6 +620,27 @@ recount(struct rtr *rtr)
 	rtr->vrps_v6 = n6;
 }
 
+/* Rebuilds the look-up index (and with it the counts) when the table changed since the last
+ * build. A change during the build leaves gen != ix_gen: the index stays unused until the
+ * next change event rebuilds it. */
+static void
+reindex(struct rtr *rtr)
+{
+	uint64_t g = atomic_load(&rtr->gen), n4, n6;
+
+	if (rtr->ix != NULL && g == rtr->ix_gen)
+		return;
+	rov_index_free(rtr->ix);
+	rtr->ix = rtr->mgr != NULL ? rov_index_build(rtr->mgr->pfx_table, &n4, &n6) : NULL;
+	if (rtr->ix == NULL) {
+		recount(rtr);
+		return;
+	}
+	rtr->ix_gen = g;
+	rtr->vrps_v4 = n4;
+	rtr->vrps_v6 = n6;
+}
+
 static void
 on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -586,7 +650,7 @@ on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	recount(rtr);
+	reindex(rtr);
 	rtr->ch_pending = false;
 	rtr->changes++;
 	log_debug("rpki: change event (%s, %zu prefixes; %llu IPv4 + %llu IPv6 VRPs)",
@@ -832,7 +896,9 @@ rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
 	if ((rtr = calloc(1, sizeof(*rtr))) == NULL ||
 	    (rtr->q_fill = calloc(RTR_RING_CAP, sizeof(struct rtr_qrec))) == NULL ||
 	    (rtr->q_drain = calloc(RTR_RING_CAP, sizeof(struct rtr_qrec))) == NULL ||
-	    (rtr->ch = calloc(RTR_CHANGE_MAX, sizeof(struct cidr))) == NULL)
+	    (rtr->ch = calloc(RTR_CHANGE_MAX, sizeof(struct cidr))) == NULL ||
+	    (rtr->cover[0] = calloc(1u << 16, sizeof(*rtr->cover[0]))) == NULL ||
+	    (rtr->cover[1] = calloc(1u << 16, sizeof(*rtr->cover[1]))) == NULL)
 		fatal("rtr_new");
 	rtr->loop = loop;
 	rtr->conf = *c;
@@ -891,7 +957,10 @@ rtr_free(struct rtr *rtr)
 	pthread_mutex_destroy(&rtr->q_mu);
 	free(rtr->q_fill);
 	free(rtr->q_drain);
+	rov_index_free(rtr->ix);
 	free(rtr->ch);
+	free((void *)rtr->cover[0]);
+	free((void *)rtr->cover[1]);
 	free(rtr);
 }
 

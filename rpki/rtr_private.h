@@ -51,6 +51,18 @@ rtr_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len)
  */
 bool rtr_has_default_vrp(struct rtr *rtr, int family);
 
+/*
+ * False when no VRP overlaps p's /16 block (top 16 address bits), so no VRP can cover p and
+ * the answer is not-found without a trie walk. True means "maybe". The block counts are kept
+ * by the pfx callback right after rtrlib changed its table (same ordering as above).
+ */
+bool rtr_maybe_covered(struct rtr *rtr, const struct cidr *p);
+
+/* The look-up index while it matches the table (no VRP change since it was built), else
+ * NULL. Loop thread only. */
+struct rov_index;
+const struct rov_index *rtr_index(struct rtr *rtr);
+
 /* The live VRP table, or NULL while there is none (before start, during a restart).
  * Loop thread only. */
 struct pfx_table *rtr_table(struct rtr *rtr);

@@ -8,14 +8,17 @@
  *   sync_s        rtr_start() -> freshness state `synced` (End of Data applied)
  *   counted_s     rtr_start() -> the first change event whose VRP counts reach EXPECTED_VRPS
  *   vrps_v4/v6    counts at that point
- *   check_per_s   rov_check_table (state only) over LOOKUPS random look-ups
- *   validate_per_s rov_validate (reasons, deciding VRPs) over the same look-ups
- *   mixture       share of valid / invalid / not-found answers among the look-ups
+ *   random_check_per_s     rov_check (state only) over LOOKUPS random look-ups
+ *   random_validate_per_s  rov_validate (reasons, deciding VRPs) over the same look-ups
+ *   random_mixture         share of valid / invalid / not-found answers
+ *   covered_*              the same with every look-up inside the VRP ranges (the trie
+ *                          walk every time: the worst case)
  *   peak_rss_kb   peak resident set of this process (getrusage)
  *
- * Look-ups: 80 % IPv4 /24s and 20 % IPv6 /48s; half of them inside the synthetic VRP ranges
- * that bench_rtr.sh generates (11.0.0.0/8.., 2a00::/12), half anywhere; ASNs from the range
- * the generator uses, so all three answers occur.
+ * Look-ups: 80 % IPv4 /24s and 20 % IPv6 /48s; "random" puts half of them inside the
+ * synthetic VRP ranges that bench_rtr.sh generates (11.0.0.0/8.., 2a00::/16..) and half
+ * anywhere, "covered" all inside; inside, half ask with the VRP's own origin, so all three
+ * answers occur.
  */
 #include <ev.h>
 #include <stdio.h>
@@ -79,27 +82,33 @@ on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * `inside` share of the look-ups fall in the generated ranges (/24 number k of 11.0.0.0/8..
+ * has origin 64512 + k % 1000, the same for /48 number k of 2a00::/16..; half of those ask
+ * with that origin); the rest are uniformly random addresses.
+ */
 static void
-make_lookups(struct cidr *q, uint32_t *asn, size_t n)
+make_lookups(struct cidr *q, uint32_t *asn, size_t n, unsigned inside_pct)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint64_t r = next_rand();
-		bool inside = r & 1;
-		if ((r >> 1) % 5 != 0) {
-			uint64_t a = inside ? 0x0B000000ull + ((r >> 8) % 700000) * 256
-			    : (r >> 8) & 0xFFFFFF00ull;
+		uint64_t r = next_rand(), k = (r >> 8) % 600000;
+		bool inside = (r >> 40) % 100 < inside_pct, own = (r >> 1) & 1;
+		if ((r >> 2) % 5 != 0) {
+			uint64_t a = inside ? 0x0B000000ull + k * 256 : (r >> 8) & 0xFFFFFF00ull;
 			q[i] = cidr_make(CIDR_V4, (a & 0xFFFFFFFFull) << 32, 0, 24);
 		} else {
-			uint64_t hi = inside ? 0x2a00000000000000ull + (((r >> 8) % 200000) << 16)
+			k %= 150000;
+			uint64_t hi = inside ? 0x2a00000000000000ull + (k << 16)
 			    : (r & 0xFFFFFFFFFFFF0000ull);
 			q[i] = cidr_make(CIDR_V6, hi, 0, 48);
 		}
-		asn[i] = 64512 + (uint32_t)((r >> 40) % 1000);
+		asn[i] = inside && own ? 64512 + (uint32_t)(k % 1000)
+		    : 64512 + (uint32_t)((r >> 48) % 1000);
 	}
 }
 
 static void
-run_lookups(struct rtr *rtr, size_t n)
+run_lookups(struct rtr *rtr, size_t n, unsigned inside_pct, const char *tag)
 {
 	struct cidr *q = calloc(n, sizeof(*q));
 	uint32_t *asn = calloc(n, sizeof(*asn));
@@ -109,18 +118,20 @@ run_lookups(struct rtr *rtr, size_t n)
 
 	if (q == NULL || asn == NULL)
 		fatal("bench_rtr");
-	make_lookups(q, asn, n);
+	bool stale;
+
+	make_lookups(q, asn, n, inside_pct);
 	t = ev_time();
 	for (size_t i = 0; i < n; i++)
-		seen[rov_check_table(rtr_table(rtr), &q[i], asn[i])]++;
+		seen[rov_check(rtr, &q[i], asn[i], &stale)]++;
 	t = ev_time() - t;
-	printf("lookups=%zu\ncheck_per_s=%.0f\n", n, (double)n / t);
+	printf("lookups=%zu\n%s_check_per_s=%.0f\n", n, tag, (double)n / t);
 	t = ev_time();
 	for (size_t i = 0; i < n; i++)
 		rov_validate(rtr, &q[i], asn[i], &r, NULL);
 	t = ev_time() - t;
-	printf("validate_per_s=%.0f\n", (double)n / t);
-	printf("mixture=valid %.1f%%, invalid %.1f%%, not-found %.1f%%\n",
+	printf("%s_validate_per_s=%.0f\n", tag, (double)n / t);
+	printf("%s_mixture=valid %.1f%%, invalid %.1f%%, not-found %.1f%%\n", tag,
 	    100.0 * (double)seen[ROV_VALID] / (double)n,
 	    100.0 * (double)seen[ROV_INVALID] / (double)n,
 	    100.0 * (double)seen[ROV_NOT_FOUND] / (double)n);
@@ -173,7 +184,8 @@ main(int argc, char **argv)
 	    (unsigned long long)st.vrps_v4, (unsigned long long)st.vrps_v6);
 	if (b.counted_s == 0)
 		return 1;
-	run_lookups(b.rtr, lookups);
+	run_lookups(b.rtr, lookups, 50, "random");
+	run_lookups(b.rtr, lookups, 100, "covered");
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak_rss_kb=%ld\n", ru.ru_maxrss);
 	fflush(stdout);

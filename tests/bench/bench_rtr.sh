@@ -123,8 +123,11 @@ VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(stayrtr -version 2>&1 | 
 | full sync (start -> all VRPs held) | $sync s | $bird_s s | $ratio x (target <= 1.2) |
 | sync incl. debounced change event and VRP recount | $(val counted_s) s | | |
 | VRPs held (v4 / v6) | $(val vrps_v4) / $(val vrps_v6) | $(count r4) / $(count r6) | |
-| rov_check (state only), 1,000,000 random look-ups | $(val check_per_s) /s | | target >= 1,000,000 /s |
-| rov_validate (reasons + deciding VRPs), same look-ups | $(val validate_per_s) /s | | |
-| answer mixture | $(val mixture) | | |
+| rov_check (state only), 1,000,000 random look-ups | $(val random_check_per_s) /s | | target >= 1,000,000 /s |
+| rov_validate (reasons + deciding VRPs), same look-ups | $(val random_validate_per_s) /s | | |
+| answer mixture (random) | $(val random_mixture) | | |
+| rov_check, 1,000,000 look-ups all inside the VRP ranges | $(val covered_check_per_s) /s | | worst case |
+| rov_validate, same | $(val covered_validate_per_s) /s | | |
+| answer mixture (covered) | $(val covered_mixture) | | |
 | peak RSS | $(( $(val peak_rss_kb) / 1024 )) MB | $(( bird_rss / 1024 )) MB | |
 EOF

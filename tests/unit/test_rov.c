@@ -318,6 +318,94 @@ test_result_json_names_state_reason_and_vrps(void **state)
 	json_decref(o);
 }
 
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint64_t
+rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* A random prefix of family fam inside a small space (so that VRPs nest and collide). */
+static struct cidr
+rnd_prefix(int fam, unsigned minlen)
+{
+	unsigned max = fam == CIDR_V4 ? 32 : 128;
+	unsigned len = minlen + (unsigned)(rnd() % (max - minlen + 1));
+	uint64_t hi = fam == CIDR_V4 ? (0x0A000000ull | (rnd() & 0x0003FFFF)) << 32
+	    : 0x20010db800000000ull | (rnd() & 0x3FFFF);
+	uint64_t lo = fam == CIDR_V4 ? 0 : rnd() & 0xF000000000000003ull;
+
+	return cidr_make(fam, hi, lo, len);
+}
+
+static void
+test_index_answers_like_rtrlib_on_random_nested_vrps(void **state)
+{
+	struct lrtr_ip_addr a;
+	uint64_t n4, n6;
+	int fallbacks = 0;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		int fam = i % 3 == 0 ? CIDR_V6 : CIDR_V4;
+		struct cidr p = rnd_prefix(fam, fam == CIDR_V4 ? 14 : 44);
+		struct pfx_record r;
+		memset(&r, 0, sizeof(r));
+		rtr_addr_from_cidr(&p, &a);
+		r.prefix = a;
+		r.min_len = p.len;
+		r.max_len = (uint8_t)(p.len + rnd() % ((fam == CIDR_V4 ? 32u : 128u) - p.len + 1));
+		r.asn = (uint32_t)(rnd() % 4);      /* AS0 included */
+		pfx_table_add(&tbl, &r);            /* duplicates are refused by rtrlib: fine */
+	}
+	struct rov_index *ix = rov_index_build(&tbl, &n4, &n6);
+	assert_non_null(ix);
+	assert_true(n4 > 1000 && n6 > 500);
+	for (int i = 0; i < 20000; i++) {
+		int fam = i % 3 == 0 ? CIDR_V6 : CIDR_V4;
+		struct cidr p = rnd_prefix(fam, 0);
+		uint32_t asn = (uint32_t)(rnd() % 4);
+		struct rov_result x, y;
+		assert_int_equal(rov_validate_table(&tbl, &p, asn, &x, NULL), 0);
+		if (rov_validate_index(ix, &p, asn, &y) == -1) {
+			/* more than 256 covering VRPs: rov_validate asks rtrlib then */
+			assert_int_not_equal(x.state, ROV_NOT_FOUND);
+			fallbacks++;
+			continue;
+		}
+		assert_int_equal(x.state, y.state);
+		assert_int_equal(x.reason, y.reason);
+		assert_int_equal(x.maxlength_warning, y.maxlength_warning);
+		assert_int_equal(x.nvrps_total, y.nvrps_total);
+		assert_int_equal(rov_check_index(ix, &p, asn), x.state);
+		assert_int_equal(rov_check_table(&tbl, &p, asn), x.state);
+	}
+	assert_true(fallbacks < 1000);
+	rov_index_free(ix);
+}
+
+static void
+test_index_of_empty_table_finds_nothing(void **state)
+{
+	uint64_t n4 = 1, n6 = 1;
+	struct cidr p;
+	struct rov_result r;
+
+	(void)state;
+	struct rov_index *ix = rov_index_build(&tbl, &n4, &n6);
+	assert_non_null(ix);
+	assert_int_equal(n4 + n6, 0);
+	assert_int_equal(cidr_parse("192.0.2.0/24", &p, NULL), 0);
+	assert_int_equal(rov_validate_index(ix, &p, 1, &r), 0);
+	assert_int_equal(r.state, ROV_NOT_FOUND);
+	rov_index_free(ix);
+	rov_index_free(NULL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -343,6 +431,8 @@ main(void)
 		T(test_no_table_is_not_found),
 		T(test_cidr_and_rtrlib_addresses_round_trip),
 		T(test_result_json_names_state_reason_and_vrps),
+		T(test_index_answers_like_rtrlib_on_random_nested_vrps),
+		T(test_index_of_empty_table_finds_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
