@@ -6,7 +6,8 @@
 #   - lab/up is ready in under 15 s (prints the time);
 #   - the upstream's BGP sessions (edge and onprem, IPv4 and IPv6) are Established;
 #   - the upstream receives 203.0.113.0/24 and 2001:db8:113::/48 from onprem, origin AS 64496;
-#   - edge's rpki protocol is Established and its ROA tables hold exactly the VRPs of vrps.json;
+#   - edge's rpki protocol is Established and its ROA tables hold exactly the VRPs of
+#     lab/rpki/vrps.json (served as lab/run/NAME/vrps.json; the same as scenario "both");
 #   - set-vrps (a scenario, then a file of our own) shows in edge's ROA tables within 10 s;
 #   - the RDAP server answers the prefixes' records (by prefix and by address, 404 outside),
 #     and the certificate in the remarks parses with openssl x509 and matches the lab's key;
@@ -34,8 +35,11 @@ ok "upstream receives $LAB_PREFIX4 and $LAB_PREFIX6 from onprem with origin AS$O
 # --- RPKI ------------------------------------------------------------------------------------
 wait_until 15 "edge's rpki protocol to be Established" lab_rtr_established
 wait_until 10 "edge's ROA tables to hold the VRPs of vrps.json" lab_roas_match
+lab_roas_match "$LAB_DIR/rpki/vrps.json" || fail "edge's ROA tables differ from lab/rpki/vrps.json"
 want=$(lab_vrps | wc -l)
 [ "$want" = 8 ] || fail "the starting VRP file should hold 8 VRPs, holds $want"
+[ "$(lab_vrps "$LAB_DIR/rpki/vrps.json")" = "$(lab_vrps <("$LAB_DIR/rpki/set-vrps" --print both))" ] ||
+	fail "lab/rpki/vrps.json is not the scenario 'both'"
 grep -qx "$LAB_PREFIX4 24 $EDGE_AS" <<<"$(lab_roas)" || fail "edge's ROA table lacks $LAB_PREFIX4 AS$EDGE_AS"
 ok "edge: rpki Established, ROA tables = vrps.json ($want VRPs)"
 

@@ -6,7 +6,8 @@
 #     lab/down of a lab that does not exist succeeds;
 #   - a second lab runs beside the first: a route announced in one never shows in the other,
 #     and removing one leaves the other up;
-#   - lab/down --stale removes a lab whose owner process is gone, and only that one;
+#   - a lab whose owner process dies is removed by its watcher; lab/down --stale removes such a
+#     lab when the watcher is gone too, and only that one;
 #   - set-vrps refuses an unknown scenario, a file that is not JSON and one without a "roas"
 #     array, and leaves the served file as it was;
 #   - lab/announce refuses what is not a prefix (no config injection), include unchanged;
@@ -44,17 +45,30 @@ lab_stays_absent_at_upstream "$LAB_VALID4" 1 edge
 lab_upstream_established || fail "removing lab $b disturbed lab $a"
 ok "labs $a and $b ran side by side; a route in $b never reached $a; $a survived $b's removal"
 
-# --- down --stale --------------------------------------------------------------------------
+# --- owner watcher and down --stale -------------------------------------------------------
 c=${LAB_NAME}c
-sh -c 'exit 0' &
-dead=$!
-wait "$dead"
 on_exit "\"$LAB_DIR/down\" $c >/dev/null 2>&1"
-LAB_WAIT=0 LAB_OWNER_PID=$dead "$LAB_DIR/up" "$c" >/dev/null || fail "lab $c did not start"
+start_owned() {  # start_owned NAME: a lab owned by a fresh background process; sets owner
+	sleep 600 &
+	owner=$!
+	LAB_WAIT=0 LAB_OWNER_PID=$owner "$LAB_DIR/up" "$1" >/dev/null || fail "lab $1 did not start"
+}
+gone() { [ ! -e "/run/netns/$1-edge" ] && [ ! -e "${LAB_RUN%/*}/$1" ]; }
+start_owned "$c"
+kill "$owner"
+wait_until 10 "lab $c to be removed by its watcher after its owner died" gone "$c"
+ok "a lab whose owner dies is removed by its watcher"
+
+start_owned "$c"
+kill -TERM -- "-$(cat "${LAB_RUN%/*}/$c/owner.watch")"
+kill "$owner"
+wait "$owner" 2>/dev/null || true
+! gone "$c" || fail "lab $c vanished without its watcher"
 "$LAB_DIR/down" --stale >/dev/null 2>&1 || fail "lab/down --stale failed"
-[ ! -e "/run/netns/$c-edge" ] || fail "lab/down --stale left lab $c (owner $dead is gone)"
+gone "$c" || fail "lab/down --stale left lab $c (owner $owner is gone)"
 [ -e "/run/netns/$a-edge" ] || fail "lab/down --stale removed lab $a, whose owner runs"
-ok "lab/down --stale removed $c (dead owner) and kept $a"
+if LAB_OWNER_PID=$owner "$LAB_DIR/up" "$c" >/dev/null 2>&1; then fail "lab/up took a dead owner"; fi
+ok "lab/down --stale removed $c (dead owner, no watcher) and kept $a; lab/up refuses a dead owner"
 
 # --- set-vrps ------------------------------------------------------------------------------
 before=$(sha256sum < "$VRPS_FILE")

@@ -14,7 +14,9 @@
 #                                waiting for DESCRIPTION"
 #   on_exit CMD...               run CMD when the shell exits, however it exits (last registered
 #                                runs first); keeps an EXIT trap that was set before and runs it
-#                                after ours, with the shell's exit status intact
+#                                after ours, with the shell's exit status intact; also makes
+#                                TERM, INT and HUP exit through it (SIGKILL cannot: lab_start
+#                                cleans up after such tests with lab/down --stale)
 #
 # CMD's output is discarded while polling: a poll is a question, not a log. TIMEOUT may be a
 # fraction ("2.5"). Nothing here sleeps and hopes: every wait has a state to poll and a deadline.
@@ -86,6 +88,11 @@ on_exit() {
 		else
 			trap _common_run_exit EXIT
 		fi
+		# A shell killed by a signal it does not trap skips its EXIT trap: turn the usual
+		# termination signals (ctest's timeout sends TERM) into an exit, unless already trapped.
+		[ -n "$(trap -p TERM)" ] || trap 'exit 143' TERM
+		[ -n "$(trap -p INT)" ] || trap 'exit 130' INT
+		[ -n "$(trap -p HUP)" ] || trap 'exit 129' HUP
 	fi
 	_common_exit_cmds+=("$cmd")
 }

@@ -11,7 +11,8 @@
 # prints the lab's state and log tails. It keeps an EXIT trap set earlier (prefixd.sh's
 # pd_setup): call pd_setup BEFORE lab_start, because a plain `trap ... EXIT` set afterwards
 # would replace ours (lab_* helpers notice that and fail). A lab whose test was killed outright
-# is removed by the next lab_start (lab/down --stale).
+# (SIGKILL, a ctest timeout) is removed by the watcher lab/up starts for it (LAB_OWNER_PID),
+# and failing that by the next lab_start (lab/down --stale).
 #
 # After lab_start, the variables of lab/run/NAME/lab.env are set (LAB_NAME, EDGE_BIRD_SOCK,
 # EDGE_BIRD_CONF, EDGE_BIRD_INCLUDE, RTR_HOST, RTR_PORT, RDAP_URL, RDAP_DIR, VRPS_FILE,
