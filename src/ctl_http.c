@@ -99,6 +99,8 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "prefixctl/" PREFIXD_VERSION);
 	if (body != NULL) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		/* no "Expect: 100-continue" round trip for bodies over 1 KiB (an import) */
+		hdr = curl_slist_append(hdr, "Expect:");
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));

@@ -167,7 +167,7 @@ ctl_out_table(FILE *f, json_t *rows, const struct ctl_col *cols)
 	size_t ncol = 0, nrow, r, c, width[32] = { 0 };
 	char **cells;
 
-	while (cols[ncol].head != NULL && ncol < 32)
+	while (ncol < 32 && cols[ncol].head != NULL)
 		ncol++;
 	nrow = arr != NULL ? json_array_size(arr) : 0;
 	if ((cells = calloc((nrow + 1) * ncol, sizeof(*cells))) == NULL)
