@@ -18,184 +18,6 @@
 #include "rtr.h"
 #include "rtr_private.h"
 
-/* Records the rtrlib threads may queue before the loop drains them; beyond this the loop is
- * told "everything changed" instead. */
-#define RTR_RING_CAP 65536
-/* rtrlib's accepted range for the expire interval. */
-#define RTR_LIB_EXPIRE_MIN 600
-#define RTR_LIB_EXPIRE_MAX 172800
-
-/* One queued VRP change, copied field by field from rtrlib's pfx_record. */
-struct rtr_qrec {
-	uint32_t asn;
-	uint32_t w[4];
-	uint8_t v6, len, max_len, added;
-};
-
-struct rtr_cache {
-	struct rtr_socket rs;       /* first: rtrlib hands back &rs, see cache_of() */
-	struct tr_socket tr;
-	struct tr_tcp_config tcp;
-	struct rtr *rtr;
-	/* written by the cache's rtrlib thread (status callback), read by the loop */
-	_Atomic int sock_state;
-	_Atomic bool up;            /* reached ESTABLISHED, no error or reconnect since */
-	_Atomic uint64_t syncs;
-	/* loop only */
-	uint64_t syncs_seen;
-	time_t lu_seen;             /* rs.last_update as last read */
-	bool has_session;
-	uint32_t session_id, serial;
-	double last_sync;           /* monotonic seconds; 0: never */
-	bool was_up;
-};
-
-struct rtr_sub {
-	rtr_change_fn fn;
-	void *arg;
-};
-
-struct rtr {
-	struct ev_loop *loop;
-	struct rtr_conf conf;
-	struct rtr_cache caches[RTR_MAX_CACHES];
-	struct rtr_socket *socks[RTR_MAX_CACHES];
-	struct rtr_mgr_group group;
-	struct rtr_mgr_config *mgr;     /* NULL before start and during a restart */
-	bool started;
-	_Atomic bool quiet;             /* callbacks return at once (stop, restart, free) */
-	_Atomic bool bulk;              /* no data yet: the first sync is "everything changed",
-	                                   so the pfx callback queues nothing */
-
-	pthread_mutex_t q_mu;           /* guards q_fill, q_n */
-	struct rtr_qrec *q_fill;        /* the rtrlib threads append here */
-	size_t q_n;
-	struct rtr_qrec *q_drain;       /* the loop's half of the double buffer */
-	_Atomic bool overflow;
-	/* /0 VRPs per family (0: IPv4, 1: IPv6), counted by the pfx callback itself, see
-	 * rtr_has_default_vrp() */
-	_Atomic long zero_len[2];
-	/* Per family, VRPs overlapping each /16 block (top 16 address bits), counted by the pfx
-	 * callback: rtr_maybe_covered() answers "no VRP can cover this" without rtrlib. */
-	_Atomic uint32_t *cover[2];
-	_Atomic uint64_t gen;           /* table changes seen by the pfx callback */
-
-	struct rov_index *ix;           /* look-up index (loop), valid while gen == ix_gen */
-	uint64_t ix_gen;
-
-	ev_async async_w;
-	ev_timer stale_w, expire_w, debounce_w, poll_w;
-
-	enum rtr_state state;
-	double last_sync;               /* monotonic seconds of the last completed sync */
-	uint64_t transitions[RTR_STATE_COUNT];
-	uint64_t illegal_events, overflows, changes;
-	uint64_t vrps_v4, vrps_v6;
-
-	bool ch_pending, ch_all;
-	double ch_first;
-	size_t ch_n;
-	struct cidr *ch;                /* RTR_CHANGE_MAX entries */
-	struct rtr_sub subs[RTR_MAX_SUBSCRIBERS];
-};
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- configuration ---------------------------------------------------------------- */
-
-void
-rtr_conf_init(struct rtr_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->refresh = 300;
-	c->retry = 30;
-	c->expire = 7200;
-	c->stale_after = 900;
-	c->connect_timeout = 5;
-	c->debounce_ms = 500;
-	c->debounce_max_ms = 2000;
-}
-
-static bool
-port_ok(const char *p)
-{
-	char *end;
-	long v;
-
-	if (*p < '1' || *p > '9')
-		return false;
-	v = strtol(p, &end, 10);
-	return *end == '\0' && v >= 1 && v <= 65535;
-}
-
-int
-rtr_conf_add_cache(struct rtr_conf *c, const char *hostport, struct err *e)
-{
-	const char *host = hostport, *colon;
-	size_t hlen;
-
-	if (c->ncaches >= RTR_MAX_CACHES)
-		return err_set(e, "invalid-argument", "rpki.cache: at most %d caches",
-		    RTR_MAX_CACHES);
-	if (hostport[0] == '[') {
-		const char *rb = strchr(hostport, ']');
-		if (rb == NULL || rb[1] != ':')
-			return err_set(e, "invalid-argument",
-			    "rpki.cache: '%s' is not [ADDRESS]:PORT", hostport);
-		host = hostport + 1;
-		hlen = (size_t)(rb - host);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(hostport, ':');
-		if (colon == NULL || strchr(hostport, ':') != colon)
-			return err_set(e, "invalid-argument",
-			    "rpki.cache: '%s' is not HOST:PORT", hostport);
-		hlen = (size_t)(colon - host);
-	}
-	if (hlen == 0 || hlen >= RTR_HOST_MAX || !port_ok(colon + 1))
-		return err_set(e, "invalid-argument",
-		    "rpki.cache: '%s' needs a host and a port 1..65535", hostport);
-	struct rtr_cache_conf *cc = &c->caches[c->ncaches++];
-	memcpy(cc->host, host, hlen);
-	cc->host[hlen] = '\0';
-	snprintf(cc->port, sizeof(cc->port), "%s", colon + 1);
-	return 0;
-}
-
-int
-rtr_conf_check(const struct rtr_conf *c, struct err *e)
-{
-	if (c->ncaches == 0)
-		return err_set(e, "invalid-argument", "rpki.cache: at least one cache is needed");
-	if (c->refresh < 1 || c->refresh > 86400)
-		return err_set(e, "invalid-argument", "rpki.refresh: %u is not in 1..86400",
-		    c->refresh);
-	if (c->retry < 1 || c->retry > 7200)
-		return err_set(e, "invalid-argument", "rpki.retry: %u is not in 1..7200", c->retry);
-	if (c->expire < 1 || c->expire > RTR_LIB_EXPIRE_MAX)
-		return err_set(e, "invalid-argument", "rpki.expire: %u is not in 1..%d", c->expire,
-		    RTR_LIB_EXPIRE_MAX);
-	if (c->stale_after <= c->refresh)
-		return err_set(e, "invalid-argument",
-		    "rpki.stale_after: %u must exceed rpki.refresh (%u): a sync happens only "
-		    "every refresh seconds", c->stale_after, c->refresh);
-	if (c->stale_after > c->expire)
-		return err_set(e, "invalid-argument",
-		    "rpki.stale_after: %u must not exceed rpki.expire (%u)", c->stale_after,
-		    c->expire);
-	if (c->connect_timeout < 1 || c->debounce_ms < 1 || c->debounce_max_ms < c->debounce_ms)
-		return err_set(e, "invalid-argument",
-		    "rpki: connect_timeout and debounce need positive values, max >= quiet period");
-	return 0;
-}
-
 /* ---- state machine ---------------------------------------------------------------- */
 
 const char *
@@ -251,7 +73,7 @@ static void change_note_all(struct rtr *rtr);
 static void
 arm_timers(struct rtr *rtr)
 {
-	double age = mono_now() - rtr->last_sync, left;
+	double age = rtr_mono_now() - rtr->last_sync, left;
 
 	ev_timer_stop(rtr->loop, &rtr->stale_w);
 	ev_timer_stop(rtr->loop, &rtr->expire_w);
@@ -562,7 +384,7 @@ mgr_restart(struct rtr *rtr)
 static void
 arm_debounce(struct rtr *rtr)
 {
-	double now = mono_now(), due;
+	double now = rtr_mono_now(), due;
 
 	if (!rtr->ch_pending) {
 		rtr->ch_pending = true;
@@ -752,7 +574,7 @@ cache_synced(struct rtr_cache *c)
 
 	if (syncs != c->syncs_seen) {
 		c->syncs_seen = syncs;
-		c->last_sync = mono_now();
+		c->last_sync = rtr_mono_now();
 		done = true;
 	}
 	if (lu != 0 && lu != c->lu_seen) {
@@ -814,74 +636,6 @@ on_async(struct ev_loop *loop, ev_async *w, int revents)
 	(void)revents;
 	drain_queue(rtr);
 	poll_caches(rtr);
-}
-
-/* ---- status ----------------------------------------------------------------------- */
-
-/* Our own names: rtrlib's rtr_state_to_str(RTR_CLOSED) reads out of bounds in 0.8.0. */
-static const char *
-sock_state_name(int st)
-{
-	switch (st) {
-	case RTR_CONNECTING:
-		return "connecting";
-	case RTR_ESTABLISHED:
-		return "established";
-	case RTR_RESET:
-		return "reset";
-	case RTR_SYNC:
-		return "sync";
-	case RTR_FAST_RECONNECT:
-		return "fast-reconnect";
-	case RTR_ERROR_NO_DATA_AVAIL:
-		return "error-no-data";
-	case RTR_ERROR_NO_INCR_UPDATE_AVAIL:
-		return "error-no-incremental-update";
-	case RTR_ERROR_FATAL:
-		return "error-fatal";
-	case RTR_ERROR_TRANSPORT:
-		return "error-transport";
-	case RTR_SHUTDOWN:
-		return "shutdown";
-	case RTR_CLOSED:
-		return "closed";
-	}
-	return "unknown";
-}
-
-void
-rtr_status_get(struct rtr *rtr, struct rtr_status *out)
-{
-	double now = mono_now();
-
-	memset(out, 0, sizeof(*out));
-	out->state = rtr->state;
-	out->fresh = rtr_is_fresh(rtr);
-	out->ncaches = rtr->conf.ncaches;
-	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
-		struct rtr_cache *c = &rtr->caches[i];
-		struct rtr_cache_status *cs = &out->caches[i];
-		int st = atomic_load(&c->sock_state);
-		snprintf(cs->name, sizeof(cs->name),
-		    strchr(rtr->conf.caches[i].host, ':') ? "[%s]:%s" : "%s:%s",
-		    rtr->conf.caches[i].host, rtr->conf.caches[i].port);
-		cs->up = atomic_load(&c->up);
-		cs->socket_state = sock_state_name(st);
-		cs->has_session = c->has_session;
-		cs->session_id = c->session_id;
-		cs->serial = c->serial;
-		cs->last_update_age = c->last_sync > 0 ? now - c->last_sync : -1;
-		cs->syncs = atomic_load(&c->syncs);
-	}
-	out->vrps_v4 = rtr->vrps_v4;
-	out->vrps_v6 = rtr->vrps_v6;
-	out->last_update_age = rtr->last_sync > 0 ? now - rtr->last_sync : -1;
-	memcpy(out->transitions, rtr->transitions, sizeof(out->transitions));
-	out->illegal_events = rtr->illegal_events;
-	out->overflows = rtr->overflows;
-	out->changes = rtr->changes;
-	out->stale_after = rtr->conf.stale_after;
-	out->expire = rtr->conf.expire;
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -962,44 +716,4 @@ rtr_free(struct rtr *rtr)
 	free((void *)rtr->cover[0]);
 	free((void *)rtr->cover[1]);
 	free(rtr);
-}
-
-/* ---- JSON ------------------------------------------------------------------------- */
-
-static json_t *
-age_json(double age)
-{
-	return age < 0 ? json_null() : json_real(age);
-}
-
-json_t *
-rtr_status_to_json(const struct rtr_status *st)
-{
-	json_t *caches = json_array(), *tr = json_object(), *o;
-
-	if (caches == NULL || tr == NULL) {
-		json_decref(caches);
-		json_decref(tr);
-		return NULL;
-	}
-	for (unsigned s = 0; s < RTR_STATE_COUNT; s++)
-		json_object_set_new(tr, rtr_state_name(s), json_integer((json_int_t)st->transitions[s]));
-	for (size_t i = 0; i < st->ncaches; i++) {
-		const struct rtr_cache_status *c = &st->caches[i];
-		json_array_append_new(caches, json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:I}",
-		    "cache", c->name, "up", c->up, "socket_state", c->socket_state,
-		    "session_id", c->has_session ? json_integer(c->session_id) : json_null(),
-		    "serial", c->has_session ? json_integer(c->serial) : json_null(),
-		    "last_update_age", age_json(c->last_update_age),
-		    "syncs", (json_int_t)c->syncs));
-	}
-	o = json_pack("{s:s, s:b, s:I, s:I, s:o, s:{s:I, s:I}, s:o, s:I, s:I, s:I, s:o}",
-	    "state", rtr_state_name(st->state), "fresh", st->fresh,
-	    "stale_after", (json_int_t)st->stale_after, "expire", (json_int_t)st->expire,
-	    "last_update_age", age_json(st->last_update_age),
-	    "vrps", "ipv4", (json_int_t)st->vrps_v4, "ipv6", (json_int_t)st->vrps_v6,
-	    "transitions", tr, "illegal_events", (json_int_t)st->illegal_events,
-	    "overflows", (json_int_t)st->overflows, "changes", (json_int_t)st->changes,
-	    "caches", caches);
-	return o;
 }

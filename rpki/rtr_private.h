@@ -1,7 +1,10 @@
 /*
- * rtr_private — what rpki/rtr.c and rpki/rov.c share and nobody else needs: the conversion
- * between prefixd's struct cidr and rtrlib's struct lrtr_ip_addr, and the accessor for the
- * live pfx_table.
+ * rtr_private — what the files of the rpki/rtr module share and nobody else needs:
+ *   rtr.c       rtrlib in the loop, the state machine, the queue, change events
+ *   api_rpki.c  [rpki] config, the status snapshot and its JSON, routes, metrics
+ *   rov.c       reads the table, the index and the prefilters through the accessors below
+ * It holds struct rtr itself, the conversion between prefixd's struct cidr and rtrlib's
+ * struct lrtr_ip_addr, and the accessors for the live data.
  *
  * rtrlib's address layout (lib/ipv4.h, lib/ipv6.h): host byte order; IPv4 is one uint32,
  * IPv6 four uint32 words with addr[0] the most significant. struct cidr is left-aligned in
@@ -10,11 +13,104 @@
 #ifndef PREFIXD_RTR_PRIVATE_H
 #define PREFIXD_RTR_PRIVATE_H
 
+#include <ev.h>
+#include <pthread.h>
 #include <rtrlib/rtrlib.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "cidr.h"
+#include "rtr.h"
 
-struct rtr;
+/* Records the rtrlib threads may queue before the loop drains them; beyond this the loop is
+ * told "everything changed" instead. */
+#define RTR_RING_CAP 65536
+/* rtrlib's accepted range for the expire interval. */
+#define RTR_LIB_EXPIRE_MIN 600
+#define RTR_LIB_EXPIRE_MAX 172800
+
+/* One queued VRP change, copied field by field from rtrlib's pfx_record. */
+struct rtr_qrec {
+	uint32_t asn;
+	uint32_t w[4];
+	uint8_t v6, len, max_len, added;
+};
+
+struct rtr_cache {
+	struct rtr_socket rs;       /* first: rtrlib hands back &rs, see cache_of() */
+	struct tr_socket tr;
+	struct tr_tcp_config tcp;
+	struct rtr *rtr;
+	/* written by the cache's rtrlib thread (status callback), read by the loop */
+	_Atomic int sock_state;
+	_Atomic bool up;            /* reached ESTABLISHED, no error or reconnect since */
+	_Atomic uint64_t syncs;
+	/* loop only */
+	uint64_t syncs_seen;
+	time_t lu_seen;             /* rs.last_update as last read */
+	bool has_session;
+	uint32_t session_id, serial;
+	double last_sync;           /* monotonic seconds; 0: never */
+	bool was_up;
+};
+
+struct rtr_sub {
+	rtr_change_fn fn;
+	void *arg;
+};
+
+struct rtr {
+	struct ev_loop *loop;
+	struct rtr_conf conf;
+	struct rtr_cache caches[RTR_MAX_CACHES];
+	struct rtr_socket *socks[RTR_MAX_CACHES];
+	struct rtr_mgr_group group;
+	struct rtr_mgr_config *mgr;     /* NULL before start and during a restart */
+	bool started;
+	_Atomic bool quiet;             /* callbacks return at once (stop, restart, free) */
+	_Atomic bool bulk;              /* no data yet: the first sync is "everything changed",
+	                                   so the pfx callback queues nothing */
+
+	pthread_mutex_t q_mu;           /* guards q_fill, q_n */
+	struct rtr_qrec *q_fill;        /* the rtrlib threads append here */
+	size_t q_n;
+	struct rtr_qrec *q_drain;       /* the loop's half of the double buffer */
+	_Atomic bool overflow;
+	/* /0 VRPs per family (0: IPv4, 1: IPv6), counted by the pfx callback itself, see
+	 * rtr_has_default_vrp() */
+	_Atomic long zero_len[2];
+	/* Per family, VRPs overlapping each /16 block (top 16 address bits), counted by the pfx
+	 * callback: rtr_maybe_covered() answers "no VRP can cover this" without rtrlib. */
+	_Atomic uint32_t *cover[2];
+	_Atomic uint64_t gen;           /* table changes seen by the pfx callback */
+
+	struct rov_index *ix;           /* look-up index (loop), valid while gen == ix_gen */
+	uint64_t ix_gen;
+
+	ev_async async_w;
+	ev_timer stale_w, expire_w, debounce_w, poll_w;
+
+	enum rtr_state state;
+	double last_sync;               /* monotonic seconds of the last completed sync */
+	uint64_t transitions[RTR_STATE_COUNT];
+	uint64_t illegal_events, overflows, changes;
+	uint64_t vrps_v4, vrps_v6;
+
+	bool ch_pending, ch_all;
+	double ch_first;
+	size_t ch_n;
+	struct cidr *ch;                /* RTR_CHANGE_MAX entries */
+	struct rtr_sub subs[RTR_MAX_SUBSCRIBERS];
+};
+
+static inline double
+rtr_mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static inline void
 rtr_addr_from_cidr(const struct cidr *c, struct lrtr_ip_addr *a)
