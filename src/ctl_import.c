@@ -15,6 +15,7 @@
 #include "cidr.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,11 +30,14 @@ ctl_read_file(const char *path, size_t max, size_t *len, struct err *e)
 	char *buf;
 	size_t n;
 
-	if (f == NULL)
-		return err_set(e, "usage", "cannot open %s: %s", path, strerror(errno)), NULL;
+	if (f == NULL) {
+		err_set(e, "usage", "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
 	if ((buf = malloc(max + 1)) == NULL) {
 		fclose(f);
-		return err_set(e, "usage", "out of memory"), NULL;
+		err_set(e, "usage", "out of memory");
+		return NULL;
 	}
 	n = fread(buf, 1, max + 1, f);
 	if (ferror(f) || n > max) {
@@ -65,34 +69,68 @@ tag_add(json_t *tags, const char *kv, const char *where, struct err *e)
 	return 0;
 }
 
-/* One resource from its fields; tags_text may be NULL. */
+/* err_set() for functions that return a pointer: always NULL. */
+static json_t *refuse(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *
+refuse(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[ERR_MSG_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(e, "usage", "%s", msg);
+	return NULL;
+}
+
+/* One resource from its fields; tags_text ("K=V;K=V") may be NULL. */
 static json_t *
 record_new(const char *cidr, const char *name, const char *tags_text, const char *where,
     struct err *e)
 {
 	struct cidr c;
 	struct err ce;
-	json_t *r, *tags = json_object();
+	json_t *r;
 	char buf[IMPORT_FIELD_MAX];
 	char *save = NULL, *tok;
 
 	if (cidr == NULL || cidr[0] == '\0')
-		return err_set(e, "usage", "%s: missing cidr", where), json_decref(tags), NULL;
+		return refuse(e, "%s: missing cidr", where);
 	if (cidr_parse(cidr, &c, &ce) < 0 && strcmp(ce.code, "cidr-not-canonical") != 0)
-		return err_set(e, "usage", "%s: %s", where, ce.msg), json_decref(tags), NULL;
+		return refuse(e, "%s: %s", where, ce.msg);
 	if (name == NULL || name[0] == '\0')
-		return err_set(e, "usage", "%s: missing name", where), json_decref(tags), NULL;
+		return refuse(e, "%s: missing name", where);
+	if ((r = json_pack("{s:s, s:s, s:{}}", "cidr", cidr, "name", name, "tags")) == NULL)
+		return refuse(e, "%s: not valid UTF-8", where);
 	snprintf(buf, sizeof(buf), "%s", tags_text != NULL ? tags_text : "");
 	for (tok = strtok_r(buf, ";", &save); tok != NULL; tok = strtok_r(NULL, ";", &save)) {
 		tok += strspn(tok, " ");
-		if (*tok != '\0' && tag_add(tags, tok, where, e) < 0)
-			return json_decref(tags), NULL;
+		if (*tok != '\0' && tag_add(json_object_get(r, "tags"), tok, where, e) < 0) {
+			json_decref(r);
+			return NULL;
+		}
 	}
-	r = json_pack("{s:s, s:s}", "cidr", cidr, "name", name);
-	if (r == NULL)
-		return err_set(e, "usage", "%s: not valid UTF-8", where), json_decref(tags), NULL;
-	json_object_set_new(r, "tags", tags);
 	return r;
+}
+
+/* Copies a JSON record's tags into r's; refuses anything but string values. */
+static int
+json_tags(json_t *r, json_t *tags, const char *where, struct err *e)
+{
+	const char *k;
+	json_t *v;
+
+	if (tags != NULL && !json_is_object(tags))
+		return err_set(e, "usage", "%s: tags must be an object", where);
+	json_object_foreach(tags, k, v) {
+		if (!json_is_string(v) || k[0] == '\0')
+			return err_set(e, "usage", "%s: tag '%s' must be a non-empty key with a string",
+			    where, k);
+		json_object_set(json_object_get(r, "tags"), k, v);
+	}
+	return 0;
 }
 
 /* One JSON record: checks its members and copies the three known ones. */
@@ -101,28 +139,22 @@ json_record(json_t *in, size_t idx, struct err *e)
 {
 	char where[48];
 	const char *k;
-	json_t *v, *r, *tags;
+	json_t *v, *cidr, *name, *r;
 
 	snprintf(where, sizeof(where), "record %zu", idx);
 	if (!json_is_object(in))
-		return err_set(e, "usage", "%s: not an object", where), NULL;
+		return refuse(e, "%s: not an object", where);
 	json_object_foreach(in, k, v)
 		if (strcmp(k, "cidr") != 0 && strcmp(k, "name") != 0 && strcmp(k, "tags") != 0)
-			return err_set(e, "usage", "%s: unknown field '%s'", where, k), NULL;
-	v = json_object_get(in, "cidr");
-	k = json_object_get(in, "name") != NULL ? json_string_value(json_object_get(in, "name")) : "";
-	if ((v != NULL && !json_is_string(v)) || k == NULL)
-		return err_set(e, "usage", "%s: cidr and name must be strings", where), NULL;
-	if ((r = record_new(json_string_value(v), k, NULL, where, e)) == NULL)
+			return refuse(e, "%s: unknown field '%s'", where, k);
+	cidr = json_object_get(in, "cidr");
+	name = json_object_get(in, "name");
+	if ((cidr != NULL && !json_is_string(cidr)) || (name != NULL && !json_is_string(name)))
+		return refuse(e, "%s: cidr and name must be strings", where);
+	r = record_new(json_string_value(cidr), json_string_value(name), NULL, where, e);
+	if (r != NULL && json_tags(r, json_object_get(in, "tags"), where, e) < 0) {
+		json_decref(r);
 		return NULL;
-	tags = json_object_get(in, "tags");
-	if (tags != NULL && !json_is_object(tags))
-		return err_set(e, "usage", "%s: tags must be an object", where), json_decref(r), NULL;
-	json_object_foreach(tags, k, v) {
-		if (!json_is_string(v) || k[0] == '\0')
-			return err_set(e, "usage", "%s: tag '%s' must be a non-empty key with a string",
-			    where, k), json_decref(r), NULL;
-		json_object_set(json_object_get(r, "tags"), k, v);
 	}
 	return r;
 }
@@ -135,16 +167,15 @@ parse_json(const char *text, size_t len, struct err *e)
 	size_t i;
 
 	if (doc == NULL)
-		return err_set(e, "usage", "JSON line %d: %s", je.line, je.text), NULL;
+		return refuse(e, "JSON line %d: %s", je.line, je.text);
 	arr = json_is_array(doc) ? doc : json_object_get(doc, "resources");
 	if (!json_is_array(arr) || (json_is_object(doc) && json_object_size(doc) != 1)) {
 		json_decref(doc);
-		return err_set(e, "usage", "JSON: want an array of resources or {\"resources\": [...]}"),
-		    NULL;
+		return refuse(e, "JSON: want an array of resources or {\"resources\": [...]}");
 	}
 	if (json_array_size(arr) > IMPORT_MAX_RECORDS) {
 		json_decref(doc);
-		return err_set(e, "usage", "more than %d resources", IMPORT_MAX_RECORDS), NULL;
+		return refuse(e, "more than %d resources", IMPORT_MAX_RECORDS);
 	}
 	out = json_array();
 	json_array_foreach(arr, i, el) {
@@ -304,7 +335,7 @@ ctl_import_parse(const char *text, size_t len, struct err *e)
 	json_t *out;
 
 	if (memchr(text, '\0', len) != NULL)
-		return err_set(e, "usage", "the file holds a NUL byte"), NULL;
+		return refuse(e, "the file holds a NUL byte");
 	while (p < text + len && strchr(" \t\r\n", *p) != NULL)
 		p++;
 	if (p < text + len && (*p == '[' || *p == '{'))
@@ -313,7 +344,7 @@ ctl_import_parse(const char *text, size_t len, struct err *e)
 		out = parse_csv(text, len, e);
 	if (out != NULL && json_array_size(out) == 0) {
 		json_decref(out);
-		return err_set(e, "usage", "no resources in the file"), NULL;
+		return refuse(e, "no resources in the file");
 	}
 	return out;
 }

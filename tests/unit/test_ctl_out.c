@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ctl.h"
 
-/* Runs fn(f, arg) into a string. */
+/* What ctl_out_table prints, as a string. */
 static char *
 capture_table(json_t *rows, const struct ctl_col *cols)
 {
@@ -299,6 +300,31 @@ test_import_refuses_bad_json_naming_the_record(void **state)
 	assert_non_null(strstr(e.msg, "JSON line"));
 }
 
+static void
+test_read_file_refuses_missing_and_oversized_files(void **state)
+{
+	char path[] = "/tmp/test_ctl_out.XXXXXX";
+	int fd = mkstemp(path);
+	struct err e;
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "cidr,name\n", 10), 10);
+	close(fd);
+	text = ctl_read_file(path, 10, &len, &e);
+	assert_non_null(text);
+	assert_int_equal(len, 10);
+	assert_string_equal(text, "cidr,name\n");
+	free(text);
+	assert_null(ctl_read_file(path, 9, &len, &e));
+	assert_non_null(strstr(e.msg, "larger than 9 bytes"));
+	unlink(path);
+	assert_null(ctl_read_file(path, 10, &len, &e));
+	assert_non_null(strstr(e.msg, "cannot open"));
+}
+
 int
 main(void)
 {
@@ -316,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_import_refuses_bad_csv_naming_the_line),
 		cmocka_unit_test(test_import_reads_json_array_and_object),
 		cmocka_unit_test(test_import_refuses_bad_json_naming_the_record),
+		cmocka_unit_test(test_read_file_refuses_missing_and_oversized_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
