@@ -10,13 +10,15 @@
 # Sourcing scripts call lab_init NAME first. The generic polling helpers (wait_until,
 # poll_until, now_ms, fail) come from tests/integration/lib/common.sh.
 
+# shellcheck disable=SC2034 # the address plan below is used by the scripts sourcing this file
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/integration/lib/common.sh
 . "$LAB_SRC/../tests/integration/lib/common.sh"
 
 LAB_NODES="edge onprem upstream svc"
 
-# The fixed plan: identical in every lab (lab/README.md draws it).
+# The fixed plan: identical in every lab (lab/README.md draws it); used by the scripts that
+# source this file.
 EDGE_AS=64500
 ONPREM_AS=64496
 UPSTREAM_AS=64501
