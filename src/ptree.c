@@ -148,19 +148,17 @@ ptree_bit(const struct ptree_node *n, unsigned i)
 	return i < 64 ? (unsigned)(n->hi >> (63 - i)) & 1u : (unsigned)(n->lo >> (127 - i)) & 1u;
 }
 
-/* True when node n's prefix contains c (n->len <= c->len). */
-static bool
+/* True when node n's prefix contains c (n->len <= c->len). Hot: inline mask arithmetic. */
+static inline bool
 ptree_node_contains(const struct ptree_node *n, const struct cidr *c)
 {
-	struct cidr nk;
-
 	if (n->len > c->len)
 		return false;
-	nk.hi = n->hi;
-	nk.lo = n->lo;
-	nk.len = n->len;
-	nk.family = c->family;
-	return cidr_contains(&nk, c);
+	if (n->len == 0)
+		return true;
+	if (n->len <= 64)
+		return ((n->hi ^ c->hi) >> (64 - n->len)) == 0;
+	return n->hi == c->hi && (n->len == 128 || ((n->lo ^ c->lo) >> (128 - n->len)) == 0);
 }
 
 /* Length of the common prefix of n and c, capped at min(n->len, c->len). */
@@ -180,21 +178,27 @@ ptree_common(const struct ptree_node *n, const struct cidr *c)
 	return d < max ? d : max;
 }
 
-static void
+/* Recomputes n's length mask from its children; returns true when it changed. */
+static bool
 ptree_mask_update(const struct ptree *t, struct ptree_node *n)
 {
+	uint64_t m[PTREE_MASKW] = { 0, 0, 0 };
+	bool changed = false;
 	int w, i;
 
 	if (!(t->flags & PTREE_LENMASK))
-		return;
-	for (w = 0; w < PTREE_MASKW; w++) {
-		n->mask[w] = 0;
-		for (i = 0; i < 2; i++)
-			if (n->child[i] != NULL)
-				n->mask[w] |= n->child[i]->mask[w];
-	}
+		return false;
+	for (i = 0; i < 2; i++)
+		if (n->child[i] != NULL)
+			for (w = 0; w < PTREE_MASKW; w++)
+				m[w] |= n->child[i]->mask[w];
 	if (n->stored)
-		n->mask[n->len >> 6] |= (uint64_t)1 << (n->len & 63);
+		m[n->len >> 6] |= (uint64_t)1 << (n->len & 63);
+	for (w = 0; w < PTREE_MASKW; w++) {
+		changed |= n->mask[w] != m[w];
+		n->mask[w] = m[w];
+	}
+	return changed;
 }
 
 /* Finds the slot where c belongs, recording the path of nodes above it. */
@@ -211,11 +215,14 @@ ptree_descend(struct ptree *t, const struct cidr *c, struct ptree_node **path, i
 	return slot;
 }
 
+/* Recomputes masks up the path; stops at the first node whose mask did not change, since
+ * its ancestors' masks depend only on it. */
 static void
 ptree_fix_path(struct ptree *t, struct ptree_node **path, int depth)
 {
 	while (depth > 0)
-		ptree_mask_update(t, path[--depth]);
+		if (!ptree_mask_update(t, path[--depth]))
+			return;
 }
 
 int
