@@ -56,7 +56,7 @@ expect() {
 	code=$(jq -r '.code' <<< "$out")
 	elapsed=$(jq -r '.elapsed_ms' <<< "$out")
 	[ "$code" = "$2" ] || fail "$1: expected $2, got $code: $out"
-	[ "$elapsed" -le $(( timeout_ms + 500 )) ] || fail "$1: took ${elapsed} ms"
+	[ "$elapsed" -le $(( timeout_ms + 1000 )) ] || fail "$1: took ${elapsed} ms"
 	if [ -n "${3:-}" ]; then
 		jq -e --arg w "$3" '.message | contains($w)' <<< "$out" > /dev/null \
 			|| fail "$1: message lacks '$3': $out"
@@ -83,9 +83,9 @@ for mode in hang slow; do
 	ticks=$(jq -r .ticks <<< "$out")
 	jq -e '.code == "rdap-unavailable" and (.message | contains("timed out"))' <<< "$out" \
 		> /dev/null || fail "$mode: $out"
-	[ "$elapsed" -ge $(( timeout_ms - 50 )) ] && [ "$elapsed" -le $(( timeout_ms + 500 )) ] \
+	[ "$elapsed" -ge $(( timeout_ms - 50 )) ] && [ "$elapsed" -le $(( timeout_ms + 1000 )) ] \
 		|| fail "$mode: timed out after $elapsed ms, configured $timeout_ms"
-	[ "$ticks" -ge 20 ] || fail "$mode: loop ticked only $ticks times during the fetch"
+	[ "$ticks" -ge 10 ] || fail "$mode: loop ticked only $ticks times during the fetch"
 	ok "$mode -> rdap-unavailable after $elapsed ms (timeout $timeout_ms), loop ticked $ticks times"
 done
 
