@@ -122,6 +122,15 @@ lab_spawn() {
 		ip netns exec "$ns" "$@" </dev/null >>"$LAB_RUN/$name.log" 2>&1 &
 }
 
+# lab_require_up: dies unless the lab's run directory and all its namespaces exist.
+lab_require_up() {
+	local n
+	for n in $LAB_NODES; do
+		[ -e "/run/netns/$LAB_NAME-$n" ] || lab_die "lab '$LAB_NAME' is not up (no namespace $LAB_NAME-$n)"
+	done
+	[ -f "$LAB_RUN/lab.env" ] || lab_die "lab '$LAB_NAME' is not up (no $LAB_RUN/lab.env)"
+}
+
 # lab_env_load: reads run/lab.env (written by lab/up); fails when the lab is not up.
 lab_env_load() {
 	[ -f "$LAB_RUN/lab.env" ] || lab_die "lab '$LAB_NAME' is not up (no $LAB_RUN/lab.env)"
