@@ -756,15 +756,17 @@ ipam_load_alloc(void *arg, const struct store_alloc *r, struct err *e)
 	struct ipam_prov *prov;
 	char b[CIDR_STRLEN];
 
-	cidr_format(&r->cidr, b, sizeof(b));
 	if (p == NULL || r->cidr.family != p->family || ipam_space_take(p, &r->cidr) != 0)
-		return err_set(e, "invalid-argument", "store: allocation %s is inconsistent", b);
+		return err_set(e, "invalid-argument", "store: allocation %s is inconsistent "
+		    "(overlapping, or outside its pool)", cidr_format(&r->cidr, b, sizeof(b)));
 	if (r->kind == IPAM_ALLOC_POOL &&
 	    ((child = ipam_pool_find_id(m, r->child_pool_id)) == NULL ||
 	    !ptree_find(child->prov, &r->cidr, (void **)&prov)))
-		return err_set(e, "invalid-argument", "store: pool allocation %s has no child", b);
+		return err_set(e, "invalid-argument", "store: pool allocation %s has no child",
+		    cidr_format(&r->cidr, b, sizeof(b)));
 	if (ipam_tags_decode(r->tags, &tags) != 0)
-		return err_set(e, "invalid-argument", "store: allocation %s has bad tags", b);
+		return err_set(e, "invalid-argument", "store: allocation %s has bad tags",
+		    cidr_format(&r->cidr, b, sizeof(b)));
 	a = ipam_alloc_attach(m, p, r->id, &r->cidr, r->kind, r->description, r->locale,
 	    r->token, &tags, r->created);
 	ipam_tags_clear(&tags);

@@ -8,6 +8,9 @@
  * 16-byte left-aligned big-endian BLOBs ("start", and "last" for events) so SQLite's memcmp
  * ordering is address order and range queries use an index.
  *
+ * A store is used by one thread only (the loop thread), so the connection is opened without
+ * SQLite's mutexes (SQLITE_OPEN_NOMUTEX).
+ *
  * Uniqueness is enforced here as well as in ipam: UNIQUE(pool_id, start) on allocations and
  * provisions, a partial UNIQUE(pool_id, token) index, UNIQUE names.
  */
@@ -660,8 +663,8 @@ store_sqlite_open(const char *path, struct store **out, struct err *e)
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
 		fatal("store: out of memory");
 	s->base.ops = &store_sqlite_ops;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		err_set(e, "store-failed", "store %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
