@@ -408,6 +408,10 @@ bird_apply_new(struct ev_loop *loop, struct birdc *c, const struct bird_apply_co
 
 	if (ap == NULL || (ap->include_path = strdup(cfg->include_path)) == NULL)
 		fatalx("bird_apply_new: out of memory");
+	/* The path goes into `configure check "PATH"`: a quote or control byte would break
+	 * the command line. Config validation should refuse it first; this is start-up. */
+	if (cfg->check_config && strpbrk(cfg->check_config, "\"\\\n\r") != NULL)
+		fatalx("bird config path has a quote, backslash or newline: %s", cfg->check_config);
 	if (cfg->check_config && (ap->check_config = strdup(cfg->check_config)) == NULL)
 		fatalx("bird_apply_new: out of memory");
 	ap->loop = loop;

@@ -5,7 +5,10 @@
 #     finds nothing for a prefix nobody else announces;
 #   - a transaction on edge makes upstream receive exactly the desired IPv4 and IPv6 prefixes
 #     with origin 64500; a drained route carries GRACEFUL_SHUTDOWN (65535:0) to upstream; an
-#     empty desired set withdraws them.
+#     empty desired set withdraws them;
+#   - a crash at the failpoint between `configure timeout` and `configure confirm`: BIRD
+#     reverts at the timeout, upstream loses the unconfirmed prefix, and a restarted driver
+#     reconciles so that upstream ends with exactly the desired routes.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/tools/bird_lib.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
@@ -15,13 +18,16 @@ on_exit 'rm -rf "$BT"'
 on_exit bt_drv_kill
 lab_start
 
-# bt_drv_start talks to the private BIRD's paths; point it at edge's.
-rm -f "$BT/drv.in"; mkfifo "$BT/drv.in"; : > "$BT/drv.out"
-"$BT_DRIVER" -s "$EDGE_BIRD_SOCK" -i "$EDGE_BIRD_INCLUDE" -t 30 -r -1 \
-	< "$BT/drv.in" >> "$BT/drv.out" 2>> "$BT/drv.err" &
-BT_DRV_PID=$!
-exec 7> "$BT/drv.in"
-bt_drv_wait 1 'select(.event == "bird" and .up)'
+# A driver on edge's BIRD (bt_drv_start is for the private BIRD of bird_lib.sh).
+edge_driver() {
+	rm -f "$BT/drv.in"; mkfifo "$BT/drv.in"; : > "$BT/drv.out"
+	"$BT_DRIVER" -s "$EDGE_BIRD_SOCK" -i "$EDGE_BIRD_INCLUDE" -r -1 "$@" \
+		< "$BT/drv.in" >> "$BT/drv.out" 2>> "$BT/drv.err" &
+	BT_DRV_PID=$!
+	exec 7> "$BT/drv.in"
+	bt_drv_wait 1 'select(.event == "bird" and .up)'
+}
+edge_driver -t 30
 
 bt_drv origins "$LAB_PREFIX4" "$EDGE_AS"
 bt_drv_wait 1 'select(.event == "origins")'
@@ -78,3 +84,26 @@ lab_wait_no_route_at_upstream "$LAB_VALID4" edge
 lab_wait_no_route_at_upstream "$LAB_VALID6" edge
 [ "$(lab_peer_routes edge | jq -c 'keys')" = "[]" ] || fail "edge still announces something"
 ok "an empty desired set withdraws everything from upstream"
+
+# Crash between configure timeout and confirm; BIRD reverts; a restart reconciles.
+bt_drv_kill
+edge_driver -t 5 -a "$LAB_VALID4"             # reconciles at connect: the confirmed start
+lab_wait_route_at_upstream "$LAB_VALID4" "$EDGE_AS" edge
+bt_drv_kill
+PREFIXD_FAILPOINT=bird_apply_before_confirm edge_driver -t 5 -a "$LAB_VALID4"
+bt_drv reconcile                              # no drift: nothing reaches the failpoint
+bt_drv_wait 1 'select(.event == "reconcile" and .code == "ok" and (.drift | not))'
+bt_drv add "$LAB_VALID6"
+bt_drv apply
+wait_until 10 "the failpoint" grep -q 'failpoint bird_apply_before_confirm hit' "$BT/drv.err"
+lab_wait_route_at_upstream "$LAB_VALID6" "$EDGE_AS" edge
+bt_drv_kill
+lab_wait_no_route_at_upstream "$LAB_VALID6" edge 15
+ok "killed before confirm: BIRD reverted at the timeout and upstream lost the unconfirmed prefix"
+edge_driver -t 5 -a "$LAB_VALID4" -a "$LAB_VALID6"
+lab_wait_route_at_upstream "$LAB_VALID4" "$EDGE_AS" edge
+lab_wait_route_at_upstream "$LAB_VALID6" "$EDGE_AS" edge
+[ "$(lab_peer_routes edge | jq -c 'keys | sort')" = "$want" ] ||
+	fail "upstream got from edge: $(lab_peer_routes edge | jq -c keys)"
+wait_until 10 "a confirmed config on edge" bash -c "! birdc -s '$EDGE_BIRD_SOCK' configure status | grep -q unconfirmed"
+ok "restarted driver reconciled: upstream holds exactly the desired routes"
