@@ -213,7 +213,7 @@ object_print(FILE *f, json_t *obj, int indent, int depth)
 		size_t at = 0;
 
 		name[0] = '\0';
-		cell_put(name, sizeof(name), &at, k);
+		cell_put(name, sizeof(name) - 1, &at, k);    /* room for the ":" */
 		if (json_is_object(v) && json_object_size(v) > 0 && depth < 4) {
 			fprintf(f, "%*s%s:\n", indent, "", name);
 			object_print(f, v, indent + 2, depth + 1);

@@ -151,6 +151,27 @@ test_object_prints_keys_aligned_and_nested_objects_indented(void **state)
 	json_decref(j);
 }
 
+static void
+test_object_truncates_very_long_keys_and_values(void **state)
+{
+	char key[3000];
+	json_t *j = json_object();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	json_object_set_new(j, key, json_string(key));
+	ctl_out_object(f, j);
+	fclose(f);
+	assert_true(len > 1000 && len < 2200);
+	assert_non_null(strstr(buf, ":  kkk"));
+	free(buf);
+	json_decref(j);
+}
+
 static char *
 capture_refusal(long status, const char *body)
 {
@@ -335,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_cell_replaces_control_characters_and_truncates),
 		cmocka_unit_test(test_cell_survives_deep_nesting),
 		cmocka_unit_test(test_object_prints_keys_aligned_and_nested_objects_indented),
+		cmocka_unit_test(test_object_truncates_very_long_keys_and_values),
 		cmocka_unit_test(test_refusal_prints_code_and_message_or_bare_status),
 		cmocka_unit_test(test_path_encodes_segments_and_queries),
 		cmocka_unit_test(test_path_refuses_to_overflow),
