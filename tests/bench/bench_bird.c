@@ -141,6 +141,63 @@ pct(double *v, unsigned n, double p)
 	return v[i];
 }
 
+/* Times N single-prefix changes as a transaction and bare; prints single_* and base_*. */
+static void
+bench_single(uint32_t b, unsigned n)
+{
+	struct bird_routeset s = { 0 }, prev = { 0 }, empty = { 0 };
+	double *txn = calloc(n, sizeof(double)), *bare = calloc(n, sizeof(double));
+	double *up = calloc(n, sizeof(double));
+
+	txn_apply(&empty);
+	for (unsigned i = 0; i < n; i++) {
+		/* BIRD holds prefixes 0..i-1; both ways add prefix i to that. */
+		add_prefix(&s, b, i);
+		bare[i] = bare_apply(&s);
+		bare_apply(&prev);                  /* back to 0..i-1, not timed */
+		double t0 = mono_ms();
+		txn[i] = txn_apply(&s);
+		if (wait_cmd != NULL) {
+			char cmd[512], p[BIRD_PREFIX_STRLEN];
+			bird_route_format(&s.v[s.n - 1], p, sizeof(p));
+			snprintf(cmd, sizeof(cmd), "%s %s", wait_cmd, p);
+			if (system(cmd) != 0)
+				fatalx("%s failed", cmd);
+			up[i] = mono_ms() - t0;
+		}
+		add_prefix(&prev, b, i);
+	}
+	if (wait_cmd != NULL)
+		printf("up_p50_ms=%.2f\nup_p99_ms=%.2f\n", pct(up, n, 0.5), pct(up, n, 0.99));
+	printf("single_n=%u\nsingle_p50_ms=%.2f\nsingle_p99_ms=%.2f\nbase_p50_ms=%.2f\n"
+	    "base_p99_ms=%.2f\n", n, pct(txn, n, 0.5), pct(txn, n, 0.99), pct(bare, n, 0.5),
+	    pct(bare, n, 0.99));
+	bird_routeset_clear(&s);
+	bird_routeset_clear(&prev);
+	txn_apply(&empty);
+	free(txn);
+	free(bare);
+	free(up);
+}
+
+/* Times one request of N new prefixes (and the same bare); prints batch_*. */
+static void
+bench_batch(uint32_t b, unsigned n)
+{
+	struct bird_routeset s = { 0 }, empty = { 0 };
+	struct timespec rt;
+
+	for (unsigned i = 0; i < n; i++)
+		add_prefix(&s, b, i);
+	double bb = bare_apply(&s);
+	bare_apply(&empty);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	double t = txn_apply(&s);
+	printf("batch_n=%u\nbatch_start_epoch_ms=%.0f\nbatch_ms=%.1f\nbatch_base_ms=%.1f\n", n,
+	    rt.tv_sec * 1e3 + rt.tv_nsec / 1e6, t, bb);
+	bird_routeset_clear(&s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,54 +230,10 @@ main(int argc, char **argv)
 	while (!birdc_is_up(bc))
 		ev_run(loop, EVRUN_ONCE);
 
-	struct bird_routeset s = { 0 }, prev = { 0 }, empty = { 0 };
-	double *txn = calloc(nsingle, sizeof(double)), *bare = calloc(nsingle, sizeof(double));
-	double *up = calloc(nsingle, sizeof(double));
-	uint32_t b = ntohl(base.s_addr);
-	txn_apply(&empty);
-	for (unsigned i = 0; i < nsingle; i++) {
-		/* BIRD holds prefixes 0..i-1; both ways add prefix i to that. */
-		add_prefix(&s, b, i);
-		bare[i] = bare_apply(&s);
-		bare_apply(&prev);                  /* back to 0..i-1, not timed */
-		double t0 = mono_ms();
-		txn[i] = txn_apply(&s);
-		if (wait_cmd != NULL) {
-			char cmd[512], p[BIRD_PREFIX_STRLEN];
-			bird_route_format(&s.v[s.n - 1], p, sizeof(p));
-			snprintf(cmd, sizeof(cmd), "%s %s", wait_cmd, p);
-			if (system(cmd) != 0)
-				fatalx("%s failed", cmd);
-			up[i] = mono_ms() - t0;
-		}
-		add_prefix(&prev, b, i);
-	}
-	if (wait_cmd != NULL)
-		printf("up_p50_ms=%.2f\nup_p99_ms=%.2f\n", pct(up, nsingle, 0.5),
-		    pct(up, nsingle, 0.99));
-	printf("single_n=%u\nsingle_p50_ms=%.2f\nsingle_p99_ms=%.2f\nbase_p50_ms=%.2f\n"
-	    "base_p99_ms=%.2f\n", nsingle, pct(txn, nsingle, 0.5), pct(txn, nsingle, 0.99),
-	    pct(bare, nsingle, 0.5), pct(bare, nsingle, 0.99));
-	bird_routeset_clear(&s);
-	bird_routeset_clear(&prev);
-	txn_apply(&empty);
-
-	if (nbatch > 0) {
-		for (unsigned i = 0; i < nbatch; i++)
-			add_prefix(&s, b, i);
-		double bb = bare_apply(&s);
-		bare_apply(&empty);
-		struct timespec rt;
-		clock_gettime(CLOCK_REALTIME, &rt);
-		double t = txn_apply(&s);
-		printf("batch_n=%u\nbatch_start_epoch_ms=%.0f\nbatch_ms=%.1f\nbatch_base_ms=%.1f\n",
-		    nbatch, rt.tv_sec * 1e3 + rt.tv_nsec / 1e6, t, bb);
-	}
+	bench_single(ntohl(base.s_addr), nsingle);
+	if (nbatch > 0)
+		bench_batch(ntohl(base.s_addr), nbatch);
 	fflush(stdout);
-	bird_routeset_clear(&s);
-	free(txn);
-	free(bare);
-	free(up);
 	birdc_free(bc);
 	bird_apply_free(ap);
 	return 0;
