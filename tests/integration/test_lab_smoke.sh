@@ -3,6 +3,7 @@
 # lab/down leaves nothing behind. Needs root (network namespaces); never skips.
 #
 # Checks, each by polling with a deadline:
+#   - the reference BIRD configs parse as committed (bird -p);
 #   - lab/up is ready in under 15 s (prints the time);
 #   - the upstream's BGP sessions (edge and onprem, IPv4 and IPv6) are Established;
 #   - the upstream receives 203.0.113.0/24 and 2001:db8:113::/48 from onprem, origin AS 64496;
@@ -15,6 +16,11 @@
 #   - after lab/down: no namespace, no process, no veth, no run directory; down twice is fine.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
+
+for conf in edge onprem; do
+	out=$(bird -p -c "$PREFIXD_SOURCE_DIR/lab/bird/$conf.conf" 2>&1) || fail "lab/bird/$conf.conf does not parse: $out"
+done
+ok "the reference configs lab/bird/edge.conf and onprem.conf parse (bird -p)"
 
 lab_start
 ok "lab $LAB_NAME up in $LAB_UP_MS ms"
