@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -20,8 +21,10 @@ static size_t api_nroutes;
 /* Group-commit state: one queue, drained once per loop iteration. */
 static struct daemon *api_d;
 static struct api_ctx *api_queue_head, **api_queue_tail = &api_queue_head;
+static size_t api_nqueued;
 static ev_prepare api_prepare_w;
 static ev_idle api_idle_w;
+static ev_timer api_gather_w;
 
 int
 api_register_routes(const struct api_route *routes, size_t n)
@@ -270,15 +273,35 @@ done:
 	api_ctx_free(ctx);
 }
 
+/*
+ * Commit delay (after PostgreSQL's commit_delay): when other connections are open that have
+ * not queued anything yet, the batch waits up to [daemon] commit_delay_us for them, so that
+ * clients answered by the previous batch join this one instead of forming the next. A lone
+ * client never waits: it is the only open connection.
+ */
 void
 api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *))
 {
+	struct daemon *d = api_d;
+	double delay = (double)d->conf->commit_delay_us / 1e6;
+
 	ctx->work = work;
 	ctx->work_arg = arg;
 	ctx->work_free = free_fn;
 	*api_queue_tail = ctx;
 	api_queue_tail = &ctx->next;
-	ev_idle_start(api_d->loop, &api_idle_w);   /* the loop must not block before the batch */
+	api_nqueued++;
+	if (ev_is_active(&api_idle_w))
+		return;
+	if (delay > 0 && http_connection_count(d->http) > api_nqueued) {
+		if (!ev_is_active(&api_gather_w)) {
+			ev_timer_set(&api_gather_w, delay, 0.);
+			ev_timer_start(d->loop, &api_gather_w);
+		}
+		return;
+	}
+	ev_timer_stop(d->loop, &api_gather_w);
+	ev_idle_start(d->loop, &api_idle_w);    /* the loop must not block before the batch */
 }
 
 /* Runs the queued work in one transaction and answers every request after COMMIT. */
@@ -293,6 +316,8 @@ api_run_batch(struct daemon *d)
 
 	api_queue_head = NULL;
 	api_queue_tail = &api_queue_head;
+	api_nqueued = 0;
+	ev_timer_stop(d->loop, &api_gather_w);
 	err_clear(&e);
 	if (store_begin(d->store, &e) < 0)
 		failed = 1;
@@ -306,8 +331,9 @@ api_run_batch(struct daemon *d)
 		store_rollback(d->store, NULL);
 	}
 	if (failed) {
-		const char *code = e.code != NULL && strcmp(e.code, "storage-full") == 0 ?
-		    "storage-full" : "store-failed";
+		/* SQLite's SQLITE_FULL text, until the store reports storage-full itself */
+		const char *code = (e.code != NULL && strcmp(e.code, "storage-full") == 0) ||
+		    strstr(e.msg, "disk is full") != NULL ? "storage-full" : "store-failed";
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, 503, code, "not committed: %s", e.msg);
@@ -323,18 +349,17 @@ api_run_batch(struct daemon *d)
 	}
 }
 
+/* Runs the batch once the loop has read everything that arrived in this iteration. */
 static void
 api_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)w;
 	(void)revents;
-	if (api_queue_head == NULL) {
-		ev_idle_stop(loop, &api_idle_w);
-		return;
+	if (api_queue_head != NULL && !ev_is_active(&api_gather_w)) {
+		api_run_batch(api_d);
+		http_kick(api_d->http);
 	}
-	api_run_batch(api_d);
-	http_kick(api_d->http);
-	if (api_queue_head == NULL)
+	if (api_queue_head == NULL || ev_is_active(&api_gather_w))
 		ev_idle_stop(loop, &api_idle_w);
 }
 
@@ -346,6 +371,19 @@ api_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	(void)revents;
 }
 
+/* The commit delay is over: commit what has gathered. */
+static void
+api_gather_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (api_queue_head != NULL) {
+		api_run_batch(api_d);
+		http_kick(api_d->http);
+	}
+}
+
 void
 api_init(struct daemon *d)
 {
@@ -353,6 +391,7 @@ api_init(struct daemon *d)
 	ev_prepare_init(&api_prepare_w, api_prepare_cb);
 	ev_prepare_start(d->loop, &api_prepare_w);
 	ev_idle_init(&api_idle_w, api_idle_cb);
+	ev_timer_init(&api_gather_w, api_gather_cb, 0., 0.);
 }
 
 void
@@ -364,6 +403,7 @@ api_shutdown(struct daemon *d)
 	}
 	ev_prepare_stop(d->loop, &api_prepare_w);
 	ev_idle_stop(d->loop, &api_idle_w);
+	ev_timer_stop(d->loop, &api_gather_w);
 }
 
 /* ---- JSON helpers --------------------------------------------------------------------- */

@@ -49,6 +49,7 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "request_timeout", CT_UINT, O(request_timeout), 1, 3600, "30" },
 	{ "daemon", "max_body", CT_UINT, O(max_body), 1024, 64u << 20, "1048576" },
 	{ "daemon", "max_connections", CT_UINT, O(max_connections), 1, 65536, "256" },
+	{ "daemon", "commit_delay_us", CT_UINT, O(commit_delay_us), 0, 100000, "500" },
 	{ "rpki", "cache", CT_CACHES, O(rpki_cache), 0, 0, NULL },
 	{ "rpki", "refresh", CT_UINT, O(rpki_refresh), 1, 86400, "3600" },
 	{ "rpki", "retry", CT_UINT, O(rpki_retry), 1, 7200, "600" },

@@ -14,10 +14,15 @@
  *            request_timeout   seconds an idle or slow client may hold a connection (default 30)
  *            max_body          largest request body in bytes (default 1048576)
  *            max_connections   connections per listener (default 256)
+ *            commit_delay_us   group commit: how long a batch waits for requests from other
+ *                              open connections before it commits (microseconds, default
+ *                              500, 0 = never wait); an exception to "durations are seconds"
  *
- * SIGHUP: log_level, log_format, tokens_file, admin_group and max_body take effect at once; the
- * listener keys (state_dir, socket, socket_group, readonly_socket, listen, request_timeout,
- * max_connections) need a restart; conf_restart_keys() names the ones that changed.
+ * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
+ * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
+ * request_timeout, max_connections) need a restart; conf_restart_keys() names the ones that
+ * changed. Keys of later modules ([rpki] [bird] [bgp] [auth] [policy]) are read by those
+ * modules from the live struct conf.
  */
 #ifndef PREFIXD_CONF_H
 #define PREFIXD_CONF_H
@@ -39,6 +44,7 @@ struct conf {
 	enum log_level log_level;
 	enum log_format log_format;
 	unsigned request_timeout, max_body, max_connections;
+	unsigned commit_delay_us;
 	/* [rpki] */
 	char *rpki_cache[CONF_MAX_RPKI_CACHES];  /* "host:port" each */
 	unsigned n_rpki_cache;

@@ -110,7 +110,11 @@ metrics_hist_print(FILE *out, const char *name, const char *labels, const struct
 		fprintf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, metrics_buckets[i],
 		    h->bucket[i]);
 	fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, h->count);
-	fprintf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels, h->count);
+	if (labels[0] != '\0')
+		fprintf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels,
+		    h->count);
+	else
+		fprintf(out, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, h->count);
 }
 
 /* Escapes a label value (backslash, quote, newline) into buf. */
