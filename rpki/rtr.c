@@ -275,6 +275,88 @@ on_status(const struct rtr_mgr_group *g, enum rtr_mgr_status st,
 	ev_async_send(rtr->loop, &rtr->async_w);
 }
 
+/* ---- the buffered transport (see struct rtr_rbuf) ---------------------------------- */
+
+static int
+rb_open(void *sock)
+{
+	struct rtr_rbuf *rb = sock;
+
+	rb->off = rb->len = 0;
+	return rb->fns.open_fp(rb->inner);
+}
+
+static void
+rb_close(void *sock)
+{
+	struct rtr_rbuf *rb = sock;
+
+	rb->off = rb->len = 0;
+	rb->fns.close_fp(rb->inner);
+}
+
+/* rtrlib's free reads tr->socket: hand it its own object back. */
+static void
+rb_free(struct tr_socket *tr)
+{
+	struct rtr_rbuf *rb = tr->socket;
+
+	tr->socket = rb->inner;
+	rb->fns.free_fp(tr);
+	rb->inner = NULL;
+}
+
+static int
+rb_send(const void *sock, const void *pdu, const size_t len, const time_t timeout)
+{
+	const struct rtr_rbuf *rb = sock;
+
+	return rb->fns.send_fp(rb->inner, pdu, len, timeout);
+}
+
+/* Returns buffered bytes first (at most len, like recv()); refills with one recv(). */
+static int
+rb_recv(const void *sock, void *pdu, const size_t len, const time_t timeout)
+{
+	struct rtr_rbuf *rb = (struct rtr_rbuf *)(uintptr_t)sock;
+	size_t k;
+
+	if (rb->off == rb->len) {
+		int n = rb->fns.recv_fp(rb->inner, rb->buf, sizeof(rb->buf), timeout);
+		if (n <= 0)
+			return n;
+		rb->off = 0;
+		rb->len = (size_t)n;
+	}
+	k = rb->len - rb->off < len ? rb->len - rb->off : len;
+	memcpy(pdu, rb->buf + rb->off, k);
+	rb->off += k;
+	return (int)k;
+}
+
+static const char *
+rb_ident(void *sock)
+{
+	struct rtr_rbuf *rb = sock;
+
+	return rb->fns.ident_fp(rb->inner);
+}
+
+static void
+rb_install(struct rtr_cache *c)
+{
+	c->rb.fns = c->tr;
+	c->rb.inner = c->tr.socket;
+	c->rb.off = c->rb.len = 0;
+	c->tr.socket = &c->rb;
+	c->tr.open_fp = rb_open;
+	c->tr.close_fp = rb_close;
+	c->tr.free_fp = rb_free;
+	c->tr.send_fp = rb_send;
+	c->tr.recv_fp = rb_recv;
+	c->tr.ident_fp = rb_ident;
+}
+
 /* ---- the rtrlib manager ------------------------------------------------------------ */
 
 static int
@@ -294,6 +376,7 @@ mgr_create(struct rtr *rtr, struct err *e)
 		if (tr_tcp_init(&c->tcp, &c->tr) != TR_SUCCESS)
 			return err_set(e, "rtr-failed", "rpki: cannot set up cache %s:%s",
 			    c->tcp.host, c->tcp.port);
+		rb_install(c);
 		c->rs.tr_socket = &c->tr;
 		rtr->socks[i] = &c->rs;
 		atomic_store(&c->sock_state, RTR_CLOSED);

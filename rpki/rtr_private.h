@@ -36,10 +36,27 @@ struct rtr_qrec {
 	uint8_t v6, len, max_len, added;
 };
 
+/*
+ * A read buffer in front of rtrlib's TCP transport. rtrlib reads every PDU as a header and a
+ * body, each with setsockopt(SO_RCVTIMEO) + recv(): four system calls per VRP, most of a full
+ * sync's time. Our recv_fp serves those reads from one large recv(); the other functions pass
+ * through to rtrlib's (kept in `fns`). Touched only by the cache's rtrlib thread, and by ours
+ * after that thread was joined (close, free).
+ */
+#define RTR_RBUF_SIZE 65536
+
+struct rtr_rbuf {
+	void *inner;                /* rtrlib's TCP socket object */
+	struct tr_socket fns;       /* rtrlib's TCP functions */
+	size_t off, len;
+	uint8_t buf[RTR_RBUF_SIZE];
+};
+
 struct rtr_cache {
 	struct rtr_socket rs;       /* first: rtrlib hands back &rs, see cache_of() */
 	struct tr_socket tr;
 	struct tr_tcp_config tcp;
+	struct rtr_rbuf rb;
 	struct rtr *rtr;
 	/* written by the cache's rtrlib thread (status callback), read by the loop */
 	_Atomic int sock_state;

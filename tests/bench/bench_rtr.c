@@ -3,7 +3,7 @@
  * Run by tests/bench/bench_rtr.sh, which also times BIRD's own rpki protocol on the same
  * cache and prints the comparison; run alone it prints key=value lines:
  *
- *   bench_rtr -c HOST:PORT -n EXPECTED_VRPS [-l LOOKUPS]
+ *   bench_rtr -c HOST:PORT -n EXPECTED_VRPS [-l LOOKUPS]      (-l 0: sync only)
  *
  *   sync_s        rtr_start() -> freshness state `synced` (End of Data applied)
  *   counted_s     rtr_start() -> the first change event whose VRP counts reach EXPECTED_VRPS
@@ -184,8 +184,10 @@ main(int argc, char **argv)
 	    (unsigned long long)st.vrps_v4, (unsigned long long)st.vrps_v6);
 	if (b.counted_s == 0)
 		return 1;
-	run_lookups(b.rtr, lookups, 50, "random");
-	run_lookups(b.rtr, lookups, 100, "covered");
+	if (lookups > 0) {
+		run_lookups(b.rtr, lookups, 50, "random");
+		run_lookups(b.rtr, lookups, 100, "covered");
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak_rss_kb=%ld\n", ru.ru_maxrss);
 	fflush(stdout);
