@@ -59,6 +59,14 @@ struct bird_apply {
 static void txn_finish(struct txn *t, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The transaction result for a failed read-back: BIRD without our protocols is a config
+ * problem; everything else (disconnect, timeout, unparseable reply) is bird-unavailable. */
+static const char *
+readback_code(const struct err *e)
+{
+	return strcmp(e->code, "bird-config-invalid") == 0 ? e->code : "bird-unavailable";
+}
+
 /* ---------------------------------------------------------------- finishing */
 
 static void
@@ -191,7 +199,7 @@ after_readback(void *arg, const struct bird_routeset *actual, const struct err *
 	if (e != NULL) {
 		char msg[ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "read-back: %.400s", e->msg);
-		txn_fail_undo(t, "bird-unavailable", msg);
+		txn_fail_undo(t, readback_code(e), msg);
 		return;
 	}
 	if (!bird_routeset_equal(&t->desired, actual)) {
@@ -332,7 +340,7 @@ after_before(void *arg, const struct bird_routeset *actual, const struct err *e)
 	size_t len = 0;
 
 	if (e != NULL) {
-		txn_finish(t, "bird-unavailable", "%s", e->msg);
+		txn_finish(t, readback_code(e), "%s", e->msg);
 		return;
 	}
 	bird_routediff_compute(&t->desired, actual, &t->diff);

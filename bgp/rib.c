@@ -36,6 +36,12 @@ table_push(struct rib_table *t)
 	return r;
 }
 
+static const char *
+last_line(const struct birdc_reply *r)
+{
+	return r->n ? r->lines[r->n - 1].text : "";
+}
+
 bool
 rib_path_origin(const char *path, uint32_t *asn)
 {
@@ -140,7 +146,7 @@ rib_parse_show_route(const struct birdc_reply *r, struct rib_table *t, struct er
 		return 1;
 	if (r->final_code != 0)
 		return err_set(e, "bird-error", "BIRD answered %04d %.200s", r->final_code,
-		    r->n ? r->lines[r->n - 1].text : "");
+		    last_line(r));
 	for (size_t i = 0; i + 1 < r->n; i++) {
 		const struct birdc_line *l = &r->lines[i];
 		int rc = 0;
@@ -225,6 +231,12 @@ own_reply(void *arg, const struct birdc_reply *r, const struct err *e)
 
 	if (e != NULL) {
 		own_finish(x, e);
+		return;
+	}
+	if (r->final_code == 9001 && strstr(last_line(r), "CF_SYM_UNDEFINED") != NULL) {
+		err_set(&pe, "bird-config-invalid", "BIRD has no protocol %s: does BIRD's config "
+		    "include prefixd's include file?", own_protos[x->step]);
+		own_finish(x, &pe);
 		return;
 	}
 	int rc = rib_parse_show_route(r, &x->t, &pe);

@@ -65,8 +65,9 @@ bool rib_path_origin(const char *path, uint32_t *asn);
 
 /*
  * Reads prefixd's own routes: `show route protocol prefixd4 table master4 all` and prefixd6 /
- * master6. DONE gets the normalised set (borrowed for the call) or an error. 0, or -1 with e
- * set (BIRD not connected) and DONE never called.
+ * master6. DONE gets the normalised set (borrowed for the call) or an error ("bird-config-
+ * invalid" when BIRD has no such protocol: its config does not include prefixd's file). 0, or
+ * -1 with e set (BIRD not connected) and DONE never called.
  */
 typedef void (*rib_own_fn)(void *arg, const struct bird_routeset *actual, const struct err *e);
 int rib_read_own(struct birdc *c, rib_own_fn done, void *arg, struct err *e);

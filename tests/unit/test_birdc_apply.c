@@ -330,6 +330,17 @@ test_apply_fails_unavailable_on_readback_of_foreign_protocol(void **state)
 }
 
 static void
+test_apply_reports_config_invalid_when_bird_lacks_prefixd_protocols(void **state)
+{
+	struct fake *f = *state;
+	const struct step s[] = {
+		{ SHOW4, "9001 syntax error, unexpected CF_SYM_UNDEFINED, expecting CF_SYM_KNOWN\n" },
+	};
+	apply_one(f, s, sizeof(s) / sizeof(s[0]));
+	assert_string_equal(f->code, "bird-config-invalid");
+}
+
+static void
 on_recover(void *arg, bool undone, const struct err *e)
 {
 	struct fake *f = arg;
@@ -394,6 +405,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_fails_unavailable_on_readback_of_foreign_protocol,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apply_reports_config_invalid_when_bird_lacks_prefixd_protocols, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_recover_undoes_unconfirmed_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_leaves_confirmed_config_alone, setup,
 		    teardown),
