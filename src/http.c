@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -71,6 +72,7 @@ struct http {
 	gid_t admin_gid;
 	struct http_conn *conns;
 	ev_timer watchdog;
+	unsigned long boot;             /* start time: request ids stay unique across restarts */
 	unsigned long req_seq;
 };
 
@@ -506,8 +508,7 @@ http_req_new(struct http_listener *l, struct MHD_Connection *c, const char *url,
 	if (id != NULL && http_id_sane(id))
 		snprintf(r->request_id, sizeof(r->request_id), "%s", id);
 	else
-		snprintf(r->request_id, sizeof(r->request_id), "%08lx%04x",
-		    ++h->req_seq, (unsigned)getpid() & 0xffff);
+		snprintf(r->request_id, sizeof(r->request_id), "%lx-%lu", h->boot, ++h->req_seq);
 	if (l->kind == HTTP_TCP) {
 		r->role = http_token_role(h, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_AUTHORIZATION), r->actor, sizeof(r->actor));
@@ -820,6 +821,7 @@ http_new(struct ev_loop *loop, const struct http_limits *lim, http_cb cb, void *
 	h->lim = *lim;
 	h->cb = cb;
 	h->arg = arg;
+	h->boot = (unsigned long)time(NULL);
 	ev_timer_init(&h->watchdog, http_watchdog_cb, 1., 1.);
 	h->watchdog.data = h;
 	ev_timer_start(loop, &h->watchdog);
