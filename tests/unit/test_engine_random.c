@@ -14,7 +14,7 @@
  * each allocate-by-size answer equals the model's best fit.
  *
  * PREFIXD_SEED=N reproduces a run; PREFIXD_RANDOM_OPS=N changes the number of operations per
- * family (default 100000; the ASan build defaults to 25000 per family to stay under a minute).
+ * family (default 100000: about 1 s, 7 s under ASan+UBSan).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -535,17 +535,7 @@ main(void)
 	};
 	const char *s = getenv("PREFIXD_SEED"), *n = getenv("PREFIXD_RANDOM_OPS");
 
-#if defined(__SANITIZE_ADDRESS__)
-	nops = 25000;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	nops = 25000;
-#else
 	nops = 100000;
-#endif
-#else
-	nops = 100000;
-#endif
 	seed = s != NULL ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
 	if (n != NULL)
 		nops = strtol(n, NULL, 0);

@@ -64,10 +64,10 @@ static void
 book_line(struct book *b, const char *line)
 {
 	unsigned long long id;
-	char cidr[CIDR_STRLEN + 8];
+	char cidr[64];
 	struct acked *a;
 
-	if (sscanf(line, "A %llu %60s", &id, cidr) == 2) {
+	if (sscanf(line, "A %llu %63s", &id, cidr) == 2) {
 		a = book_at(b, id);
 		assert_int_equal(cidr_parse(cidr, &a->c, NULL), 0);
 		a->live = true;
