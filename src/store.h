@@ -145,6 +145,12 @@ struct store_ops {
 	int (*check)(struct store *st, struct err *e);
 	int (*counter_get)(struct store *st, const char *name, int64_t *value, struct err *e);
 	int (*counter_put)(struct store *st, const char *name, int64_t value, struct err *e);
+	int (*doc_put)(struct store *st, const char *kind, const char *key, const char *doc,
+	    struct err *e);
+	int (*doc_remove)(struct store *st, const char *kind, const char *key, struct err *e);
+	int (*doc_load)(struct store *st, const char *kind,
+	    int (*cb)(void *arg, const char *key, const char *doc, struct err *e), void *arg,
+	    struct err *e);
 };
 
 struct store {
@@ -188,6 +194,21 @@ int store_load(struct store *st, const struct store_load_cb *cb, void *arg, stru
  * issued twice, even after a release and a restart). A missing counter reads as 0. */
 int store_counter_get(struct store *st, const char *name, int64_t *value, struct err *e);
 int store_counter_put(struct store *st, const char *name, int64_t value, struct err *e);
+
+/*
+ * Documents: one JSON text per (kind, key), for state of later modules that is not part of
+ * the address model. The public-prefix lifecycle keeps one per prefix (kind "prefix", key the
+ * canonical CIDR: state, failure_reason, evidence, drain deadline, ...). Put inserts or
+ * replaces; removing a missing key is not an error; load streams every document of KIND in
+ * key order (a callback returning -1 stops it and should set e). Puts and removes join the
+ * open transaction like every other write.
+ */
+typedef int (*store_doc_cb)(void *arg, const char *key, const char *doc, struct err *e);
+int store_doc_put(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e);
+int store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e);
+int store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
+    struct err *e);
 
 /* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
 int store_check(struct store *st, struct err *e);

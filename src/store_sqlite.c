@@ -25,7 +25,7 @@
 
 static const char *const store_migrations[] = {
 	/* 1: the address model and events */
-	"CREATE TABLE scopes(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	("CREATE TABLE scopes(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	"  kind INTEGER NOT NULL);"
 	"CREATE TABLE pools(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	"  scope_id INTEGER NOT NULL, parent_id INTEGER, family INTEGER NOT NULL, locale TEXT,"
@@ -48,9 +48,12 @@ static const char *const store_migrations[] = {
 	"  actor TEXT, role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT,"
 	"  family INTEGER, start BLOB, last BLOB, len INTEGER, before TEXT, after TEXT,"
 	"  evidence TEXT);"
-	"CREATE INDEX events_range ON events(family, start);",
+	"CREATE INDEX events_range ON events(family, start);"),
 	/* 2: counters (id reservations) */
 	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+	/* 3: documents of later modules (public-prefix lifecycle rows) */
+	("CREATE TABLE docs(kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,"
+	"  PRIMARY KEY(kind, key));"),
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -58,33 +61,38 @@ static const char *const store_migrations[] = {
 enum {
 	Q_SCOPE_PUT, Q_POOL_PUT, Q_PROV_PUT, Q_ALLOC_PUT, Q_RES_PUT,
 	Q_DEL_SCOPE, Q_DEL_POOL, Q_DEL_PROV, Q_DEL_ALLOC, Q_DEL_RES,
-	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT, Q_NQUERIES
+	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT,
+	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_NQUERIES
 };
 
 static const char *const store_sql[Q_NQUERIES] = {
 	"INSERT INTO scopes(id, name, kind) VALUES(?,?,?)",
-	"INSERT INTO pools(id, name, scope_id, parent_id, family, locale, description,"
+	("INSERT INTO pools(id, name, scope_id, parent_id, family, locale, description,"
 	" default_netmask, min_netmask, max_netmask, required_tags, tags, alarm_at, origin_asn,"
-	" created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO provisions(id, pool_id, family, start, len, alloc_id, created)"
-	" VALUES(?,?,?,?,?,?,?)",
-	"INSERT INTO allocations(id, pool_id, family, start, len, kind, child_pool_id,"
-	" description, tags, locale, token, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO resources(id, scope_id, family, start, len, name, tags, created)"
-	" VALUES(?,?,?,?,?,?,?,?)",
+	" created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+	("INSERT INTO provisions(id, pool_id, family, start, len, alloc_id, created)"
+	" VALUES(?,?,?,?,?,?,?)"),
+	("INSERT INTO allocations(id, pool_id, family, start, len, kind, child_pool_id,"
+	" description, tags, locale, token, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"),
+	("INSERT INTO resources(id, scope_id, family, start, len, name, tags, created)"
+	" VALUES(?,?,?,?,?,?,?,?)"),
 	"DELETE FROM scopes WHERE id = ?",
 	"DELETE FROM pools WHERE id = ?",
 	"DELETE FROM provisions WHERE id = ?",
 	"DELETE FROM allocations WHERE id = ?",
 	"DELETE FROM resources WHERE id = ?",
-	"INSERT INTO events(time, actor, role, request_id, action, object_kind, family, start,"
-	" last, len, before, after, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	"SELECT id, time, actor, role, request_id, action, object_kind, family, start, len,"
+	("INSERT INTO events(time, actor, role, request_id, action, object_kind, family, start,"
+	" last, len, before, after, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+	("SELECT id, time, actor, role, request_id, action, object_kind, family, start, len,"
 	" before, after, evidence FROM events WHERE family = ? AND start <= ? AND last >= ?"
-	" AND time >= ? AND time <= ? ORDER BY id",
+	" AND time >= ? AND time <= ? ORDER BY id"),
 	"SELECT value FROM counters WHERE name = ?",
-	"INSERT INTO counters(name, value) VALUES(?, ?)"
-	" ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+	("INSERT INTO counters(name, value) VALUES(?, ?)"
+	" ON CONFLICT(name) DO UPDATE SET value = excluded.value"),
+	("INSERT INTO docs(kind, key, doc) VALUES(?, ?, ?)"
+	" ON CONFLICT(kind, key) DO UPDATE SET doc = excluded.doc"),
+	"DELETE FROM docs WHERE kind = ? AND key = ?",
+	"SELECT key, doc FROM docs WHERE kind = ? ORDER BY key",
 };
 
 struct store_sqlite {
@@ -441,6 +449,49 @@ store_sqlite_counter_put(struct store *st, const char *name, int64_t value, stru
 	return store_step(s, Q_COUNTER_PUT, e);
 }
 
+static int
+store_sqlite_doc_put(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_DOC_PUT];
+
+	store_bind_text(q, 1, kind);
+	store_bind_text(q, 2, key);
+	store_bind_text(q, 3, doc);
+	return store_step(s, Q_DOC_PUT, e);
+}
+
+static int
+store_sqlite_doc_remove(struct store *st, const char *kind, const char *key, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_DOC_DEL];
+
+	store_bind_text(q, 1, kind);
+	store_bind_text(q, 2, key);
+	return store_step(s, Q_DOC_DEL, e);
+}
+
+static int
+store_sqlite_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
+    struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_DOC_LOAD];
+	int rc = 0, step = SQLITE_DONE;
+
+	store_bind_text(q, 1, kind);
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = cb(arg, (const char *)sqlite3_column_text(q, 0),
+		    (const char *)sqlite3_column_text(q, 1), e);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_fail(s, e, "doc load");
+	return rc;
+}
+
 /* Runs one SELECT and hands each row to fn. */
 static int
 store_each(struct store_sqlite *s, const char *sql,
@@ -613,6 +664,9 @@ static const struct store_ops store_sqlite_ops = {
 	.check = store_sqlite_check,
 	.counter_get = store_sqlite_counter_get,
 	.counter_put = store_sqlite_counter_put,
+	.doc_put = store_sqlite_doc_put,
+	.doc_remove = store_sqlite_doc_remove,
+	.doc_load = store_sqlite_doc_load,
 };
 
 int
@@ -807,4 +861,24 @@ int
 store_counter_put(struct store *st, const char *name, int64_t value, struct err *e)
 {
 	return st->ops->counter_put(st, name, value, e);
+}
+
+int
+store_doc_put(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e)
+{
+	return st->ops->doc_put(st, kind, key, doc, e);
+}
+
+int
+store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e)
+{
+	return st->ops->doc_remove(st, kind, key, e);
+}
+
+int
+store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
+    struct err *e)
+{
+	return st->ops->doc_load(st, kind, cb, arg, e);
 }
