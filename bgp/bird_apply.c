@@ -403,8 +403,21 @@ on_kick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 
-	if (ap->cur == NULL && ap->has_pending)
+	/* A connection attempt is under way (start-up, reconnect): wait for its outcome
+	 * (on_bird_event kicks again) rather than fail with bird-unavailable at once. */
+	if (ap->cur == NULL && ap->has_pending && !birdc_is_connecting(ap->c))
 		txn_start(ap);
+}
+
+static void
+on_bird_event(void *arg, bool up, const struct err *reason)
+{
+	struct bird_apply *ap = arg;
+	(void)up;
+	(void)reason;
+
+	if (ap->cur == NULL && ap->has_pending)
+		ev_timer_start(ap->loop, &ap->kick);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -430,6 +443,8 @@ bird_apply_new(struct ev_loop *loop, struct birdc *c, const struct bird_apply_co
 	ev_timer_init(&ap->kick, on_kick, 0.0, 0.0);
 	ev_init(&ap->poll, on_poll);
 	ap->kick.data = ap->poll.data = ap;
+	if (birdc_add_listener(c, on_bird_event, ap) < 0)
+		fatalx("bird_apply_new: too many birdc listeners");
 	return ap;
 }
 

@@ -27,7 +27,9 @@
  * replaces the pending set (latest wins) and its callback joins the pending waiters; when the
  * running transaction ends, one transaction covers all of them. Every requester is called
  * exactly once, with the result of the transaction that covered its request. Transactions
- * start from the loop (a zero timer), never inside bird_apply_request().
+ * start from the loop (a zero timer), never inside bird_apply_request(). While birdc is in
+ * the middle of a connection attempt, a transaction waits for its outcome instead of failing
+ * at once (so requests made at start-up, before BIRD's hello, are not refused).
  *
  * Restart with an unconfirmed config in BIRD (prefixd died between `configure timeout` and
  * `configure confirm`): bird_apply_recover() — which reconcile runs after every (re)connect,

@@ -248,6 +248,7 @@ on_reply(void *arg, struct birdc_reply *r)
 		}
 		snprintf(c->stats.version, sizeof(c->stats.version), "%s", r->lines[0].text);
 		birdc_reply_free(r);
+		ev_timer_stop(c->loop, &c->cmd_timer);
 		c->state = BIRDC_UP;
 		c->backoff = c->backoff_min;
 		c->stats.connects++;
@@ -435,6 +436,8 @@ client_connect(struct birdc *c)
 	ev_io_set(&c->rio, c->fd, EV_READ);
 	ev_io_set(&c->wio, c->fd, EV_WRITE);
 	ev_io_start(c->loop, &c->rio);
+	ev_timer_set(&c->cmd_timer, c->cmd_timeout, 0.0);  /* bounds connect + hello too */
+	ev_timer_start(c->loop, &c->cmd_timer);
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		c->state = BIRDC_HELLO;
 		return;
@@ -465,9 +468,12 @@ on_cmd_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 
 	c->stats.timeouts++;
-	err_set(&e, "bird-unavailable", "BIRD did not answer '%.*s' within %.1f s",
-	    c->head ? (int)strcspn(c->head->text, "\n") : 0, c->head ? c->head->text : "",
-	    c->cmd_timeout);
+	if (c->state != BIRDC_UP)
+		err_set(&e, "bird-unavailable", "no hello from BIRD within %.1f s", c->cmd_timeout);
+	else
+		err_set(&e, "bird-unavailable", "BIRD did not answer '%.*s' within %.1f s",
+		    c->head ? (int)strcspn(c->head->text, "\n") : 0, c->head ? c->head->text : "",
+		    c->cmd_timeout);
 	client_drop(c, &e);
 }
 
@@ -538,6 +544,12 @@ bool
 birdc_is_up(const struct birdc *c)
 {
 	return c->state == BIRDC_UP;
+}
+
+bool
+birdc_is_connecting(const struct birdc *c)
+{
+	return c->state == BIRDC_CONNECTING || c->state == BIRDC_HELLO;
 }
 
 int

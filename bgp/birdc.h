@@ -104,6 +104,9 @@ void birdc_free(struct birdc *c);
 int  birdc_add_listener(struct birdc *c, birdc_event_fn fn, void *arg);   /* 0 / -1 when full */
 void birdc_start(struct birdc *c);            /* starts connecting (and reconnecting) */
 bool birdc_is_up(const struct birdc *c);
+/* True while a connection attempt is under way (socket connecting or hello awaited): callers
+ * that would fail with bird-unavailable may wait for the next listener event instead. */
+bool birdc_is_connecting(const struct birdc *c);
 
 /*
  * Queues CMD (one line, no newline; at most BIRDC_CMD_MAX bytes). Returns 0 and later calls

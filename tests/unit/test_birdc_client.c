@@ -282,6 +282,22 @@ test_client_rejects_wrong_hello(void **state)
 }
 
 static void
+test_client_gives_up_on_missing_hello_and_retries(void **state)
+{
+	struct fake *f = *state;
+	struct birdc_stats st;
+
+	run_until_int(f, &f->downs, 1);      /* cmd_timeout 0.3 s bounds the hello wait */
+	birdc_get_stats(f->c, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_false(birdc_is_up(f->c));
+	close(f->cfd);
+	fake_accept(f);
+	hello(f);
+	assert_true(birdc_is_up(f->c));
+}
+
+static void
 test_client_fails_on_oversized_reply_line(void **state)
 {
 	struct fake *f = *state;
@@ -338,6 +354,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_times_out_a_silent_bird, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_rejects_wrong_hello, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_gives_up_on_missing_hello_and_retries, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_client_fails_on_oversized_reply_line, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_client_fails_on_reply_to_no_command, setup,
