@@ -226,7 +226,8 @@ index_finish(struct rov_ifam *f)
 	int32_t stack[130];     /* open prefixes, at most one per length */
 	size_t sp = 0, b = 0;
 
-	qsort(f->e, f->n, sizeof(*f->e), ient_cmp);
+	if (f->n > 1)
+		qsort(f->e, f->n, sizeof(*f->e), ient_cmp);
 	for (size_t i = 0; i < f->n; i++) {
 		struct rov_ient *x = &f->e[i];
 		if (i > 0 && cidr_equal(&f->e[i - 1].v.prefix, &x->v.prefix)) {

@@ -118,11 +118,38 @@ bird_round() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# The floor both clients share: a bare client (Python) sends a Reset Query and only splits
+# the reply into PDUs until End of Data. Prints the seconds.
+bare_round() {
+	python3 - "$P" <<'PY'
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t0 = time.time()
+s.sendall(bytes([1, 2, 0, 0, 0, 0, 0, 8]))      # RTR v1 Reset Query
+buf, done = b"", False
+while not done:
+    d = s.recv(1 << 20)
+    if not d:
+        sys.exit("cache closed the session")
+    buf += d
+    off = 0
+    while len(buf) - off >= 8:
+        n = struct.unpack("!I", buf[off + 4:off + 8])[0]
+        if n < 8 or len(buf) - off < n:
+            break
+        done = done or buf[off + 1] == 7            # End of Data
+        off += n
+    buf = buf[off:]
+print("%.3f" % (time.time() - t0))
+PY
+}
+
 # Interleaved rounds (the machine may be shared): prefixd, BIRD, prefixd, BIRD, ... The
 # first prefixd round also runs the look-ups. The table compares each side's best round.
 ROUNDS=${ROUNDS:-3}
 ours=()
 theirs=()
+bare=()
 for r in $(seq "$ROUNDS"); do
 	l=0
 	[ "$r" = 1 ] && l=1000000
@@ -130,6 +157,7 @@ for r in $(seq "$ROUNDS"); do
 	ours+=("$(sed -n 's/^sync_s=//p' "$T/bench.$r")")
 	bird_round
 	theirs+=("$(cat "$T/bird.s")")
+	bare+=("$(bare_round)")
 done
 val() { sed -n "s/^$1=//p" "$T/bench.1"; }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
@@ -147,6 +175,7 @@ VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(stayrtr -version 2>&1 | 
 |---|---|---|---|
 | full sync (start -> all VRPs held), best of $ROUNDS | $sync s | $bird_s s | $ratio x (target <= 1.2) |
 | full sync, every round | ${ours[*]} | ${theirs[*]} | |
+| StayRTR delivering the reset to a bare client, every round | ${bare[*]} | | the floor for both |
 | sync incl. debounced change event and index build (round 1) | $(val counted_s) s | | |
 | VRPs held (v4 / v6) | $(val vrps_v4) / $(val vrps_v6) | $BIRD_N4 / $BIRD_N6 | |
 | rov_check (state only), 1,000,000 random look-ups | $(val random_check_per_s) /s | | target >= 1,000,000 /s |
