@@ -373,16 +373,12 @@ ipam_provision_pick_child(struct ipam_pool *p, const struct cidr *c, int netmask
 	return ipam_space_pick(parent, len, out, e);
 }
 
-int
-ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
-    const struct cidr *c, int netmask, struct cidr *out, struct err *e)
+/* Validates a provision request and picks the CIDR; changes nothing. */
+static int
+ipam_provision_pick(struct ipam_pool *p, const struct cidr *c, int netmask, struct cidr *pick,
+    struct err *e)
 {
-	struct store_provision row;
-	struct ipam_alloc tmp, *pa = NULL;
-	struct ipam_alloc_extra tx;
-	struct ipam_prov *v;
-	struct cidr pick;
-	char after[256], b[CIDR_STRLEN];
+	char b[CIDR_STRLEN];
 
 	if ((c == NULL) == (netmask < 0))
 		return err_set(e, "invalid-argument", "provision needs a CIDR or a netmask");
@@ -394,13 +390,27 @@ ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p
 		    "pool '%s' is top-level: provision it with an explicit CIDR", p->name);
 	if (c == NULL && (unsigned)netmask > cidr_maxlen(p->family))
 		return err_set(e, "invalid-argument", "netmask %d is out of range", netmask);
-	if (p->parent == NULL) {
-		if (ipam_provision_check_top(p, c, e) != 0)
-			return -1;
-		pick = *c;
-	} else if (ipam_provision_pick_child(p, c, netmask, &pick, e) != 0) {
+	if (p->parent != NULL)
+		return ipam_provision_pick_child(p, c, netmask, pick, e);
+	if (ipam_provision_check_top(p, c, e) != 0)
 		return -1;
-	}
+	*pick = *c;
+	return 0;
+}
+
+int
+ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
+    const struct cidr *c, int netmask, struct cidr *out, struct err *e)
+{
+	struct store_provision row;
+	struct ipam_alloc tmp, *pa = NULL;
+	struct ipam_alloc_extra tx;
+	struct ipam_prov *v;
+	struct cidr pick;
+	char after[256], b[CIDR_STRLEN];
+
+	if (ipam_provision_pick(p, c, netmask, &pick, e) != 0)
+		return -1;
 	memset(&row, 0, sizeof(row));
 	row.id = m->next_id[IPAM_ID_PROV];
 	row.pool_id = p->id;

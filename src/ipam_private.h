@@ -1,7 +1,8 @@
 /*
  * ipam_private — internals shared by the ipam files. Not for other modules.
  *
- *   ipam.c         life cycle, load from the store, scopes, tags, hash index, events
+ *   ipam.c         life cycle, load from the store, scopes, transactions, events
+ *   ipam_util.c    hash set, vector, text checks, tag lists
  *   ipam_pool.c    pools, provisioning and deprovisioning
  *   ipam_alloc.c   free-space operations, allocate, release, allocation accessors
  *   ipam_report.c  utilization, resources, overlap / compliance report
