@@ -1,21 +1,27 @@
 /*
  * rtr — prefixd's live view of RPKI: rtrlib 0.8's manager run inside the daemon's libev loop,
- * a freshness state machine of our own, VRP counts, and debounced change events.
+ * a freshness state machine of our own, VRP counts, a look-up index, and debounced change
+ * events.
  *
- * Who calls it: src/prefixd.c creates one (rtr_new + rtr_start) from the [rpki] config;
- * rpki/rov validates against its table; the lifecycle subscribes to changes; the API and
- * metrics read rtr_status_get(). It owns the rtrlib manager, its sockets and the VRP table.
+ * Who calls it: src/prefixd.c creates one (rtr_conf_from + rtr_new + rtr_start, then
+ * rtr_api_register) from the [rpki] config; rpki/rov validates against its data; the
+ * lifecycle subscribes to changes; the API and metrics read rtr_status_get(). It owns the
+ * rtrlib manager, its sockets, the VRP table and the index. Files: rtr.c (rtrlib, state
+ * machine, queue, change events), api_rpki.c (config, status, JSON, routes, metrics),
+ * rtr_private.h (struct rtr, shared with rov.c).
  *
  * Threads. rtrlib runs one pthread per cache. Its two callbacks (pfx update, status) only
- * (a) copy the record's fields into a bounded ring under a mutex, or store a few integers
- * into per-cache atomics, and (b) call ev_async_send(). They never call rtrlib, never block
- * on anything but that short mutex, never touch the loop's state. Everything else - the
- * state machine, timers, counts, change lists, logging of transitions, subscriber calls -
- * runs on the loop thread in the ev_async handler or in ev_timer handlers. If the ring is
- * full the callback sets an overflow flag and the next change event says "everything
- * changed". While we stop or restart the manager (rtr_mgr_stop fires one delete callback per
- * VRP on our own thread, with the table's write lock held) a `quiet` flag makes the callbacks
- * return at once.
+ * (a) update a few atomic counters (table generation, /16 coverage counts, /0 VRPs, socket
+ * state) and copy the record's fields into a bounded ring under a mutex, and (b) call
+ * ev_async_send() when the ring turns non-empty. They never call rtrlib, never block on
+ * anything but that short mutex, never touch the loop's state. Everything else - the state
+ * machine, timers, counts, the index, change lists, logging, subscriber calls - runs on the
+ * loop thread in the ev_async handler or in ev_timer handlers. If the ring is full the
+ * callback sets an overflow flag (and stops queueing until the loop has drained) and the next
+ * change event says "everything changed"; during the first sync (no data yet) nothing is
+ * queued at all, the sync itself is "everything changed". While we stop or restart the
+ * manager (rtr_mgr_stop fires one delete callback per VRP on our own thread, with the table's
+ * write lock held) a `quiet` flag makes the callbacks return at once.
  *
  * rtrlib 0.8.0 traps and what this module does about each (../shared/reference/rpki-bird.md):
  *   cache overrides intervals     rtr_set_interval_mode(RTR_INTERVAL_MODE_IGNORE_ANY) per socket
@@ -27,10 +33,16 @@
  *   SIGPIPE                       rtr_start() sets SIGPIPE to SIG_IGN (process-wide)
  *   signals                       all signals are blocked around rtr_mgr_start() so rtrlib's
  *                                 threads inherit the mask; the loop thread's mask is restored
- *   callbacks under table lock    callbacks only enqueue (above); no rtrlib call from them
+ *   callbacks under table lock    callbacks only count and enqueue; no rtrlib call from them
  *   padding in pfx_record         fields are copied one by one, never the struct
- *   rtr_state_to_str(RTR_CLOSED)  out of bounds in 0.8.0: rtr_cache_state_name() is ours
+ *   rtr_state_to_str(RTR_CLOSED)  out of bounds in 0.8.0: we name socket states ourselves
  *   in_sync means "once"          our own freshness clock (last completed sync per cache)
+ *   no callback after a refresh   the status callback reports SYNC -> ESTABLISHED only when the
+ *                                 group's status changes (the first sync); refresh syncs are
+ *                                 seen by reading rs.last_update once a second (rtr.c)
+ *   /0 VRPs abort lookups         rtrlib asserts in lrtr_get_bits; rov refuses to validate a
+ *                                 family while a /0 VRP is held (rtr_private.h)
+ *   four syscalls per PDU         a read buffer in front of rtrlib's TCP transport
  *   lrtr_dbg debug lines          Debian's librtr0 is built without NDEBUG and prints its debug
  *                                 lines to stderr; 0.8.0 has no log hook and the symbol is not
  *                                 exported, so they cannot be routed into log_debug. They go
@@ -41,19 +53,21 @@
  *
  * Freshness state machine (rtr_fsm makes every transition; each is logged and counted):
  *
- *                 SYNC                        STALE
- *   connecting ─────────> synced <────SYNC──── stale <────────┐
- *                          │  ^ │                  │          │
- *                          │  └─┘ SYNC (clock      │ EXPIRE   │ STALE
- *                          │        restarts)      v          │
- *                          └──────EXPIRE──────> expired   synced
- *                                                 │
- *                           synced <────SYNC──────┘
+ *                    SYNC                STALE
+ *    connecting ────────────> synced ────────────> stale
+ *                             ^ │ ^                 │ │
+ *                             │ │ └──────SYNC───────┘ │
+ *                             │ │                     │
+ *                        SYNC │ │ EXPIRE       EXPIRE │
+ *                             │ v                     │
+ *                             expired <───────────────┘
  *
- *   SYNC    a cache completed a sync (rtrlib socket SYNC -> ESTABLISHED: reset or serial
- *           query answered up to End of Data)
- *   STALE   `stale_after` seconds passed since the last completed sync, or since the last
- *           cache was lost (whichever comes first)
+ *    and synced ──SYNC──> synced: the freshness clock restarts.
+ *
+ *   SYNC    a cache completed a sync (a reset or serial query answered up to End of Data)
+ *   STALE   `stale_after` seconds passed since the last completed sync. A cache is lost only
+ *           after its last sync, so this is also at most `stale_after` after the last cache
+ *           was lost (SPEC's "since the last successful sync, or since the cache was lost").
  *   EXPIRE  `expire` seconds passed since the last completed sync: the data is dropped, as
  *           RFC 8210 §6 requires, by restarting the manager (stop, free, init, start)
  * Any other (state, event) pair is illegal: rtr_fsm returns -1 and changes nothing.

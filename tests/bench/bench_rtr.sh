@@ -169,7 +169,7 @@ ratio=$(awk -v a="$sync" -v b="$bird_s" 'BEGIN { printf "%.2f", a / b }')
 cat <<EOF
 
 Command: tests/bench/bench_rtr.sh $BUILD $N4 $N6   ($(nproc) CPUs, $(date -u +%Y-%m-%d))
-VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(stayrtr -version 2>&1 | head -1 | awk '{print $NF}') on 127.0.0.1
+VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(dpkg-query -W -f '${Version}' stayrtr 2>/dev/null) on 127.0.0.1; BIRD $(bird --version 2>&1 | awk '{print $NF}')
 
 | measure | prefixd rpki/rtr | BIRD rpki protocol | ratio / target |
 |---|---|---|---|
