@@ -5,7 +5,8 @@
  * prefixctl.c only calls ctl_main(). Everything else lives here so that unit tests and the
  * fuzzer reach the same code:
  *
- *   ctl_cmd.c     the command registry (one table per area), lookup, help, bash completion
+ *   ctl_cmd.c     the command registry (one table per area), lookup, help, ctl_main()
+ *   ctl_complete.c  bash completion (`prefixctl __complete WORDS...`) from the same tables
  *   ctl_args.c    the argument parser: global options, command words, options, positionals,
  *                 local validation (numbers in range, K=V shape, CIDR syntax)
  *   ctl_http.c    the HTTP/1.1 client over the daemon's unix socket (libcurl), path escaping
@@ -137,6 +138,12 @@ extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);
 
 /*
+ * How many leading words of `words` ("pool create") equal argv[0..argc): returns that
+ * count, and sets *all when every word matched.
+ */
+int ctl_cmd_match(const char *words, int argc, char *const argv[], bool *all);
+
+/*
  * Finds the command whose words are the longest match at the start of argv[0..argc).
  * Returns it and sets *used to the number of words consumed, or NULL when none matches
  * (*used then counts the words that prefix at least one command, e.g. 1 for "pool bogus").
@@ -151,7 +158,7 @@ void ctl_help_all(FILE *f, const char *topic);
 void ctl_help_cmd(FILE *f, const struct ctl_cmd *c);
 
 /*
- * Completion: given the words already typed after "prefixctl" (the word being completed is
+ * ctl_complete.c. Completion: given the words already typed after "prefixctl" (the word being completed is
  * not included), prints the candidates for the next word, one per line. With ctx (may be
  * NULL: no lookups), existing pool and scope names and allocation ids are fetched from the
  * daemon where one is expected (see `lookups` in ctl_cmd.c); a -s among the words overrides
