@@ -10,6 +10,9 @@
 #   3. an edit of the JSON is reflected within 5 s and a change event names the prefix
 #   4. StayRTR stopped -> `stale` within stale_after + 2 s; answers still come, marked stale
 #   5. StayRTR restarted (new session id) -> `synced` within 10 s
+#   6. a ROA removed from the JSON: not-found within 5 s, a change event names the prefix
+#   7. StayRTR stopped past `expire`: `expired`, the VRPs are dropped (RFC 8210), answers are
+#      not-found and stale; a restart brings `synced` back
 # Under the ASan build (PREFIXD_BUILD_DIR points at it) rtrlib itself is not instrumented;
 # LeakSanitizer runs with tests/lsan-rtrlib.supp for rtrlib's own allocations.
 set -euo pipefail
@@ -24,6 +27,7 @@ command -v stayrtr >/dev/null || fail "stayrtr is not installed"
 command -v jq >/dev/null || fail "jq is not installed"
 
 STALE_AFTER=3
+EXPIRE=10
 T=$(mktemp -d /tmp/test_rtr.XXXXXX)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/lsan-rtrlib.supp:print_suppressions=0
@@ -101,7 +105,7 @@ PIDS+=($!)
 wait_until 5 "garbage cache listening" listening "$GP"
 
 mkfifo "$T/cmd"
-"$DRIVER" -c "127.0.0.1:$SP" -c "127.0.0.1:$GP" -r 1 -R 1 -s "$STALE_AFTER" -e 600 -t 2 \
+"$DRIVER" -c "127.0.0.1:$SP" -c "127.0.0.1:$GP" -r 1 -R 1 -s "$STALE_AFTER" -e "$EXPIRE" -t 2 \
     <"$T/cmd" >"$T/out" 2>"$T/err" &
 DRIVER_PID=$!
 PIDS+=("$DRIVER_PID")
@@ -176,6 +180,32 @@ new_session=$(status | jq ".caches[] | select(.cache == \"127.0.0.1:$SP\") | .se
 [ "$new_session" != "$old_session" ] || fail "session id did not change ($old_session)"
 ok "synced $(( $(now_ms) - start_ms )) ms after the restart, session $old_session -> $new_session"
 expect_validate 203.0.113.0/24 65003 "valid null false"
+
+# 6. a ROA removed
+nchanges=$(grep -c '"event":"change"' "$T/out")
+write_vrps
+is_gone() { [ "$(validate 203.0.113.0/24 65003)" = "not-found null false" ]; }
+wait_until 5 "the removal to be reflected" is_gone
+removed() {
+	grep '"event":"change"' "$T/out" | tail -n +$((nchanges + 1)) |
+	    jq -e 'select(.prefixes | index("203.0.113.0/24"))'
+}
+wait_until 3 "a change event naming the removed 203.0.113.0/24" removed
+ok "removal reflected, change event named 203.0.113.0/24"
+
+# 7. past expire the data is dropped
+start_ms=$(now_ms)
+kill "$STAYRTR_PID"
+wait "$STAYRTR_PID" 2>/dev/null || true
+wait_until $((EXPIRE + 3)) "expired" state_is expired
+ok "expired $(( $(now_ms) - start_ms )) ms after StayRTR stopped (expire ${EXPIRE}s)"
+expect_validate 192.0.2.0/24 65001 "not-found null true"
+dropped() { [ "$(status | jq '.vrps.ipv4 + .vrps.ipv6')" = 0 ]; }
+wait_until 5 "the VRP counts to drop to 0" dropped
+ok "VRPs dropped at expiry"
+start_stayrtr
+wait_until 10 "synced after expiry" state_is synced
+expect_validate 192.0.2.0/24 65001 "valid null false"
 
 send quit >/dev/null
 wait "$DRIVER_PID" || fail "driver exited with $? (stderr: $T/err)"
