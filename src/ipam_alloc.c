@@ -16,13 +16,11 @@
 #include "log.h"
 #include "rules.h"
 
-int
-ipam_space_take(struct ipam_pool *p, const struct cidr *c)
+void
+ipam_space_carve(struct ipam_pool *p, const struct cidr *block, const struct cidr *c)
 {
-	struct cidr blk, lo, hi;
+	struct cidr blk = *block, lo, hi;
 
-	if (!ptree_covering(p->free, c, &blk, NULL))
-		return -1;
 	ptree_remove(p->free, &blk, NULL);
 	while (blk.len < c->len) {
 		cidr_split(&blk, &lo, &hi);
@@ -34,6 +32,16 @@ ipam_space_take(struct ipam_pool *p, const struct cidr *c)
 			blk = hi;
 		}
 	}
+}
+
+int
+ipam_space_take(struct ipam_pool *p, const struct cidr *c)
+{
+	struct cidr blk;
+
+	if (!ptree_covering(p->free, c, &blk, NULL))
+		return -1;
+	ipam_space_carve(p, &blk, c);
 	return 0;
 }
 
@@ -54,13 +62,16 @@ ipam_space_give(struct ipam_pool *p, const struct cidr *c)
 }
 
 int
-ipam_space_pick(const struct ipam_pool *p, unsigned len, struct cidr *out, struct err *e)
+ipam_space_pick(const struct ipam_pool *p, unsigned len, struct cidr *out,
+    struct cidr *block, struct err *e)
 {
 	struct cidr blk;
 	char b[CIDR_STRLEN];
 
 	if (ptree_best_fit(p->free, len, &blk)) {
 		*out = cidr_make(p->family, blk.hi, blk.lo, len);
+		if (block != NULL)
+			*block = blk;
 		return 0;
 	}
 	if (ptree_shortest(p->free, &blk))
@@ -329,7 +340,7 @@ ipam_token_replay(const struct ipam_pool *p, struct ipam_alloc *a,
 /* Validates the request and picks its CIDR; changes nothing. */
 static int
 ipam_allocate_pick(const struct ipam_pool *p, const struct ipam_alloc_req *req,
-    struct cidr *pick, struct err *e)
+    struct cidr *pick, struct cidr *block, struct err *e)
 {
 	unsigned len;
 	char b[CIDR_STRLEN];
@@ -352,8 +363,8 @@ ipam_allocate_pick(const struct ipam_pool *p, const struct ipam_alloc_req *req,
 	if (rules_check(p, len, &req->tags, req->locale, e) != 0)
 		return -1;
 	if (req->cidr == NULL)
-		return ipam_space_pick(p, len, pick, e);
-	if (!ptree_covering(p->free, req->cidr, NULL, NULL))
+		return ipam_space_pick(p, len, pick, block, e);
+	if (!ptree_covering(p->free, req->cidr, block, NULL))
 		return ipam_space_refuse(p, req->cidr, e);
 	*pick = *req->cidr;
 	return 0;
@@ -366,7 +377,7 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 	struct ipam_token_key key;
 	struct ipam_alloc *a, tmp;
 	struct ipam_alloc_extra tx;
-	struct cidr pick;
+	struct cidr pick, block;
 
 	memset(out, 0, sizeof(*out));
 	if (req->token != NULL) {
@@ -379,7 +390,7 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 		if (a != NULL)
 			return ipam_token_replay(p, a, req, out, e);
 	}
-	if (ipam_allocate_pick(p, req, &pick, e) != 0)
+	if (ipam_allocate_pick(p, req, &pick, &block, e) != 0)
 		return -1;
 	out->cidr = pick;
 	if (req->preview)
@@ -405,7 +416,7 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 		}
 		ipam_id_reserved(m);
 	}
-	ipam_space_take(p, &pick);
+	ipam_space_carve(p, &block, &pick);
 	out->alloc = ipam_alloc_attach(m, p, tmp.id, &pick, IPAM_ALLOC_ALLOCATION,
 	    req->description, req->locale, req->token, &req->tags, tmp.created);
 	return 0;

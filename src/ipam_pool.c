@@ -370,7 +370,7 @@ ipam_provision_pick_child(struct ipam_pool *p, const struct cidr *c, int netmask
 		*out = *c;
 		return 0;
 	}
-	return ipam_space_pick(parent, len, out, e);
+	return ipam_space_pick(parent, len, out, NULL, e);
 }
 
 /* Validates a provision request and picks the CIDR; changes nothing. */

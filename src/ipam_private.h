@@ -120,8 +120,12 @@ struct ipam_prov *ipam_prov_attach(struct ipam *m, struct ipam_pool *p, uint64_t
 int ipam_space_take(struct ipam_pool *p, const struct cidr *c);
 /* Gives c back, merging buddies up to the provisioned CIDR that contains it. */
 void ipam_space_give(struct ipam_pool *p, const struct cidr *c);
-/* The CIDR an allocation of length len would get, or -1 with pool-exhausted. */
-int ipam_space_pick(const struct ipam_pool *p, unsigned len, struct cidr *out, struct err *e);
+/* Takes c out of block, a free block that contains it (no look-up). */
+void ipam_space_carve(struct ipam_pool *p, const struct cidr *block, const struct cidr *c);
+/* The CIDR an allocation of length len would get (and the free block it comes from, when
+ * block is not NULL), or -1 with pool-exhausted. */
+int ipam_space_pick(const struct ipam_pool *p, unsigned len, struct cidr *out,
+    struct cidr *block, struct err *e);
 /* Explains why c is not free in p: overlap (naming the collider) or invalid-argument. */
 int ipam_space_refuse(const struct ipam_pool *p, const struct cidr *c, struct err *e);
 

@@ -36,6 +36,7 @@ struct ptree_slab {
 struct ptree {
 	int family;
 	int flags;
+	int maskw;                  /* mask words in use: 1 for IPv4 (lengths 0..32), else 3 */
 	size_t nodesize;
 	size_t count;
 	struct ptree_node *root;
@@ -57,6 +58,7 @@ ptree_new(int family, int flags)
 	t->nodesize = sizeof(struct ptree_node);
 	if (flags & PTREE_LENMASK)
 		t->nodesize += PTREE_MASKW * sizeof(uint64_t);
+	t->maskw = family == CIDR_V4 ? 1 : PTREE_MASKW;
 	t->slabused = PTREE_SLAB;
 	return t;
 }
@@ -190,11 +192,11 @@ ptree_mask_update(const struct ptree *t, struct ptree_node *n)
 		return false;
 	for (i = 0; i < 2; i++)
 		if (n->child[i] != NULL)
-			for (w = 0; w < PTREE_MASKW; w++)
+			for (w = 0; w < t->maskw; w++)
 				m[w] |= n->child[i]->mask[w];
 	if (n->stored)
 		m[n->len >> 6] |= (uint64_t)1 << (n->len & 63);
-	for (w = 0; w < PTREE_MASKW; w++) {
+	for (w = 0; w < t->maskw; w++) {
 		changed |= n->mask[w] != m[w];
 		n->mask[w] = m[w];
 	}
