@@ -21,6 +21,7 @@ struct complete {
 	size_t seen_len[256];
 	size_t nseen;
 	const struct ctl_ctx *ctx;  /* for names from the daemon; NULL: none */
+	const char *first_pos;      /* the command's first positional, for "{1}" lookups */
 };
 
 static void
@@ -56,34 +57,58 @@ complete_word(const struct ctl_cmd *c, void *arg)
 	emit_once(cp, w, strcspn(w, " "));
 }
 
-/* Prints the `member` of every item GET /v1/<collection> lists ("pools name"). */
+/* Prints a string candidate (an object's cidr); names with blanks would split in bash. */
+static void
+print_name(FILE *f, json_t *v)
+{
+	if (json_is_object(v))
+		v = json_object_get(v, "cidr");
+	if (json_is_string(v) && strpbrk(json_string_value(v), " \t\n") == NULL)
+		fprintf(f, "%s\n", json_string_value(v));
+}
+
+/*
+ * GET /v1/<path> for a lookup "PATH MEMBER" ("pools name", "pools/{1} cidrs"; {1} is the
+ * first positional typed). Prints the reply's MEMBER when it is an array ("cidrs" of one
+ * pool), else the MEMBER of every item of the reply's first array (.pools[].name).
+ */
 static void
 complete_names(struct complete *cp, const char *names)
 {
-	const char *sp = strchr(names, ' ');
-	char coll[32];
+	const char *sp = strchr(names, ' '), *seg = names;
 	struct ctl_path p;
 	struct ctl_reply r;
 	struct err e;
 	json_t *j, *arr = NULL, *el, *v;
 	const char *k;
+	char buf[CTL_PATH_MAX];
 	size_t i;
 
-	if (cp->ctx == NULL || sp == NULL || (size_t)(sp - names) >= sizeof(coll))
+	if (cp->ctx == NULL || sp == NULL)
 		return;
-	snprintf(coll, sizeof(coll), "%.*s", (int)(sp - names), names);
 	ctl_path_init(&p, "/v1");
-	if (ctl_path_add(&p, coll) < 0 || ctl_http(cp->ctx, "GET", p.s, NULL, &r, &e) < 0)
+	while (seg < sp) {
+		size_t n = strcspn(seg, "/ ");
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)n, seg);
+		if (strcmp(buf, "{1}") == 0 && cp->first_pos == NULL)
+			return;
+		if (ctl_path_add(&p, strcmp(buf, "{1}") == 0 ? cp->first_pos : buf) < 0)
+			return;
+		seg += n + (seg[n] == '/');
+	}
+	if (ctl_http(cp->ctx, "GET", p.s, NULL, &r, &e) < 0)
 		return;
 	j = r.status == 200 && r.len > 0 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+	if (json_is_array(json_object_get(j, sp + 1)))
+		json_array_foreach(json_object_get(j, sp + 1), i, el)
+			print_name(cp->f, el);
 	json_object_foreach(j, k, v)
 		if (arr == NULL && json_is_array(v))
 			arr = v;
-	json_array_foreach(arr, i, el) {
-		v = json_object_get(el, sp + 1);
-		if (json_is_string(v) && strpbrk(json_string_value(v), " \t\n") == NULL)
-			fprintf(cp->f, "%s\n", json_string_value(v));
-	}
+	if (!json_is_array(json_object_get(j, sp + 1)))
+		json_array_foreach(arr, i, el)
+			print_name(cp->f, json_object_get(el, sp + 1));
 	json_decref(j);
 	ctl_reply_free(&r);
 }
@@ -104,9 +129,9 @@ option_named(const struct ctl_cmd *c, const char *word)
 
 /*
  * Where completion finds existing names: an option (lower case) or positional (upper case)
- * of that name, in commands of that group (NULL: any), lists the member of the daemon's
- * collection ("pools name": .name of GET /v1/pools's items). Positionals of "... create"
- * commands are new names and never looked up.
+ * of that name, in commands whose words are `group` or start with it (NULL: any), is looked
+ * up as complete_names() says. Positionals of "... create" commands are new names and never
+ * looked up.
  */
 static const struct {
 	const char *group, *arg, *names;
@@ -118,6 +143,7 @@ static const struct {
 	{ NULL, "ID", "allocations id" },
 	{ "pool", "NAME", "pools name" },
 	{ "scope", "NAME", "scopes name" },
+	{ "pool deprovision", "CIDR", "pools/{1} cidrs" },
 };
 
 static const char *
@@ -130,7 +156,7 @@ lookup_names(const struct ctl_cmd *c, const struct ctl_opt *o)
 		return NULL;
 	for (i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++)
 		if (strcmp(lookups[i].arg, o->name) == 0 && (lookups[i].group == NULL ||
-		    (strlen(lookups[i].group) == glen &&
+		    strcmp(lookups[i].group, c->words) == 0 || (strlen(lookups[i].group) == glen &&
 		    strncmp(lookups[i].group, c->words, glen) == 0)))
 			return lookups[i].names;
 	return NULL;
@@ -167,7 +193,8 @@ complete_options(struct complete *cp, const struct ctl_cmd *c)
 			pending = i + 1 == cp->argc ? o : NULL;
 			i++;
 		} else if (cp->argv[i][0] != '-') {
-			npos++;
+			if (npos++ == 0)
+				cp->first_pos = cp->argv[i];
 		}
 	}
 	if (pending != NULL) {

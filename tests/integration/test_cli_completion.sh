@@ -3,7 +3,8 @@
 # subcommands, options of the typed command, an option's choices, global options that must
 # not count as command words (all from prefixctl's own tables through `prefixctl
 # __complete`), and existing pool names, scope names and allocation ids fetched from a real
-# prefixd where one is expected -- never for the name a "create" invents.
+# prefixd where one is expected (a pool's CIDRs for "pool deprovision") -- never for the name
+# a "create" invents.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
@@ -48,5 +49,6 @@ completes "private-default" -s "$PD_SOCK" pool list --scope pr
 completes "top tiny" -s "$PD_SOCK" pool create x --scope private-default --parent t
 completes "$id" -s "$PD_SOCK" release "$id"
 completes "" -s "$PD_SOCK" pool create t
+completes "10.0.0.0/16" -s "$PD_SOCK" pool deprovision top 1
 PREFIXD_SOCKET=$PD_SOCK completes "top tiny" pool delete t
 completes "" -s "$PD_DIR/nowhere.sock" pool show t
