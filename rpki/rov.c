@@ -347,6 +347,12 @@ rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
 {
 	int rc;
 
+	if (rtr == NULL) {
+		memset(out, 0, sizeof(*out));
+		out->state = ROV_NOT_FOUND;
+		out->stale = true;
+		return err_set(e, "rpki-unavailable", "no RTR cache is configured");
+	}
 	if (prefix_ok(prefix) && rtr_has_default_vrp(rtr, prefix->family)) {
 		memset(out, 0, sizeof(*out));
 		out->state = ROV_NOT_FOUND;
@@ -372,7 +378,7 @@ enum rov_state
 rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t asn, bool *stale)
 {
 	*stale = !rtr_is_fresh(rtr);
-	if (!prefix_ok(prefix) || rtr_has_default_vrp(rtr, prefix->family) ||
+	if (rtr == NULL || !prefix_ok(prefix) || rtr_has_default_vrp(rtr, prefix->family) ||
 	    !rtr_maybe_covered(rtr, prefix))
 		return ROV_NOT_FOUND;
 	const struct rov_index *ix = rtr_index(rtr);

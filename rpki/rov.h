@@ -87,7 +87,8 @@ int rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint3
  * state is not synced. With no data at all (connecting, expired) the answer is not-found,
  * stale. Returns 0 or -1 as rov_validate_table, or -1 with rov-unavailable while the data
  * holds a /0 VRP of the prefix's family (rtrlib 0.8.0 aborts on lookups then; see
- * rtr_private.h). Callers must treat -1 as "not valid".
+ * rtr_private.h). Callers must treat -1 as "not valid". rtr may be NULL (no [rpki] cache):
+ * -1 with rpki-unavailable, not-found, stale.
  */
 int rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
     struct rov_result *out, struct err *e);

@@ -406,6 +406,24 @@ test_index_of_empty_table_finds_nothing(void **state)
 	rov_index_free(NULL);
 }
 
+static void
+test_validate_without_rtr_is_unavailable_and_stale(void **state)
+{
+	struct cidr p;
+	struct rov_result r;
+	struct err e = {0};
+	bool stale = false;
+
+	(void)state;
+	assert_int_equal(cidr_parse("192.0.2.0/24", &p, NULL), 0);
+	assert_int_equal(rov_validate(NULL, &p, 65001, &r, &e), -1);
+	assert_string_equal(e.code, "rpki-unavailable");
+	assert_int_equal(r.state, ROV_NOT_FOUND);
+	assert_true(r.stale);
+	assert_int_equal(rov_check(NULL, &p, 65001, &stale), ROV_NOT_FOUND);
+	assert_true(stale);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -433,6 +451,7 @@ main(void)
 		T(test_result_json_names_state_reason_and_vrps),
 		T(test_index_answers_like_rtrlib_on_random_nested_vrps),
 		T(test_index_of_empty_table_finds_nothing),
+		T(test_validate_without_rtr_is_unavailable_and_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
