@@ -108,6 +108,7 @@ struct ctl_inv {
 	const char *socket;         /* -s SOCKET, NULL if not given */
 	bool json;                  /* --json */
 	bool help;                  /* help was asked for (`help`, -h, --help) */
+	bool version;               /* --version */
 	bool complete;              /* hidden `__complete`: list the next words */
 	const struct ctl_cmd *cmd;  /* NULL with help for the general help */
 	const char *topic;          /* "help pool": the first word of a command group */
@@ -173,7 +174,7 @@ int ctl_main(int argc, char *argv[]);
 
 /*
  * Parses argv (without the program name) into inv. Global options (-s SOCKET, --json, -h,
- * --help) are accepted before and after the command words; "--opt VALUE" and "--opt=VALUE"
+ * --help, --version) are accepted before and after the command words; "--opt VALUE" and "--opt=VALUE"
  * both work; "--" ends the options. Returns 0, or -1 with e->code "usage" and a one-line
  * message naming the offending word. With inv->help set, the command may be incomplete.
  */

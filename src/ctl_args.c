@@ -181,6 +181,10 @@ parse_global(int argc, char *argv[], int *i, struct ctl_inv *inv, struct err *e)
 		inv->help = true;
 		return 1;
 	}
+	if (strcmp(a, "--version") == 0) {
+		inv->version = true;
+		return 1;
+	}
 	if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
 		if (*i + 1 >= argc || argv[*i + 1][0] == '\0')
 			return err_set(e, "usage", "%s needs a value SOCKET", a);
@@ -351,7 +355,7 @@ ctl_parse(int argc, char *argv[], struct ctl_inv *inv, struct err *e)
 		return 0;
 	}
 	if (i == argc) {
-		if (inv->help)
+		if (inv->help || inv->version)
 			return 0;
 		return err_set(e, "usage", "missing command");
 	}

@@ -106,6 +106,7 @@ ctl_help_all(FILE *f, const char *topic)
 	    "\n"
 	    "  -s SOCKET  the daemon's socket (default: $PREFIXD_SOCKET, else %s)\n"
 	    "  --json     print the API's JSON instead of tables\n"
+	    "  --version  print prefixctl's version\n"
 	    "  (environment: PREFIXD_SOCKET; PREFIXCTL_TIMEOUT, seconds per request, default %ld)\n"
 	    "\n"
 	    "commands:\n", CTL_DEFAULT_SOCKET, CTL_TIMEOUT_MS / 1000);
@@ -203,6 +204,10 @@ ctl_main(int argc, char *argv[])
 		fprintf(stderr, "prefixctl: %s\n", e.msg);
 		usage_hint(stderr, inv.cmd);
 		return CTL_EXIT_USAGE;
+	}
+	if (inv.version) {
+		printf("prefixctl %s\n", PREFIXD_VERSION);
+		return CTL_EXIT_OK;
 	}
 	if (inv.help) {
 		if (inv.cmd != NULL)

@@ -368,6 +368,18 @@ test_parse_help_skips_required_checks(void **state)
 }
 
 static void
+test_parse_version_needs_no_command(void **state)
+{
+	struct ctl_inv inv;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(PARSE(&inv, &e, "--version"), 0);
+	assert_true(inv.version);
+	assert_null(inv.cmd);
+}
+
+static void
 test_parse_double_dash_ends_options(void **state)
 {
 	struct ctl_inv inv;
@@ -528,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_parse_import_wants_file_or_cidr_and_name),
 		cmocka_unit_test(test_parse_reads_time_forms_as_unix_seconds),
 		cmocka_unit_test(test_parse_help_skips_required_checks),
+		cmocka_unit_test(test_parse_version_needs_no_command),
 		cmocka_unit_test(test_parse_double_dash_ends_options),
 		cmocka_unit_test(test_parse_flag_refuses_a_value),
 		cmocka_unit_test(test_parse_refuses_more_options_than_it_holds),
