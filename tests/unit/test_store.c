@@ -203,6 +203,42 @@ test_released_id_is_not_issued_again_after_restart(void **state)
 }
 
 static void
+test_token_replay_survives_restart(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool *p = mkpool(f, "p", "10.0.0.0/16");
+	uint64_t id = alloc(f, p, 24, "retry-me")->id;
+	struct ipam_alloc_req q;
+	struct ipam_alloc_result r;
+
+	restart(f);
+	p = ipam_pool_find(f->m, "p");
+	memset(&q, 0, sizeof(q));
+	q.netmask = 24;
+	q.token = "retry-me";
+	assert_int_equal(ipam_allocate(f->m, &who, p, &q, &r, &f->e), 0);
+	assert_true(r.replayed);
+	assert_int_equal(r.alloc->id, id);
+}
+
+static void
+test_refused_allocation_writes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool *p = mkpool(f, "p", "10.0.0.0/24");
+	struct ipam_alloc_req q;
+	struct ipam_alloc_result r;
+	long events = query_int(f->path, "SELECT count(*) FROM events");
+
+	memset(&q, 0, sizeof(q));
+	q.netmask = 23;
+	assert_int_equal(ipam_allocate(f->m, &who, p, &q, &r, &f->e), -1);
+	assert_string_equal(f->e.code, "pool-exhausted");
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM allocations"), 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), events);
+}
+
+static void
 test_child_pools_survive_restart(void **state)
 {
 	struct fx *f = *state;
@@ -388,6 +424,8 @@ main(void)
 		T(test_default_scopes_are_created_once),
 		T(test_model_is_rebuilt_from_store_with_stable_ids),
 		T(test_released_id_is_not_issued_again_after_restart),
+		T(test_token_replay_survives_restart),
+		T(test_refused_allocation_writes_nothing),
 		T(test_child_pools_survive_restart),
 		T(test_store_refuses_duplicate_start_in_pool),
 		T(test_store_refuses_duplicate_token_in_pool),
