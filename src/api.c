@@ -395,6 +395,13 @@ api_init(struct daemon *d)
 }
 
 void
+api_flush(struct daemon *d)
+{
+	if (api_queue_head != NULL)
+		api_run_batch(d);
+}
+
+void
 api_shutdown(struct daemon *d)
 {
 	if (api_queue_head != NULL) {

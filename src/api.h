@@ -19,7 +19,9 @@
  * each sets its own reply, a refused one (4xx) does not disturb the others because every ipam
  * mutation has its own savepoint. The replies go out only after COMMIT; if COMMIT fails, every
  * request of the batch gets 503 (storage-full on a full disk, else store-failed) and the model
- * is rebuilt from the store (ipam_load). Reads answer directly from memory.
+ * is rebuilt from the store (ipam_load). Reads answer directly from memory. When other
+ * connections are open that have queued nothing yet, the batch waits up to [daemon]
+ * commit_delay_us for them (an ev_timer) so that answered clients join the next batch.
  *
  * Error statuses (api_status_of): 400 invalid-json invalid-argument unknown-field cidr-invalid
  * cidr-not-canonical; 401 unauthorized; 403 forbidden; 404 not-found no-such-route; 405
@@ -73,6 +75,8 @@ struct api_ctx {
 void api_init(struct daemon *d);
 /* Stops the watcher after running any queued work. */
 void api_shutdown(struct daemon *d);
+/* Runs the queued batch now, if any (tests and fuzzing; the loop does it by itself). */
+void api_flush(struct daemon *d);
 
 /* Adds n routes (the array must outlive the daemon). Returns 0, or -1 when the table is full. */
 int api_register_routes(const struct api_route *routes, size_t n);

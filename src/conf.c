@@ -153,6 +153,19 @@ conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned *port, s
 	return 0;
 }
 
+/*
+ * Free-text values must print back to the same value (prefixd -n): no control characters,
+ * and no ';' or '#', which inih would read as the start of a comment.
+ */
+static int
+conf_text_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f || *v == ';' || *v == '#')
+			return -1;
+	return 0;
+}
+
 /* Stores value v for key k into c; -1 with e set on a bad value. */
 static int
 conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
@@ -166,6 +179,9 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 	switch (k->type) {
 	case CT_STR:
 	case CT_PATH:
+		if (conf_text_ok(v) < 0)
+			return err_set(e, "conf-invalid", "%s: control characters, ';' and '#' are not "
+			    "allowed in a value", k->key);
 		if (*v == '\0' && k->type == CT_PATH)
 			return err_set(e, "conf-invalid", "%s must not be empty", k->key);
 		free(*(char **)f);

@@ -666,13 +666,47 @@ http_connection_count(const struct http *h)
 const char *
 http_query(struct http_req *req, const char *name)
 {
+	if (req->conn == NULL)
+		return NULL;
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *
 http_header(struct http_req *req, const char *name)
 {
+	if (req->conn == NULL)
+		return NULL;
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct http_req *
+http_req_detached(const char *method, const char *path, const char *body, size_t len,
+    enum http_role role)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->body = malloc(len + 1)) == NULL)
+		fatal("calloc");
+	memcpy(r->body, body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	r->method = method;
+	r->path = path;
+	r->role = role;
+	snprintf(r->actor, sizeof(r->actor), "detached");
+	snprintf(r->request_id, sizeof(r->request_id), "detached");
+	r->started = ev_time();
+	return r;
+}
+
+void
+http_req_free(struct http_req *req)
+{
+	if (req == NULL)
+		return;
+	free(req->body);
+	free(req->resp);
+	free(req);
 }
 
 void
@@ -692,11 +726,16 @@ http_reply(struct http_req *req, int status, const char *type, const char *body,
 void
 http_reply_json(struct http_req *req, int status, json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	static const char internal[] =
+	    "{\"error\":{\"code\":\"internal\",\"message\":\"answer could not be encoded\"}}";
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
 	json_decref(j);
-	if (s == NULL)
-		fatalx("json_dumps failed");
+	if (s == NULL) {                /* a handler built invalid JSON: a bug, never a crash */
+		log_error("%s: answer %d could not be encoded", req->request_id, status);
+		http_reply(req, 500, "application/json", internal, sizeof(internal) - 1);
+		return;
+	}
 	free(req->resp);
 	req->resp = s;
 	req->resp_len = strlen(s);
@@ -704,6 +743,10 @@ http_reply_json(struct http_req *req, int status, json_t *j)
 	req->status = status;
 }
 
+/*
+ * Error messages quote what the client sent (paths, names), which may be any bytes and may
+ * have been cut inside a UTF-8 sequence: keep printable ASCII, replace the rest with '?'.
+ */
 void
 http_reply_error(struct http_req *req, int status, const char *code, const char *fmt, ...)
 {
@@ -713,6 +756,9 @@ http_reply_error(struct http_req *req, int status, const char *code, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	http_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
@@ -725,13 +771,16 @@ http_suspend(struct http_req *req)
 void
 http_resume(struct http_req *req)
 {
-	struct http_conn *hc = http_conn_of(req->conn);
+	struct http_conn *hc;
 
+	req->suspended = 0;
+	if (req->conn == NULL)
+		return;                 /* detached: the caller reads the reply */
+	hc = http_conn_of(req->conn);
 	if (hc != NULL) {
 		hc->suspended = 0;
 		hc->since = ev_now(req->lis->h->loop);
 	}
-	req->suspended = 0;
 	MHD_resume_connection(req->conn);
 }
 

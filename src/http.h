@@ -100,6 +100,15 @@ int http_set_admin_group(struct http *h, const char *group, struct err *e);
 /* Closes the listening sockets so no new connection arrives (SIGTERM, first step). */
 void http_quiesce(struct http *h);
 
+/*
+ * A request that did not come from a connection (unit tests, fuzzing): it goes to the
+ * callback like any other, replies are kept in it (status, resp, resp_len), it has no query
+ * parameters or headers. Free it with http_req_free.
+ */
+struct http_req *http_req_detached(const char *method, const char *path, const char *body,
+    size_t len, enum http_role role);
+void http_req_free(struct http_req *req);
+
 /* Open connections over all listeners (SIGTERM waits for them to drain). */
 size_t http_connection_count(const struct http *h);
 

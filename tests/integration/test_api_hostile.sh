@@ -81,6 +81,8 @@ hostile 405 method-not-allowed DELETE /v1/status
 hostile 404 not-found GET /v1/pools/nosuchpool
 hostile 404 no-such-route GET /v1/pools/%00
 hostile 404 not-found GET /v1/pools/no%20such
+hostile 404 not-found GET /v1/pools/%FF%FE%C3
+hostile 404 no-such-route GET /v1/%C3%28/x
 hostile 400 invalid-argument GET /v1/allocations/abc
 hostile 400 invalid-argument DELETE /v1/allocations/99999999999999999999999
 hostile 404 not-found DELETE /v1/allocations/424242
