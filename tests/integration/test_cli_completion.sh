@@ -12,9 +12,12 @@ set -euo pipefail
 PCTL=$PCTL_BIN
 
 # completes WANT WORDS...: completing the last word of "prefixctl WORDS..." offers exactly WANT.
+# The script reads COMP_LINE up to COMP_POINT (the cursor, here at the end), not COMP_WORDS.
 completes() {
 	local want=$1 got
 	shift
+	COMP_LINE="$PCTL $*"
+	COMP_POINT=${#COMP_LINE}
 	COMP_WORDS=("$PCTL" "$@")
 	COMP_CWORD=$#
 	COMPREPLY=()
@@ -50,5 +53,11 @@ completes "top tiny" -s "$PD_SOCK" pool create x --scope private-default --paren
 completes "$id" -s "$PD_SOCK" release "$id"
 completes "" -s "$PD_SOCK" pool create t
 completes "10.0.0.0/16" -s "$PD_SOCK" pool deprovision top 1
+# IPv6: bash replaces only what follows the last ':' of the word
+pd_ctl pool create v6 --scope private-default --family ipv6 >/dev/null
+pd_ctl pool provision v6 2001:db8:100::/48 >/dev/null
+completes "db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2001:
+completes "/48" -s "$PD_SOCK" pool deprovision v6 2001:db8:100::
+completes "2001:db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2
 PREFIXD_SOCKET=$PD_SOCK completes "top tiny" pool delete t
 completes "" -s "$PD_DIR/nowhere.sock" pool show t
