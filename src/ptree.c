@@ -25,7 +25,7 @@ struct ptree_node {
 	uint8_t stored;
 	struct ptree_node *child[2];
 	void *value;
-	uint64_t mask[];            /* PTREE_MASKW words in PTREE_LENMASK trees */
+	uint64_t mask[];            /* maskw words in PTREE_LENMASK trees */
 };
 
 struct ptree_slab {
@@ -55,10 +55,10 @@ ptree_new(int family, int flags)
 		fatal("ptree_new");
 	t->family = family;
 	t->flags = flags;
+	t->maskw = family == CIDR_V4 ? 1 : PTREE_MASKW;
 	t->nodesize = sizeof(struct ptree_node);
 	if (flags & PTREE_LENMASK)
-		t->nodesize += PTREE_MASKW * sizeof(uint64_t);
-	t->maskw = family == CIDR_V4 ? 1 : PTREE_MASKW;
+		t->nodesize += (size_t)t->maskw * sizeof(uint64_t);
 	t->slabused = PTREE_SLAB;
 	return t;
 }
@@ -479,6 +479,8 @@ ptree_best_fit(const struct ptree *t, unsigned len, struct cidr *found)
 		return false;
 	if (len > 128)
 		len = 128;
+	if (len >= (unsigned)t->maskw * 64)
+		len = (unsigned)t->maskw * 64 - 1;
 	for (i = (int)(len >> 6); i >= 0; i--) {
 		w = t->root->mask[i];
 		if (i == (int)(len >> 6))
@@ -497,7 +499,7 @@ ptree_shortest(const struct ptree *t, struct cidr *found)
 
 	if (!(t->flags & PTREE_LENMASK) || t->root == NULL)
 		return false;
-	for (i = 0; i < PTREE_MASKW; i++)
+	for (i = 0; i < t->maskw; i++)
 		if (t->root->mask[i] != 0)
 			return ptree_find_len(t,
 			    (unsigned)(i * 64 + __builtin_ctzll(t->root->mask[i])), found);

@@ -372,6 +372,38 @@ bench_netaddr(struct figures *fg)
 	pclose(f);
 }
 
+/* The README's performance rows: benchmark | figure | baseline (same run) | target | command. */
+static void
+print_table(const struct figures *fg)
+{
+	const char *cmd = "`build/tests/bench_engine -d /tmp`";
+	char base[160];
+
+	if (fg->netaddr_ops > 0)
+		snprintf(base, sizeof(base), "NetBox's method (python3-netaddr IPSet difference, "
+		    "extrapolated): %.2f ops/s (engine x%.0f)", fg->netaddr_ops,
+		    fg->mem_ops / fg->netaddr_ops);
+	else
+		snprintf(base, sizeof(base), "NetBox's method: not run (no /usr/bin/python3 with "
+		    "python3-netaddr)");
+	printf("\n| benchmark | figure | baseline (same run) | target | command |\n"
+	    "|---|---|---|---|---|\n");
+	printf("| engine in memory: allocate all 65,536 /24 of a /8, release a random half, "
+	    "allocate again (best of %d) | %.2f M ops/s wall, %.2f M ops/s per CPU second | %s | "
+	    ">= 1 M ops/s, >= 1000x | %s |\n", ROUNDS, fg->mem_ops / 1e6, fg->mem_cpu_ops / 1e6,
+	    base, cmd);
+	printf("| engine memory per allocation (RSS growth) | %.0f bytes at 65,536; %.0f bytes "
+	    "at %ld after a restart | | <= 256 bytes | %s |\n", fg->mem_bytes, fg->restart_bytes,
+	    fg->restart_n, cmd);
+	printf("| same workload with the SQLite store (WAL, synchronous=FULL), %d operations per "
+	    "transaction | %.0f ops/s | one fsynced transaction per operation: %.0f ops/s "
+	    "(x%.0f) | | %s |\n", BATCH, fg->sql_ops, fg->sql_unbatched_ops,
+	    fg->sql_unbatched_ops > 0 ? fg->sql_ops / fg->sql_unbatched_ops : 0, cmd);
+	printf("| restart: reopen the store and rebuild %ld allocations | %.2f s | | < 3 s | %s |\n",
+	    fg->restart_n, fg->restart_s, cmd);
+	printf("(peak RSS of the whole benchmark: %.0f MiB)\n", fg->peak / 1048576.0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -399,27 +431,6 @@ main(int argc, char **argv)
 	bench_netaddr(&fg);
 	fg.peak = peak_rss_bytes();
 
-	printf("\n| measure (`build/tests/bench_engine`) | result | target |\n|---|---|---|\n");
-	printf("| engine, in memory: allocate 65,536 /24 of a /8, release a random half, "
-	    "allocate again (best of %d) | %.2f M ops/s per CPU second, %.2f M ops/s wall | "
-	    ">= 1 M ops/s |\n", ROUNDS, fg.mem_cpu_ops / 1e6, fg.mem_ops / 1e6);
-	printf("| memory per allocation (RSS growth at 65,536 allocations) | %.0f bytes | "
-	    "<= 256 bytes |\n", fg.mem_bytes);
-	printf("| memory per allocation after a restart with %ld | %.0f bytes | <= 256 bytes |\n",
-	    fg.restart_n, fg.restart_bytes);
-	printf("| same workload, SQLite store, %d operations per transaction | %.0f ops/s | |\n",
-	    BATCH, fg.sql_ops);
-	printf("| SQLite store, one fsynced transaction per operation (first %d ops) | %.0f "
-	    "ops/s | |\n", UNBATCHED, fg.sql_unbatched_ops);
-	printf("| restart: reopen the store and rebuild %ld allocations | %.2f s | < 3 s |\n",
-	    fg.restart_n, fg.restart_s);
-	if (fg.netaddr_ops > 0)
-		printf("| NetBox's method (python3-netaddr IPSet difference), same workload, "
-		    "extrapolated | %.2f ops/s; the engine (wall) is %.0fx faster | >= 1000x |\n",
-		    fg.netaddr_ops, fg.mem_ops / fg.netaddr_ops);
-	else
-		printf("| NetBox's method (python3-netaddr) | not run: /usr/bin/python3 with "
-		    "python3-netaddr missing | >= 1000x |\n");
-	printf("| peak RSS of the whole benchmark | %.0f MiB | |\n", fg.peak / 1048576.0);
+	print_table(&fg);
 	return 0;
 }
