@@ -1,0 +1,466 @@
+/*
+ * api_prefix — the control API of public prefixes (SPEC §3, §6) over lifecycle_ctl.
+ *
+ *   GET  /v1/prefixes                 reader    {"prefixes":[prefix...], "counts":{state:n}}
+ *                                               optional ?state=STATE&pool=NAME filters
+ *   GET  /v1/prefixes/{cidr}          reader    one prefix; 404 not-found
+ *   POST /v1/advertise                operator  {"cidrs":[...] | "cidr", "allow_origin":[ASN],
+ *                                               "dry_run": bool}
+ *   POST /v1/withdraw                 operator  {"cidrs":[...] | "cidr", "drain": seconds,
+ *                                               "confirm_large": bool, "dry_run": bool}
+ *   POST /v1/pools/{name}/provision   admin     a public pool: {"cidr","auth_message",
+ *                                               "auth_signature"} -> 202 with the prefix in
+ *                                               pending-provision; a private pool: as before
+ *                                               (ipam), {"cidr"} or {"netmask"}
+ *   POST /v1/pools/{name}/deprovision admin     a public prefix: refused (in-use) while
+ *                                               advertised or pending; else as before
+ *
+ * A CIDR in a path segment is written with '_' for '/' (203.0.113.0_24, 2001:db8::_48) or
+ * percent-encoded (203.0.113.0%2F24); both are accepted.
+ *
+ * Advertise and withdraw wait for the outcome: the request is suspended until bird_apply
+ * reports (BIRD's confirm timeout bounds it), so the answer says "advertised" only after the
+ * read-back matched. 200 when every prefix reached its goal; otherwise the status of the first
+ * failure (409 not-provisioned / not-advertised / other-origin-present / too-many / busy,
+ * 422 rpki-invalid / rpki-not-found, 429 rate-limited, 503 rpki-stale / bird-*) with
+ * "error" and the same per-prefix list. A withdraw with a drain answers once the
+ * GRACEFUL_SHUTDOWN announcement is confirmed (state pending-withdraw); the withdrawal follows
+ * when the drain ends.
+ *
+ * The provision / deprovision routes are registered before api_ipam's (first match wins), so
+ * public pools get the lifecycle; private pools are served here the same way api_ipam does.
+ * Metrics: prefixd_prefixes{state}, prefixd_rpki_alerts_total, prefixd_rpki_stale_alerts_total,
+ * prefixd_lifecycle_apply_total{result}, prefixd_policy_withdrawals_total.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "lifecycle_ctl.h"
+#include "log.h"
+#include "metrics.h"
+
+static struct lifecycle_ctl *apx_ctl;
+
+/* Replies 503 when no controller exists (only during start-up). */
+static struct lifecycle_ctl *
+apx_need(struct api_ctx *ctx)
+{
+	if (apx_ctl == NULL)
+		api_error(ctx, 503, "not-ready", "the public-prefix controller is not running");
+	return apx_ctl;
+}
+
+/* A CIDR path segment: '_' stands for '/'. Replies 400 and returns -1 when bad. */
+static int
+apx_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out)
+{
+	char buf[128];
+
+	if (snprintf(buf, sizeof(buf), "%s", seg) >= (int)sizeof(buf)) {
+		api_error(ctx, 400, "cidr-invalid", "the CIDR in the path is too long");
+		return -1;
+	}
+	for (char *s = buf; *s != '\0'; s++)
+		if (*s == '_')
+			*s = '/';
+	return api_cidr_arg(ctx, buf, out);
+}
+
+static void
+apx_list(struct api_ctx *ctx)
+{
+	struct lifecycle_ctl *c = apx_need(ctx);
+	const char *state = http_query(ctx->req, "state"), *pool = http_query(ctx->req, "pool");
+	enum lifecycle_state st = LIFECYCLE_NONE;
+	size_t counts[LIFECYCLE_STATE_COUNT];
+	json_t *list, *cj;
+
+	if (c == NULL)
+		return;
+	if (state != NULL && lifecycle_state_parse(state, &st) < 0) {
+		api_error(ctx, 400, "invalid-argument", "unknown state '%.64s'", state);
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < lifecycle_ctl_count(c); i++) {
+		struct lifecycle_prefix *p = lifecycle_ctl_at(c, i);
+
+		if ((state != NULL && p->state != st) || (pool != NULL && strcmp(p->pool, pool)))
+			continue;
+		json_array_append_new(list, lifecycle_ctl_prefix_json(p));
+	}
+	lifecycle_ctl_counts(c, counts);
+	cj = json_object();
+	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
+		json_object_set_new(cj, lifecycle_state_name(i), json_integer((json_int_t)counts[i]));
+	api_reply(ctx, 200, json_pack("{s:o, s:o}", "prefixes", list, "counts", cj));
+}
+
+static void
+apx_show(struct api_ctx *ctx)
+{
+	struct lifecycle_ctl *c = apx_need(ctx);
+	struct lifecycle_prefix *p;
+	struct cidr cidr;
+
+	if (c == NULL || apx_path_cidr(ctx, ctx->params[0], &cidr) < 0)
+		return;
+	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL) {
+		api_error(ctx, 404, "not-found", "%.64s is not a public prefix", ctx->params[0]);
+		return;
+	}
+	api_reply(ctx, 200, lifecycle_ctl_prefix_json(p));
+}
+
+/* ---- advertise / withdraw ------------------------------------------------------------- */
+
+struct apx_wait {
+	struct api_ctx *ctx;            /* NULL once the handler returned */
+	struct http_req *req;
+	struct daemon *d;
+	int status;
+	json_t *body;
+	bool suspended;
+};
+
+static void
+apx_done(void *arg, int status, json_t *body)
+{
+	struct apx_wait *w = arg;
+
+	if (!w->suspended) {            /* answered before the handler returned */
+		w->status = status;
+		w->body = body;
+		return;
+	}
+	http_reply_json(w->req, status, body);
+	http_resume(w->req);
+	http_kick(w->d->http);
+	free(w);
+}
+
+/* Reads "cidrs" (array) or "cidr" into a new array. Replies and returns NULL when bad. */
+static struct cidr *
+apx_cidrs(struct api_ctx *ctx, size_t *n)
+{
+	json_t *arr = json_object_get(ctx->body, "cidrs"), *one = json_object_get(ctx->body, "cidr");
+	size_t cnt = arr ? json_array_size(arr) : one ? 1 : 0, i;
+	struct cidr *v;
+	json_t *x;
+
+	if ((arr != NULL) == (one != NULL) || cnt == 0 || cnt > LIFECYCLE_CTL_MAX_BATCH) {
+		api_error(ctx, 400, "invalid-argument", "give one of cidr or cidrs (1..%d CIDRs); "
+		    "an empty selection never means all", LIFECYCLE_CTL_MAX_BATCH);
+		return NULL;
+	}
+	if ((v = calloc(cnt, sizeof(*v))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < cnt; i++) {
+		x = arr ? json_array_get(arr, i) : one;
+		if (!json_is_string(x)) {
+			api_error(ctx, 400, "invalid-argument", "cidrs[%zu] is not a string", i);
+			break;
+		}
+		if (api_cidr_arg(ctx, json_string_value(x), &v[i]) < 0)
+			break;
+		for (size_t j = 0; j < i; j++)
+			if (cidr_equal(&v[j], &v[i])) {
+				api_error(ctx, 400, "invalid-argument", "%s is given twice",
+				    json_string_value(x));
+				goto bad;
+			}
+	}
+	if (i == cnt) {
+		*n = cnt;
+		return v;
+	}
+bad:
+	free(v);
+	return NULL;
+}
+
+static int
+apx_allow(struct api_ctx *ctx, uint32_t *allow, size_t *n)
+{
+	json_t *arr = json_object_get(ctx->body, "allow_origin"), *x;
+	size_t i;
+
+	*n = 0;
+	if (json_array_size(arr) > LIFECYCLE_CTL_MAX_ALLOW) {
+		api_error(ctx, 400, "invalid-argument", "at most %d allow_origin ASNs",
+		    LIFECYCLE_CTL_MAX_ALLOW);
+		return -1;
+	}
+	json_array_foreach(arr, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > 4294967295LL) {
+			api_error(ctx, 400, "invalid-argument", "allow_origin[%zu] is not an ASN", i);
+			return -1;
+		}
+		allow[(*n)++] = (uint32_t)json_integer_value(x);
+	}
+	return 0;
+}
+
+static void
+apx_change(struct api_ctx *ctx, bool withdraw)
+{
+	static const char *const adv_f[] = { "cidr:s", "cidrs:a", "allow_origin:a", "dry_run:b",
+		NULL };
+	static const char *const wd_f[] = { "cidr:s", "cidrs:a", "drain:i", "confirm_large:b",
+		"dry_run:b", NULL };
+	struct lifecycle_ctl *c = apx_need(ctx);
+	struct lifecycle_ctl_req r = { 0 };
+	uint32_t allow[LIFECYCLE_CTL_MAX_ALLOW];
+	json_t *drain = json_object_get(ctx->body, "drain");
+	struct apx_wait *w;
+	struct cidr *v;
+
+	if (c == NULL || api_body_check(ctx, ctx->body, withdraw ? wd_f : adv_f) < 0 ||
+	    (!withdraw && apx_allow(ctx, allow, &r.n_allow) < 0))
+		return;
+	if (drain != NULL && (json_integer_value(drain) < 0 ||
+	    json_integer_value(drain) > 86400)) {
+		api_error(ctx, 400, "invalid-argument", "drain must be 0..86400 seconds");
+		return;
+	}
+	if ((v = apx_cidrs(ctx, &r.n)) == NULL)
+		return;
+	r.cidrs = v;
+	r.allow = allow;
+	r.drain = (unsigned)json_integer_value(drain);
+	r.confirm_large = json_is_true(json_object_get(ctx->body, "confirm_large"));
+	r.dry_run = json_is_true(json_object_get(ctx->body, "dry_run"));
+	r.who = &ctx->who;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("calloc");
+	w->req = ctx->req;
+	w->d = ctx->d;
+	if (withdraw)
+		lifecycle_ctl_withdraw(c, &r, apx_done, w);
+	else
+		lifecycle_ctl_advertise(c, &r, apx_done, w);
+	free(v);
+	if (w->body != NULL) {
+		api_reply(ctx, w->status, w->body);
+		free(w);
+		return;
+	}
+	w->suspended = true;
+	http_suspend(ctx->req);
+}
+
+static void
+apx_advertise(struct api_ctx *ctx)
+{
+	apx_change(ctx, false);
+}
+
+static void
+apx_withdraw(struct api_ctx *ctx)
+{
+	apx_change(ctx, true);
+}
+
+/* ---- provisioning --------------------------------------------------------------------- */
+
+struct apx_prov {
+	struct cidr cidr;
+	bool has_cidr;
+	int netmask;
+	char *msg, *sig;
+};
+
+static void
+apx_prov_free(void *arg)
+{
+	struct apx_prov *a = arg;
+
+	free(a->msg);
+	free(a->sig);
+	free(a);
+}
+
+static void
+apx_provision_work(struct api_ctx *ctx)
+{
+	struct apx_prov *a = ctx->work_arg;
+	struct ipam_pool *pool = ipam_pool_find(ctx->d->ipam, ctx->params[0]);
+	struct lifecycle_prefix *p = NULL;
+	struct err e = { 0 };
+	struct cidr out;
+
+	if (pool == NULL) {
+		api_error(ctx, 404, "not-found", "no pool '%.64s'", ctx->params[0]);
+		return;
+	}
+	if (pool->scope->kind != IPAM_SCOPE_PUBLIC) {
+		if (ipam_provision(ctx->d->ipam, &ctx->who, pool, a->has_cidr ? &a->cidr : NULL,
+		    a->has_cidr ? -1 : a->netmask, &out, &e) < 0) {
+			api_reply_err(ctx, &e);
+			return;
+		}
+		api_reply(ctx, 201, json_pack("{s:s,s:o}", "pool", pool->name, "cidr",
+		    api_cidr_json(&out)));
+		return;
+	}
+	if (!a->has_cidr || apx_ctl == NULL) {
+		api_error(ctx, 400, "invalid-argument", apx_ctl ? "a public pool is provisioned "
+		    "with an explicit cidr" : "the public-prefix controller is not running");
+		return;
+	}
+	if (lifecycle_ctl_provision(apx_ctl, &ctx->who, pool, &a->cidr, a->msg, a->sig, &p,
+	    &e) < 0) {
+		json_t *j = p ? lifecycle_ctl_prefix_json(p) : json_object();
+
+		json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", e.code,
+		    "message", e.msg));
+		api_reply(ctx, strcmp(e.code, "prefix-too-specific") == 0 ? 422 :
+		    api_status_of(e.code), j);
+		return;
+	}
+	api_reply(ctx, 202, lifecycle_ctl_prefix_json(p));
+}
+
+static char *
+apx_dup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s != NULL && d == NULL)
+		fatal("strdup");
+	return d;
+}
+
+static void
+apx_provision(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "cidr:s", "netmask:i", "auth_message:s",
+		"auth_signature:s", NULL };
+	const char *c = json_string_value(json_object_get(ctx->body, "cidr"));
+	json_t *nm = json_object_get(ctx->body, "netmask");
+	struct apx_prov *a;
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	if ((c == NULL) == (nm == NULL) || (nm != NULL && (json_integer_value(nm) < 0 ||
+	    json_integer_value(nm) > 128))) {
+		api_error(ctx, 400, "invalid-argument", "give exactly one of cidr and netmask "
+		    "(0..128)");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatal("calloc");
+	a->netmask = nm ? (int)json_integer_value(nm) : -1;
+	if (c != NULL && api_cidr_arg(ctx, c, &a->cidr) < 0) {
+		free(a);
+		return;
+	}
+	a->has_cidr = c != NULL;
+	a->msg = apx_dup(json_string_value(json_object_get(ctx->body, "auth_message")));
+	a->sig = apx_dup(json_string_value(json_object_get(ctx->body, "auth_signature")));
+	api_defer(ctx, apx_provision_work, a, apx_prov_free);
+}
+
+static void
+apx_deprovision_work(struct api_ctx *ctx)
+{
+	struct cidr *c = ctx->work_arg;
+	struct ipam_pool *pool = ipam_pool_find(ctx->d->ipam, ctx->params[0]);
+	struct err e = { 0 };
+	int rc;
+
+	if (pool == NULL) {
+		api_error(ctx, 404, "not-found", "no pool '%.64s'", ctx->params[0]);
+		return;
+	}
+	rc = pool->scope->kind == IPAM_SCOPE_PUBLIC && apx_ctl != NULL ?
+	    lifecycle_ctl_deprovision(apx_ctl, &ctx->who, pool, c, &e) :
+	    ipam_deprovision(ctx->d->ipam, &ctx->who, pool, c, &e);
+	if (rc < 0) {
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, json_pack("{s:s,s:o}", "pool", pool->name, "cidr", api_cidr_json(c)));
+}
+
+static void
+apx_deprovision(struct api_ctx *ctx)
+{
+	static const char *const f[] = { "cidr:s", NULL };
+	const char *s = json_string_value(json_object_get(ctx->body, "cidr"));
+	struct cidr *c;
+
+	if (api_body_check(ctx, ctx->body, f) < 0)
+		return;
+	if (s == NULL) {
+		api_error(ctx, 400, "invalid-argument", "cidr is required");
+		return;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL)
+		fatal("malloc");
+	if (api_cidr_arg(ctx, s, c) < 0) {
+		free(c);
+		return;
+	}
+	api_defer(ctx, apx_deprovision_work, c, free);
+}
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+static void
+apx_metrics(struct daemon *d, FILE *out)
+{
+	struct lifecycle_ctl_stats s;
+	size_t counts[LIFECYCLE_STATE_COUNT];
+
+	(void)d;
+	if (apx_ctl == NULL)
+		return;
+	lifecycle_ctl_counts(apx_ctl, counts);
+	lifecycle_ctl_get_stats(apx_ctl, &s);
+	fprintf(out, "# HELP prefixd_prefixes Public prefixes by lifecycle state.\n"
+	    "# TYPE prefixd_prefixes gauge\n");
+	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
+		fprintf(out, "prefixd_prefixes{state=\"%s\"} %zu\n", lifecycle_state_name(i),
+		    counts[i]);
+	fprintf(out, "# HELP prefixd_rpki_alerts_total Advertised prefixes found invalid or "
+	    "not-found after an RTR change.\n# TYPE prefixd_rpki_alerts_total counter\n"
+	    "prefixd_rpki_alerts_total %llu\n", (unsigned long long)s.rpki_alerts);
+	fprintf(out, "# HELP prefixd_rpki_stale_alerts_total RTR data went stale while prefixes "
+	    "were advertised.\n# TYPE prefixd_rpki_stale_alerts_total counter\n"
+	    "prefixd_rpki_stale_alerts_total %llu\n", (unsigned long long)s.stale_alerts);
+	fprintf(out, "# HELP prefixd_policy_withdrawals_total Withdrawals by on_invalid = "
+	    "withdraw.\n# TYPE prefixd_policy_withdrawals_total counter\n"
+	    "prefixd_policy_withdrawals_total %llu\n", (unsigned long long)s.policy_withdrawals);
+	fprintf(out, "# HELP prefixd_lifecycle_apply_total Prefix changes by BIRD result.\n"
+	    "# TYPE prefixd_lifecycle_apply_total counter\n"
+	    "prefixd_lifecycle_apply_total{result=\"ok\"} %llu\n"
+	    "prefixd_lifecycle_apply_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)s.apply_ok, (unsigned long long)s.apply_failed);
+}
+
+static const struct api_route apx_routes[] = {
+	{ "GET", "/v1/prefixes", HTTP_ROLE_READER, apx_list },
+	{ "GET", "/v1/prefixes/{cidr}", HTTP_ROLE_READER, apx_show },
+	{ "POST", "/v1/advertise", HTTP_ROLE_OPERATOR, apx_advertise },
+	{ "POST", "/v1/withdraw", HTTP_ROLE_OPERATOR, apx_withdraw },
+	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, apx_provision },
+	{ "POST", "/v1/pools/{name}/deprovision", HTTP_ROLE_ADMIN, apx_deprovision },
+};
+
+void
+lifecycle_ctl_api_register(struct lifecycle_ctl *c)
+{
+	static bool registered;
+
+	apx_ctl = c;
+	if (registered)
+		return;
+	registered = true;
+	if (api_register_routes(apx_routes, sizeof(apx_routes) / sizeof(apx_routes[0])) < 0)
+		log_warnx("api: route table full; public-prefix routes missing");
+	metrics_add_renderer(apx_metrics);
+}

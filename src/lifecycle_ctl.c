@@ -1,0 +1,706 @@
+/*
+ * lifecycle_ctl — rows, persistence, transitions, provisioning and RPKI re-validation of the
+ * public-prefix controller (the contract and the whole story are in lifecycle_ctl.h; the
+ * advertise / withdraw operations live in lifecycle_ops.c).
+ *
+ * Persistence: one store document per prefix (kind "prefix", key the canonical CIDR) holding
+ * every field of struct lifecycle_prefix that is not marked memory-only. A transition writes
+ * the document and one event ("lifecycle", object "prefix", before/after states, evidence)
+ * inside one store level, so `prefixctl history CIDR` shows the lifecycle with its evidence.
+ *
+ * One controller per process: asynchronous callbacks (authctx, rtr, birdc) find it through
+ * lc_self.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "authctx.h"
+#include "conf.h"
+#include "daemon.h"
+#include "lifecycle_private.h"
+#include "log.h"
+#include "reconcile.h"
+#include "rov.h"
+#include "rtr.h"
+#include "store.h"
+
+static struct lifecycle_ctl *lc_self;
+static const struct ipam_actor lc_system = { "prefixd", "system", NULL };
+
+static void lc_verify(struct lifecycle_ctl *c, struct lifecycle_prefix *p);
+
+int64_t
+lc_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+bool
+lc_bird_up(const struct lifecycle_ctl *c)
+{
+	return c->bird != NULL && birdc_is_up(c->bird->birdc);
+}
+
+size_t
+lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->v[i]->state == st;
+	return n;
+}
+
+/* ---- rows ---------------------------------------------------------------------------- */
+
+struct lifecycle_prefix *
+lifecycle_ctl_find(struct lifecycle_ctl *c, const struct cidr *p)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (cidr_equal(&c->v[i]->cidr, p))
+			return c->v[i];
+	return NULL;
+}
+
+size_t
+lifecycle_ctl_count(const struct lifecycle_ctl *c)
+{
+	return c->n;
+}
+
+struct lifecycle_prefix *
+lifecycle_ctl_at(struct lifecycle_ctl *c, size_t i)
+{
+	return i < c->n ? c->v[i] : NULL;
+}
+
+void
+lifecycle_ctl_counts(const struct lifecycle_ctl *c, size_t *counts)
+{
+	memset(counts, 0, sizeof(size_t) * LIFECYCLE_STATE_COUNT);
+	for (size_t i = 0; i < c->n; i++)
+		counts[c->v[i]->state]++;
+}
+
+void
+lifecycle_ctl_get_stats(const struct lifecycle_ctl *c, struct lifecycle_ctl_stats *out)
+{
+	*out = c->stats;
+}
+
+static struct lifecycle_prefix *
+lc_add(struct lifecycle_ctl *c, const struct cidr *cidr)
+{
+	struct lifecycle_prefix *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		fatal("calloc");
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		if ((c->v = realloc(c->v, c->cap * sizeof(*c->v))) == NULL)
+			fatal("realloc");
+	}
+	p->cidr = *cidr;
+	p->evidence = json_object();
+	c->v[c->n++] = p;
+	return p;
+}
+
+static void
+lc_prefix_free(struct lifecycle_prefix *p)
+{
+	free(p->auth_message);
+	free(p->auth_signature);
+	json_decref(p->evidence);
+	free(p);
+}
+
+static json_t *
+lc_str_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+json_t *
+lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p)
+{
+	char buf[CIDR_STRLEN];
+	json_t *allow = json_array();
+
+	for (size_t i = 0; i < p->n_allow; i++)
+		json_array_append_new(allow, json_integer(p->allow_origin[i]));
+	return json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:O, s:o, s:I, s:I, s:I, s:o, s:o}",
+	    "cidr", cidr_format(&p->cidr, buf, sizeof(buf)), "pool", p->pool,
+	    "origin_asn", (json_int_t)p->origin_asn, "state", lifecycle_state_name(p->state),
+	    "failure_reason", lc_str_or_null(p->failure_reason),
+	    "message", lc_str_or_null(p->message), "evidence", p->evidence,
+	    "allow_origin", allow, "last_change", (json_int_t)p->last_change,
+	    "updated", (json_int_t)p->updated, "provision_started",
+	    (json_int_t)p->provision_started,
+	    "drain_until", p->drain_until ? json_integer(p->drain_until) : json_null(),
+	    "auth_message", lc_str_or_null(p->auth_message));
+}
+
+/* The stored document: the API's JSON plus the signature. */
+static char *
+lc_doc(const struct lifecycle_prefix *p)
+{
+	json_t *j = lifecycle_ctl_prefix_json(p);
+	char *s;
+
+	json_object_set_new(j, "auth_signature", lc_str_or_null(p->auth_signature));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (s == NULL)
+		fatalx("out of memory");
+	return s;
+}
+
+int
+lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e)
+{
+	char key[CIDR_STRLEN], *doc;
+	int rc;
+
+	if (c->d->store == NULL)
+		return 0;
+	doc = lc_doc(p);
+	rc = store_doc_put(c->d->store, "prefix", cidr_format(&p->cidr, key, sizeof(key)), doc, e);
+	free(doc);
+	return rc;
+}
+
+static void
+lc_set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = NULL;
+	if (s != NULL && (*dst = strdup(s)) == NULL)
+		fatal("strdup");
+}
+
+static int
+lc_row_load(void *arg, const char *key, const char *doc, struct err *e)
+{
+	struct lifecycle_ctl *c = arg;
+	json_t *j = json_loads(doc, 0, NULL), *v;
+	struct lifecycle_prefix *p;
+	enum lifecycle_state st;
+	struct cidr cidr;
+	size_t i;
+
+	if (j == NULL || cidr_parse(key, &cidr, e) < 0 ||
+	    lifecycle_state_parse(json_string_value(json_object_get(j, "state")), &st) < 0) {
+		json_decref(j);
+		return err_set(e, "store-failed", "prefix row %s is unreadable", key);
+	}
+	p = lc_add(c, &cidr);
+	p->state = st;
+	snprintf(p->pool, sizeof(p->pool), "%s", json_string_value(json_object_get(j, "pool")) ?
+	    json_string_value(json_object_get(j, "pool")) : "");
+	p->origin_asn = (uint32_t)json_integer_value(json_object_get(j, "origin_asn"));
+	if ((v = json_object_get(j, "failure_reason")) && json_is_string(v))
+		snprintf(p->failure_reason, sizeof(p->failure_reason), "%s", json_string_value(v));
+	if ((v = json_object_get(j, "message")) && json_is_string(v))
+		snprintf(p->message, sizeof(p->message), "%s", json_string_value(v));
+	lc_set_str(&p->auth_message, json_string_value(json_object_get(j, "auth_message")));
+	lc_set_str(&p->auth_signature, json_string_value(json_object_get(j, "auth_signature")));
+	if ((v = json_object_get(j, "evidence")) && json_is_object(v)) {
+		json_decref(p->evidence);
+		p->evidence = json_incref(v);
+	}
+	p->last_change = json_integer_value(json_object_get(j, "last_change"));
+	p->updated = json_integer_value(json_object_get(j, "updated"));
+	p->provision_started = json_integer_value(json_object_get(j, "provision_started"));
+	p->drain_until = json_integer_value(json_object_get(j, "drain_until"));
+	json_array_foreach(json_object_get(j, "allow_origin"), i, v)
+		if (p->n_allow < LIFECYCLE_CTL_MAX_ALLOW)
+			p->allow_origin[p->n_allow++] = (uint32_t)json_integer_value(v);
+	json_decref(j);
+	return 0;
+}
+
+/* ---- transitions --------------------------------------------------------------------- */
+
+static void
+lc_event_write(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
+    const struct ipam_actor *who, const char *before, const char *after, json_t *evidence,
+    struct err *e, int *rc)
+{
+	struct store_event ev = { 0 };
+	char *evs = evidence ? json_dumps(evidence, JSON_COMPACT) : NULL;
+
+	ev.time = lc_now();
+	ev.actor = who ? who->actor : NULL;
+	ev.role = who ? who->role : NULL;
+	ev.request_id = who ? who->request_id : NULL;
+	ev.action = action;
+	ev.object_kind = "prefix";
+	ev.has_cidr = true;
+	ev.cidr = p->cidr;
+	ev.before = before;
+	ev.after = after;
+	ev.evidence = evs;
+	if (*rc == 0 && c->d->store != NULL)
+		*rc = store_event_append(c->d->store, &ev, e);
+	free(evs);
+}
+
+void
+lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
+    json_t *evidence)
+{
+	struct err e = { 0 };
+	int rc = 0;
+
+	if (c->d->store == NULL)
+		return;
+	if (store_begin(c->d->store, &e) < 0) {
+		log_warnx("event %s: %s", action, e.msg);
+		return;
+	}
+	lc_event_write(c, p, action, &lc_system, NULL, NULL, evidence, &e, &rc);
+	if (rc < 0 || store_commit(c->d->store, &e) < 0) {
+		log_warnx("event %s: %s", action, e.msg);
+		if (store_in_txn(c->d->store))
+			store_rollback(c->d->store, &e);
+	}
+}
+
+int
+lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycle_event ev,
+    const struct ipam_actor *who, const char *key, json_t *note, struct err *e)
+{
+	enum lifecycle_state before = p->state;
+	char b[64], a[ERR_MSG_MAX + 160];
+	struct store *st = c->d->store;
+	int rc = 0;
+
+	if (lifecycle_fsm(&p->state, ev, e) < 0) {
+		json_decref(note);
+		return -1;
+	}
+	p->updated = lc_now();
+	if (key != NULL && note != NULL)
+		json_object_set(p->evidence, key, note);
+	snprintf(b, sizeof(b), "{\"state\":\"%s\"}", lifecycle_state_name(before));
+	json_t *aj = json_pack("{s:s, s:o}", "state", lifecycle_state_name(p->state),
+	    "failure_reason", lc_str_or_null(p->failure_reason));
+	char *as = json_dumps(aj, JSON_COMPACT);
+	snprintf(a, sizeof(a), "%s", as ? as : "{}");
+	free(as);
+	json_decref(aj);
+	if (st != NULL) {
+		if ((rc = store_begin(st, e)) == 0)
+			rc = lc_save(c, p, e);
+		lc_event_write(c, p, "lifecycle", who ? who : &lc_system, b, a, note, e, &rc);
+		if (rc == 0)
+			rc = store_commit(st, e);
+		else if (store_in_txn(st))
+			store_rollback(st, NULL);
+	}
+	json_decref(note);
+	if (rc < 0) {
+		p->state = before;
+		return -1;
+	}
+	log_info("prefix %s: %s -> %s (%s)", cidr_format(&p->cidr, b, sizeof(b)),
+	    lifecycle_state_name(before), lifecycle_state_name(p->state),
+	    lifecycle_event_name(ev));
+	return 0;
+}
+
+/* ---- provisioning -------------------------------------------------------------------- */
+
+/* 1 when c is one of pool's provisioned CIDRs. */
+static int
+lc_prov_eq(void *arg, const struct cidr *c)
+{
+	return cidr_equal(arg, c);
+}
+
+/* failed-provision with CODE; the CIDR goes back out of the pool (best effort). */
+static void
+lc_fail(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *code,
+    const char *msg, const char *key, json_t *note)
+{
+	struct ipam_pool *pool = ipam_pool_find(c->d->ipam, p->pool);
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+
+	snprintf(p->failure_reason, sizeof(p->failure_reason), "%s", code);
+	snprintf(p->message, sizeof(p->message), "%s", msg);
+	p->verifying = p->auth_ok = false;
+	if (note == NULL) {
+		key = "failure";
+		note = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	}
+	if (lc_transition(c, p, LIFECYCLE_EV_VERIFY_FAILED, NULL, key, note, &e) < 0) {
+		log_warnx("prefix %s: recording %s failed: %s",
+		    cidr_format(&p->cidr, buf, sizeof(buf)), code, e.msg);
+		return;
+	}
+	c->stats.provision_failed++;
+	if (pool != NULL && ipam_pool_provisioned_foreach(pool, lc_prov_eq, &p->cidr) &&
+	    ipam_deprovision(c->d->ipam, &lc_system, pool, &p->cidr, &e) < 0)
+		log_warnx("prefix %s: kept in pool %s: %s", cidr_format(&p->cidr, buf, sizeof(buf)),
+		    p->pool, e.msg);
+}
+
+static void
+lc_rpki_step(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
+{
+	struct rov_result res;
+	struct err e = { 0 };
+	json_t *note;
+
+	if (c->rtr == NULL || !rtr_is_fresh(c->rtr)) {
+		if (lc_now() - p->provision_started >= (int64_t)c->d->conf->policy_provision_timeout) {
+			lc_fail(c, p, "rpki-unavailable", "no fresh RPKI data within provision_timeout",
+			    NULL, NULL);
+			return;
+		}
+		if (strncmp(p->message, "waiting", 7) != 0) {
+			snprintf(p->message, sizeof(p->message), "waiting for fresh RPKI data (%s)",
+			    c->rtr ? rtr_state_name(rtr_state(c->rtr)) : "no RTR cache configured");
+			lc_transition(c, p, LIFECYCLE_EV_RETRY, NULL, NULL, NULL, &e);
+		}
+		return;
+	}
+	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0) {
+		lc_fail(c, p, "rpki-unavailable", e.msg, NULL, NULL);
+		return;
+	}
+	note = rov_result_to_json(&p->cidr, p->origin_asn, &res);
+	if (res.maxlength_warning)
+		json_object_set_new(note, "warning", json_string("a ROA's maxLength is longer than "
+		    "the prefix: more-specifics are authorised too (RFC 9319)"));
+	if (res.state != ROV_VALID) {
+		bool inv = res.state == ROV_INVALID;
+		snprintf(e.msg, sizeof(e.msg), "origin validation of AS%u is %s%s%s", p->origin_asn,
+		    rov_state_name(res.state), inv ? ": " : "",
+		    inv ? rov_reason_name(res.reason) : "");
+		lc_fail(c, p, inv ? "roa-invalid" : "roa-not-found", e.msg, "rpki", note);
+		return;
+	}
+	p->message[0] = '\0';
+	p->auth_ok = false;
+	if (lc_transition(c, p, LIFECYCLE_EV_VERIFIED, NULL, "rpki", note, &e) == 0)
+		c->stats.provisioned++;
+}
+
+static void
+lc_verify_done(struct authctx_result *res, void *arg)
+{
+	struct lifecycle_prefix *p = arg;
+	struct lifecycle_ctl *c = lc_self;
+	json_t *note = authctx_result_json(res);
+
+	p->verifying = false;
+	if (c == NULL || p->state != LIFECYCLE_PENDING_PROVISION) {
+		json_decref(note);
+		authctx_result_free(res);
+		return;
+	}
+	if (!res->ok) {
+		lc_fail(c, p, res->err.code ? res->err.code : "signature-invalid", res->err.msg,
+		    "auth", note);
+		authctx_result_free(res);
+		return;
+	}
+	authctx_result_free(res);
+	json_object_set_new(p->evidence, "auth", note);
+	p->auth_ok = true;
+	lc_rpki_step(c, p);
+}
+
+static void
+lc_verify(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
+{
+	char buf[CIDR_STRLEN];
+	struct err e = { 0 };
+
+	if (p->auth_message == NULL || p->auth_signature == NULL) {
+		lc_fail(c, p, "auth-malformed", "a public prefix needs an authorization context "
+		    "(auth_message and auth_signature)", NULL, NULL);
+		return;
+	}
+	if (c->auth == NULL) {
+		lc_fail(c, p, "rdap-unavailable", "no ownership verifier configured", NULL, NULL);
+		return;
+	}
+	p->verifying = true;
+	if (authctx_verify_start(c->auth, cidr_format(&p->cidr, buf, sizeof(buf)),
+	    p->auth_message, p->auth_signature, time(NULL), lc_verify_done, p, &e) < 0) {
+		p->verifying = false;
+		log_warnx("prefix %s: verification not started (%s), retrying", buf, e.msg);
+	}
+}
+
+int
+lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    struct ipam_pool *pool, const struct cidr *cidr, const char *auth_message,
+    const char *auth_signature, struct lifecycle_prefix **out, struct err *e)
+{
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
+	unsigned maxlen = cidr->family == CIDR_V4 ? 24 : 48;
+	bool too_specific = cidr->len > maxlen;
+	uint32_t asn = pool->origin_asn ? pool->origin_asn : c->d->conf->bgp_origin_asn;
+	char buf[CIDR_STRLEN];
+
+	cidr_format(cidr, buf, sizeof(buf));
+	if (p != NULL && p->state != LIFECYCLE_FAILED_PROVISION &&
+	    p->state != LIFECYCLE_DEPROVISIONED)
+		return err_set(e, "exists", "%s is already %s in pool %s", buf,
+		    lifecycle_state_name(p->state), p->pool);
+	if (!too_specific && !ipam_pool_provisioned_foreach(pool, lc_prov_eq, (void *)cidr) &&
+	    ipam_provision(c->d->ipam, who, pool, cidr, -1, NULL, e) < 0)
+		return -1;
+	if (p == NULL)
+		p = lc_add(c, cidr);
+	snprintf(p->pool, sizeof(p->pool), "%s", pool->name);
+	p->origin_asn = asn;
+	p->failure_reason[0] = p->message[0] = '\0';
+	lc_set_str(&p->auth_message, auth_message);
+	lc_set_str(&p->auth_signature, auth_signature);
+	json_object_clear(p->evidence);
+	p->provision_started = lc_now();
+	p->n_allow = 0;
+	p->auth_ok = false;
+	*out = p;
+	if (lc_transition(c, p, LIFECYCLE_EV_PROVISION, who, "size", json_pack("{s:b, s:I}",
+	    "ok", !too_specific, "longest_allowed", (json_int_t)maxlen), e) < 0)
+		return -1;
+	if (too_specific) {
+		snprintf(e->msg, sizeof(e->msg), "%s is longer than /%u: BGP peers filter it",
+		    buf, maxlen);
+		lc_fail(c, p, "prefix-too-specific", e->msg, NULL, NULL);
+		return err_set(e, "prefix-too-specific", "%s is longer than /%u: BGP peers "
+		    "filter prefixes this specific", buf, maxlen);
+	}
+	if (asn == 0) {
+		lc_fail(c, p, "origin-asn-missing", "the pool has no origin_asn and [bgp] "
+		    "origin_asn is unset", NULL, NULL);
+		return 0;
+	}
+	lc_verify(c, p);
+	return 0;
+}
+
+int
+lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    struct ipam_pool *pool, const struct cidr *cidr, struct err *e)
+{
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
+	char buf[CIDR_STRLEN];
+
+	cidr_format(cidr, buf, sizeof(buf));
+	if (p == NULL || strcmp(p->pool, pool->name) != 0)
+		return ipam_deprovision(c->d->ipam, who, pool, cidr, e);
+	if (p->state == LIFECYCLE_ADVERTISED || p->state == LIFECYCLE_PENDING_ADVERTISE ||
+	    p->state == LIFECYCLE_PENDING_WITHDRAW || p->busy)
+		return err_set(e, "in-use", "%s is %s: withdraw it first", buf,
+		    lifecycle_state_name(p->state));
+	if (p->state == LIFECYCLE_FAILED_PROVISION || p->state == LIFECYCLE_DEPROVISIONED)
+		return err_set(e, "not-found", "%s is %s, not provisioned", buf,
+		    lifecycle_state_name(p->state));
+	if (ipam_deprovision(c->d->ipam, who, pool, cidr, e) < 0 ||
+	    lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
+		return -1;
+	return lc_transition(c, p, LIFECYCLE_EV_DEPROVISIONED, who, NULL, NULL, e);
+}
+
+/* ---- re-validation ------------------------------------------------------------------- */
+
+static void
+lc_revalidate(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
+{
+	struct rov_result res;
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+	json_t *note;
+
+	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0)
+		res.state = ROV_NOT_FOUND;
+	note = rov_result_to_json(&p->cidr, p->origin_asn, &res);
+	json_object_set(p->evidence, "revalidation", note);
+	if (res.state == ROV_VALID || p->state != LIFECYCLE_ADVERTISED) {
+		p->alerted = false;
+		json_decref(note);
+		lc_save(c, p, &e);
+		return;
+	}
+	if (!p->alerted) {
+		p->alerted = true;
+		c->stats.rpki_alerts++;
+		log_warnx("rpki alert: advertised prefix %s origin AS%u is now %s (on_invalid=%s)",
+		    cidr_format(&p->cidr, buf, sizeof(buf)), p->origin_asn,
+		    rov_state_name(res.state),
+		    c->d->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW ? "withdraw" : "alert");
+		lc_event(c, p, "rpki-alert", note);
+	}
+	json_decref(note);
+	if (c->d->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW) {
+		c->stats.policy_withdrawals++;
+		lc_ops_policy_withdraw(c, p);
+	}
+}
+
+static void
+lc_rtr_change(const struct rtr_change *ch, void *arg)
+{
+	struct lifecycle_ctl *c = arg;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (!rtr_change_covers(ch, &p->cidr))
+			continue;
+		if (p->state == LIFECYCLE_PENDING_PROVISION && p->auth_ok)
+			lc_rpki_step(c, p);
+		else if (p->state == LIFECYCLE_PROVISIONED || p->state == LIFECYCLE_ADVERTISED)
+			lc_revalidate(c, p);
+	}
+}
+
+static void
+lc_stale_check(struct lifecycle_ctl *c)
+{
+	bool fresh = c->rtr != NULL && rtr_is_fresh(c->rtr);
+	size_t up = lc_count_state(c, LIFECYCLE_ADVERTISED);
+
+	if (c->was_fresh && !fresh && up > 0) {
+		c->stats.stale_alerts++;
+		log_warnx("rpki alert: RTR data is %s with %zu prefixes advertised; they stay "
+		    "announced, new advertisements are refused (rpki-stale)",
+		    c->rtr ? rtr_state_name(rtr_state(c->rtr)) : "missing", up);
+	}
+	c->was_fresh = fresh;
+}
+
+static void
+lc_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct lifecycle_ctl *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	lc_stale_check(c);
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->state != LIFECYCLE_PENDING_PROVISION || p->verifying)
+			continue;
+		if (p->auth_ok)
+			lc_rpki_step(c, p);
+		else
+			lc_verify(c, p);
+	}
+	lc_ops_drain_tick(c);
+}
+
+static void
+lc_bird_event(void *arg, bool up, const struct err *reason)
+{
+	(void)reason;
+	if (up)
+		lc_ops_resume(arg);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+struct lifecycle_ctl *
+lifecycle_ctl_new(struct daemon *d, struct rtr *rtr, struct reconcile_bird *bird,
+    struct authctx *auth)
+{
+	struct lifecycle_ctl *c = calloc(1, sizeof(*c));
+	struct err e = { 0 };
+
+	if (c == NULL)
+		fatal("calloc");
+	c->d = d;
+	c->rtr = rtr;
+	c->auth = auth;
+	lc_self = c;
+	if (rtr != NULL && rtr_subscribe(rtr, lc_rtr_change, c, &e) < 0)
+		log_warnx("lifecycle: no RTR change events: %s", e.msg);
+	lifecycle_ctl_set_bird(c, bird);
+	ev_timer_init(&c->tick, lc_tick, 1., 1.);
+	c->tick.data = c;
+	ev_timer_start(d->loop, &c->tick);
+	return c;
+}
+
+void
+lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct reconcile_bird *bird)
+{
+	c->bird = bird;
+	if (bird != NULL && !c->listening &&
+	    birdc_add_listener(bird->birdc, lc_bird_event, c) == 0)
+		c->listening = true;
+}
+
+void
+lifecycle_ctl_free(struct lifecycle_ctl *c)
+{
+	if (c == NULL)
+		return;
+	ev_timer_stop(c->d->loop, &c->tick);
+	if (c->rtr != NULL)
+		rtr_unsubscribe(c->rtr, lc_rtr_change, c);
+	for (size_t i = 0; i < c->n; i++)
+		lc_prefix_free(c->v[i]);
+	free(c->v);
+	if (lc_self == c)
+		lc_self = NULL;
+	free(c);
+}
+
+int
+lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
+{
+	if (c->d->store != NULL && store_doc_load(c->d->store, "prefix", lc_row_load, c, e) < 0)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->state == LIFECYCLE_PENDING_PROVISION)
+			lc_verify(c, p);
+		else if (p->state == LIFECYCLE_PENDING_DEPROVISION)
+			lc_transition(c, p, LIFECYCLE_EV_DEPROVISIONED, NULL, NULL, NULL, e);
+	}
+	log_info("lifecycle: %zu public prefixes (%zu advertised)", c->n,
+	    lc_count_state(c, LIFECYCLE_ADVERTISED));
+	if (lc_bird_up(c))
+		lc_ops_resume(c);
+	return 0;
+}
+
+int
+lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e)
+{
+	struct lifecycle_ctl *c = arg;
+	int64_t now = lc_now();
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+		struct bird_route r;
+		uint8_t bytes[16] = { 0 };
+		bool drain = p->state == LIFECYCLE_PENDING_WITHDRAW && p->drain_until > now;
+
+		if (!lifecycle_state_wants_route(p->state) && !drain)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.family = p->cidr.family == CIDR_V4 ? AF_INET : AF_INET6;
+		cidr_to_bytes(&p->cidr, bytes);
+		memcpy(r.addr, bytes, sizeof(bytes));
+		r.plen = p->cidr.len;
+		r.drain = drain;
+		if (bird_routeset_add_route(out, &r) < 0)
+			return err_set(e, "out-of-memory", "desired routes");
+	}
+	return 0;
+}

@@ -1,0 +1,168 @@
+/*
+ * lifecycle_ctl — the public-prefix controller: SPEC §3 end to end inside the daemon.
+ *
+ * Who calls it: prefixd.c creates one (lifecycle_ctl_new) with the RTR manager, the BIRD side
+ * (reconcile_bird) and the ownership verifier, loads it (lifecycle_ctl_load) and hands
+ * lifecycle_ctl_desired to the reconciler; src/api_prefix.c turns HTTP requests into the calls
+ * below. It owns one row per public prefix (memory index; the truth is the store's "prefix"
+ * documents, store_doc_*), the provisioning pipeline, the advertise / withdraw operations,
+ * drain timers, RPKI re-validation and the lifecycle metrics. Every state change goes through
+ * lifecycle_fsm() and is written, with an event carrying its evidence, in one transaction.
+ *
+ * Provisioning (asynchronous; the call returns with pending-provision once the row is
+ * written): size (v4 <= /24, v6 <= /48, else prefix-too-specific) -> overlap in the public
+ * scope (ipam, refused at once) -> authorization context (authctx on its worker; auth-*,
+ * cert-*, signature-invalid, rdap-unavailable) -> RPKI: while the RTR data is not fresh the
+ * prefix stays pending-provision (message says why) and is retried every second and on each
+ * RTR change; after provision_timeout it fails with rpki-unavailable; then origin validation
+ * of (prefix, pool origin ASN): roa-invalid / roa-not-found; a ROA maxLength longer than the
+ * prefix is kept as a warning in the evidence (RFC 9319).
+ *
+ * Advertise: facts (state, RTR freshness, ROV now, last change, other origins from BIRD's
+ * RIB) go to policy/advertise.h in SPEC order; the other-origin look-up needs BIRD, so with
+ * BIRD down a prefix that passes the RPKI checks is refused with bird-unavailable. Passing
+ * prefixes go to pending-advertise (written), the desired set goes to bird_apply, and the
+ * outcome (read-back matched: advertised; otherwise back to provisioned with BIRD's code)
+ * is reported to the caller. Withdraw: blast radius and rate limit first; advertised ->
+ * pending-withdraw -> provisioned; with a drain the route is re-announced with
+ * GRACEFUL_SHUTDOWN for N seconds (deadline stored, a restart continues it) and then
+ * withdrawn. Dry runs run every check and answer BIRD's route diff, changing nothing.
+ *
+ * Re-validation: on RTR change events every provisioned / advertised prefix the change covers
+ * is validated again; an advertised prefix that is not valid any more raises an alert (warn
+ * log, "rpki-alert" event, prefixd_rpki_alerts_total) and is withdrawn only with
+ * policy.on_invalid = withdraw. RTR data going stale while prefixes are advertised raises an
+ * alert and never withdraws.
+ *
+ * Restart: rows are loaded from the store; pending-provision re-runs verification;
+ * pending-advertise / pending-withdraw re-apply the desired set when BIRD is up (bird_apply
+ * is idempotent: a change already in BIRD is a no-op transaction); a drain continues until its
+ * stored deadline.
+ */
+#ifndef PREFIXD_LIFECYCLE_CTL_H
+#define PREFIXD_LIFECYCLE_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cidr.h"
+#include "err.h"
+#include "ipam.h"
+#include "lifecycle.h"
+
+struct daemon;
+struct rtr;
+struct authctx;
+struct reconcile_bird;
+struct bird_routeset;
+struct lifecycle_ctl;
+
+#define LIFECYCLE_CTL_MAX_BATCH 100000   /* prefixes in one advertise / withdraw request */
+#define LIFECYCLE_CTL_MAX_ALLOW 16       /* --allow-origin values */
+
+/* One public prefix as the controller keeps it. Read-only for callers. */
+struct lifecycle_prefix {
+	struct cidr cidr;
+	char pool[IPAM_NAME_MAX + 1];
+	uint32_t origin_asn;
+	enum lifecycle_state state;
+	char failure_reason[48];        /* "" unless failed-provision */
+	char message[ERR_MSG_MAX];      /* failure message, or why it waits */
+	char *auth_message, *auth_signature;
+	json_t *evidence;               /* {"size","auth","rpki","advertise","bird",...} */
+	int64_t last_change;            /* unix seconds of the last BIRD change (rate limit) */
+	int64_t updated;                /* unix seconds of the last transition */
+	int64_t provision_started;
+	int64_t drain_until;            /* 0: no drain running */
+	uint32_t allow_origin[LIFECYCLE_CTL_MAX_ALLOW];
+	size_t n_allow;
+	/* memory only */
+	bool verifying;                 /* authctx running */
+	bool auth_ok;                   /* the proof held; RPKI is the remaining check */
+	bool alerted;                   /* an rpki alert is standing */
+	bool busy;                      /* an advertise / withdraw operation holds it */
+};
+
+/* Creates the controller. rtr, bird and auth may be NULL (not configured). */
+struct lifecycle_ctl *lifecycle_ctl_new(struct daemon *d, struct rtr *rtr,
+    struct reconcile_bird *bird, struct authctx *auth);
+/* Cancels timers and subscriptions; pending requests are answered bird-unavailable.
+ * NULL is a no-op. Call after authctx_drain and before freeing the BIRD side. */
+void lifecycle_ctl_free(struct lifecycle_ctl *c);
+/* Attaches the BIRD side created after the controller (reconcile needs our callback). */
+void lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct reconcile_bird *bird);
+
+/* Loads every row from the store and resumes pending states. 0 or -1 with e. */
+int lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e);
+
+/* reconcile_desired_fn: the routes BIRD should hold now (arg is the controller). */
+int lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e);
+
+/* Look-up and iteration (address order is not guaranteed: insertion order). */
+struct lifecycle_prefix *lifecycle_ctl_find(struct lifecycle_ctl *c, const struct cidr *p);
+size_t lifecycle_ctl_count(const struct lifecycle_ctl *c);
+struct lifecycle_prefix *lifecycle_ctl_at(struct lifecycle_ctl *c, size_t i);
+/* Counts per state into counts[LIFECYCLE_STATE_COUNT]. */
+void lifecycle_ctl_counts(const struct lifecycle_ctl *c, size_t *counts);
+
+/* The prefix as the API's JSON (SPEC nouns: cidr, pool, origin_asn, state, failure_reason,
+ * message, evidence, ...). New reference. */
+json_t *lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p);
+
+/*
+ * Provisioning of CIDR into public pool POOL (run inside the caller's transaction). Returns 0
+ * with *out in pending-provision (verification started), or -1 with e: overlap / exists /
+ * invalid-state / store-failed (nothing recorded), or prefix-too-specific (recorded as
+ * failed-provision; *out is set then too).
+ */
+int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    struct ipam_pool *pool, const struct cidr *cidr, const char *auth_message,
+    const char *auth_signature, struct lifecycle_prefix **out, struct err *e);
+
+/* Deprovisioning (inside the caller's transaction): in-use while advertised or pending, or
+ * with allocations; removes the CIDR from the pool and leaves the row deprovisioned. */
+int lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    struct ipam_pool *pool, const struct cidr *cidr, struct err *e);
+
+/* The outcome of an advertise or withdraw request: status (HTTP), body (owned by the
+ * callee after the call: the callback must json_decref it or hand it on). */
+typedef void (*lifecycle_ctl_done_fn)(void *arg, int status, json_t *body);
+
+struct lifecycle_ctl_req {
+	const struct cidr *cidrs;
+	size_t n;
+	const uint32_t *allow;          /* advertise: --allow-origin */
+	size_t n_allow;
+	unsigned drain;                 /* withdraw: --drain seconds, 0 none */
+	bool confirm_large;             /* withdraw */
+	bool dry_run;
+	const struct ipam_actor *who;   /* copied */
+};
+
+/*
+ * Starts an advertise / withdraw. Always asynchronous: DONE is called exactly once from the
+ * loop (possibly before this returns when everything is refused at once). The body is
+ * {"prefixes":[{"cidr","state","code","message"}], "diff"?, "dry_run"} and, unless every
+ * prefix reached its goal, "error":{"code","message"} of the first failure.
+ */
+void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
+    lifecycle_ctl_done_fn done, void *arg);
+void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
+    lifecycle_ctl_done_fn done, void *arg);
+
+/* Counters for metrics and status. */
+struct lifecycle_ctl_stats {
+	uint64_t rpki_alerts, stale_alerts, policy_withdrawals, apply_ok, apply_failed,
+	    provisioned, provision_failed;
+};
+void lifecycle_ctl_get_stats(const struct lifecycle_ctl *c, struct lifecycle_ctl_stats *out);
+
+/* src/api_prefix.c: registers the routes (before api_register_builtin: the public-pool
+ * provision / deprovision routes take precedence) and the metrics. c may be NULL for
+ * --list-routes; call again with the controller once it exists. */
+void lifecycle_ctl_api_register(struct lifecycle_ctl *c);
+
+#endif

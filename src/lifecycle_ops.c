@@ -1,0 +1,580 @@
+/*
+ * lifecycle_ops — the advertise and withdraw operations of the public-prefix controller
+ * (contract in lifecycle_ctl.h). One struct lc_op per request (or per internal change: a
+ * restart's resume, a drain's end, a policy withdrawal) walks these phases:
+ *
+ *   check    per prefix, the interlocks that need no router (policy/advertise.h; for
+ *            withdraw the blast radius first, then state and rate)
+ *   rib      advertise only: the other-origin look-up in BIRD's RIB for every prefix that
+ *            passed (bgp/rib.h), then the full advertise_check in SPEC order
+ *   apply    the passing prefixes go pending-* (written), the whole desired set goes to
+ *            bird_apply; its result moves each to its stable state
+ *   reply    one JSON answer: per-prefix outcome, the route diff, the first failure
+ *
+ * A dry run stops after the checks and answers bird_apply_dry_run's diff of the desired set
+ * with the change applied. Prefixes held by a running operation are refused with "busy".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "advertise.h"
+#include "api.h"
+#include "bird_apply.h"
+#include "conf.h"
+#include "daemon.h"
+#include "lifecycle_private.h"
+#include "log.h"
+#include "reconcile.h"
+#include "rib.h"
+#include "rov.h"
+#include "rtr.h"
+
+struct lc_item {
+	struct lifecycle_ctl *c;
+	struct lc_op *op;
+	struct cidr cidr;
+	struct lifecycle_prefix *p;
+	const char *code;               /* NULL: passed so far */
+	char msg[ERR_MSG_MAX];
+	bool go;                        /* part of the change */
+	bool held;                      /* this operation set p->busy */
+	bool drain_phase;               /* withdraw --drain: the announcement with 65535:0 */
+	json_t *facts;                  /* advertise evidence */
+};
+
+struct lc_op {
+	struct lifecycle_ctl *c;
+	bool withdraw, dry_run;
+	unsigned drain;
+	uint32_t allow[LIFECYCLE_CTL_MAX_ALLOW];
+	size_t n_allow;
+	char actor[128], role[32], rid[64];
+	struct ipam_actor who;
+	struct lc_item *items;
+	size_t n, rib_pending;
+	char *diff;
+	lifecycle_ctl_done_fn done;
+	void *arg;
+};
+
+static void lc_op_apply(struct lc_op *op);
+
+static struct lc_op *
+lc_op_new(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r, bool withdraw,
+    lifecycle_ctl_done_fn done, void *arg)
+{
+	struct lc_op *op = calloc(1, sizeof(*op));
+	size_t n = r ? r->n : 0;
+
+	if (op == NULL || (op->items = calloc(n ? n : 1, sizeof(*op->items))) == NULL)
+		fatal("calloc");
+	op->c = c;
+	op->withdraw = withdraw;
+	op->done = done;
+	op->arg = arg;
+	op->who.actor = "prefixd";
+	op->who.role = "system";
+	if (r == NULL)
+		return op;
+	op->dry_run = r->dry_run;
+	op->drain = r->drain;
+	for (size_t i = 0; i < r->n_allow && i < LIFECYCLE_CTL_MAX_ALLOW; i++)
+		op->allow[op->n_allow++] = r->allow[i];
+	if (r->who != NULL) {
+		snprintf(op->actor, sizeof(op->actor), "%s", r->who->actor ? r->who->actor : "");
+		snprintf(op->role, sizeof(op->role), "%s", r->who->role ? r->who->role : "");
+		snprintf(op->rid, sizeof(op->rid), "%s", r->who->request_id ?
+		    r->who->request_id : "");
+		op->who.actor = op->actor;
+		op->who.role = op->role;
+		op->who.request_id = op->rid;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct lc_item *it = &op->items[op->n++];
+
+		it->c = c;
+		it->op = op;
+		it->cidr = r->cidrs[i];
+		it->p = lifecycle_ctl_find(c, &r->cidrs[i]);
+	}
+	return op;
+}
+
+/* Records the item's first failure: CODE and "CIDR: DETAIL" (DETAIL alone when it already
+ * names the prefix, with_cidr false). */
+static void
+lc_item_fail(struct lc_item *it, const char *code, const char *detail, bool with_cidr)
+{
+	char buf[CIDR_STRLEN];
+
+	if (it->code != NULL)
+		return;
+	it->code = code;
+	it->go = false;
+	if (!with_cidr)
+		snprintf(it->msg, sizeof(it->msg), "%s", detail);
+	else if (snprintf(it->msg, sizeof(it->msg), "%s: %s",
+	    cidr_format(&it->cidr, buf, sizeof(buf)), detail) >= (int)sizeof(it->msg))
+		it->msg[sizeof(it->msg) - 2] = '.';     /* cut: the prefix and code still stand */
+}
+
+static int
+lc_code_status(const char *code)
+{
+	if (strncmp(code, "bird-", 5) == 0 || strcmp(code, "rpki-stale") == 0)
+		return 503;
+	if (strcmp(code, "rate-limited") == 0)
+		return 429;
+	if (strcmp(code, "too-many") == 0 || strcmp(code, "busy") == 0 ||
+	    strcmp(code, "not-provisioned") == 0 || strcmp(code, "not-advertised") == 0 ||
+	    strcmp(code, "other-origin-present") == 0)
+		return 409;
+	if (strncmp(code, "rpki-", 5) == 0)
+		return 422;
+	return api_status_of(code);
+}
+
+/* Answers (or, for internal operations, logs) and frees the operation. */
+static void
+lc_op_finish(struct lc_op *op)
+{
+	json_t *list = json_array(), *body;
+	const struct lc_item *first = NULL;
+	char buf[CIDR_STRLEN];
+
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+
+		if (it->held)
+			it->p->busy = false;
+		if (it->code != NULL && first == NULL)
+			first = it;
+		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}",
+		    "cidr", cidr_format(&it->cidr, buf, sizeof(buf)),
+		    "state", it->p ? lifecycle_state_name(it->p->state) : "none",
+		    "code", it->code ? json_string(it->code) : json_null(),
+		    "message", it->code ? json_string(it->msg) : json_null()));
+		if (it->code != NULL && op->done == NULL)
+			log_warnx("%s", it->msg);
+		json_decref(it->facts);
+	}
+	body = json_pack("{s:o, s:b, s:s}", "prefixes", list, "dry_run", op->dry_run,
+	    "action", op->withdraw ? "withdraw" : "advertise");
+	if (op->diff != NULL)
+		json_object_set_new(body, "diff", json_string(op->diff));
+	if (op->drain > 0)
+		json_object_set_new(body, "drain", json_integer(op->drain));
+	if (first != NULL)
+		json_object_set_new(body, "error", json_pack("{s:s, s:s}", "code", first->code,
+		    "message", first->msg));
+	if (op->done != NULL)
+		op->done(op->arg, first ? lc_code_status(first->code) : 200, body);
+	else
+		json_decref(body);
+	free(op->diff);
+	free(op->items);
+	free(op);
+}
+
+/* ---- the apply phase ----------------------------------------------------------------- */
+
+static void
+lc_dry_done(void *arg, const struct bird_apply_result *res)
+{
+	struct lc_op *op = arg;
+
+	if (strcmp(res->code, "ok") != 0) {
+		for (size_t i = 0; i < op->n; i++)
+			lc_item_fail(&op->items[i], res->code, res->message, true);
+	} else
+		op->diff = bird_routediff_format(&res->diff);
+	lc_op_finish(op);
+}
+
+/* The desired set with the passing items changed as the operation would change them. */
+static void
+lc_dry_run(struct lc_op *op)
+{
+	struct lifecycle_ctl *c = op->c;
+	struct bird_routeset want = { 0 };
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+
+	lifecycle_ctl_desired(c, &want, &e);
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+		struct bird_route r;
+
+		if (!it->go || bird_route_parse(cidr_format(&it->cidr, buf, sizeof(buf)), &r,
+		    &e) < 0)
+			continue;
+		bird_routeset_normalize(&want);
+		long at = bird_routeset_find(&want, &r);
+		if (!op->withdraw && at < 0)
+			bird_routeset_add_route(&want, &r);
+		else if (op->withdraw && at >= 0 && op->drain > 0)
+			want.v[at].drain = true;
+		else if (op->withdraw && at >= 0)
+			want.v[at] = want.v[--want.n];
+	}
+	bird_routeset_normalize(&want);
+	if (bird_apply_dry_run(c->bird->apply, &want, lc_dry_done, op, &e) < 0) {
+		for (size_t i = 0; i < op->n; i++)
+			lc_item_fail(&op->items[i], e.code, e.msg, true);
+		lc_op_finish(op);
+	}
+	bird_routeset_clear(&want);
+}
+
+static void
+lc_applied(void *arg, const struct bird_apply_result *res)
+{
+	struct lc_op *op = arg;
+	struct lifecycle_ctl *c = op->c;
+	bool ok = strcmp(res->code, "ok") == 0;
+	char *diff = bird_routediff_format(&res->diff);
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+		struct lifecycle_prefix *p = it->p;
+
+		if (!it->go)
+			continue;
+		json_t *note = json_pack("{s:s, s:s, s:I, s:f, s:b, s:s}", "code", res->code,
+		    "message", res->message, "txn", (json_int_t)res->txn, "elapsed",
+		    res->elapsed, "noop", res->noop, "diff", diff ? diff : "");
+		if (ok && it->drain_phase) {
+			json_object_set_new(p->evidence, "drain", note);
+			lc_save(c, p, &e);
+			continue;
+		}
+		if (!ok) {
+			p->drain_until = 0;
+			c->stats.apply_failed++;
+			lc_item_fail(it, res->code, res->message, true);
+		} else {
+			p->last_change = lc_now();
+			p->drain_until = 0;
+			c->stats.apply_ok++;
+		}
+		if (lc_transition(c, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
+		    &op->who, "bird", note, &e) < 0 && ok)
+			lc_item_fail(it, e.code, e.msg, true);
+	}
+	op->diff = diff;
+	lc_op_finish(op);
+}
+
+/* Moves the passing items to their pending state and starts the transaction. */
+static void
+lc_op_apply(struct lc_op *op)
+{
+	struct lifecycle_ctl *c = op->c;
+	struct bird_routeset want = { 0 };
+	struct err e = { 0 };
+	size_t going = 0;
+
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+		enum lifecycle_event ev = op->withdraw ? LIFECYCLE_EV_WITHDRAW :
+		    LIFECYCLE_EV_ADVERTISE;
+
+		if (!it->go)
+			continue;
+		if (it->p->state == LIFECYCLE_PENDING_WITHDRAW ||
+		    it->p->state == LIFECYCLE_PENDING_ADVERTISE) {
+			going++;                /* resumed after a restart */
+			continue;
+		}
+		if (op->withdraw && op->drain > 0) {
+			it->p->drain_until = lc_now() + op->drain;
+			it->drain_phase = true;
+		}
+		if (!op->withdraw) {
+			memcpy(it->p->allow_origin, op->allow, sizeof(op->allow));
+			it->p->n_allow = op->n_allow;
+		}
+		if (lc_transition(c, it->p, ev, &op->who, op->withdraw ? NULL : "advertise",
+		    json_incref(it->facts), &e) < 0) {
+			lc_item_fail(it, e.code, e.msg, true);
+			continue;
+		}
+		it->p->busy = it->held = true;
+		going++;
+	}
+	if (going == 0 || c->bird == NULL) {
+		lc_applied(op, &(struct bird_apply_result){ .code = "bird-unavailable",
+		    .message = "no BIRD configured" });
+		return;
+	}
+	lifecycle_ctl_desired(c, &want, &e);
+	bird_apply_request(c->bird->apply, &want, lc_applied, op);
+	bird_routeset_clear(&want);
+}
+
+/* After the checks: dry run, apply, or answer. */
+static void
+lc_op_decide(struct lc_op *op)
+{
+	size_t go = 0;
+
+	for (size_t i = 0; i < op->n; i++)
+		go += op->items[i].go;
+	if (op->dry_run && go > 0 && lc_bird_up(op->c))
+		lc_dry_run(op);
+	else if (op->dry_run || go == 0)
+		lc_op_finish(op);
+	else
+		lc_op_apply(op);
+}
+
+/* ---- advertise ----------------------------------------------------------------------- */
+
+static void
+lc_adv_facts(struct lc_item *it, struct advertise_facts *f, enum advertise_rov *rov,
+    struct rov_result *res)
+{
+	struct lifecycle_ctl *c = it->c;
+	struct err e = { 0 };
+
+	memset(f, 0, sizeof(*f));
+	f->state = it->p->state;
+	f->rpki_fresh = c->rtr != NULL && rtr_is_fresh(c->rtr);
+	f->origin_asn = it->p->origin_asn;
+	memset(res, 0, sizeof(*res));
+	if (c->rtr == NULL || rov_validate(c->rtr, &it->cidr, it->p->origin_asn, res, &e) < 0)
+		res->state = ROV_NOT_FOUND;
+	*rov = res->state == ROV_VALID ? ADVERTISE_ROV_VALID : res->state == ROV_INVALID ?
+	    ADVERTISE_ROV_INVALID : ADVERTISE_ROV_NOT_FOUND;
+	f->rov = *rov;
+	f->allowed = it->op->allow;
+	f->n_allowed = it->op->n_allow;
+	f->now = (double)lc_now();
+	f->last_change = (double)it->p->last_change;
+	f->min_change_interval = c->d->conf->policy_min_change_interval;
+	if (it->facts == NULL)
+		it->facts = json_pack("{s:b, s:o}", "rpki_fresh", f->rpki_fresh, "rov",
+		    rov_result_to_json(&it->cidr, it->p->origin_asn, res));
+}
+
+static void
+lc_adv_check(struct lc_item *it, const struct advertise_origin *others, size_t n_others,
+    bool with_rate)
+{
+	struct advertise_facts f;
+	enum advertise_rov rov;
+	struct rov_result res;
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+
+	lc_adv_facts(it, &f, &rov, &res);
+	f.prefix = cidr_format(&it->cidr, buf, sizeof(buf));
+	f.others = others;
+	f.n_others = n_others;
+	if (!with_rate)
+		f.min_change_interval = 0;
+	if (advertise_check(&f, &e) < 0)
+		lc_item_fail(it, e.code, e.msg, false);
+}
+
+static void
+lc_rib_done(void *arg, const struct rib_origin *v, size_t n, const struct err *e)
+{
+	struct lc_item *it = arg;
+	struct lc_op *op = it->op;
+	struct advertise_origin *o = calloc(n ? n : 1, sizeof(*o));
+	json_t *seen = json_array();
+
+	if (o == NULL)
+		fatal("calloc");
+	if (e != NULL) {
+		lc_item_fail(it, strcmp(e->code, "bird-config-invalid") == 0 ?
+		    "bird-config-invalid" : "bird-unavailable", e->msg, true);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			o[i].asn = v[i].origin_as;
+			o[i].as_path = v[i].as_path;
+			json_array_append_new(seen, json_pack("{s:s, s:s, s:I, s:s}", "net",
+			    v[i].net, "proto", v[i].proto, "origin_as", (json_int_t)v[i].origin_as,
+			    "as_path", v[i].as_path));
+		}
+		lc_adv_check(it, o, n, true);
+		it->go = it->code == NULL;
+	}
+	json_object_set_new(it->facts, "other_origins", seen);
+	free(o);
+	if (--op->rib_pending == 0)
+		lc_op_decide(op);
+}
+
+void
+lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
+    lifecycle_ctl_done_fn done, void *arg)
+{
+	struct lc_op *op = lc_op_new(c, r, false, done, arg);
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+
+		if (it->p == NULL) {
+			lc_item_fail(it, "not-found", "not a public prefix", true);
+			continue;
+		}
+		if (it->p->busy) {
+			lc_item_fail(it, "busy", "a change of it is in progress", true);
+			continue;
+		}
+		lc_adv_check(it, NULL, 0, false);
+		if (it->code == NULL && !lc_bird_up(c))
+			lc_item_fail(it, "bird-unavailable", "BIRD is not connected", true);
+	}
+	op->rib_pending = 1;            /* held until every look-up is started */
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+
+		if (it->code != NULL)
+			continue;
+		it->p->busy = it->held = true;
+		op->rib_pending++;
+		if (rib_other_origins(c->bird->birdc, cidr_format(&it->cidr, buf, sizeof(buf)),
+		    it->p->origin_asn, lc_rib_done, it, &e) < 0) {
+			op->rib_pending--;
+			lc_item_fail(it, "bird-unavailable", e.msg, true);
+		}
+	}
+	if (--op->rib_pending == 0)
+		lc_op_decide(op);
+}
+
+/* ---- withdraw ------------------------------------------------------------------------ */
+
+void
+lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
+    lifecycle_ctl_done_fn done, void *arg)
+{
+	struct lc_op *op = lc_op_new(c, r, true, done, arg);
+	const struct conf *cf = c->d->conf;
+	struct err e = { 0 };
+	char buf[CIDR_STRLEN];
+
+	if (advertise_check_blast_radius(op->n, lc_count_state(c, LIFECYCLE_ADVERTISED),
+	    cf->policy_max_withdraw, cf->policy_max_withdraw_percent, r->confirm_large, &e) < 0) {
+		for (size_t i = 0; i < op->n; i++)
+			lc_item_fail(&op->items[i], e.code, e.msg, false);
+		if (op->n == 0 && done != NULL) {
+			done(arg, 400, json_pack("{s:{s:s, s:s}}", "error", "code", e.code,
+			    "message", e.msg));
+			free(op->items);
+			free(op);
+			return;
+		}
+	}
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+		enum lifecycle_state st;
+
+		if (it->code != NULL)
+			continue;
+		if (it->p == NULL) {
+			lc_item_fail(it, "not-found", "not a public prefix", true);
+			continue;
+		}
+		st = it->p->state;
+		if (it->p->busy || lifecycle_fsm(&st, LIFECYCLE_EV_WITHDRAW, &e) < 0) {
+			lc_item_fail(it, it->p->busy ? "busy" : e.code, it->p->busy ?
+			    "a change of it is in progress" : e.msg, it->p->busy);
+			continue;
+		}
+		if (advertise_check_rate(cidr_format(&it->cidr, buf, sizeof(buf)),
+		    (double)lc_now(), (double)it->p->last_change,
+		    cf->policy_min_change_interval, &e) < 0) {
+			lc_item_fail(it, e.code, e.msg, false);
+			continue;
+		}
+		if (!lc_bird_up(c)) {
+			lc_item_fail(it, "bird-unavailable", "BIRD is not connected", true);
+			continue;
+		}
+		it->go = true;
+	}
+	lc_op_decide(op);
+}
+
+/* ---- internal operations ------------------------------------------------------------- */
+
+/* An operation over every row matching WANT (resume) or over one prefix. */
+static void
+lc_internal(struct lifecycle_ctl *c, bool withdraw, struct lifecycle_prefix *only,
+    bool (*want)(const struct lifecycle_prefix *p, int64_t now))
+{
+	struct lc_op *op = lc_op_new(c, NULL, withdraw, NULL, NULL);
+	int64_t now = lc_now();
+	size_t n = 0;
+
+	free(op->items);
+	if ((op->items = calloc(c->n ? c->n : 1, sizeof(*op->items))) == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->busy || (only != NULL ? p != only : !want(p, now)))
+			continue;
+		op->items[n] = (struct lc_item){ .c = c, .op = op, .cidr = p->cidr, .p = p,
+		    .go = true };
+		n++;
+	}
+	op->n = n;
+	if (n == 0) {
+		lc_op_finish(op);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		op->items[i].p->busy = op->items[i].held = true;
+	lc_op_apply(op);
+}
+
+static bool
+lc_want_resume(const struct lifecycle_prefix *p, int64_t now)
+{
+	return p->state == LIFECYCLE_PENDING_ADVERTISE ||
+	    (p->state == LIFECYCLE_PENDING_WITHDRAW && p->drain_until <= now);
+}
+
+static bool
+lc_want_drained(const struct lifecycle_prefix *p, int64_t now)
+{
+	return p->state == LIFECYCLE_PENDING_WITHDRAW && p->drain_until != 0 &&
+	    p->drain_until <= now;
+}
+
+void
+lc_ops_resume(struct lifecycle_ctl *c)
+{
+	if (lc_bird_up(c))
+		lc_internal(c, false, NULL, lc_want_resume);
+}
+
+void
+lc_ops_drain_tick(struct lifecycle_ctl *c)
+{
+	int64_t now = lc_now();
+	bool any = false;
+
+	for (size_t i = 0; i < c->n; i++)
+		any |= !c->v[i]->busy && lc_want_drained(c->v[i], now);
+	if (any && lc_bird_up(c))
+		lc_internal(c, true, NULL, lc_want_drained);
+}
+
+void
+lc_ops_policy_withdraw(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
+{
+	if (p->state != LIFECYCLE_ADVERTISED || p->busy)
+		return;
+	log_warnx("policy on_invalid = withdraw: withdrawing an invalid prefix");
+	lc_internal(c, true, p, NULL);
+}

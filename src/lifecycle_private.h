@@ -1,0 +1,52 @@
+/*
+ * lifecycle_private — the controller's internals shared by its files:
+ *   lifecycle_ctl.c   rows, persistence, transitions, provisioning, re-validation, timers
+ *   lifecycle_ops.c   advertise / withdraw operations (interlocks, bird_apply, dry runs)
+ * Not for other modules: they use lifecycle_ctl.h.
+ */
+#ifndef PREFIXD_LIFECYCLE_PRIVATE_H
+#define PREFIXD_LIFECYCLE_PRIVATE_H
+
+#include <ev.h>
+
+#include "lifecycle_ctl.h"
+
+struct lifecycle_ctl {
+	struct daemon *d;
+	struct rtr *rtr;
+	struct reconcile_bird *bird;
+	struct authctx *auth;
+	struct lifecycle_prefix **v;
+	size_t n, cap;
+	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */
+	bool was_fresh;
+	bool listening;                 /* birdc listener added */
+	struct lifecycle_ctl_stats stats;
+};
+
+/* lifecycle_ctl.c */
+int64_t lc_now(void);
+/* Makes event EV happen to P: lifecycle_fsm, then the row and one event (action "lifecycle",
+ * evidence NOTE merged into the row's evidence under KEY when both are given) in one
+ * transaction. On a store failure the state is put back. 0 or -1 with e. */
+int lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p,
+    enum lifecycle_event ev, const struct ipam_actor *who, const char *key, json_t *note,
+    struct err *e);
+/* Writes the row (no event, no state change). */
+int lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e);
+bool lc_bird_up(const struct lifecycle_ctl *c);
+size_t lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st);
+/* Appends an event without a transition (alerts). */
+void lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
+    json_t *evidence);
+
+/* lifecycle_ops.c */
+/* Re-applies the desired set after a restart or a BIRD reconnect: pending-advertise and
+ * pending-withdraw rows reach their stable state with the transaction's result. */
+void lc_ops_resume(struct lifecycle_ctl *c);
+/* Ends drains whose deadline passed (a withdraw transaction). */
+void lc_ops_drain_tick(struct lifecycle_ctl *c);
+/* Withdraws P because policy says so (on_invalid = withdraw); no blast radius, no rate. */
+void lc_ops_policy_withdraw(struct lifecycle_ctl *c, struct lifecycle_prefix *p);
+
+#endif
