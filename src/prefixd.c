@@ -22,17 +22,27 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "authctx.h"
 #include "conf.h"
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "lifecycle_ctl.h"
 #include "log.h"
+#include "reconcile.h"
+#include "rtr.h"
 #include "store.h"
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
 static ev_timer pd_drain;
 static double pd_drain_deadline;
+
+/* The public side (SPEC §3-§5): RTR, ownership proofs, BIRD, the lifecycle controller. */
+static struct rtr *pd_rtr;
+static struct authctx *pd_auth;
+static struct reconcile_bird *pd_bird;
+static struct lifecycle_ctl *pd_lc;
 
 static void
 usage(FILE *out)
@@ -112,6 +122,12 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_warnx("SIGHUP: %s changed and take effect only after a restart", keys);
 	conf_free(pd.conf);
 	pd.conf = c;
+	if (pd_auth != NULL) {
+		struct authctx_conf ac;
+
+		authctx_conf_from(c, &ac);
+		authctx_reconfigure(pd_auth, &ac);
+	}
 	log_info("SIGHUP: config %s reloaded", c->path);
 }
 
@@ -149,6 +165,54 @@ pd_open_store(void)
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
 }
 
+/* Starts RTR, the verifier, BIRD and the lifecycle controller and registers their routes
+ * (the lifecycle's were registered before the builtin ones, see main). */
+static void
+pd_public_start(void)
+{
+	struct conf *c = pd.conf;
+	struct reconcile_bird_config bc = { c->bird_socket, c->bird_config, c->bird_include,
+		c->bird_confirm_timeout, c->bird_reconcile_interval };
+	struct authctx_conf ac;
+	struct rtr_conf rc;
+	struct err e = { 0 };
+
+	if (c->n_rpki_cache > 0) {
+		if (rtr_conf_from(c, &rc, &e) < 0 || (pd_rtr = rtr_new(pd.loop, &rc, &e)) == NULL)
+			fatalx("rpki: %s", e.msg);
+		if (rtr_start(pd_rtr, &e) < 0)
+			log_error("rpki: %s (RPKI stays stale)", e.msg);
+	}
+	rtr_api_register(pd_rtr);
+	authctx_conf_from(c, &ac);
+	if ((pd_auth = authctx_new(pd.loop, &ac, &e)) == NULL)
+		fatalx("auth: %s", e.msg);
+	if (authctx_api_register(&pd, pd_auth) < 0)
+		fatalx("api: route table full");
+	pd_lc = lifecycle_ctl_new(&pd, pd_rtr, NULL, pd_auth);
+	pd_bird = reconcile_bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd_lc);
+	reconcile_api_register(pd_bird);
+	lifecycle_ctl_set_bird(pd_lc, pd_bird);
+	if (lifecycle_ctl_load(pd_lc, &e) < 0)
+		fatalx("loading public prefixes: %s", e.msg);
+	lifecycle_ctl_api_register(pd_lc);
+}
+
+/* Tears the public side down in the safe order (see each header). */
+static void
+pd_public_stop(void)
+{
+	authctx_drain(pd_auth);
+	reconcile_bird_stop(pd_bird);
+	lifecycle_ctl_set_bird(pd_lc, NULL);
+	lifecycle_ctl_free(pd_lc);
+	lifecycle_ctl_api_register(NULL);
+	reconcile_api_register(NULL);
+	rtr_api_register(NULL);
+	rtr_free(pd_rtr);
+	authctx_free(pd_auth);
+}
+
 static int
 pd_run(int debug)
 {
@@ -163,6 +227,7 @@ pd_run(int debug)
 	pd_open_store();
 	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	api_init(&pd);
+	pd_public_start();
 	err_clear(&e);
 	if (pd_listen(&e) < 0)
 		fatalx("%s", e.msg);
@@ -176,6 +241,7 @@ pd_run(int debug)
 	    pd.conf->path ? pd.conf->path : "embedded default");
 	ev_run(pd.loop, 0);
 	api_shutdown(&pd);
+	pd_public_stop();
 	http_free(pd.http);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
@@ -204,7 +270,14 @@ main(int argc, char **argv)
 		case 'd': debug = 1; break;
 		case 'n': check = 1; break;
 		case 'V': printf("prefixd %s\n", PREFIXD_VERSION); return 0;
-		case 'L': api_register_builtin(); api_routes_print(stdout); return 0;
+		case 'L':
+			lifecycle_ctl_api_register(NULL);
+			api_register_builtin();
+			rtr_api_register(NULL);
+			authctx_api_register(&pd, NULL);
+			reconcile_api_register(NULL);
+			api_routes_print(stdout);
+			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -223,6 +296,7 @@ main(int argc, char **argv)
 		conf_free(pd.conf);
 		return 0;
 	}
+	lifecycle_ctl_api_register(NULL);   /* first: its provision routes take precedence */
 	api_register_builtin();
 	return pd_run(debug);
 }
