@@ -68,6 +68,7 @@ rtr_fsm_next(enum rtr_state s, enum rtr_event ev, enum rtr_state *next)
 
 static void mgr_restart(struct rtr *rtr);
 static void change_note_all(struct rtr *rtr);
+static void ix_finish(struct rtr *rtr);
 
 /* Arms the stale and expire timers from last_sync (both run while data is kept). */
 static void
@@ -420,6 +421,7 @@ mgr_destroy(struct rtr *rtr)
 	if (rtr->mgr == NULL)
 		return;
 	atomic_store(&rtr->quiet, true);
+	ix_finish(rtr);     /* the builder reads the table: join it first */
 	rtr_mgr_stop(rtr->mgr);
 	rtr_mgr_free(rtr->mgr);
 	rtr->mgr = NULL;
@@ -525,38 +527,16 @@ recount(struct rtr *rtr)
 	rtr->vrps_v6 = n6;
 }
 
-/* Rebuilds the look-up index (and with it the counts) when the table changed since the last
- * build. A change during the build leaves gen != ix_gen: the index stays unused until the
- * next change event rebuilds it. */
+/* Calls every subscriber with the pending changes, then clears them. */
 static void
-reindex(struct rtr *rtr)
+deliver(struct rtr *rtr)
 {
-	uint64_t g = atomic_load(&rtr->gen), n4, n6;
-
-	if (rtr->ix != NULL && g == rtr->ix_gen)
-		return;
-	rov_index_free(rtr->ix);
-	rtr->ix = rtr->mgr != NULL ? rov_index_build(rtr->mgr->pfx_table, &n4, &n6) : NULL;
-	if (rtr->ix == NULL) {
-		recount(rtr);
-		return;
-	}
-	rtr->ix_gen = g;
-	rtr->vrps_v4 = n4;
-	rtr->vrps_v6 = n6;
-}
-
-static void
-on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct rtr *rtr = w->data;
 	struct rtr_change ch = {.all = rtr->ch_all, .n = rtr->ch_all ? 0 : rtr->ch_n,
 	    .prefixes = rtr->ch};
 
-	(void)loop;
-	(void)revents;
-	reindex(rtr);
-	rtr->ch_pending = false;
+	rtr->ch_deliver = false;
+	if (!ch.all && ch.n == 0)
+		return;
 	rtr->changes++;
 	log_debug("rpki: change event (%s, %zu prefixes; %llu IPv4 + %llu IPv6 VRPs)",
 	    ch.all ? "all" : "some", ch.n, (unsigned long long)rtr->vrps_v4,
@@ -567,6 +547,95 @@ on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
 	/* Subscribers may not add changes; new ones arriving later start a new burst. */
 	rtr->ch_all = false;
 	rtr->ch_n = 0;
+}
+
+/* The builder thread: reads the table under rtrlib's read lock, sorts, reports. */
+static void *
+ix_build(void *arg)
+{
+	struct rtr *rtr = arg;
+
+	rtr->ix_new = rov_index_build(rtr->ix_table, &rtr->ix_n4, &rtr->ix_n6);
+	atomic_store(&rtr->ix_done, true);
+	ev_async_send(rtr->loop, &rtr->async_w);
+	return NULL;
+}
+
+/*
+ * Starts building the index (810k VRPs take a few hundred ms: off the loop) unless it is
+ * current. Returns true when a build runs; the change event waits for it, so subscribers
+ * re-validate against the new index and see the new counts.
+ */
+static bool
+ix_start(struct rtr *rtr)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (rtr->mgr == NULL || (rtr->ix != NULL && atomic_load(&rtr->gen) == rtr->ix_gen))
+		return false;
+	rtr->ix_new_gen = atomic_load(&rtr->gen);
+	rtr->ix_table = rtr->mgr->pfx_table;
+	atomic_store(&rtr->ix_done, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&rtr->ix_thread, NULL, ix_build, rtr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_warnx("rpki: cannot start the index builder; counting on the loop");
+		recount(rtr);
+		return false;
+	}
+	rtr->ix_building = true;
+	return true;
+}
+
+/* Joins the builder and installs its index. A change during the build leaves gen !=
+ * ix_gen: the index stays unused (rtrlib answers) and another build is scheduled. */
+static void
+ix_finish(struct rtr *rtr)
+{
+	if (!rtr->ix_building)
+		return;
+	pthread_join(rtr->ix_thread, NULL);
+	rtr->ix_building = false;
+	if (rtr->ix_new == NULL) {
+		recount(rtr);
+		return;
+	}
+	rov_index_free(rtr->ix);
+	rtr->ix = rtr->ix_new;
+	rtr->ix_new = NULL;
+	rtr->ix_gen = rtr->ix_new_gen;
+	rtr->vrps_v4 = rtr->ix_n4;
+	rtr->vrps_v6 = rtr->ix_n6;
+}
+
+static void
+on_debounce(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct rtr *rtr = w->data;
+
+	(void)loop;
+	(void)revents;
+	rtr->ch_pending = false;
+	rtr->ch_deliver = true;
+	if (rtr->ix_building || ix_start(rtr))
+		return;     /* delivered when the index is in (on_async) */
+	deliver(rtr);
+}
+
+/* Loop side of a finished build. */
+static void
+ix_check(struct rtr *rtr)
+{
+	if (!rtr->ix_building || !atomic_load(&rtr->ix_done))
+		return;
+	ix_finish(rtr);
+	if (atomic_load(&rtr->gen) != rtr->ix_gen && !rtr->ch_pending)
+		arm_debounce(rtr);  /* changed meanwhile: build again */
+	if (rtr->ch_deliver)
+		deliver(rtr);
 }
 
 int
@@ -719,6 +788,7 @@ on_async(struct ev_loop *loop, ev_async *w, int revents)
 	(void)revents;
 	drain_queue(rtr);
 	poll_caches(rtr);
+	ix_check(rtr);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */

@@ -103,6 +103,14 @@ struct rtr {
 
 	struct rov_index *ix;           /* look-up index (loop), valid while gen == ix_gen */
 	uint64_t ix_gen;
+	/* the index is built on its own thread (ix_build), then installed by the loop */
+	bool ix_building;               /* loop: a builder thread runs */
+	bool ch_deliver;                /* loop: deliver the change event once it is done */
+	pthread_t ix_thread;
+	_Atomic bool ix_done;           /* builder -> loop */
+	struct pfx_table *ix_table;     /* builder's input (the manager outlives the build) */
+	struct rov_index *ix_new;       /* builder's output, read by the loop after the join */
+	uint64_t ix_new_gen, ix_n4, ix_n6;
 
 	ev_async async_w;
 	ev_timer stale_w, expire_w, debounce_w, poll_w;
