@@ -120,10 +120,11 @@ enum rov_state rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t as
 
 /*
  * The look-up index: a sorted snapshot of a pfx_table (see rov.c) that answers like
- * rov_validate_table in a fraction of the time. rtr builds one on the loop after each burst
- * of changes and rov_validate/rov_check use it only while the table is unchanged since
- * (rtr_index); otherwise they ask rtrlib. rov_index_build walks the table under its read lock
- * (loop thread, never from a callback) and sets the VRP counts; NULL on out of memory.
+ * rov_validate_table in a fraction of the time. rtr builds one (on a thread of its own)
+ * after each burst of changes and rov_validate/rov_check use it only while the table is
+ * unchanged since (rtr_index); otherwise they ask rtrlib. rov_index_build walks the table
+ * under its read lock (any thread but an rtrlib callback) and sets the VRP counts; NULL on
+ * out of memory.
  * rov_validate_index returns 0, or -1 when p is not a prefix or more than 256 VRPs cover it
  * (then ask rov_validate_table).
  */

@@ -16,7 +16,10 @@
  * ev_async_send() when the ring turns non-empty. They never call rtrlib, never block on
  * anything but that short mutex, never touch the loop's state. Everything else - the state
  * machine, timers, counts, the index, change lists, logging, subscriber calls - runs on the
- * loop thread in the ev_async handler or in ev_timer handlers. If the ring is full the
+ * loop thread in the ev_async handler or in ev_timer handlers, except building the look-up
+ * index: after a burst of changes a short-lived thread of ours reads the table (rtrlib's
+ * read lock) and sorts it, then hands the index to the loop through the same ev_async; the
+ * change event is delivered once it is in. If the ring is full the
  * callback sets an overflow flag (and stops queueing until the loop has drained) and the next
  * change event says "everything changed"; during the first sync (no data yet) nothing is
  * queued at all, the sync itself is "everything changed". While we stop or restart the
