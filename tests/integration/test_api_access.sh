@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # Access control (SPEC §6 roles), each refusal leaving the store unchanged:
 #   - uid nobody in the socket's group (setpriv) is operator: it may read and allocate but a
 #     pool create gets 403 forbidden; nobody outside the group cannot even connect (0660);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # The daemon itself: embedded default, request ids, status and metrics, SIGHUP reload (good
 # config applied, bad config kept with the reason logged, restart-only keys named, tokens
 # reloaded), a second daemon refusing a live socket, and SIGTERM (exit 0, socket removed).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # Hostile input over the unix socket (SPEC §8): malformed JSON, wrong types, unknown fields,
 # a 10 MB body (with Content-Length and chunked), 10,000-deep nesting, invalid and
 # non-canonical CIDRs, unknown routes and methods, bad ids and numbers, a client that sends

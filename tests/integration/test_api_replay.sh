@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # Idempotency and group commit over HTTP (curl --unix-socket):
 #   - a token replay returns the first allocation (same id and CIDR, 200, replayed=true) and
 #     stores nothing new; the same token with other parameters is token-conflict (409);
