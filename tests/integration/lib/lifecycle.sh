@@ -261,3 +261,142 @@ lc_bird_up() { lc_json bird status 2>/dev/null | jq -e '.up == true' >/dev/null;
 lc_daemon_answers() { lc_json status >/dev/null 2>&1; }
 # lc_edge_sees_origin PREFIX ASN: edge's BIRD holds a route for PREFIX with origin ASN.
 lc_edge_sees_origin() { lab_edge_route "$1" "$2"; }
+
+# ---- for the lifecycle lab tests (need lab.sh, prefixd.sh; fail the test on error) ----------
+#   lc_test_start [ARGS]           pd_setup, lab_start, prefixd in edge's namespace with the lab
+#                                  config plus $LC_EXTRA_CONF, waits for fresh RPKI and BIRD up
+#   lc_ensure_pool CIDR            the public pool for CIDR's family (lc-v4 / lc-v6), origin 64500
+#   lc_make_auth CIDR              a key, certificate and RDAP record for a prefix lab/up made none for
+#   lc_provision_ok CIDR           auth + provision into lc_ensure_pool's pool + wait provisioned
+#   lc_expect_refused CODE ARGS... prefixctl ARGS must exit 1 with error code CODE; sets LC_MSG
+#   lc_advertise_ok CIDR... [--allow-origin ASN]   advertise must succeed, then state advertised
+#   lc_withdraw_ok CIDR... [ARGS]  withdraw must succeed, then state provisioned
+#   lc_onprem_off / lc_onprem_on   onprem stops / resumes announcing the migrated prefixes
+#   lc_after_handover              the world after a migration: ROAs for AS 64500 only (scenario
+#                                  "ours"), onprem silent, upstream without the migrated prefixes
+#   lc_edge_exactly PREFIX...      upstream's Adj-RIB-In from edge holds exactly PREFIX... (none: {})
+#   lc_wait_edge_exactly TIMEOUT PREFIX...
+#   lc_metric NAME                 the value of a Prometheus sample (sum over labels) from /metrics
+#   lc_stayrtr_stop / lc_stayrtr_start   stop the lab's RTR cache / start it again, same arguments
+LC_POOL4=lc-v4
+LC_POOL6=lc-v6
+
+lc_test_start() {
+	pd_setup
+	lab_start
+	lc_pd_start "$@"
+	wait_until 30 "prefixd's RTR data to be fresh" lc_rpki_fresh
+	wait_until 30 "prefixd connected to edge's BIRD" lc_bird_up
+}
+
+lc_pool_for() { if [[ $1 == *:* ]]; then echo "$LC_POOL6"; else echo "$LC_POOL4"; fi; }
+
+lc_ensure_pool() {
+	local pool fam=ipv4
+	pool=$(lc_pool_for "$1")
+	[[ $1 == *:* ]] && fam=ipv6
+	lc_json pool show "$pool" >/dev/null 2>&1 && return 0
+	lc_json pool create "$pool" --scope public-default --family "$fam" --origin-asn "$EDGE_AS" >/dev/null ||
+		fail "pool create $pool: $(lc_json pool create "$pool" --scope public-default --family "$fam" --origin-asn "$EDGE_AS" 2>&1)"
+}
+
+lc_make_auth() {
+	local dir=$LAB_RUN/auth/${1/\//_}
+	[ -f "$dir/key.pem" ] && return 0
+	"$LAB_DIR/rdap/make-cert" "$1" "$dir" >/dev/null || fail "make-cert $1"
+	"$LAB_DIR/rdap/make-record" "$1" "$dir/cert.pem" "$RDAP_DIR" >/dev/null || fail "make-record $1"
+}
+
+lc_provision_ok() {
+	local cidr=$1 out
+	lc_ensure_pool "$cidr"
+	lc_auth "$cidr" || fail "auth context for $cidr"
+	out=$(lc_json pool provision "$(lc_pool_for "$cidr")" "$cidr" --auth-message "$LC_AUTH_MSG" \
+		--auth-signature "$LC_AUTH_SIG" 2>&1) || fail "provision $cidr refused: $out"
+	lc_wait_state "$cidr" provisioned 60 || fail "$cidr did not reach provisioned"
+}
+
+lc_expect_refused() {
+	local want=$1 out rc=0 got
+	shift
+	out=$(lc_json "$@" 2>/dev/null) || rc=$?
+	[ "$rc" = 1 ] || fail "prefixctl $*: want exit 1 ($want), got $rc: $out"
+	got=$(jq -r '.error.code // empty' <<<"$out" 2>/dev/null)
+	[ "$got" = "$want" ] || fail "prefixctl $*: want $want, got '$got': $out"
+	# shellcheck disable=SC2034 # read by the caller
+	LC_MSG=$(jq -r '.error.message // empty' <<<"$out")
+}
+
+# lc_cidrs_of ARGS...: the CIDR words of a command line (the rest are flags and their values).
+_lc_cidrs_of() {
+	local a skip=0
+	for a in "$@"; do
+		if [ "$skip" = 1 ]; then skip=0; continue; fi
+		case $a in --allow-origin|--drain) skip=1 ;; --*) ;; *) echo "$a" ;; esac
+	done
+}
+
+# _lc_change_ok VERB STATE ARGS...: prefixctl VERB ARGS must succeed and every CIDR among ARGS
+# reach STATE.
+_lc_change_ok() {
+	local verb=$1 want=$2 out c
+	shift 2
+	out=$(lc_json "$verb" "$@" 2>&1) || fail "$verb $* refused: $out"
+	for c in $(_lc_cidrs_of "$@"); do
+		lc_wait_state "$c" "$want" 60 || fail "$c not $want after $verb"
+	done
+}
+lc_advertise_ok() { _lc_change_ok advertise advertised "$@"; }
+lc_withdraw_ok() { _lc_change_ok withdraw provisioned "$@"; }
+
+lc_onprem_off() {
+	lab_birdc onprem disable onprem4 >/dev/null || fail "disable onprem4"
+	lab_birdc onprem disable onprem6 >/dev/null || fail "disable onprem6"
+}
+lc_onprem_on() {
+	lab_birdc onprem enable onprem4 >/dev/null || fail "enable onprem4"
+	lab_birdc onprem enable onprem6 >/dev/null || fail "enable onprem6"
+}
+
+lc_after_handover() {
+	lab_set_vrps ours 20
+	lc_onprem_off
+	lab_wait_no_route_at_upstream "$LAB_PREFIX4"
+	lab_wait_no_route_at_upstream "$LAB_PREFIX6"
+}
+
+lc_edge_exactly() {
+	local want
+	want=$(printf '%s\n' "$@" | sed '/^$/d' | sort | jq -R . | jq -sc .)
+	[ "$(lab_peer_routes edge | jq -c 'keys | sort')" = "$want" ]
+}
+
+lc_wait_edge_exactly() {
+	local t=$1
+	shift
+	poll_until "$t" lc_edge_exactly "$@" ||
+		fail "upstream from edge: want [$*], got $(lab_peer_routes edge | jq -c keys)"
+}
+
+lc_metric() {
+	curl -s --max-time 5 --unix-socket "$(lc_sock)" http://prefixd/metrics |
+		awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2; f = 1 } END { if (f) print s; else exit 1 }'
+}
+
+# The RTR cache (StayRTR in svc): its command line is kept from the running process, so that a
+# restart serves the same file on the same address.
+lc_stayrtr_stop() {
+	local pid
+	pid=$(lab_pidfile_pid stayrtr) || fail "StayRTR is not running"
+	tr '\0' '\n' < "/proc/$pid/cmdline" > "$LAB_RUN/stayrtr.cmdline"
+	kill -TERM "$pid"
+	wait_until 10 "StayRTR to exit" eval '! lab_pid_alive '"$pid"
+}
+
+lc_stayrtr_start() {
+	local args=()
+	mapfile -t args < "$LAB_RUN/stayrtr.cmdline"
+	# The recorded command line is StayRTR's own (ip netns exec execs it): start it in svc.
+	lab_spawn stayrtr svc "${args[@]}"
+	wait_until 10 "StayRTR to run" lab_pidfile_pid stayrtr
+}
