@@ -350,6 +350,8 @@ ipam_allocate_pick(const struct ipam_pool *p, const struct ipam_alloc_req *req,
 	    ipam_check_text("token", req->token, e) != 0 || ipam_check_tags(&req->tags, e) != 0)
 		return -1;
 	if (req->cidr != NULL) {
+		if (ipam_check_cidr(req->cidr, e) != 0)
+			return -1;
 		if (req->netmask >= 0 && (unsigned)req->netmask != req->cidr->len)
 			return err_set(e, "invalid-argument", "give --cidr or --netmask, not both");
 		if (req->cidr->family != p->family)

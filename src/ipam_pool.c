@@ -382,6 +382,8 @@ ipam_provision_pick(struct ipam_pool *p, const struct cidr *c, int netmask, stru
 
 	if ((c == NULL) == (netmask < 0))
 		return err_set(e, "invalid-argument", "provision needs a CIDR or a netmask");
+	if (c != NULL && ipam_check_cidr(c, e) != 0)
+		return -1;
 	if (c != NULL && c->family != p->family)
 		return err_set(e, "invalid-argument", "%s is not %s like pool '%s'",
 		    cidr_format(c, b, sizeof(b)), cidr_family_name(p->family), p->name);

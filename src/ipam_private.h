@@ -88,6 +88,8 @@ char *ipam_xstrdup(const char *s);
 int ipam_check_name(const char *what, const char *s, struct err *e);
 int ipam_check_text(const char *what, const char *s, struct err *e);
 int ipam_check_tags(const struct ipam_tags *t, struct err *e);
+/* A struct cidr built by hand must still be canonical (cidr_parse's are). */
+int ipam_check_cidr(const struct cidr *c, struct err *e);
 bool ipam_tags_equal(const struct ipam_tags *a, const struct ipam_tags *b);
 /* "k=v\n" encoding used in the store; decode returns -1 on a malformed text. */
 char *ipam_tags_encode(const struct ipam_tags *t);

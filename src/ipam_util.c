@@ -345,3 +345,19 @@ bad:
 	ipam_tags_clear(out);
 	return -1;
 }
+
+int
+ipam_check_cidr(const struct cidr *c, struct err *e)
+{
+	struct cidr canon;
+	char b[CIDR_STRLEN];
+
+	if (c == NULL || (c->family != CIDR_V4 && c->family != CIDR_V6) ||
+	    c->len > cidr_maxlen(c->family))
+		return err_set(e, "cidr-invalid", "not a valid IPv4 or IPv6 prefix");
+	canon = cidr_make(c->family, c->hi, c->lo, c->len);
+	if (!cidr_equal(&canon, c))
+		return err_set(e, "cidr-not-canonical", "host bits set; the canonical form is %s",
+		    cidr_format(&canon, b, sizeof(b)));
+	return 0;
+}

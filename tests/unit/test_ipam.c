@@ -833,6 +833,24 @@ test_report_marks_allocation_breaking_new_rule_noncompliant(void **state)
 }
 
 static void
+test_hand_built_cidr_with_host_bits_is_not_canonical(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool *p = mkpool(f, "p", "10.0.0.0/16", -1, -1, -1);
+	struct ipam_alloc_req q;
+	struct ipam_alloc_result r;
+	struct cidr c = C("10.0.1.0/24");
+
+	c.lo = 0;
+	c.hi |= (uint64_t)1 << 32;      /* 10.0.1.1/24 */
+	memset(&q, 0, sizeof(q));
+	q.netmask = -1;
+	q.cidr = &c;
+	assert_refused(f, ipam_allocate(f->m, &who, p, &q, &r, &f->e), "cidr-not-canonical",
+	    "10.0.1.0/24");
+}
+
+static void
 test_tag_parse_refuses_missing_equals(void **state)
 {
 	struct fx *f = *state;
@@ -891,6 +909,7 @@ main(void)
 		T(test_utilization_figures_v6_above_2_64),
 		T(test_report_classifies_overlap_and_compliance),
 		T(test_report_marks_allocation_breaking_new_rule_noncompliant),
+		T(test_hand_built_cidr_with_host_bits_is_not_canonical),
 		T(test_tag_parse_refuses_missing_equals),
 #undef T
 	};
