@@ -37,8 +37,13 @@
  *    CIDRs are by construction inside its parent;
  *  - only private scopes can be created or deleted; exactly one public scope exists.
  *
- * Memory: an allocation is 64 bytes plus two tree nodes; description, tags, locale and token
- * live out of line and only when present.
+ * Ids: allocation ids are never issued twice, even across a release and a restart (the store
+ * keeps a reservation above every issued id). Pool / scope ids are internal; those objects are
+ * addressed by name.
+ *
+ * Memory: an allocation is a 56-byte struct, about two 48-byte nodes of its pool's allocation
+ * tree and a hash slot (~190 bytes measured by bench_engine); description, tags, locale and
+ * token live out of line and only when present.
  */
 #ifndef PREFIXD_IPAM_H
 #define PREFIXD_IPAM_H
