@@ -15,8 +15,9 @@
  *   POST /v1/pools/{name}/deprovision admin     a public prefix: refused (in-use) while
  *                                               advertised or pending; else as before
  *
- * A CIDR in a path segment is written with '_' for '/' (203.0.113.0_24, 2001:db8::_48) or
- * percent-encoded (203.0.113.0%2F24); both are accepted.
+ * A CIDR in the path: write '_' for '/' (203.0.113.0_24, 2001:db8::_48). The transport decodes
+ * %2F before routing, so 203.0.113.0%2F24 (and a plain 203.0.113.0/24) arrive as two segments;
+ * GET /v1/prefixes/{addr}/{len} serves that form too.
  *
  * Advertise and withdraw wait for the outcome: the request is suspended until bird_apply
  * reports (BIRD's confirm timeout bounds it), so the answer says "advertised" only after the
@@ -104,7 +105,12 @@ apx_show(struct api_ctx *ctx)
 	struct lifecycle_ctl *c = apx_need(ctx);
 	struct lifecycle_prefix *p;
 	struct cidr cidr;
+	char joined[160];
 
+	if (ctx->nparams == 2) {        /* /v1/prefixes/{addr}/{len} */
+		snprintf(joined, sizeof(joined), "%.100s_%.8s", ctx->params[0], ctx->params[1]);
+		ctx->params[0] = joined;
+	}
 	if (c == NULL || apx_path_cidr(ctx, ctx->params[0], &cidr) < 0)
 		return;
 	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL) {
@@ -317,8 +323,7 @@ apx_provision_work(struct api_ctx *ctx)
 
 		json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", e.code,
 		    "message", e.msg));
-		api_reply(ctx, strcmp(e.code, "prefix-too-specific") == 0 ? 422 :
-		    api_status_of(e.code), j);
+		api_reply(ctx, p != NULL ? 422 : api_status_of(e.code), j);
 		return;
 	}
 	api_reply(ctx, 202, lifecycle_ctl_prefix_json(p));
@@ -445,6 +450,7 @@ apx_metrics(struct daemon *d, FILE *out)
 static const struct api_route apx_routes[] = {
 	{ "GET", "/v1/prefixes", HTTP_ROLE_READER, apx_list },
 	{ "GET", "/v1/prefixes/{cidr}", HTTP_ROLE_READER, apx_show },
+	{ "GET", "/v1/prefixes/{addr}/{len}", HTTP_ROLE_READER, apx_show },
 	{ "POST", "/v1/advertise", HTTP_ROLE_OPERATOR, apx_advertise },
 	{ "POST", "/v1/withdraw", HTTP_ROLE_OPERATOR, apx_withdraw },
 	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, apx_provision },

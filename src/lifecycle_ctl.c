@@ -484,9 +484,11 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 	if (asn == 0) {
 		lc_fail(c, p, "origin-asn-missing", "the pool has no origin_asn and [bgp] "
 		    "origin_asn is unset", NULL, NULL);
-		return 0;
+		return err_set(e, "origin-asn-missing", "%s", p->message);
 	}
 	lc_verify(c, p);
+	if (p->state == LIFECYCLE_FAILED_PROVISION)     /* refused before any fetch */
+		return err_set(e, p->failure_reason, "%s", p->message);
 	return 0;
 }
 
@@ -507,8 +509,11 @@ lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 	if (p->state == LIFECYCLE_FAILED_PROVISION || p->state == LIFECYCLE_DEPROVISIONED)
 		return err_set(e, "not-found", "%s is %s, not provisioned", buf,
 		    lifecycle_state_name(p->state));
-	if (ipam_deprovision(c->d->ipam, who, pool, cidr, e) < 0 ||
-	    lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
+	/* the pool may have lost the CIDR already (a row restored by hand): the row decides */
+	if (ipam_pool_provisioned_foreach(pool, lc_prov_eq, (void *)cidr) &&
+	    ipam_deprovision(c->d->ipam, who, pool, cidr, e) < 0)
+		return -1;
+	if (lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
 		return -1;
 	return lc_transition(c, p, LIFECYCLE_EV_DEPROVISIONED, who, NULL, NULL, e);
 }

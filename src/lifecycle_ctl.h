@@ -115,8 +115,9 @@ json_t *lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p);
 /*
  * Provisioning of CIDR into public pool POOL (run inside the caller's transaction). Returns 0
  * with *out in pending-provision (verification started), or -1 with e: overlap / exists /
- * invalid-state / store-failed (nothing recorded), or prefix-too-specific (recorded as
- * failed-provision; *out is set then too).
+ * invalid-state / store-failed (nothing recorded), or a failure found at once —
+ * prefix-too-specific, auth-malformed (no context), origin-asn-missing — recorded as
+ * failed-provision (*out is set then too). Later failures arrive asynchronously.
  */
 int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
     struct ipam_pool *pool, const struct cidr *cidr, const char *auth_message,
