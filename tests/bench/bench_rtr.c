@@ -187,6 +187,7 @@ main(int argc, char **argv)
 	    (unsigned long long)st.vrps_v4, (unsigned long long)st.vrps_v6);
 	if (b.counted_s == 0)
 		return 1;
+	printf("index_current=%s\n", rtr_index(b.rtr) != NULL ? "yes" : "no");
 	if (lookups > 0) {
 		run_lookups(b.rtr, lookups, 50, "random");
 		run_lookups(b.rtr, lookups, 100, "covered");

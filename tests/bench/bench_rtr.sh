@@ -178,6 +178,7 @@ VRPs: $N4 IPv4 + $N6 IPv6 = $TOTAL, served by StayRTR $(dpkg-query -W -f '${Vers
 | StayRTR delivering the reset to a bare client, every round | ${bare[*]} | | the floor for both |
 | sync incl. debounced change event and index build (round 1) | $(val counted_s) s | | |
 | VRPs held (v4 / v6) | $(val vrps_v4) / $(val vrps_v6) | $BIRD_N4 / $BIRD_N6 | |
+| look-up index current when the look-ups ran | $(val index_current) | | |
 | rov_check (state only), 1,000,000 random look-ups | $(val random_check_per_s) /s | | target >= 1,000,000 /s |
 | rov_validate (reasons + deciding VRPs), same look-ups | $(val random_validate_per_s) /s | | |
 | answer mixture (random) | $(val random_mixture) | | |
