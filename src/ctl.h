@@ -16,6 +16,7 @@
  *   ctl_rpki.c    rpki status / validate (written by the RPKI module's owner)
  *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
  *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
+ *   ctl_prefix.c  prefix list / show, advertise, withdraw (written by the lifecycle's owner)
  *
  * Adding an area (rpki, prefix, bird, auth, audit): write ctl_<area>.c with a table
  * `const struct ctl_cmd ctl_<area>_cmds[]` ending in an all-zero entry, declare it below and
@@ -134,6 +135,7 @@ extern const struct ctl_cmd ctl_ipam_cmds[];    /* ctl_ipam.c */
 extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
 extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
+extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);

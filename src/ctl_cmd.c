@@ -14,6 +14,7 @@
 /* Every area's table, in help order. Add a new area here. */
 static const struct ctl_cmd *const areas[] = {
 	ctl_ipam_cmds,
+	ctl_prefix_cmds,
 	ctl_rpki_cmds,
 	ctl_auth_cmds,
 	ctl_bird_cmds,
@@ -143,13 +144,20 @@ void
 ctl_help_cmd(FILE *f, const struct ctl_cmd *c)
 {
 	const struct ctl_opt *o;
+	size_t run;
 
 	fprintf(f, "usage: prefixctl [-s SOCKET] [--json] %s%s%s\n\n%s\n", c->words,
 	    c->usage[0] != '\0' ? " " : "", c->usage, c->summary);
 	if (c->args != NULL && c->args[0].name != NULL) {
 		fprintf(f, "\narguments:\n");
-		for (o = c->args; o->name != NULL; o++)
+		for (o = c->args; o->name != NULL; o += run) {
+			/* a run of equal positionals (CIDR CIDR ...) is one line */
+			for (run = 1; o[run].name != NULL && strcmp(o[run].name, o->name) == 0; run++)
+				;
 			print_opt_help(f, o, true);
+			if (run > 1)
+				fprintf(f, "  %-24s (up to %zu of them)\n", "", run);
+		}
 	}
 	if (c->opts != NULL && c->opts[0].name != NULL) {
 		fprintf(f, "\noptions:\n");

@@ -504,6 +504,33 @@ check_cmd_table(const struct ctl_cmd *c, void *arg)
 	free(words);
 }
 
+/* Every command's help: usage line first, no line repeated (runs of CIDR CIDR ... fold). */
+static void
+check_cmd_help(const struct ctl_cmd *c, void *arg)
+{
+	char *buf = NULL, *line, *prev = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)arg;
+	ctl_help_cmd(f, c);
+	fclose(f);
+	assert_int_equal(strncmp(buf, "usage: prefixctl ", 17), 0);
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (prev != NULL && strcmp(prev, line) == 0)
+			fail_msg("'%s' help repeats '%s'", c->words, line);
+		prev = line;
+	}
+	free(buf);
+}
+
+static void
+test_every_command_help_starts_with_usage_and_repeats_no_line(void **state)
+{
+	(void)state;
+	ctl_cmd_foreach(check_cmd_help, NULL);
+}
+
 static void
 test_every_command_is_found_by_its_words_and_documented(void **state)
 {
@@ -546,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_parse_refuses_more_options_than_it_holds),
 		cmocka_unit_test(test_complete_lists_next_words_options_and_choices),
 		cmocka_unit_test(test_every_command_is_found_by_its_words_and_documented),
+		cmocka_unit_test(test_every_command_help_starts_with_usage_and_repeats_no_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
