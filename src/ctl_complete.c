@@ -144,6 +144,9 @@ static const struct {
 	{ "pool", "NAME", "pools name" },
 	{ "scope", "NAME", "scopes name" },
 	{ "pool deprovision", "CIDR", "pools/{1} cidrs" },
+	{ "prefix show", "CIDR", "prefixes cidr" },
+	{ "advertise", "CIDR", "prefixes cidr" },
+	{ "withdraw", "CIDR", "prefixes cidr" },
 };
 
 static const char *

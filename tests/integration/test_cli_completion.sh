@@ -3,8 +3,8 @@
 # subcommands, options of the typed command, an option's choices, global options that must
 # not count as command words (all from prefixctl's own tables through `prefixctl
 # __complete`), and existing pool names, scope names and allocation ids fetched from a real
-# prefixd where one is expected (a pool's CIDRs for "pool deprovision") -- never for the name
-# a "create" invents.
+# prefixd where one is expected (a pool's CIDRs for "pool deprovision", public prefixes for
+# prefix show / advertise / withdraw) -- never for the name a "create" invents.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
@@ -59,5 +59,10 @@ pd_ctl pool provision v6 2001:db8:100::/48 >/dev/null
 completes "db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2001:
 completes "/48" -s "$PD_SOCK" pool deprovision v6 2001:db8:100::
 completes "2001:db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2
+# public prefixes: one without an authorization context stays as failed-provision (SPEC §3)
+pd_ctl pool create pub --scope public-default --origin-asn 65001 >/dev/null
+pd_ctl pool provision pub 192.0.2.0/24 >/dev/null 2>&1 || true
+completes "192.0.2.0/24" -s "$PD_SOCK" prefix show 19
+completes "192.0.2.0/24" -s "$PD_SOCK" advertise 198.51.100.0/24 19
 PREFIXD_SOCKET=$PD_SOCK completes "top tiny" pool delete t
 completes "" -s "$PD_DIR/nowhere.sock" pool show t
