@@ -6,7 +6,7 @@
  * fuzzer reach the same code:
  *
  *   ctl_cmd.c     the command registry (one table per area), lookup, help, ctl_main()
- *   ctl_complete.c  bash completion (`prefixctl __complete WORDS...`) from the same tables
+ *   ctl_complete.c bash completion (`prefixctl __complete WORDS...`) from the same tables
  *   ctl_args.c    the argument parser: global options, command words, options, positionals,
  *                 local validation (numbers in range, K=V shape, CIDR syntax)
  *   ctl_http.c    the HTTP/1.1 client over the daemon's unix socket (libcurl), path escaping
@@ -18,9 +18,11 @@
  *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
  *   ctl_prefix.c  prefix list / show, advertise, withdraw (written by the lifecycle's owner)
  *
- * Adding an area (rpki, prefix, bird, auth, audit): write ctl_<area>.c with a table
+ * Adding an area (audit, events, ...): write ctl_<area>.c with a table
  * `const struct ctl_cmd ctl_<area>_cmds[]` ending in an all-zero entry, declare it below and
- * list it in ctl_cmd.c's area list. The dispatcher, `help` and the completion pick it up.
+ * list it in ctl_cmd.c's area list (a static library links only what is referenced, so the
+ * list cannot be implicit). The dispatcher, `help` and the completion pick it up; where a
+ * value names something the daemon can list, add a row to `lookups` in ctl_complete.c.
  *
  * Exit status (SPEC §6): 0 done, 1 refused by the daemon (code and message on stderr),
  * 2 usage error (one-line hint on stderr; nothing was sent), 3 daemon unreachable or its reply
