@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: asan
 # The bash completion (contrib/bash-completion/prefixctl) as bash runs it: command words,
 # subcommands, options of the typed command, an option's choices, global options that must
 # not count as command words (all from prefixctl's own tables through `prefixctl
