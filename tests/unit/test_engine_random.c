@@ -2,8 +2,8 @@
  * test_engine_random — a seeded, reproducible randomized test of the engine against a
  * deliberately simple brute-force model (issue "Must be true" 2).
  *
- * The model knows a small universe (an IPv4 /20 or an IPv6 /52) cut into 256 units (/28 or
- * /60). Per pool it keeps one state byte per unit (not provisioned / free / taken) and the list
+ * The model knows a small universe (an IPv4 /20, an IPv6 /52, and an IPv6 /60 whose /68 units
+ * straddle the 64-bit halves of the address) cut into 256 units. Per pool it keeps one state byte per unit (not provisioned / free / taken) and the list
  * of its allocations. Best fit is computed by brute force: every maximal aligned free block
  * inside every provisioned CIDR, then the longest length <= L, lowest address.
  *
@@ -86,31 +86,23 @@ nunits_of(const struct world *w, unsigned len)
 	return 1 << (w->unitlen - len);
 }
 
-/* The CIDR of nunits units starting at unit start. */
+/* The CIDR of nunits units starting at unit start. Units are numbered on the left-aligned
+ * 128-bit address, so a universe may straddle the 64-bit halves (the /60 case). */
 static struct cidr
 ucidr(const struct world *w, int start, int nunits)
 {
-	unsigned len = w->unitlen, shift;
-	uint64_t hi = w->base.hi, lo = w->base.lo;
+	unsigned len = w->unitlen;
+	cidr_u128 a = cidr_addr_u128(&w->base) + ((cidr_u128)(unsigned)start << (128 - w->unitlen));
 
 	while ((1 << (w->unitlen - len)) < nunits)
 		len--;
-	shift = cidr_maxlen(w->family) - w->unitlen;    /* bits below a unit */
-	if (w->family == CIDR_V4)
-		hi |= (uint64_t)start << (32 + shift);
-	else
-		hi |= (uint64_t)start << (shift - 64);
-	return cidr_make(w->family, hi, lo, len);
+	return cidr_make(w->family, (uint64_t)(a >> 64), (uint64_t)a, len);
 }
 
 static int
 ustart(const struct world *w, const struct cidr *c)
 {
-	unsigned shift = cidr_maxlen(w->family) - w->unitlen;
-
-	if (w->family == CIDR_V4)
-		return (int)((c->hi >> (32 + shift)) & (UNITS - 1));
-	return (int)((c->hi >> (shift - 64)) & (UNITS - 1));
+	return (int)((cidr_addr_u128(c) >> (128 - w->unitlen)) & (UNITS - 1));
 }
 
 static bool
@@ -460,7 +452,7 @@ op_child_delete(struct world *w)
 }
 
 static void
-run(int family, uint64_t seed, long ops)
+run(const char *universe, unsigned unitlen, uint64_t seed, long ops)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct ipam_pool_spec s;
@@ -470,16 +462,16 @@ run(int family, uint64_t seed, long ops)
 
 	w->m = ipam_new(NULL);
 	assert_int_equal(ipam_load(w->m, &e), 0);
-	w->family = family;
 	w->rng = seed | 1;
-	w->unitlen = family == CIDR_V4 ? 28 : 60;
-	w->univlen = family == CIDR_V4 ? 20 : 52;
-	assert_int_equal(cidr_parse(family == CIDR_V4 ? "10.0.0.0/20" : "2001:db8::/52",
-	    &w->base, &e), 0);
+	assert_int_equal(cidr_parse(universe, &w->base, &e), 0);
+	w->family = w->base.family;
+	w->unitlen = unitlen;
+	w->univlen = w->base.len;
+	assert_int_equal(w->univlen + 8, unitlen);      /* 256 units */
 	memset(&s, 0, sizeof(s));
 	s.name = "top";
 	s.scope = IPAM_SCOPE_PRIVATE_DEFAULT;
-	s.family = family;
+	s.family = w->family;
 	s.rules.default_netmask = s.rules.min_netmask = s.rules.max_netmask = -1;
 	s.alarm_at = -1;
 	assert_int_equal(ipam_pool_create(w->m, &who, &s, &w->pools[0].p, &e), 0);
@@ -503,8 +495,7 @@ run(int family, uint64_t seed, long ops)
 			if (w->pools[k].used)
 				check_pool(w, k);
 	}
-	printf("# %s: %ld operations, %ld pool checks\n", cidr_family_name(family), ops,
-	    w->checks);
+	printf("# %s: %ld operations, %ld pool checks\n", universe, ops, w->checks);
 	ipam_free(w->m);
 	free(w);
 }
@@ -516,14 +507,22 @@ static void
 test_random_operations_match_brute_force_model_v4(void **state)
 {
 	(void)state;
-	run(CIDR_V4, seed, nops);
+	run("10.0.0.0/20", 28, seed, nops);
 }
 
 static void
 test_random_operations_match_brute_force_model_v6(void **state)
 {
 	(void)state;
-	run(CIDR_V6, seed ^ 0x9e3779b97f4a7c15ULL, nops);
+	run("2001:db8::/52", 60, seed ^ 0x9e3779b97f4a7c15ULL, nops);
+}
+
+/* Units /68 in a /60: every block straddles the two 64-bit halves of the address. */
+static void
+test_random_operations_match_brute_force_model_v6_across_64_bits(void **state)
+{
+	(void)state;
+	run("2001:db8:0:10::/60", 68, seed ^ 0x632be59bd9b4e019ULL, nops / 2);
 }
 
 int
@@ -532,6 +531,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_operations_match_brute_force_model_v4),
 		cmocka_unit_test(test_random_operations_match_brute_force_model_v6),
+		cmocka_unit_test(test_random_operations_match_brute_force_model_v6_across_64_bits),
 	};
 	const char *s = getenv("PREFIXD_SEED"), *n = getenv("PREFIXD_RANDOM_OPS");
 
