@@ -250,6 +250,28 @@ lc_event_write(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *
 }
 
 void
+lc_batch_begin(struct lifecycle_ctl *c)
+{
+	struct err e = { 0 };
+
+	if (c->d->store != NULL && store_begin(c->d->store, &e) < 0)
+		log_warnx("lifecycle: begin: %s", e.msg);
+}
+
+void
+lc_batch_end(struct lifecycle_ctl *c)
+{
+	struct err e = { 0 };
+
+	if (c->d->store == NULL || !store_in_txn(c->d->store))
+		return;
+	if (store_commit(c->d->store, &e) < 0) {
+		log_error("lifecycle: changes not committed: %s", e.msg);
+		store_rollback(c->d->store, NULL);
+	}
+}
+
+void
 lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
     json_t *evidence)
 {

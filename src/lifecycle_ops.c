@@ -202,22 +202,27 @@ lc_dry_run(struct lc_op *op)
 	char buf[CIDR_STRLEN];
 
 	lifecycle_ctl_desired(c, &want, &e);
+	bird_routeset_normalize(&want);
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		struct bird_route r;
+		long at;
 
 		if (!it->go || bird_route_parse(cidr_format(&it->cidr, buf, sizeof(buf)), &r,
 		    &e) < 0)
 			continue;
-		bird_routeset_normalize(&want);
-		long at = bird_routeset_find(&want, &r);
-		if (!op->withdraw && at < 0)
-			bird_routeset_add_route(&want, &r);
-		else if (op->withdraw && at >= 0 && op->drain > 0)
+		if (!op->withdraw)
+			bird_routeset_add_route(&want, &r);     /* merged by the normalise below */
+		else if ((at = bird_routeset_find(&want, &r)) >= 0 && op->drain > 0)
 			want.v[at].drain = true;
-		else if (op->withdraw && at >= 0)
-			want.v[at] = want.v[--want.n];
+		else if (at >= 0)
+			want.v[at].plen = 255;                  /* removed below */
 	}
+	size_t kept = 0;
+	for (size_t i = 0; i < want.n; i++)
+		if (want.v[i].plen != 255)
+			want.v[kept++] = want.v[i];
+	want.n = kept;
 	bird_routeset_normalize(&want);
 	if (bird_apply_dry_run(c->bird->apply, &want, lc_dry_done, op, &e) < 0) {
 		for (size_t i = 0; i < op->n; i++)
@@ -236,15 +241,17 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 	char *diff = bird_routediff_format(&res->diff);
 	struct err e = { 0 };
 
+	lc_batch_begin(c);
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		struct lifecycle_prefix *p = it->p;
 
 		if (!it->go)
 			continue;
-		json_t *note = json_pack("{s:s, s:s, s:I, s:f, s:b, s:s}", "code", res->code,
+		/* the whole diff goes in the answer, not into every prefix's evidence */
+		json_t *note = json_pack("{s:s, s:s, s:I, s:f, s:b}", "code", res->code,
 		    "message", res->message, "txn", (json_int_t)res->txn, "elapsed",
-		    res->elapsed, "noop", res->noop, "diff", diff ? diff : "");
+		    res->elapsed, "noop", res->noop);
 		if (ok && it->drain_phase) {
 			json_object_set_new(p->evidence, "drain", note);
 			lc_save(c, p, &e);
@@ -263,6 +270,7 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 		    &op->who, "bird", note, &e) < 0 && ok)
 			lc_item_fail(it, e.code, e.msg, true);
 	}
+	lc_batch_end(c);
 	op->diff = diff;
 	lc_op_finish(op);
 }
@@ -276,6 +284,7 @@ lc_op_apply(struct lc_op *op)
 	struct err e = { 0 };
 	size_t going = 0;
 
+	lc_batch_begin(c);              /* pending-* durable before BIRD is touched */
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		enum lifecycle_event ev = op->withdraw ? LIFECYCLE_EV_WITHDRAW :
@@ -304,6 +313,7 @@ lc_op_apply(struct lc_op *op)
 		it->p->busy = it->held = true;
 		going++;
 	}
+	lc_batch_end(c);
 	if (going == 0 || c->bird == NULL) {
 		lc_applied(op, &(struct bird_apply_result){ .code = "bird-unavailable",
 		    .message = "no BIRD configured" });

@@ -36,6 +36,11 @@ int lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p,
 int lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e);
 bool lc_bird_up(const struct lifecycle_ctl *c);
 size_t lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st);
+/* One store transaction around many transitions (an operation over thousands of prefixes
+ * costs one fsync, not one each); the transitions inside become savepoints. A failed COMMIT
+ * is logged: memory then runs ahead of the store until the next change of those rows. */
+void lc_batch_begin(struct lifecycle_ctl *c);
+void lc_batch_end(struct lifecycle_ctl *c);
 /* Appends an event without a transition (alerts). */
 void lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
     json_t *evidence);
