@@ -8,6 +8,30 @@
 
 #include <openssl/evp.h>
 
+static json_t *
+audit_str(const char *s)
+{
+	json_t *j = s != NULL ? json_string(s) : NULL;
+
+	return j != NULL ? j : json_null();     /* absent, or not UTF-8 (never from the daemon) */
+}
+
+json_t *
+audit_event_json(const struct store_event *ev)
+{
+	char buf[CIDR_STRLEN];
+
+	return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    "id", (json_int_t)ev->id, "time", (json_int_t)ev->time,
+	    "actor", audit_str(ev->actor), "role", audit_str(ev->role),
+	    "request_id", audit_str(ev->request_id), "action", audit_str(ev->action),
+	    "object_kind", audit_str(ev->object_kind),
+	    "cidr", ev->has_cidr ? json_string(cidr_format(&ev->cidr, buf, sizeof(buf))) :
+	    json_null(),
+	    "before", audit_str(ev->before), "after", audit_str(ev->after),
+	    "evidence", audit_str(ev->evidence));
+}
+
 char *
 audit_canonical(const json_t *event)
 {

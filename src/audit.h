@@ -21,9 +21,18 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "store.h"
 
 #define AUDIT_HASH_HEXLEN 64
 #define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+/*
+ * The object that is hashed for one stored event: id, time, actor, role, request_id, action,
+ * object_kind, cidr (text or null), before, after, evidence (the stored JSON texts as strings,
+ * so that any edit of them changes the hash). Every member is present; absent values are
+ * null. Caller owns the reference. NULL on allocation failure.
+ */
+json_t *audit_event_json(const struct store_event *ev);
 
 /* The canonical text of an event object (sorted keys, compact, UTF-8). Caller frees. NULL on
  * allocation failure. */

@@ -32,6 +32,7 @@
 #include "err.h"
 
 struct store;
+struct audit_verifier;
 
 struct store_scope {
 	uint64_t id;
@@ -102,6 +103,7 @@ struct store_event {
 	const char *before;         /* JSON text or NULL */
 	const char *after;
 	const char *evidence;
+	const char *hash;           /* audit chain hash (hex), set by the store; NULL when unsealed */
 };
 
 /* Rows streamed by store_load, in dependency order: scopes, pools (ascending id, so parents
@@ -151,6 +153,10 @@ struct store_ops {
 	int (*doc_load)(struct store *st, const char *kind,
 	    int (*cb)(void *arg, const char *key, const char *doc, struct err *e), void *arg,
 	    struct err *e);
+	int (*events_after)(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+	    void *arg, struct err *e);
+	int (*event_head)(struct store *st, uint64_t *id, char hash[65], struct err *e);
+	int (*audit_verify)(struct store *st, struct audit_verifier *v, struct err *e);
 };
 
 struct store {
@@ -209,6 +215,26 @@ int store_doc_put(struct store *st, const char *kind, const char *key, const cha
 int store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e);
 int store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
     struct err *e);
+
+/*
+ * Audit chain (audit.h; SQLite migration 4). store_event_append seals every event: it takes
+ * the chain head (last id and hash, kept in the meta table), gives the event id head+1 and
+ * hash = audit_chain_hash(head hash, canonical form), and moves the head, all inside the
+ * caller's transaction, so an event is durable exactly when the change it describes is.
+ * Events written before migration 4 are sealed, in id order, when the store is opened.
+ * With the environment variable PREFIXD_AUDIT=off (benchmarks only: it measures what the
+ * audit log costs) store_event_append writes nothing and sets ev->id to 0.
+ *
+ * store_events_after streams at most `limit` events with id > after, oldest first (the
+ * event feed). store_event_head reads the chain head (0 and AUDIT_GENESIS when empty).
+ * store_audit_verify walks every event in id order through audit_verify_step and then
+ * compares the last one with the head; returns 0, or -1 with e "audit-broken" naming the
+ * first event that does not check (edited, missing, or a truncated tail). v holds the count.
+ */
+int store_events_after(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+    void *arg, struct err *e);
+int store_event_head(struct store *st, uint64_t *id, char hash[65], struct err *e);
+int store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
 
 /* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
 int store_check(struct store *st, struct err *e);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "log.h"
 
 static const char *const store_migrations[] = {
@@ -54,7 +55,11 @@ static const char *const store_migrations[] = {
 	/* 3: documents of later modules (public-prefix lifecycle rows) */
 	("CREATE TABLE docs(kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,"
 	"  PRIMARY KEY(kind, key));"),
+	/* 4: the audit chain (audit.h): each event's hash, the chain head in meta */
+	("ALTER TABLE events ADD COLUMN hash TEXT;"
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
 };
+#define STORE_AUDIT_MIGRATION 4
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -62,8 +67,12 @@ enum {
 	Q_SCOPE_PUT, Q_POOL_PUT, Q_PROV_PUT, Q_ALLOC_PUT, Q_RES_PUT,
 	Q_DEL_SCOPE, Q_DEL_POOL, Q_DEL_PROV, Q_DEL_ALLOC, Q_DEL_RES,
 	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT,
-	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_NQUERIES
+	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_HEAD_GET, Q_HEAD_PUT, Q_EVENTS_AFTER, Q_NQUERIES
 };
+
+/* The columns store_col_event reads, in its order. */
+#define STORE_EVENT_COLS "id, time, actor, role, request_id, action, object_kind, family," \
+	" start, len, before, after, evidence, hash"
 
 static const char *const store_sql[Q_NQUERIES] = {
 	"INSERT INTO scopes(id, name, kind) VALUES(?,?,?)",
@@ -82,9 +91,8 @@ static const char *const store_sql[Q_NQUERIES] = {
 	"DELETE FROM allocations WHERE id = ?",
 	"DELETE FROM resources WHERE id = ?",
 	("INSERT INTO events(time, actor, role, request_id, action, object_kind, family, start,"
-	" last, len, before, after, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-	("SELECT id, time, actor, role, request_id, action, object_kind, family, start, len,"
-	" before, after, evidence FROM events WHERE family = ? AND start <= ? AND last >= ?"
+	" last, len, before, after, evidence, id, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+	("SELECT " STORE_EVENT_COLS " FROM events WHERE family = ? AND start <= ? AND last >= ?"
 	" AND time >= ? AND time <= ? ORDER BY id"),
 	"SELECT value FROM counters WHERE name = ?",
 	("INSERT INTO counters(name, value) VALUES(?, ?)"
@@ -93,6 +101,10 @@ static const char *const store_sql[Q_NQUERIES] = {
 	" ON CONFLICT(kind, key) DO UPDATE SET doc = excluded.doc"),
 	"DELETE FROM docs WHERE kind = ? AND key = ?",
 	"SELECT key, doc FROM docs WHERE kind = ? ORDER BY key",
+	"SELECT value FROM meta WHERE key = 'audit_head'",
+	("INSERT INTO meta(key, value) VALUES('audit_head', ?)"
+	" ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+	"SELECT " STORE_EVENT_COLS " FROM events WHERE id > ? ORDER BY id LIMIT ?",
 };
 
 struct store_sqlite {
@@ -100,6 +112,7 @@ struct store_sqlite {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *q[Q_NQUERIES];
+	bool audit_off;             /* PREFIXD_AUDIT=off: events are not written (benchmarks) */
 };
 
 static struct store_sqlite *
@@ -355,13 +368,68 @@ store_sqlite_remove(struct store *st, enum store_table t, uint64_t id, struct er
 	return store_step(s, q, e);
 }
 
+/* Reads the chain head "ID HASH" from meta; an empty chain is 0 and AUDIT_GENESIS. */
+static int
+store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
+    struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_HEAD_GET];
+	unsigned long long n = 0;
+	const char *v;
+	int rc = sqlite3_step(q), bad = 0;
+
+	memcpy(hash, AUDIT_GENESIS, AUDIT_HASH_HEXLEN + 1);
+	if (rc == SQLITE_ROW && (v = store_col_text(q, 0)) != NULL)
+		bad = sscanf(v, "%llu %64s", &n, hash) != 2;
+	sqlite3_reset(q);
+	*id = n;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, e, "audit head");
+	if (bad)
+		return err_set(e, "audit-broken", "store %s: the audit chain head is malformed",
+		    s->path);
+	return 0;
+}
+
+/* Gives ev the next id and its chain hash, and moves the head (inside the caller's txn). */
+static int
+store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
+    char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
+{
+	char head[AUDIT_HASH_HEXLEN + 1], val[AUDIT_HASH_HEXLEN + 24];
+	uint64_t id;
+	json_t *j;
+	char *canon;
+
+	if (store_sqlite_event_head(&s->base, &id, head, e) != 0)
+		return -1;
+	ev->id = id + 1;
+	ev->hash = NULL;
+	if ((j = audit_event_json(ev)) == NULL || (canon = audit_canonical(j)) == NULL)
+		fatal("audit: out of memory");
+	json_decref(j);
+	audit_chain_hash(head, canon, hash);
+	free(canon);
+	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)ev->id, hash);
+	store_bind_text(s->q[Q_HEAD_PUT], 1, val);
+	return store_step(s, Q_HEAD_PUT, e);
+}
+
 static int
 store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e)
 {
 	struct store_sqlite *s = store_sq(st);
 	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
+	char hash[AUDIT_HASH_HEXLEN + 1];
 	struct cidr last;
 
+	if (s->audit_off) {
+		ev->id = 0;
+		return 0;
+	}
+	if (store_sqlite_event_seal(s, ev, hash, e) != 0)
+		return -1;
 	sqlite3_bind_int64(q, 1, ev->time);
 	store_bind_text(q, 2, ev->actor);
 	store_bind_text(q, 3, ev->role);
@@ -378,10 +446,48 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 11, ev->before);
 	store_bind_text(q, 12, ev->after);
 	store_bind_text(q, 13, ev->evidence);
-	if (store_step(s, Q_EVENT_PUT, e) != 0)
-		return -1;
-	ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
-	return 0;
+	sqlite3_bind_int64(q, 14, (sqlite3_int64)ev->id);
+	store_bind_text(q, 15, hash);
+	return store_step(s, Q_EVENT_PUT, e);
+}
+
+/* One row of STORE_EVENT_COLS into ev (pointers valid until the next step). */
+static void
+store_col_event(sqlite3_stmt *q, struct store_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->id = (uint64_t)sqlite3_column_int64(q, 0);
+	ev->time = sqlite3_column_int64(q, 1);
+	ev->actor = store_col_text(q, 2);
+	ev->role = store_col_text(q, 3);
+	ev->request_id = store_col_text(q, 4);
+	ev->action = store_col_text(q, 5);
+	ev->object_kind = store_col_text(q, 6);
+	ev->has_cidr = sqlite3_column_type(q, 7) != SQLITE_NULL &&
+	    store_col_cidr(q, 7, 8, 9, &ev->cidr, NULL) == 0;
+	ev->before = store_col_text(q, 10);
+	ev->after = store_col_text(q, 11);
+	ev->evidence = store_col_text(q, 12);
+	ev->hash = store_col_text(q, 13);
+}
+
+/* Steps a bound event SELECT to its end, handing each row to cb; resets it. */
+static int
+store_event_rows(struct store_sqlite *s, sqlite3_stmt *q, store_event_cb cb, void *arg,
+    struct err *e)
+{
+	struct store_event ev;
+	int rc = 0, step = SQLITE_DONE;
+
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		store_col_event(q, &ev);
+		rc = cb(arg, &ev);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_fail(s, e, "events query");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
 }
 
 static int
@@ -390,34 +496,149 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 {
 	struct store_sqlite *s = store_sq(st);
 	sqlite3_stmt *q = s->q[Q_EVENT_QUERY];
-	struct store_event ev;
 	struct cidr last = cidr_last(c);
-	int rc = 0, step = SQLITE_DONE;
 
 	sqlite3_bind_int(q, 1, c->family);
 	store_bind_addr(q, 2, &last);
 	store_bind_addr(q, 3, c);
 	sqlite3_bind_int64(q, 4, since);
 	sqlite3_bind_int64(q, 5, until);
-	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
-		memset(&ev, 0, sizeof(ev));
-		ev.id = (uint64_t)sqlite3_column_int64(q, 0);
-		ev.time = sqlite3_column_int64(q, 1);
-		ev.actor = store_col_text(q, 2);
-		ev.role = store_col_text(q, 3);
-		ev.request_id = store_col_text(q, 4);
-		ev.action = store_col_text(q, 5);
-		ev.object_kind = store_col_text(q, 6);
-		ev.has_cidr = store_col_cidr(q, 7, 8, 9, &ev.cidr, NULL) == 0;
-		ev.before = store_col_text(q, 10);
-		ev.after = store_col_text(q, 11);
-		ev.evidence = store_col_text(q, 12);
-		rc = cb(arg, &ev);
+	return store_event_rows(s, q, cb, arg, e);
+}
+
+static int
+store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+    void *arg, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = s->q[Q_EVENTS_AFTER];
+
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)(after > INT64_MAX ? INT64_MAX : after));
+	sqlite3_bind_int64(q, 2, limit);
+	return store_event_rows(s, q, cb, arg, e);
+}
+
+struct store_verify_arg {
+	struct audit_verifier *v;
+	struct err *e;
+	int failed;
+};
+
+static int
+store_verify_cb(void *arg, const struct store_event *ev)
+{
+	struct store_verify_arg *a = arg;
+	json_t *j = audit_event_json(ev);
+	char *canon = j != NULL ? audit_canonical(j) : NULL;
+	int rc;
+
+	if (canon == NULL)
+		fatal("audit: out of memory");
+	json_decref(j);
+	rc = audit_verify_step(a->v, ev->id, canon, ev->hash, a->e);
+	free(canon);
+	a->failed = rc != 0;
+	return rc;
+}
+
+/* Walks the whole log in id order (a fresh statement: it may take a while and is rare). */
+static int
+store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	struct store_verify_arg a = { v, e, 0 };
+	char head[AUDIT_HASH_HEXLEN + 1];
+	sqlite3_stmt *q;
+	uint64_t head_id;
+
+	audit_verifier_init(v);
+	if (sqlite3_prepare_v2(s->db, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY id", -1,
+	    &q, NULL) != SQLITE_OK)
+		return store_fail(s, e, "audit verify");
+	if (store_event_rows(s, q, store_verify_cb, &a, e) != 0 || a.failed) {
+		sqlite3_finalize(q);
+		return -1;
 	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = store_fail(s, e, "events query");
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	sqlite3_finalize(q);
+	if (store_sqlite_event_head(st, &head_id, head, e) != 0)
+		return -1;
+	if (head_id > v->last_id)
+		return err_set(e, "audit-broken", "event %llu is missing: the log ends at event %llu "
+		    "but the chain head is event %llu", (unsigned long long)(v->last_id + 1),
+		    (unsigned long long)v->last_id, (unsigned long long)head_id);
+	if (head_id != v->last_id || strcmp(head, v->prev) != 0)
+		return err_set(e, "audit-broken", "event %llu does not match the chain head "
+		    "(head: event %llu)", (unsigned long long)v->last_id,
+		    (unsigned long long)head_id);
+	return 0;
+}
+
+/*
+ * Migration 4 found events without a hash: seals them in id order (one transaction), so a
+ * store created before the audit chain verifies from its first event.
+ */
+static int
+store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e)
+{
+	char prev[AUDIT_HASH_HEXLEN + 1], val[AUDIT_HASH_HEXLEN + 24];
+	sqlite3_stmt *q = NULL, *u = NULL;
+	struct store_event ev;
+	uint64_t n = 0;
+	int rc = -1, step;
+
+	memcpy(prev, AUDIT_GENESIS, sizeof(prev));
+	if (store_exec(s, "BEGIN IMMEDIATE", e) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY id", -1,
+	    &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "UPDATE events SET hash = ? WHERE id = ?", -1, &u,
+	    NULL) != SQLITE_OK) {
+		store_fail(s, e, "audit seal");
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		json_t *j;
+		char *canon;
+
+		store_col_event(q, &ev);
+		n = ev.id;
+		if ((j = audit_event_json(&ev)) == NULL || (canon = audit_canonical(j)) == NULL)
+			fatal("audit: out of memory");
+		json_decref(j);
+		audit_chain_hash(prev, canon, prev);
+		free(canon);
+		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(u, 2, (sqlite3_int64)n);
+		if (sqlite3_step(u) != SQLITE_DONE) {
+			store_fail(s, e, "audit seal");
+			goto out;
+		}
+		sqlite3_reset(u);
+	}
+	if (step != SQLITE_DONE) {
+		store_fail(s, e, "audit seal");
+		goto out;
+	}
+	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)n, prev);
+	sqlite3_finalize(u);
+	u = NULL;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO meta(key, value) VALUES('audit_head', ?)", -1,
+	    &u, NULL) != SQLITE_OK)
+		goto fail_u;
+	sqlite3_bind_text(u, 1, val, -1, SQLITE_TRANSIENT);
+	if (n > 0 && sqlite3_step(u) != SQLITE_DONE)
+		goto fail_u;
+	rc = 0;
+	goto out;
+fail_u:
+	store_fail(s, e, "audit seal");
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	if (rc == 0 && store_exec(s, "COMMIT", e) != 0)
+		rc = -1;
+	if (rc != 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -667,6 +888,9 @@ static const struct store_ops store_sqlite_ops = {
 	.doc_put = store_sqlite_doc_put,
 	.doc_remove = store_sqlite_doc_remove,
 	.doc_load = store_sqlite_doc_load,
+	.events_after = store_sqlite_events_after,
+	.event_head = store_sqlite_event_head,
+	.audit_verify = store_sqlite_audit_verify,
 };
 
 int
@@ -705,6 +929,8 @@ store_sqlite_migrate(struct store_sqlite *s, struct err *e)
 			return -1;
 		}
 	}
+	if (version < STORE_AUDIT_MIGRATION && STORE_NMIGRATIONS >= STORE_AUDIT_MIGRATION)
+		return store_sqlite_audit_seal_old(s, e);
 	return 0;
 }
 
@@ -717,6 +943,7 @@ store_sqlite_open(const char *path, struct store **out, struct err *e)
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
 		fatal("store: out of memory");
 	s->base.ops = &store_sqlite_ops;
+	s->audit_off = getenv("PREFIXD_AUDIT") != NULL && strcmp(getenv("PREFIXD_AUDIT"), "off") == 0;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		err_set(e, "store-failed", "store %s: %s", path,
@@ -881,4 +1108,23 @@ store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
     struct err *e)
 {
 	return st->ops->doc_load(st, kind, cb, arg, e);
+}
+
+int
+store_events_after(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+    void *arg, struct err *e)
+{
+	return st->ops->events_after(st, after, limit, cb, arg, e);
+}
+
+int
+store_event_head(struct store *st, uint64_t *id, char hash[65], struct err *e)
+{
+	return st->ops->event_head(st, id, hash, e);
+}
+
+int
+store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
+{
+	return st->ops->audit_verify(st, v, e);
 }
