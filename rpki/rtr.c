@@ -39,6 +39,8 @@ event_name(enum rtr_event ev)
 		return "stale";
 	case RTR_EV_EXPIRE:
 		return "expire";
+	case RTR_EV_RESET:
+		return "reset";
 	}
 	return "?";
 }
@@ -61,6 +63,11 @@ rtr_fsm_next(enum rtr_state s, enum rtr_event ev, enum rtr_state *next)
 		if (s != RTR_STATE_SYNCED && s != RTR_STATE_STALE)
 			return -1;
 		*next = RTR_STATE_EXPIRED;
+		return 0;
+	case RTR_EV_RESET:
+		if ((unsigned)s >= RTR_STATE_COUNT)
+			return -1;
+		*next = RTR_STATE_CONNECTING;
 		return 0;
 	}
 	return -1;
@@ -109,10 +116,11 @@ rtr_fsm(struct rtr *rtr, enum rtr_event ev)
 		log_info("rpki: %s -> %s (%s)", rtr_state_name(prev), rtr_state_name(next),
 		    event_name(ev));
 	}
-	if (next == RTR_STATE_EXPIRED) {
+	if (ev == RTR_EV_EXPIRE || ev == RTR_EV_RESET) {
 		/* RFC 8210 §6: the data must not be kept past expire. A fresh manager starts
-		 * with an empty table and a Reset Query. */
-		log_warnx("rpki: no sync for %u s, dropping all VRPs", rtr->conf.expire);
+		 * with an empty table and a Reset Query (also after a configuration change). */
+		if (ev == RTR_EV_EXPIRE)
+			log_warnx("rpki: no sync for %u s, dropping all VRPs", rtr->conf.expire);
 		mgr_restart(rtr);
 		rtr->vrps_v4 = rtr->vrps_v6 = 0;
 		change_note_all(rtr);
@@ -847,6 +855,44 @@ rtr_start(struct rtr *rtr, struct err *e)
 	ev_timer_start(rtr->loop, &rtr->poll_w);
 	log_info("rpki: started with %zu cache(s), refresh %u s, stale_after %u s, expire %u s",
 	    rtr->conf.ncaches, rtr->conf.refresh, rtr->conf.stale_after, rtr->conf.expire);
+	return 0;
+}
+
+/* Whether c needs a new rtrlib manager (anything rtrlib holds), or only new timers. */
+static bool
+conf_needs_restart(const struct rtr_conf *a, const struct rtr_conf *b)
+{
+	if (a->ncaches != b->ncaches || a->refresh != b->refresh || a->retry != b->retry ||
+	    a->connect_timeout != b->connect_timeout ||
+	    (a->expire < RTR_LIB_EXPIRE_MIN ? RTR_LIB_EXPIRE_MIN : a->expire) !=
+	    (b->expire < RTR_LIB_EXPIRE_MIN ? RTR_LIB_EXPIRE_MIN : b->expire))
+		return true;
+	for (size_t i = 0; i < a->ncaches; i++)
+		if (strcmp(a->caches[i].host, b->caches[i].host) != 0 ||
+		    strcmp(a->caches[i].port, b->caches[i].port) != 0)
+			return true;
+	return false;
+}
+
+int
+rtr_reconfigure(struct rtr *rtr, const struct rtr_conf *c, struct err *e)
+{
+	bool restart;
+
+	if (rtr_conf_check(c, e) == -1)
+		return -1;
+	restart = conf_needs_restart(&rtr->conf, c);
+	if (restart)
+		mgr_destroy(rtr);   /* with the old caches, before they are replaced */
+	rtr->conf = *c;
+	for (size_t i = 0; i < c->ncaches; i++)
+		rtr->caches[i].rtr = rtr;
+	if (restart) {
+		log_info("rpki: configuration changed, reconnecting to %zu cache(s)", c->ncaches);
+		rtr_fsm(rtr, RTR_EV_RESET);
+	} else {
+		arm_timers(rtr);
+	}
 	return 0;
 }
 

@@ -65,7 +65,8 @@
  *                             │ v                     │
  *                             expired <───────────────┘
  *
- *    and synced ──SYNC──> synced: the freshness clock restarts.
+ *    and synced ──SYNC──> synced: the freshness clock restarts;
+ *    any state ──RESET──> connecting.
  *
  *   SYNC    a cache completed a sync (a reset or serial query answered up to End of Data)
  *   STALE   `stale_after` seconds passed since the last completed sync. A cache is lost only
@@ -73,6 +74,8 @@
  *           was lost (SPEC's "since the last successful sync, or since the cache was lost").
  *   EXPIRE  `expire` seconds passed since the last completed sync: the data is dropped, as
  *           RFC 8210 §6 requires, by restarting the manager (stop, free, init, start)
+ *   RESET   rtr_reconfigure changed what rtrlib holds (caches, refresh, retry): the data is
+ *           dropped the same way and the new caches are synced from scratch
  * Any other (state, event) pair is illegal: rtr_fsm returns -1 and changes nothing.
  * Only `synced` counts as fresh (SPEC §3). The loop decides expiry, not rtrlib: rtrlib is
  * given max(expire, 600) (its minimum), our timer uses `expire` as configured.
@@ -132,6 +135,7 @@ enum rtr_event {
 	RTR_EV_SYNC,
 	RTR_EV_STALE,
 	RTR_EV_EXPIRE,
+	RTR_EV_RESET,
 };
 
 /* The transition table alone: 0 and *next, or -1 for an illegal pair. */
@@ -148,6 +152,15 @@ const char *rtr_state_name(enum rtr_state s);
 struct rtr *rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e);
 /* Starts rtrlib. Returns 0, or -1 with rtr-failed. Call once. */
 int rtr_start(struct rtr *rtr, struct err *e);
+/*
+ * SIGHUP: applies a new configuration (loop thread). stale_after, expire and the debounce
+ * periods take effect at once; a change of caches, refresh, retry, connect_timeout, or of
+ * the expire rtrlib is given (max(expire, 600)), restarts rtrlib (RTR_EV_RESET: data
+ * dropped, state connecting until the new caches synced). Returns 0, or -1 with
+ * invalid-argument and nothing changed.
+ */
+int rtr_reconfigure(struct rtr *rtr, const struct rtr_conf *c, struct err *e);
+
 /* Stops rtrlib (joins its threads; may take up to connect_timeout), frees everything.
  * No subscriber is called. NULL is a no-op. */
 void rtr_free(struct rtr *rtr);

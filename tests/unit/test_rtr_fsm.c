@@ -33,18 +33,19 @@ static void
 test_fsm_table_allows_only_the_drawn_transitions(void **state)
 {
 	enum rtr_state n;
-	const int want[RTR_STATE_COUNT][3] = {
-		/*             SYNC               STALE              EXPIRE */
-		[RTR_STATE_CONNECTING] = {RTR_STATE_SYNCED, -1, -1},
-		[RTR_STATE_SYNCED] = {RTR_STATE_SYNCED, RTR_STATE_STALE, RTR_STATE_EXPIRED},
-		[RTR_STATE_STALE] = {RTR_STATE_SYNCED, -1, RTR_STATE_EXPIRED},
-		[RTR_STATE_EXPIRED] = {RTR_STATE_SYNCED, -1, -1},
+	const int C = RTR_STATE_CONNECTING;
+	const int want[RTR_STATE_COUNT][4] = {
+		/*             SYNC               STALE              EXPIRE             RESET */
+		[RTR_STATE_CONNECTING] = {RTR_STATE_SYNCED, -1, -1, C},
+		[RTR_STATE_SYNCED] = {RTR_STATE_SYNCED, RTR_STATE_STALE, RTR_STATE_EXPIRED, C},
+		[RTR_STATE_STALE] = {RTR_STATE_SYNCED, -1, RTR_STATE_EXPIRED, C},
+		[RTR_STATE_EXPIRED] = {RTR_STATE_SYNCED, -1, -1, C},
 	};
-	const enum rtr_event evs[3] = {RTR_EV_SYNC, RTR_EV_STALE, RTR_EV_EXPIRE};
+	const enum rtr_event evs[4] = {RTR_EV_SYNC, RTR_EV_STALE, RTR_EV_EXPIRE, RTR_EV_RESET};
 
 	(void)state;
 	for (int s = 0; s < RTR_STATE_COUNT; s++) {
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			int rc = rtr_fsm_next((enum rtr_state)s, evs[i], &n);
 			if (want[s][i] == -1) {
 				assert_int_equal(rc, -1);
@@ -228,6 +229,66 @@ test_status_json_has_state_counts_and_caches(void **state)
 }
 
 static void
+test_reconfigure_timers_only_keeps_state(void **state)
+{
+	struct rtr *r = new_rtr();
+	struct rtr_conf c;
+	struct rtr_status st;
+	struct err e = {0};
+
+	(void)state;
+	rtr_fsm(r, RTR_EV_SYNC);
+	rtr_conf_init(&c);
+	rtr_conf_add_cache(&c, "127.0.0.1:3323", NULL);
+	c.stale_after = 1200;
+	assert_int_equal(rtr_reconfigure(r, &c, &e), 0);
+	assert_int_equal(rtr_state(r), RTR_STATE_SYNCED);
+	rtr_status_get(r, &st);
+	assert_int_equal(st.stale_after, 1200);
+	rtr_free(r);
+}
+
+static void
+test_reconfigure_new_cache_resets_to_connecting(void **state)
+{
+	struct rtr *r = new_rtr();
+	struct rtr_conf c;
+	struct rtr_status st;
+	struct err e = {0};
+
+	(void)state;
+	rtr_fsm(r, RTR_EV_SYNC);
+	rtr_conf_init(&c);
+	rtr_conf_add_cache(&c, "127.0.0.1:3324", NULL);
+	rtr_conf_add_cache(&c, "[::1]:3323", NULL);
+	assert_int_equal(rtr_reconfigure(r, &c, &e), 0);
+	assert_int_equal(rtr_state(r), RTR_STATE_CONNECTING);
+	rtr_status_get(r, &st);
+	assert_int_equal(st.ncaches, 2);
+	assert_string_equal(st.caches[1].name, "[::1]:3323");
+	assert_int_equal(st.transitions[RTR_STATE_CONNECTING], 2);
+	rtr_free(r);
+}
+
+static void
+test_reconfigure_refuses_bad_config_and_changes_nothing(void **state)
+{
+	struct rtr *r = new_rtr();
+	struct rtr_conf c;
+	struct rtr_status st;
+	struct err e = {0};
+
+	(void)state;
+	rtr_conf_init(&c);
+	assert_int_equal(rtr_reconfigure(r, &c, &e), -1);   /* no cache */
+	assert_string_equal(e.code, "invalid-argument");
+	rtr_status_get(r, &st);
+	assert_int_equal(st.ncaches, 1);
+	assert_string_equal(st.caches[0].name, "127.0.0.1:3323");
+	rtr_free(r);
+}
+
+static void
 test_free_null_is_noop(void **state)
 {
 	(void)state;
@@ -249,6 +310,9 @@ main(void)
 		cmocka_unit_test(test_conf_check_refuses_stale_after_not_above_refresh),
 		cmocka_unit_test(test_change_covers_more_and_less_specifics),
 		cmocka_unit_test(test_status_json_has_state_counts_and_caches),
+		cmocka_unit_test(test_reconfigure_timers_only_keeps_state),
+		cmocka_unit_test(test_reconfigure_new_cache_resets_to_connecting),
+		cmocka_unit_test(test_reconfigure_refuses_bad_config_and_changes_nothing),
 		cmocka_unit_test(test_free_null_is_noop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
