@@ -298,7 +298,8 @@ lc_op_apply(struct lc_op *op)
 			continue;
 		}
 		if (op->withdraw && op->drain > 0) {
-			it->p->drain_until = lc_now() + op->drain;
+			/* whole seconds, rounded up: never shorter than asked */
+			it->p->drain_until = lc_now() + op->drain + 1;
 			it->drain_phase = true;
 		}
 		if (!op->withdraw) {
@@ -561,11 +562,50 @@ lc_want_drained(const struct lifecycle_prefix *p, int64_t now)
 	    p->drain_until <= now;
 }
 
+/* The reconcile run that covered a resume: BIRD now equals the desired set (which holds the
+ * pending rows' routes), or the run failed. */
+static void
+lc_resume_done(void *arg, const struct reconcile_result *res)
+{
+	struct bird_apply_result r = { .code = res->code };
+
+	snprintf(r.message, sizeof(r.message), "%s", res->message);
+	lc_applied(arg, &r);
+}
+
+/*
+ * Resume joins the reconciler's run (the one every BIRD connect starts) instead of making a
+ * transaction of its own: that run undoes a config a crash left unconfirmed and applies the
+ * desired set, so a change that already reached BIRD is not made again, and one that did not
+ * is made once.
+ */
 void
 lc_ops_resume(struct lifecycle_ctl *c)
 {
-	if (lc_bird_up(c))
-		lc_internal(c, false, NULL, lc_want_resume);
+	struct lc_op *op;
+	int64_t now = lc_now();
+	size_t n = 0;
+
+	if (!lc_bird_up(c))
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		n += !c->v[i]->busy && lc_want_resume(c->v[i], now);
+	if (n == 0)
+		return;
+	op = lc_op_new(c, NULL, false, NULL, NULL);
+	free(op->items);
+	if ((op->items = calloc(n, sizeof(*op->items))) == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < c->n && op->n < n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->busy || !lc_want_resume(p, now))
+			continue;
+		op->items[op->n++] = (struct lc_item){ .c = c, .op = op, .cidr = p->cidr, .p = p,
+		    .go = true, .held = true };
+		p->busy = true;
+	}
+	reconcile_run(c->bird->reconcile, lc_resume_done, op);
 }
 
 void
