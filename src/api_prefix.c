@@ -413,6 +413,22 @@ apx_deprovision(struct api_ctx *ctx)
 	api_defer(ctx, apx_deprovision_work, c, free);
 }
 
+json_t *
+lifecycle_ctl_status_section(void)
+{
+	size_t counts[LIFECYCLE_STATE_COUNT];
+	json_t *by;
+
+	if (apx_ctl == NULL)
+		return json_pack("{s:s}", "state", "not running");
+	lifecycle_ctl_counts(apx_ctl, counts);
+	by = json_object();
+	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
+		json_object_set_new(by, lifecycle_state_name(i), json_integer((json_int_t)counts[i]));
+	return json_pack("{s:I, s:o}", "total", (json_int_t)lifecycle_ctl_count(apx_ctl),
+	    "by_state", by);
+}
+
 /* ---- metrics -------------------------------------------------------------------------- */
 
 static void

@@ -161,6 +161,10 @@ struct lifecycle_ctl_stats {
 };
 void lifecycle_ctl_get_stats(const struct lifecycle_ctl *c, struct lifecycle_ctl_stats *out);
 
+/* The "prefixes" member for /v1/status: {"total": n, "by_state": {state: n}}, or
+ * {"state": "not running"} before the controller exists. New reference (src/api_prefix.c). */
+json_t *lifecycle_ctl_status_section(void);
+
 /* src/api_prefix.c: registers the routes (before api_register_builtin: the public-pool
  * provision / deprovision routes take precedence) and the metrics. c may be NULL for
  * --list-routes; call again with the controller once it exists. */
