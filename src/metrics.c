@@ -63,6 +63,8 @@ metrics_request(const char *route, const char *method, int status, double second
 {
 	size_t i;
 
+	if (status == 0)
+		return;         /* suspended (a long poll): counted when it is answered */
 	for (i = 0; i < metrics_nreqs; i++)
 		if (metrics_reqs[i].route == route && metrics_reqs[i].status == status &&
 		    strcmp(metrics_reqs[i].method, method) == 0)
@@ -135,24 +137,64 @@ metrics_esc(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* The per-pool families; each is written whole (one pass over the pools per family). */
+enum metrics_pool_family { MP_PROVISIONED, MP_ALLOCATED, MP_RATIO, MP_ALARM_AT, MP_ALARM, MP_N };
+
+static const char *const metrics_pool_family[MP_N][2] = {
+	{ "prefixd_pool_provisioned_addresses", "Addresses provisioned into the pool." },
+	{ "prefixd_pool_allocated_addresses", "Addresses allocated out of the pool (allocations "
+	  "and child pools)." },
+	{ "prefixd_pool_utilization_ratio", "Allocated over provisioned addresses (0..1)." },
+	{ "prefixd_pool_alarm_threshold_ratio", "The pool's alarm_at (0..1)." },
+	{ "prefixd_pool_alarm", "1 while utilization is at or above alarm_at." },
+};
+
+struct metrics_pool_arg {
+	FILE *out;
+	enum metrics_pool_family f;
+};
+
 static int
 metrics_pool_cb(void *arg, struct ipam_pool *p)
 {
-	FILE *out = arg;
+	struct metrics_pool_arg *a = arg;
 	struct ipam_util u;
-	char name[160], scope[160], n1[CIDR_U128_STRLEN], n2[CIDR_U128_STRLEN];
+	char name[160], scope[160], n[CIDR_U128_STRLEN];
 
 	ipam_pool_util(p, &u);
-	metrics_esc(p->name, name, sizeof(name));
-	metrics_esc(p->scope->name, scope, sizeof(scope));
-	fprintf(out, "prefixd_pool_provisioned_addresses{pool=\"%s\",scope=\"%s\"} %s\n", name, scope,
-	    cidr_u128_format(u.provisioned, n1, sizeof(n1)));
-	fprintf(out, "prefixd_pool_allocated_addresses{pool=\"%s\",scope=\"%s\"} %s\n", name, scope,
-	    cidr_u128_format(u.allocated, n2, sizeof(n2)));
-	fprintf(out, "prefixd_pool_utilization_ratio{pool=\"%s\",scope=\"%s\"} %.6f\n", name, scope,
-	    u.percent / 100.0);
-	fprintf(out, "prefixd_pool_alarm{pool=\"%s\",scope=\"%s\"} %d\n", name, scope, u.alarm ? 1 : 0);
+	fprintf(a->out, "%s{pool=\"%s\",scope=\"%s\"} ", metrics_pool_family[a->f][0],
+	    metrics_esc(p->name, name, sizeof(name)), metrics_esc(p->scope->name, scope,
+	    sizeof(scope)));
+	switch (a->f) {
+	case MP_PROVISIONED:
+		fprintf(a->out, "%s\n", cidr_u128_format(u.provisioned, n, sizeof(n)));
+		break;
+	case MP_ALLOCATED:
+		fprintf(a->out, "%s\n", cidr_u128_format(u.allocated, n, sizeof(n)));
+		break;
+	case MP_RATIO:
+		fprintf(a->out, "%.6f\n", u.percent / 100.0);
+		break;
+	case MP_ALARM_AT:
+		fprintf(a->out, "%.2f\n", u.alarm_at / 100.0);
+		break;
+	default:
+		fprintf(a->out, "%d\n", u.alarm ? 1 : 0);
+		break;
+	}
 	return 0;
+}
+
+static void
+metrics_pools(struct daemon *d, FILE *out)
+{
+	struct metrics_pool_arg a = { out, MP_PROVISIONED };
+
+	for (a.f = 0; a.f < MP_N; a.f++) {
+		fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", metrics_pool_family[a.f][0],
+		    metrics_pool_family[a.f][1], metrics_pool_family[a.f][0]);
+		ipam_pool_foreach(d->ipam, NULL, metrics_pool_cb, &a);
+	}
 }
 
 void
@@ -179,14 +221,16 @@ metrics_render(struct daemon *d, FILE *out)
 	fprintf(out, "# HELP prefixd_store_commit_duration_seconds Group-commit transaction time.\n"
 	    "# TYPE prefixd_store_commit_duration_seconds histogram\n");
 	metrics_hist_print(out, "prefixd_store_commit_duration_seconds", "", &metrics_commit_hist);
-	fprintf(out, "# TYPE prefixd_store_commit_changes_total counter\nprefixd_store_commit_changes_total %llu\n",
+	fprintf(out, "# HELP prefixd_store_commit_changes_total Changes committed in group commits.\n"
+	    "# TYPE prefixd_store_commit_changes_total counter\nprefixd_store_commit_changes_total %llu\n",
 	    metrics_commit_changes);
-	fprintf(out, "# TYPE prefixd_store_commit_failures_total counter\nprefixd_store_commit_failures_total %llu\n",
+	fprintf(out, "# HELP prefixd_store_commit_failures_total Group commits that failed.\n"
+	    "# TYPE prefixd_store_commit_failures_total counter\nprefixd_store_commit_failures_total %llu\n",
 	    metrics_commit_failures);
-	fprintf(out, "# TYPE prefixd_allocations gauge\nprefixd_allocations %zu\n", ipam_alloc_count(d->ipam));
-	fprintf(out, "# TYPE prefixd_pool_provisioned_addresses gauge\n# TYPE prefixd_pool_allocated_addresses gauge\n"
-	    "# TYPE prefixd_pool_utilization_ratio gauge\n# TYPE prefixd_pool_alarm gauge\n");
-	ipam_pool_foreach(d->ipam, NULL, metrics_pool_cb, out);
+	fprintf(out, "# HELP prefixd_allocations Allocations in all pools (child pools included).\n"
+	    "# TYPE prefixd_allocations gauge\nprefixd_allocations %zu\n", ipam_alloc_count(d->ipam));
+	metrics_pools(d, out);
+	api_events_metrics(d, out);
 	for (size_t i = 0; i < metrics_nrenderers; i++)
 		metrics_renderers[i](d, out);
 }

@@ -9,8 +9,12 @@
  *
  * Families: prefixd_build_info, prefixd_uptime_seconds, prefixd_api_requests_total{route,
  * method,code}, prefixd_api_request_duration_seconds (histogram by route), prefixd_store_
- * commit_duration_seconds (histogram), prefixd_store_commit_batch_size_total,
- * prefixd_store_commit_failures_total, prefixd_pool_* (per pool and scope), prefixd_allocations.
+ * commit_duration_seconds (histogram), prefixd_store_commit_changes_total,
+ * prefixd_store_commit_failures_total, prefixd_allocations, prefixd_pool_{provisioned,
+ * allocated}_addresses, prefixd_pool_utilization_ratio, prefixd_pool_alarm_threshold_ratio,
+ * prefixd_pool_alarm (per pool and scope), then api_events' prefixd_events_last_id and
+ * prefixd_pool_alarm_transitions_total, then the renderers of later modules (public prefixes
+ * by state, RPKI, BIRD). Every family is written whole: HELP, TYPE, then all its samples.
  */
 #ifndef PREFIXD_METRICS_H
 #define PREFIXD_METRICS_H
@@ -29,6 +33,9 @@ void metrics_commit(double seconds, size_t n, int failed);
 /* A module's own families, appended to the page. */
 typedef void (*metrics_renderer)(struct daemon *d, FILE *out);
 int metrics_add_renderer(metrics_renderer fn);
+
+/* api_events.c: the event feed's families (it also starts the feed's watcher). */
+void api_events_metrics(struct daemon *d, FILE *out);
 
 /* Writes the whole page to out. */
 void metrics_render(struct daemon *d, FILE *out);
