@@ -17,6 +17,7 @@
  *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
  *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
  *   ctl_prefix.c  prefix list / show, advertise, withdraw (written by the lifecycle's owner)
+ *   ctl_events.c  events [--follow], audit verify (written by the observability owner)
  *
  * Adding an area (audit, events, ...): write ctl_<area>.c with a table
  * `const struct ctl_cmd ctl_<area>_cmds[]` ending in an all-zero entry, declare it below and
@@ -138,6 +139,7 @@ extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
 extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */
+extern const struct ctl_cmd ctl_events_cmds[];  /* ctl_events.c */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);
