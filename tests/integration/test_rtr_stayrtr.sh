@@ -26,6 +26,20 @@ GARBAGE=$PREFIXD_BUILD_DIR/tests/rtr_garbage
 command -v stayrtr >/dev/null || fail "stayrtr is not installed"
 command -v jq >/dev/null || fail "jq is not installed"
 
+# On failure, show what the module and the cache said (the test's temp dir is removed).
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${T:-}" ] && [ -f "$T/err" ]; then
+		echo "--- driver log (rpki lines, last 30) ---" >&2
+		grep -a "rpki:\|Sanitizer\|runtime error" "$T/err" | tail -30 >&2
+		echo "--- driver stdout (last 10) ---" >&2
+		tail -10 "$T/out" >&2
+		echo "--- stayrtr (last 10) ---" >&2
+		tail -10 "$T/stayrtr.log" >&2
+	fi
+	exit 1
+}
+
 STALE_AFTER=3
 EXPIRE=10
 T=$(mktemp -d /tmp/test_rtr.XXXXXX)
@@ -111,7 +125,7 @@ DRIVER_PID=$!
 PIDS+=("$DRIVER_PID")
 exec 3>"$T/cmd"
 
-wait_until 10 "synced" state_is synced
+wait_until 20 "synced" state_is synced
 wait_until 5 "VRP counts" sh -c "grep -q '\"event\":\"change\"' '$T/out'"
 st=$(status)
 [ "$(jq .vrps.ipv4 <<<"$st")" = 2 ] && [ "$(jq .vrps.ipv6 <<<"$st")" = 2 ] ||
