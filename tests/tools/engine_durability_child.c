@@ -9,6 +9,7 @@
  *   "A <id> <cidr>"   allocation acknowledged
  *   "T <id>"          about to release (the release may commit without an ack)
  *   "R <id>"          release acknowledged
+ * and first "ready" once the model is loaded and the pools exist.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,8 +28,6 @@ ensure_pool(struct ipam *m, const char *name, const char *cidr)
 	struct cidr c;
 	struct err e;
 
-	if (p != NULL)
-		return p;
 	if (cidr_parse(cidr, &c, &e) != 0)
 		exit(2);
 	memset(&s, 0, sizeof(s));
@@ -37,8 +36,9 @@ ensure_pool(struct ipam *m, const char *name, const char *cidr)
 	s.family = c.family;
 	s.rules.default_netmask = s.rules.min_netmask = s.rules.max_netmask = -1;
 	s.alarm_at = -1;
-	if (ipam_pool_create(m, &who, &s, &p, &e) != 0 ||
-	    ipam_provision(m, &who, p, &c, -1, NULL, &e) != 0) {
+	/* a kill may land between the two transactions: finish what is missing */
+	if ((p == NULL && ipam_pool_create(m, &who, &s, &p, &e) != 0) ||
+	    (p->provisioned == 0 && ipam_provision(m, &who, p, &c, -1, NULL, &e) != 0)) {
 		fprintf(stderr, "child: %s: %s\n", e.code, e.msg);
 		exit(2);
 	}
@@ -93,6 +93,9 @@ main(int argc, char **argv)
 	p6 = ensure_pool(m, "dur6", "2001:db8::/32");
 	ipam_alloc_foreach(p4, collect, &ids);
 	ipam_alloc_foreach(p6, collect, &ids);
+	printf("ready\n");
+	if (fflush(stdout) != 0)
+		return 4;
 	for (;;) {
 		if (ids.n > 0 && random() % 4 == 0) {
 			k = (size_t)random() % ids.n;
