@@ -53,7 +53,7 @@ api_routes_print(FILE *out)
 
 /*
  * Matches path against pattern, capturing {x} segments into ctx (when not NULL).
- * Returns 1 on a match. Captured values are percent-decoded.
+ * Returns 1 on a match. libmicrohttpd has already percent-decoded the path.
  */
 static int
 api_match(const char *pattern, const char *path, struct api_ctx *ctx)

@@ -671,14 +671,6 @@ http_query(struct http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-const char *
-http_header(struct http_req *req, const char *name)
-{
-	if (req->conn == NULL)
-		return NULL;
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
 struct http_req *
 http_req_detached(const char *method, const char *path, const char *body, size_t len,
     enum http_role role)

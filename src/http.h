@@ -57,7 +57,6 @@ struct http_req {
 	size_t resp_len;
 	const char *resp_type;
 	int suspended, too_large;
-	void *user;                     /* for the callback's own use */
 };
 
 typedef void (*http_cb)(struct http_req *req, void *arg);
@@ -114,9 +113,6 @@ size_t http_connection_count(const struct http *h);
 
 /* Query parameter `name` of req, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
-
-/* Request header `name` of req, or NULL. */
-const char *http_header(struct http_req *req, const char *name);
 
 /* Sets the reply: status and body (copied). Sent at once, or at http_resume if suspended. */
 void http_reply(struct http_req *req, int status, const char *type, const char *body, size_t len);
