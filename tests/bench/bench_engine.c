@@ -183,7 +183,7 @@ workload(struct ipam *m, struct ipam_pool *p, int batch, long limit, long *rss_f
 struct figures {
 	double mem_ops, mem_cpu_ops, mem_bytes;
 	double sql_ops, sql_unbatched_ops;
-	double restart_s, restart_bytes;
+	double restart_s, restart_cpu, restart_bytes;
 	long restart_n;
 	double netaddr_ops;
 	long peak;
@@ -279,15 +279,17 @@ restart_only(const char *path)
 {
 	struct store *st;
 	struct ipam *m;
-	double t0;
+	double t0, c0;
 	long before = rss_bytes(), n;
 
 	t0 = now_s();
+	c0 = cpu_s();
 	m = open_model(path, &st);
 	t0 = now_s() - t0;
+	c0 = cpu_s() - c0;
 	n = (long)ipam_alloc_count(m);
-	printf("restart_s=%.6f bytes=%.1f n=%ld\n", t0,
-	    (double)(rss_bytes() - before) / (double)(n ? n : 1), n);
+	printf("restart_s=%.6f bytes=%.1f n=%ld cpu_s=%.6f\n", t0,
+	    (double)(rss_bytes() - before) / (double)(n ? n : 1), n, c0);
 	ipam_free(m);
 	store_close(st);
 	return 0;
@@ -303,11 +305,12 @@ restart_child(struct figures *fg, const char *self, const char *path)
 	if ((f = popen(cmd, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL)
-		sscanf(line, "restart_s=%lf bytes=%lf n=%ld", &fg->restart_s, &fg->restart_bytes,
-		    &fg->restart_n);
+		sscanf(line, "restart_s=%lf bytes=%lf n=%ld cpu_s=%lf", &fg->restart_s,
+		    &fg->restart_bytes, &fg->restart_n, &fg->restart_cpu);
 	pclose(f);
-	printf("restart: opened the store and rebuilt %ld allocations in %.3f s (%.0f bytes of "
-	    "RSS per allocation)\n", fg->restart_n, fg->restart_s, fg->restart_bytes);
+	printf("restart: opened the store and rebuilt %ld allocations in %.3f s wall, %.3f s CPU "
+	    "(%.0f bytes of RSS per allocation)\n", fg->restart_n, fg->restart_s,
+	    fg->restart_cpu, fg->restart_bytes);
 }
 
 static void
@@ -399,8 +402,8 @@ print_table(const struct figures *fg)
 	    "transaction | %.0f ops/s | one fsynced transaction per operation: %.0f ops/s "
 	    "(x%.0f) | | %s |\n", BATCH, fg->sql_ops, fg->sql_unbatched_ops,
 	    fg->sql_unbatched_ops > 0 ? fg->sql_ops / fg->sql_unbatched_ops : 0, cmd);
-	printf("| restart: reopen the store and rebuild %ld allocations | %.2f s | | < 3 s | %s |\n",
-	    fg->restart_n, fg->restart_s, cmd);
+	printf("| restart: reopen the store and rebuild %ld allocations | %.2f s wall, %.2f s CPU | "
+	    "| < 3 s | %s |\n", fg->restart_n, fg->restart_s, fg->restart_cpu, cmd);
 	printf("(peak RSS of the whole benchmark: %.0f MiB)\n", fg->peak / 1048576.0);
 }
 
