@@ -90,9 +90,11 @@ start_stayrtr() {
 }
 
 # --- the driver, fed through a FIFO --------------------------------------------------------
-N=0
 send() {   # send CMD...: prints the answer line (JSON) for a fresh id
-	N=$((N + 1))
+	local N
+	# the counter lives in a file: send often runs in a subshell ($(...), pipelines)
+	N=$(( $(cat "$T/id" 2>/dev/null || echo 0) + 1 ))
+	echo "$N" >"$T/id"
 	echo "$N $*" >&3
 	wait_until 10 "an answer to '$*'" grep -q "\"id\":\"$N\"" "$T/out"
 	grep "\"id\":\"$N\"" "$T/out" | tail -1
