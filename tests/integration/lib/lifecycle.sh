@@ -77,8 +77,9 @@ lc_refusal() {
 }
 
 lc_show() { lc_json prefix show "$1" 2>/dev/null; }
-lc_state() { lc_show "$1" | jq -r '.state // empty' 2>/dev/null; }
-lc_field() { lc_show "$1" | jq -r "$2 // empty" 2>/dev/null; }
+# Both print "" (and succeed) for a prefix prefixd does not know.
+lc_state() { lc_show "$1" | jq -r '.state // empty' 2>/dev/null || true; }
+lc_field() { lc_show "$1" | jq -r "$2 // empty" 2>/dev/null || true; }
 
 _lc_state_is() { [ "$(lc_state "$1")" = "$2" ]; }
 
@@ -193,7 +194,9 @@ lc_run() {
 }
 
 lc_cmd() {
-	printf '   $ %s\n' "$(_lc_quote "$@")"
+	local shown
+	shown=$(_lc_quote "$@")
+	printf '   $ %s\n' "${shown//"$LC_SRC"\//}"
 	local rc=0
 	"$@" 2>&1 | _lc_indent || rc=${PIPESTATUS[0]}
 	return "$rc"
