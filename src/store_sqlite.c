@@ -107,12 +107,27 @@ static const char *const store_sql[Q_NQUERIES] = {
 	"SELECT " STORE_EVENT_COLS " FROM events WHERE id > ? ORDER BY id LIMIT ?",
 };
 
+/*
+ * The audit chain head, cached so that an append costs no read: valid once read from meta;
+ * dirty while appended events have moved it past meta, which is written once, just before
+ * the outermost COMMIT. A level that rolls back restores the head it began with.
+ */
+struct store_head {
+	bool valid, dirty;
+	uint64_t id;
+	char hash[AUDIT_HASH_HEXLEN + 1];
+};
+
+#define STORE_MAX_DEPTH 32
+
 struct store_sqlite {
 	struct store base;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *q[Q_NQUERIES];
 	bool audit_off;             /* PREFIXD_AUDIT=off: events are not written (benchmarks) */
+	struct store_head head;     /* the chain head as the open transaction sees it */
+	struct store_head saved[STORE_MAX_DEPTH];   /* head at each level's begin */
 };
 
 static struct store_sqlite *
@@ -219,11 +234,32 @@ store_sqlite_close(struct store *st)
 	free(s);
 }
 
+/* Writes a moved chain head to meta (inside the transaction, before its COMMIT). */
+static int
+store_head_flush(struct store_sqlite *s, struct err *e)
+{
+	char val[AUDIT_HASH_HEXLEN + 24];
+
+	if (!s->head.valid || !s->head.dirty)
+		return 0;
+	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)s->head.id, s->head.hash);
+	store_bind_text(s->q[Q_HEAD_PUT], 1, val);
+	if (store_step(s, Q_HEAD_PUT, e) != 0)
+		return -1;
+	s->head.dirty = false;
+	return 0;
+}
+
 static int
 store_sqlite_begin(struct store *st, struct err *e)
 {
+	struct store_sqlite *s = store_sq(st);
 	char sql[32];
 
+	if (st->depth >= STORE_MAX_DEPTH)
+		return err_set(e, "store-failed", "store: transactions nested deeper than %d",
+		    STORE_MAX_DEPTH);
+	s->saved[st->depth] = s->head;
 	if (st->depth == 0)
 		return store_exec(store_sq(st), "BEGIN IMMEDIATE", e);
 	snprintf(sql, sizeof(sql), "SAVEPOINT s%d", st->depth);
@@ -237,8 +273,9 @@ store_sqlite_commit(struct store *st, struct err *e)
 	char sql[64];
 
 	if (st->depth == 1) {
-		if (store_exec(s, "COMMIT", e) != 0) {
+		if (store_head_flush(s, e) != 0 || store_exec(s, "COMMIT", e) != 0) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			s->head.valid = false;
 			return -1;
 		}
 		return 0;
@@ -248,6 +285,7 @@ store_sqlite_commit(struct store *st, struct err *e)
 		snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", st->depth - 1,
 		    st->depth - 1);
 		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+		s->head = s->saved[st->depth - 1];
 		return -1;
 	}
 	return 0;
@@ -256,8 +294,10 @@ store_sqlite_commit(struct store *st, struct err *e)
 static int
 store_sqlite_rollback(struct store *st, struct err *e)
 {
+	struct store_sqlite *s = store_sq(st);
 	char sql[64];
 
+	s->head = s->saved[st->depth - 1];
 	if (st->depth == 1)
 		return store_exec(store_sq(st), "ROLLBACK", e);
 	snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", st->depth - 1,
@@ -392,28 +432,38 @@ store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEX
 	return 0;
 }
 
-/* Gives ev the next id and its chain hash, and moves the head (inside the caller's txn). */
+/* Gives ev the next id and its chain hash and moves the cached head (see struct store_head). */
 static int
 store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
     char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
 {
-	char head[AUDIT_HASH_HEXLEN + 1], val[AUDIT_HASH_HEXLEN + 24];
-	uint64_t id;
 	json_t *j;
 	char *canon;
 
-	if (store_sqlite_event_head(&s->base, &id, head, e) != 0)
-		return -1;
-	ev->id = id + 1;
+	if (!s->head.valid) {
+		if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
+			return -1;
+		s->head.valid = true;
+		s->head.dirty = false;
+	}
+	ev->id = s->head.id + 1;
 	ev->hash = NULL;
 	if ((j = audit_event_json(ev)) == NULL || (canon = audit_canonical(j)) == NULL)
 		fatal("audit: out of memory");
 	json_decref(j);
-	audit_chain_hash(head, canon, hash);
+	audit_chain_hash(s->head.hash, canon, hash);
 	free(canon);
-	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)ev->id, hash);
-	store_bind_text(s->q[Q_HEAD_PUT], 1, val);
-	return store_step(s, Q_HEAD_PUT, e);
+	return 0;
+}
+
+/* The row is written: the head moves (and goes to meta now when no transaction is open). */
+static int
+store_head_advance(struct store_sqlite *s, uint64_t id, const char *hash, struct err *e)
+{
+	s->head.id = id;
+	memcpy(s->head.hash, hash, AUDIT_HASH_HEXLEN + 1);
+	s->head.dirty = true;
+	return s->base.depth == 0 ? store_head_flush(s, e) : 0;
 }
 
 static int
@@ -448,7 +498,9 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 13, ev->evidence);
 	sqlite3_bind_int64(q, 14, (sqlite3_int64)ev->id);
 	store_bind_text(q, 15, hash);
-	return store_step(s, Q_EVENT_PUT, e);
+	if (store_step(s, Q_EVENT_PUT, e) != 0)
+		return -1;
+	return store_head_advance(s, ev->id, hash, e);
 }
 
 /* One row of STORE_EVENT_COLS into ev (pointers valid until the next step). */

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# obs_bench_audit.sh — what the audit log costs (issue 9, must-be-true 5): the daemon issue's
+# durable-allocation benchmark (tests/bench/bench_api_alloc, 16 clients over the unix socket,
+# every allocation COMMITted with synchronous=FULL before its answer) run against prefixd with
+# the audit log on (every change writes its hash-chained event in the same transaction) and
+# off (PREFIXD_AUDIT=off: no events at all; benchmarks only), side by side, alternating
+# on/off ROUNDS times on fresh stores so that disk noise hits both alike. Each run is
+# 5,000 x SECONDS allocations (what 5,000 operations/s for SECONDS seconds asks for); the
+# figure is the median throughput of each mode and the cost 1 - on/off. Prints a Markdown
+# row for the README and exits 1 when the cost is above 20 %.
+#
+#   tests/tools/obs_bench_audit.sh BUILD_DIR [SECONDS] [ROUNDS]
+set -euo pipefail
+BUILD=${1:?usage: obs_bench_audit.sh BUILD_DIR [SECONDS] [ROUNDS]}
+SECS=${2:-10}
+ROUNDS=${3:-3}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+ALLOC=$BUILD/tests/bench_api_alloc
+[ -x "$ALLOC" ] && [ -x "$BUILD/prefixd" ] || { echo "build prefixd and bench_api_alloc first" >&2; exit 1; }
+export PREFIXD_BUILD_DIR=$BUILD PREFIXD_SOURCE_DIR=$SRC
+. "$SRC/tests/integration/lib/prefixd.sh"
+pd_setup
+PD_LOG_LEVEL=warn
+CLIENTS=16
+PER=$(( 5000 * SECS / CLIENTS ))
+
+# run MODE N: one benchmark run on a fresh store; prints alloc/s.
+run() {
+	local out
+	PD_STATE=$PD_DIR/state-$1-$2
+	PREFIXD_AUDIT=$1 pd_start
+	pd_expect 201 - POST /v1/pools '{"name":"bench","scope":"private-default"}' >/dev/null
+	pd_expect 201 - POST /v1/pools/bench/provision '{"cidr":"10.0.0.0/8"}' >/dev/null
+	out=$("$ALLOC" "$PD_SOCK" bench $CLIENTS $PER)
+	n=$(sqlite3 "$PD_STATE/prefixd.db" "SELECT count(*) FROM events")
+	if [ "$1" = on ] && [ "$n" -lt $((CLIENTS * PER)) ]; then pd_fail "audit on wrote only $n events"; fi
+	if [ "$1" = off ] && [ "$n" != 0 ]; then pd_fail "audit off wrote $n events"; fi
+	pd_stop
+	rm -rf "$PD_STATE"
+	sed -n 's/.*alloc_per_s=\([0-9.]*\).*/\1/p' <<<"$out"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+on=() off=()
+for i in $(seq "$ROUNDS"); do
+	on+=("$(run on "$i")")
+	off+=("$(run off "$i")")
+	echo "round $i: audit on ${on[-1]} alloc/s, off ${off[-1]} alloc/s" >&2
+done
+m_on=$(printf '%s\n' "${on[@]}" | median)
+m_off=$(printf '%s\n' "${off[@]}" | median)
+cost=$(awk -v a="$m_on" -v b="$m_off" 'BEGIN { printf "%.1f", 100 * (1 - a / b) }')
+ok=$(awk -v c="$cost" 'BEGIN { print c <= 20 ? "yes" : "NO" }')
+echo "| durable allocations, $CLIENTS clients, $((CLIENTS * PER)) per run, median of $ROUNDS | audit on: $(printf '%.0f' "$m_on") alloc/s | audit off: $(printf '%.0f' "$m_off") alloc/s | $(awk -v a="$m_on" -v b="$m_off" 'BEGIN { printf "%.2f", a / b }') | cost $cost % (<= 20 %) | $ok | \`tests/tools/obs_bench_audit.sh BUILD_DIR $SECS $ROUNDS\` |"
+echo "runs on: ${on[*]}; off: ${off[*]}" >&2
+[ "$ok" = yes ]
