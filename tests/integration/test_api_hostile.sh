@@ -57,6 +57,8 @@ hostile 400 unknown-field POST /v1/resources '{"scope":"private-default","resour
 head -c 10485760 /dev/zero | tr '\0' ' ' > "$PD_DIR/big.json"
 hostile 413 body-too-large POST /v1/pools "@$PD_DIR/big.json"
 hostile 413 body-too-large POST /v1/pools "@$PD_DIR/big.json" -H 'Transfer-Encoding: chunked'
+# Headers beyond the 16 KiB connection memory: libmicrohttpd's 431 (no JSON body of ours).
+hostile 431 - GET /v1/status '' -H "X-Padding: $(head -c 20000 /dev/zero | tr '\0' a)"
 # Nesting 10,000 deep (arrays and objects).
 deep=$(printf '%.0s[' $(seq 10000))$(printf '%.0s]' $(seq 10000))
 hostile 400 invalid-json POST /v1/pools "{\"name\":\"p\",\"scope\":\"private-default\",\"tags\":$deep}"
