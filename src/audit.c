@@ -4,7 +4,10 @@
 #include "audit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 #include <openssl/evp.h>
 
@@ -30,6 +33,80 @@ audit_event_json(const struct store_event *ev)
 	    json_null(),
 	    "before", audit_str(ev->before), "after", audit_str(ev->after),
 	    "evidence", audit_str(ev->evidence));
+}
+
+/* A growing text; out of memory is fatal (the daemon cannot go on without its log). */
+struct audit_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+audit_put(struct audit_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? 2 * b->cap : 512;
+		if ((b->p = realloc(b->p, b->cap)) == NULL)
+			fatal("audit: out of memory");
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* "key": then a JSON string of s (or null), escaped as jansson does for ASCII. */
+static void
+audit_put_str(struct audit_buf *b, const char *key, const char *s)
+{
+	char esc[8];
+	const char *run;
+
+	audit_put(b, key, strlen(key));
+	if (s == NULL) {
+		audit_put(b, "null", 4);
+		return;
+	}
+	audit_put(b, "\"", 1);
+	for (run = s; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		audit_put(b, run, (size_t)(s - run));
+		if (c >= 0x20)
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
+			snprintf(esc, sizeof(esc), "\\%c", "btn?fr"[c - '\b']);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04X", c);
+		audit_put(b, esc, strlen(esc));
+		run = s + 1;
+	}
+	audit_put(b, run, (size_t)(s - run));
+	audit_put(b, "\"", 1);
+}
+
+char *
+audit_event_canonical(const struct store_event *ev)
+{
+	struct audit_buf b = { 0 };
+	char cidr[CIDR_STRLEN], num[64];
+
+	audit_put_str(&b, "{\"action\":", ev->action);
+	audit_put_str(&b, ",\"actor\":", ev->actor);
+	audit_put_str(&b, ",\"after\":", ev->after);
+	audit_put_str(&b, ",\"before\":", ev->before);
+	audit_put_str(&b, ",\"cidr\":", ev->has_cidr ? cidr_format(&ev->cidr, cidr,
+	    sizeof(cidr)) : NULL);
+	audit_put_str(&b, ",\"evidence\":", ev->evidence);
+	snprintf(num, sizeof(num), ",\"id\":%llu", (unsigned long long)ev->id);
+	audit_put(&b, num, strlen(num));
+	audit_put_str(&b, ",\"object_kind\":", ev->object_kind);
+	audit_put_str(&b, ",\"request_id\":", ev->request_id);
+	audit_put_str(&b, ",\"role\":", ev->role);
+	snprintf(num, sizeof(num), ",\"time\":%lld}", (long long)ev->time);
+	audit_put(&b, num, strlen(num));
+	return b.p;
 }
 
 char *

@@ -27,7 +27,19 @@
 #define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 /*
- * The object that is hashed for one stored event: id, time, actor, role, request_id, action,
+ * The canonical form of one stored event, the text that is hashed: a JSON object with the
+ * members action, actor, after, before, cidr, evidence, id, object_kind, request_id, role,
+ * time in that (sorted) order, compact; absent values are null; before/after/evidence are
+ * the stored JSON texts as strings, so that any edit of them changes the hash. Strings escape
+ * '"', '\\' and bytes below 0x20 (\n, \t, ... or \u00XX) as jansson does; other bytes are
+ * kept as they are (jansson would write \uXXXX for non-ASCII with JSON_ENSURE_ASCII). For ASCII text
+ * this equals audit_canonical(audit_event_json(ev)); it is built without jansson because
+ * every change pays for it. Caller frees. Never NULL (out of memory is fatal).
+ */
+char *audit_event_canonical(const struct store_event *ev);
+
+/*
+ * The same event as a JSON object: id, time, actor, role, request_id, action,
  * object_kind, cidr (text or null), before, after, evidence (the stored JSON texts as strings,
  * so that any edit of them changes the hash). Every member is present; absent values are
  * null. Caller owns the reference. NULL on allocation failure.

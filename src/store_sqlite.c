@@ -437,7 +437,6 @@ static int
 store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
     char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
 {
-	json_t *j;
 	char *canon;
 
 	if (!s->head.valid) {
@@ -448,9 +447,7 @@ store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
 	}
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
-	if ((j = audit_event_json(ev)) == NULL || (canon = audit_canonical(j)) == NULL)
-		fatal("audit: out of memory");
-	json_decref(j);
+	canon = audit_event_canonical(ev);
 	audit_chain_hash(s->head.hash, canon, hash);
 	free(canon);
 	return 0;
@@ -580,13 +577,9 @@ static int
 store_verify_cb(void *arg, const struct store_event *ev)
 {
 	struct store_verify_arg *a = arg;
-	json_t *j = audit_event_json(ev);
-	char *canon = j != NULL ? audit_canonical(j) : NULL;
+	char *canon = audit_event_canonical(ev);
 	int rc;
 
-	if (canon == NULL)
-		fatal("audit: out of memory");
-	json_decref(j);
 	rc = audit_verify_step(a->v, ev->id, canon, ev->hash, a->e);
 	free(canon);
 	a->failed = rc != 0;
@@ -649,14 +642,11 @@ store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e)
 		goto out;
 	}
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		json_t *j;
 		char *canon;
 
 		store_col_event(q, &ev);
 		n = ev.id;
-		if ((j = audit_event_json(&ev)) == NULL || (canon = audit_canonical(j)) == NULL)
-			fatal("audit: out of memory");
-		json_decref(j);
+		canon = audit_event_canonical(&ev);
 		audit_chain_hash(prev, canon, prev);
 		free(canon);
 		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
