@@ -13,7 +13,7 @@
 
 static enum log_level cur_level = LOG_LEVEL_INFO;
 static enum log_format cur_format = LOG_FORMAT_TEXT;
-static char cur_request_id[64];
+static char cur_request_id[80];    /* http request ids are at most 64 characters */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static const char *const format_names[] = { "text", "json" };
@@ -88,6 +88,13 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 		char *line;
 
 		o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "msg", msg);
+		if (o == NULL) {        /* msg quotes bytes that are not UTF-8: keep the line */
+			for (char *p = msg; *p != '\0'; p++)
+				if ((unsigned char)*p >= 0x80)
+					*p = '?';
+			o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level],
+			    "msg", msg);
+		}
 		if (o != NULL && cur_request_id[0] != '\0')
 			json_object_set_new(o, "request_id", json_string(cur_request_id));
 		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
