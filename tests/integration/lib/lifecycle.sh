@@ -279,6 +279,8 @@ lc_edge_sees_origin() { lab_edge_route "$1" "$2"; }
 #                                  "ours"), onprem silent, upstream without the migrated prefixes
 #   lc_edge_exactly PREFIX...      upstream's Adj-RIB-In from edge holds exactly PREFIX... (none: {})
 #   lc_wait_edge_exactly TIMEOUT PREFIX...
+#   lc_stored_state CIDR           the state in prefixd's store (read-only SQLite; works while
+#                                  prefixd is frozen at a failpoint and answers nothing)
 #   lc_metric NAME                 the value of a Prometheus sample (sum over labels) from /metrics
 #   lc_stayrtr_stop / lc_stayrtr_start   stop the lab's RTR cache / start it again, same arguments
 LC_POOL4=lc-v4
@@ -379,6 +381,12 @@ lc_wait_edge_exactly() {
 	shift
 	poll_until "$t" lc_edge_exactly "$@" ||
 		fail "upstream from edge: want [$*], got $(lab_peer_routes edge | jq -c keys)"
+}
+
+lc_stored_state() {
+	local db
+	db=$(pd_db) || fail "no store in $PD_STATE"
+	sqlite3 -readonly "$db" "select json_extract(doc, '\$.state') from docs where kind = 'prefix' and key = '$1'"
 }
 
 lc_metric() {
