@@ -21,11 +21,12 @@ crash() {
 	wait "$PD_PID" 2>/dev/null || true
 	PD_PID=
 }
-bird_ok() { lc_json bird status | jq -r '.transactions.ok'; }
-# settled N: the restarted prefixd made N confirmed BIRD changes and makes no more for 3 s.
+# bird_changes: confirmed transactions that changed BIRD (ok counts no-change ones too).
+bird_changes() { lc_json bird status | jq -r '.transactions.ok - .transactions.noop'; }
+# settled N: the restarted prefixd made N BIRD changes and makes no more for 3 s.
 settled() {
-	[ "$(bird_ok)" = "$1" ] || fail "BIRD changes after the restart: $(bird_ok), want $1 ($(lc_json bird status | jq -c .transactions))"
-	if poll_until 3 eval '[ "$(bird_ok)" != '"$1"' ]'; then
+	[ "$(bird_changes)" = "$1" ] || fail "BIRD changes after the restart: $(bird_changes), want $1 ($(lc_json bird status | jq -c .transactions))"
+	if poll_until 3 eval '[ "$(bird_changes)" != '"$1"' ]'; then
 		fail "another BIRD change after settling: $(lc_json bird status | jq -c .transactions)"
 	fi
 }
