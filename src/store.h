@@ -222,8 +222,9 @@ int store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *ar
  * hash = audit_chain_hash(head hash, canonical form), and moves the head, all inside the
  * caller's transaction, so an event is durable exactly when the change it describes is.
  * Events written before migration 4 are sealed, in id order, when the store is opened.
- * With the environment variable PREFIXD_AUDIT=off (benchmarks only: it measures what the
- * audit log costs) store_event_append writes nothing and sets ev->id to 0.
+ * For benchmarks only (tests/tools/obs_bench_audit.sh measures what the audit log costs),
+ * the environment variable PREFIXD_AUDIT=nochain writes events without hashes (verify then
+ * fails) and PREFIXD_AUDIT=off writes no events at all (ev->id is 0).
  *
  * store_events_after streams at most `limit` events with id > after, oldest first (the
  * event feed). store_event_head reads the chain head (0 and AUDIT_GENESIS when empty).

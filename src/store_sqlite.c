@@ -120,12 +120,15 @@ struct store_head {
 
 #define STORE_MAX_DEPTH 32
 
+/* PREFIXD_AUDIT: unset or "on"; "nochain": events without hashes; "off": no events. */
+enum { STORE_AUDIT_ON, STORE_AUDIT_NOCHAIN, STORE_AUDIT_OFF };
+
 struct store_sqlite {
 	struct store base;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *q[Q_NQUERIES];
-	bool audit_off;             /* PREFIXD_AUDIT=off: events are not written (benchmarks) */
+	int audit;                  /* STORE_AUDIT_*, from PREFIXD_AUDIT (benchmarks only) */
 	struct store_head head;     /* the chain head as the open transaction sees it */
 	struct store_head saved[STORE_MAX_DEPTH];   /* head at each level's begin */
 };
@@ -471,11 +474,11 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	char hash[AUDIT_HASH_HEXLEN + 1];
 	struct cidr last;
 
-	if (s->audit_off) {
+	if (s->audit == STORE_AUDIT_OFF) {
 		ev->id = 0;
 		return 0;
 	}
-	if (store_sqlite_event_seal(s, ev, hash, e) != 0)
+	if (s->audit == STORE_AUDIT_ON && store_sqlite_event_seal(s, ev, hash, e) != 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, ev->time);
 	store_bind_text(q, 2, ev->actor);
@@ -493,6 +496,12 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 11, ev->before);
 	store_bind_text(q, 12, ev->after);
 	store_bind_text(q, 13, ev->evidence);
+	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
+		if (store_step(s, Q_EVENT_PUT, e) != 0)
+			return -1;
+		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+		return 0;
+	}
 	sqlite3_bind_int64(q, 14, (sqlite3_int64)ev->id);
 	store_bind_text(q, 15, hash);
 	if (store_step(s, Q_EVENT_PUT, e) != 0)
@@ -980,12 +989,16 @@ int
 store_sqlite_open(const char *path, struct store **out, struct err *e)
 {
 	struct store_sqlite *s;
+	const char *v;
 	int i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
 		fatal("store: out of memory");
 	s->base.ops = &store_sqlite_ops;
-	s->audit_off = getenv("PREFIXD_AUDIT") != NULL && strcmp(getenv("PREFIXD_AUDIT"), "off") == 0;
+	if ((v = getenv("PREFIXD_AUDIT")) != NULL && strcmp(v, "off") == 0)
+		s->audit = STORE_AUDIT_OFF;
+	else if (v != NULL && strcmp(v, "nochain") == 0)
+		s->audit = STORE_AUDIT_NOCHAIN;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		err_set(e, "store-failed", "store %s: %s", path,
