@@ -277,7 +277,9 @@ done:
  * Commit delay (after PostgreSQL's commit_delay): when other connections are open that have
  * not queued anything yet, the batch waits up to [daemon] commit_delay_us for them, so that
  * clients answered by the previous batch join this one instead of forming the next. A lone
- * client never waits: it is the only open connection.
+ * client never waits: it is the only open connection. Connections suspended elsewhere (a
+ * long poll, an advertise waiting for BIRD) and those already queued (suspended once their
+ * callback returns) are not waited for; the current request's is still active, hence "> 1".
  */
 void
 api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *))
@@ -293,7 +295,7 @@ api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void
 	api_nqueued++;
 	if (ev_is_active(&api_idle_w))
 		return;
-	if (delay > 0 && http_connection_count(d->http) > api_nqueued) {
+	if (delay > 0 && http_connection_count_active(d->http) > 1) {
 		if (!ev_is_active(&api_gather_w)) {
 			ev_timer_set(&api_gather_w, delay, 0.);
 			ev_timer_start(d->loop, &api_gather_w);

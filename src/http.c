@@ -671,6 +671,16 @@ http_connection_count(const struct http *h)
 	return n;
 }
 
+size_t
+http_connection_count_active(const struct http *h)
+{
+	size_t n = 0;
+
+	for (const struct http_conn *hc = h->conns; hc != NULL; hc = hc->next)
+		n += !hc->suspended;
+	return n;
+}
+
 const char *
 http_query(struct http_req *req, const char *name)
 {

@@ -110,6 +110,8 @@ void http_req_free(struct http_req *req);
 
 /* Open connections over all listeners (SIGTERM waits for them to drain). */
 size_t http_connection_count(const struct http *h);
+/* Open connections that are not suspended (that may still send a request this instant). */
+size_t http_connection_count_active(const struct http *h);
 
 /* Query parameter `name` of req, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
