@@ -166,6 +166,7 @@ lc_pd_start() {
 #   lc_step N TOTAL TITLE          a step's heading
 #   lc_say TEXT...                 an explanation line, indented
 #   lc_run ARGS...                 prints "$ prefixctl ARGS" and runs lc_ctl ARGS, output indented
+#   lc_run_brief JQ ARGS...        the same with --json, showing only JQ's summary of the answer
 #   lc_cmd CMD...                  prints "$ CMD" and runs CMD (lab tools), output indented
 #   lc_check DESCRIPTION CMD...    runs CMD (a question); prints "check: DESCRIPTION ... ok" or
 #                                  fails the runbook (lc_abort) with the step's rollback
@@ -190,6 +191,22 @@ lc_run() {
 	printf '   $ prefixctl %s\n' "$(_lc_quote "$@")"
 	local rc=0
 	lc_ctl "$@" 2>&1 | _lc_indent || rc=${PIPESTATUS[0]}
+	return "$rc"
+}
+
+# lc_run_brief JQ ARGS...: prints "$ prefixctl ARGS", runs it with --json and shows only what
+# the JQ filter makes of the answer (a tutorial line instead of a full table); a refusal shows
+# its error. Keeps prefixctl's exit status.
+lc_run_brief() {
+	local filter=$1 out rc=0
+	shift
+	printf '   $ prefixctl %s\n' "$(_lc_quote "$@")"
+	out=$(lc_json "$@" 2>/dev/null) || rc=$?
+	if [ "$rc" = 0 ]; then
+		jq -r "$filter" <<<"$out" 2>/dev/null | _lc_indent
+	else
+		jq -r '"refused: \(.error.code): \(.error.message)"' <<<"$out" 2>/dev/null | _lc_indent
+	fi
 	return "$rc"
 }
 
