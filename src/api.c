@@ -102,7 +102,7 @@ api_status_of(const char *code)
 		{ "pool-exhausted", 409 },
 		{ "body-too-large", 413 },
 		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
-		{ "locale-mismatch", 422 }, { "missing-netmask", 422 },
+		{ "locale-mismatch", 422 },
 		{ "store-failed", 503 }, { "storage-full", 503 },
 	};
 

@@ -27,7 +27,7 @@
  * cidr-not-canonical; 401 unauthorized; 403 forbidden; 404 not-found no-such-route; 405
  * method-not-allowed; 408 request-timeout; 409 overlap exists in-use token-conflict
  * pool-exhausted; 413 body-too-large; 422 netmask-too-large netmask-too-small missing-tag
- * locale-mismatch missing-netmask; 503 store-failed storage-full; anything else 400.
+ * locale-mismatch; 503 store-failed storage-full; anything else 400.
  */
 #ifndef PREFIXD_API_H
 #define PREFIXD_API_H
