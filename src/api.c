@@ -41,6 +41,7 @@ api_register_builtin(void)
 {
 	api_status_register();
 	api_ipam_register();
+	api_import_register();
 }
 
 void
@@ -559,4 +560,41 @@ api_time_json(int64_t t)
 		return json_null();
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_string(buf);
+}
+
+json_t *
+api_id_json(uint64_t id)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, id);
+	return json_string(buf);
+}
+
+json_t *
+api_str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+const char *
+api_str_field(struct api_ctx *ctx, const char *name)
+{
+	return json_string_value(json_object_get(ctx->body, name));
+}
+
+/* The optional ?scope= filter: *out NULL when absent. Replies 404 and returns -1 if unknown. */
+int
+api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out)
+{
+	const char *name = http_query(ctx->req, "scope");
+
+	*out = NULL;
+	if (name == NULL)
+		return 0;
+	if ((*out = ipam_scope_find(ctx->d->ipam, name)) == NULL) {
+		api_error(ctx, 404, "not-found", "no scope '%.64s'", name);
+		return -1;
+	}
+	return 0;
 }

@@ -83,6 +83,7 @@ int api_register_routes(const struct api_route *routes, size_t n);
 /* Registers the routes of this module's route files: api_ipam.c and api_status.c. */
 void api_register_builtin(void);
 void api_ipam_register(void);
+void api_import_register(void);
 void api_status_register(void);
 /* Prints "METHOD PATTERN ROLE" per registered route. */
 void api_routes_print(FILE *out);
@@ -115,6 +116,13 @@ int api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field
 json_t *api_tags_to_json(const struct ipam_tags *t);
 /* Parses a CIDR field value; replies 400 (cidr-invalid / cidr-not-canonical) and returns -1. */
 int api_cidr_arg(struct api_ctx *ctx, const char *s, struct cidr *out);
+/* The id as a decimal string; a string or JSON null. */
+json_t *api_id_json(uint64_t id);
+json_t *api_str_or_null(const char *s);
+/* The string field `name` of the request body, or NULL. */
+const char *api_str_field(struct api_ctx *ctx, const char *name);
+/* The optional ?scope= filter: *out NULL when absent. Replies 404 and returns -1 if unknown. */
+int api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);
