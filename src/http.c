@@ -848,6 +848,13 @@ http_tokens_load(struct http *h, const char *path, struct err *e)
 		return err_set(e, "conf-invalid", "%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			/* never parse the tail of an overlong line (a comment's, say) as a token */
+			fclose(fp);
+			free(tab);
+			return err_set(e, "conf-invalid", "%s:%d: line longer than %zu bytes", path,
+			    lineno, sizeof(line) - 2);
+		}
 		if ((rc = http_token_line(line, &t)) < 0) {
 			fclose(fp);
 			free(tab);
