@@ -58,6 +58,16 @@ static const char *const store_migrations[] = {
 	/* 4: the audit chain (audit.h): each event's hash, the chain head in meta */
 	("ALTER TABLE events ADD COLUMN hash TEXT;"
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
+	/* 5: events without AUTOINCREMENT: the chain assigns ids (head + 1) and meta keeps the
+	 * head, so sqlite_sequence was one more page written by every commit */
+	("CREATE TABLE events_v5(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT,"
+	"  role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT, family INTEGER,"
+	"  start BLOB, last BLOB, len INTEGER, before TEXT, after TEXT, evidence TEXT, hash TEXT);"
+	"INSERT INTO events_v5 SELECT id, time, actor, role, request_id, action, object_kind,"
+	"  family, start, last, len, before, after, evidence, hash FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_v5 RENAME TO events;"
+	"CREATE INDEX events_range ON events(family, start);"),
 };
 #define STORE_AUDIT_MIGRATION 4
 
