@@ -147,6 +147,34 @@ apx_done(void *arg, int status, json_t *body)
 	free(w);
 }
 
+static int
+apx_cidr_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+/* Refuses a CIDR given twice (400; sorted copy, so 10,000 CIDRs cost n log n). */
+static int
+apx_unique(struct api_ctx *ctx, const struct cidr *v, size_t n)
+{
+	struct cidr *s = malloc(n * sizeof(*s));
+	char buf[CIDR_STRLEN];
+	int rc = 0;
+
+	if (s == NULL)
+		fatal("malloc");
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), apx_cidr_cmp);
+	for (size_t i = 1; i < n && rc == 0; i++)
+		if (cidr_equal(&s[i - 1], &s[i])) {
+			api_error(ctx, 400, "invalid-argument", "%s is given twice",
+			    cidr_format(&s[i], buf, sizeof(buf)));
+			rc = -1;
+		}
+	free(s);
+	return rc;
+}
+
 /* Reads "cidrs" (array) or "cidr" into a new array. Replies and returns NULL when bad. */
 static struct cidr *
 apx_cidrs(struct api_ctx *ctx, size_t *n)
@@ -171,18 +199,11 @@ apx_cidrs(struct api_ctx *ctx, size_t *n)
 		}
 		if (api_cidr_arg(ctx, json_string_value(x), &v[i]) < 0)
 			break;
-		for (size_t j = 0; j < i; j++)
-			if (cidr_equal(&v[j], &v[i])) {
-				api_error(ctx, 400, "invalid-argument", "%s is given twice",
-				    json_string_value(x));
-				goto bad;
-			}
 	}
-	if (i == cnt) {
+	if (i == cnt && apx_unique(ctx, v, cnt) == 0) {
 		*n = cnt;
 		return v;
 	}
-bad:
 	free(v);
 	return NULL;
 }
