@@ -550,8 +550,8 @@ lc_revalidate(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 	char buf[CIDR_STRLEN];
 	json_t *note;
 
-	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0)
-		res.state = ROV_NOT_FOUND;
+	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0 || res.stale)
+		return;                 /* no verdict: never act on missing data */
 	note = rov_result_to_json(&p->cidr, p->origin_asn, &res);
 	json_object_set(p->evidence, "revalidation", note);
 	if (res.state == ROV_VALID || p->state != LIFECYCLE_ADVERTISED) {
@@ -581,6 +581,10 @@ lc_rtr_change(const struct rtr_change *ch, void *arg)
 {
 	struct lifecycle_ctl *c = arg;
 
+	/* Data dropped at expiry (or not yet synced) is missing, not a verdict: it never
+	 * withdraws and never alerts as invalid; lc_stale_check raises the stale alert. */
+	if (!rtr_is_fresh(c->rtr))
+		return;
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];
 
