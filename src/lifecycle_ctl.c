@@ -250,9 +250,13 @@ lc_event_write(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *
 }
 
 void
-lc_batch_begin(struct lifecycle_ctl *c)
+lc_batch_begin(struct lifecycle_ctl *c, size_t n)
 {
 	struct err e = { 0 };
+
+	c->quiet = n > LIFECYCLE_CTL_LOG_EACH;
+	if (c->quiet)
+		log_info("lifecycle: %zu prefixes change in one transaction (each at debug level)", n);
 
 	if (c->d->store != NULL && store_begin(c->d->store, &e) < 0)
 		log_warnx("lifecycle: begin: %s", e.msg);
@@ -263,6 +267,7 @@ lc_batch_end(struct lifecycle_ctl *c)
 {
 	struct err e = { 0 };
 
+	c->quiet = false;
 	if (c->d->store == NULL || !store_in_txn(c->d->store))
 		return;
 	if (store_commit(c->d->store, &e) < 0) {
@@ -329,9 +334,9 @@ lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycl
 		p->state = before;
 		return -1;
 	}
-	log_info("prefix %s: %s -> %s (%s)", cidr_format(&p->cidr, b, sizeof(b)),
-	    lifecycle_state_name(before), lifecycle_state_name(p->state),
-	    lifecycle_event_name(ev));
+	(c->quiet ? log_debug : log_info)("prefix %s: %s -> %s (%s)",
+	    cidr_format(&p->cidr, b, sizeof(b)), lifecycle_state_name(before),
+	    lifecycle_state_name(p->state), lifecycle_event_name(ev));
 	return 0;
 }
 

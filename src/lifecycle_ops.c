@@ -241,7 +241,7 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 	char *diff = bird_routediff_format(&res->diff);
 	struct err e = { 0 };
 
-	lc_batch_begin(c);
+	lc_batch_begin(c, op->n);
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		struct lifecycle_prefix *p = it->p;
@@ -284,7 +284,7 @@ lc_op_apply(struct lc_op *op)
 	struct err e = { 0 };
 	size_t going = 0;
 
-	lc_batch_begin(c);              /* pending-* durable before BIRD is touched */
+	lc_batch_begin(c, op->n);              /* pending-* durable before BIRD is touched */
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		enum lifecycle_event ev = op->withdraw ? LIFECYCLE_EV_WITHDRAW :

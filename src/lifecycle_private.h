@@ -11,6 +11,8 @@
 
 #include "lifecycle_ctl.h"
 
+#define LIFECYCLE_CTL_LOG_EACH 16       /* larger operations log one line, not one per prefix */
+
 struct lifecycle_ctl {
 	struct daemon *d;
 	struct rtr *rtr;
@@ -21,6 +23,7 @@ struct lifecycle_ctl {
 	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */
 	bool was_fresh;
 	bool listening;                 /* birdc listener added */
+	bool quiet;                     /* a large operation: transitions logged at debug */
 	struct lifecycle_ctl_stats stats;
 };
 
@@ -39,7 +42,7 @@ size_t lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st);
 /* One store transaction around many transitions (an operation over thousands of prefixes
  * costs one fsync, not one each); the transitions inside become savepoints. A failed COMMIT
  * is logged: memory then runs ahead of the store until the next change of those rows. */
-void lc_batch_begin(struct lifecycle_ctl *c);
+void lc_batch_begin(struct lifecycle_ctl *c, size_t n);
 void lc_batch_end(struct lifecycle_ctl *c);
 /* Appends an event without a transition (alerts). */
 void lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
