@@ -26,12 +26,13 @@
  * prefixd.c are not this module's files. Long polls are counted in the request metrics when
  * they are answered (a suspended request's status is 0 and metrics_request skips it).
  */
-#include "api.h"
+#include "api_events.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "audit.h"
 #include "log.h"
 #include "metrics.h"
@@ -151,48 +152,70 @@ events_alarm_load_cb(void *arg, const char *key, const char *doc, struct err *e)
 	return 0;
 }
 
+/*
+ * Appends one system event (actor "prefixd", role "system") and, when key is not NULL, puts
+ * the document (kind "alarm", key) in the same store level: its own transaction, or a
+ * savepoint of the caller's. Returns 0, or -1 with e set and nothing written.
+ */
+static int
+events_system_write(struct daemon *d, const char *action, const char *kind,
+    const struct cidr *c, const char *after, const char *key, struct err *e)
+{
+	struct store_event ev = { 0 };
+
+	ev.time = (int64_t)ev_now(d->loop);
+	ev.actor = "prefixd";
+	ev.role = "system";
+	ev.action = action;
+	ev.object_kind = kind;
+	if (c != NULL) {
+		ev.has_cidr = true;
+		ev.cidr = *c;
+	}
+	ev.after = after;
+	if (store_begin(d->store, e) < 0)
+		return -1;
+	if (store_event_append(d->store, &ev, e) < 0 ||
+	    (key != NULL && store_doc_put(d->store, "alarm", key, after, e) < 0)) {
+		store_rollback(d->store, NULL);
+		return -1;
+	}
+	return store_commit(d->store, e);
+}
+
+int
+api_events_alert(struct daemon *d, const char *action, const char *kind, const struct cidr *c,
+    const char *after, struct err *e)
+{
+	return events_system_write(d, action, kind, c, after, NULL, e);
+}
+
 /* Writes the crossing's event and record in one transaction; false when it failed. */
 static bool
 events_alarm_write(struct daemon *d, struct ipam_pool *p, const struct ipam_util *u)
 {
 	char prov[CIDR_U128_STRLEN], alloc[CIDR_U128_STRLEN];
-	struct store_event ev = { 0 };
 	struct err e;
 	json_t *j;
-	char *after, *doc;
+	char *after;
 	int rc;
 
 	j = json_pack("{s:s,s:s,s:b,s:f,s:i,s:s,s:s}", "pool", p->name, "scope", p->scope->name,
 	    "alarm", u->alarm, "utilization_percent", u->percent, "alarm_at", u->alarm_at,
 	    "provisioned", cidr_u128_format(u->provisioned, prov, sizeof(prov)),
 	    "allocated", cidr_u128_format(u->allocated, alloc, sizeof(alloc)));
-	after = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	doc = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (after == NULL || doc == NULL)
+	if (j == NULL || (after = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		fatal("events: out of memory");
-	ev.time = (int64_t)ev_now(d->loop);
-	ev.actor = "prefixd";
-	ev.role = "system";
-	ev.action = u->alarm ? "alarm-raised" : "alarm-cleared";
-	ev.object_kind = "pool";
-	ev.after = after;
+	json_decref(j);
 	err_clear(&e);
-	rc = store_begin(d->store, &e);
-	if (rc == 0 && (store_event_append(d->store, &ev, &e) < 0 ||
-	    store_doc_put(d->store, "alarm", p->name, doc, &e) < 0 ||
-	    store_commit(d->store, &e) < 0)) {
-		if (store_in_txn(d->store))
-			store_rollback(d->store, NULL);
-		rc = -1;
-	}
+	rc = events_system_write(d, u->alarm ? "alarm-raised" : "alarm-cleared", "pool", NULL,
+	    after, p->name, &e);
 	if (rc < 0)
 		log_warnx("pool %s: alarm event not written: %s", p->name, e.msg);
 	else
 		log_warnx("pool %s: utilization %.2f%% %s alarm_at %d%%", p->name, u->percent,
 		    u->alarm ? "crossed" : "fell below", u->alarm_at);
 	free(after);
-	free(doc);
 	return rc == 0;
 }
 

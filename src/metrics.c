@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_events.h"
 #include "daemon.h"
 #include "ipam.h"
 

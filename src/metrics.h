@@ -34,9 +34,6 @@ void metrics_commit(double seconds, size_t n, int failed);
 typedef void (*metrics_renderer)(struct daemon *d, FILE *out);
 int metrics_add_renderer(metrics_renderer fn);
 
-/* api_events.c: the event feed's families (it also starts the feed's watcher). */
-void api_events_metrics(struct daemon *d, FILE *out);
-
 /* Writes the whole page to out. */
 void metrics_render(struct daemon *d, FILE *out);
 
