@@ -5,7 +5,7 @@
 # allocation's answer to the line's arrival, printed), once per crossing: a further
 # allocation above the threshold raises nothing, a release below it shows alarm-cleared, the
 # next crossing alarm-raised again. Ordinary changes stream too, and a follower sees them in
-# id order without gaps. A follower of a stopped daemon exits 3.
+# id order without gaps. Hostile feed parameters get 400. A follower of a stopped daemon exits 3.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 pd_setup
@@ -73,6 +73,19 @@ pd_ok "once per crossing: no alert while above, alarm-cleared below, alarm-raise
 jq -e -s '[.[].id] as $i | $i == [range($i[0]; $i[0] + ($i | length))]' "$FOLLOW" >/dev/null ||
 	pd_fail "follower saw ids out of order or with gaps: $(jq -s -c '[.[].id]' "$FOLLOW")"
 pd_ok "the follower saw every event once, in id order ($(wc -l < "$FOLLOW") events)"
+
+# Hostile feed parameters are refused with 400 invalid-argument; nothing is held open.
+for q in after=-1 after=abc after=1x after=99999999999999999999999 limit=0 limit=1001 wait=61 wait=-1 "wait=1%00"; do
+	pd_expect 400 invalid-argument GET "/v1/events?$q" >/dev/null
+done
+for args in "--limit 0" "--after x" "--follow extra"; do
+	rc=0; pd_ctl events $args >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 2 ] || pd_fail "events $args: exit $rc, want 2"
+done
+t0=$(now_ms)
+[ "$(pd_curl GET "/v1/events?after=1000000&wait=1" | jq '.events | length')" = 0 ] || pd_fail "empty long poll not empty"
+[ $(( $(now_ms) - t0 )) -ge 900 ] || pd_fail "a long poll with nothing new did not wait"
+pd_ok "bad after/limit/wait get 400 invalid-argument, bad CLI values exit 2, an idle long poll answers empty after wait"
 
 pd_stop
 rc=0
