@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "api_events.h"
 #include "authctx.h"
 #include "conf.h"
 #include "daemon.h"
@@ -609,10 +610,17 @@ lc_stale_check(struct lifecycle_ctl *c)
 	size_t up = lc_count_state(c, LIFECYCLE_ADVERTISED);
 
 	if (c->was_fresh && !fresh && up > 0) {
+		const char *st = c->rtr ? rtr_state_name(rtr_state(c->rtr)) : "missing";
+		char after[128];
+		struct err e = { 0 };
+
 		c->stats.stale_alerts++;
 		log_warnx("rpki alert: RTR data is %s with %zu prefixes advertised; they stay "
-		    "announced, new advertisements are refused (rpki-stale)",
-		    c->rtr ? rtr_state_name(rtr_state(c->rtr)) : "missing", up);
+		    "announced, new advertisements are refused (rpki-stale)", st, up);
+		snprintf(after, sizeof(after), "{\"rtr_state\":\"%s\",\"advertised\":%zu}", st,
+		    up);
+		if (api_events_alert(c->d, "rpki-stale", "rpki", NULL, after, &e) < 0)
+			log_warnx("rpki-stale event: %s", e.msg);
 	}
 	c->was_fresh = fresh;
 }

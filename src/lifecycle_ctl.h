@@ -32,7 +32,8 @@
  * is validated again; an advertised prefix that is not valid any more raises an alert (warn
  * log, "rpki-alert" event, prefixd_rpki_alerts_total) and is withdrawn only with
  * policy.on_invalid = withdraw. RTR data going stale while prefixes are advertised raises an
- * alert and never withdraws.
+ * alert (warn log, "rpki-stale" event through api_events_alert, prefixd_rpki_stale_alerts_total)
+ * and never withdraws; RTR changes while the data is not fresh are not verdicts.
  *
  * Restart: rows are loaded from the store; pending-provision re-runs verification;
  * pending-advertise / pending-withdraw re-apply the desired set when BIRD is up (bird_apply
