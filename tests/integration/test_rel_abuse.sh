@@ -14,6 +14,7 @@
 # The figures (probe latencies, peak RSS) are printed for doc/reliability.md.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
 abuse=$PREFIXD_BUILD_DIR/tests/rel_abuse
 [ -x "$abuse" ] || pd_fail "missing $abuse"
 max_rss_mb=${REL_ABUSE_MAX_RSS_MB:-200}
@@ -35,19 +36,23 @@ tcp_ok() { curl -sf --max-time 2 -H "Authorization: Bearer $token" "http://127.0
 pd_wait_for tcp_ok || pd_fail "TCP listener does not answer"
 
 stop=$PD_DIR/stop-probe
-"$abuse" probe "$PD_SOCK" 300 "$stop" > "$PD_DIR/probe.out" &
+"$abuse" probe "$PD_SOCK" 300 "$stop" > "$PD_DIR/probe.out" 2> "$PD_DIR/probe.err" &
 probe=$!
 rel_status() { return "$1"; }
 rel_cleanup() { local rc=$?; touch "$stop"; wait "$probe" 2>/dev/null || true; rel_status "$rc"; pd_cleanup; }
 trap rel_cleanup EXIT
 rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$PD_PID/status"; }
 rss0=$(rss_kb)
+t_probe=$(now_ms)
+phase() { echo -n "$1 $(( ($(now_ms) - t_probe) / 1000 )) s; " >> "$PD_DIR/phases"; }
+phase idle
 
 out=$("$abuse" idle 127.0.0.1 "$port" 2000 8)
 pd_alive || pd_fail "prefixd died under 2,000 idle connections"
 pd_ok "2,000 idle connections: $out"
 pd_wait_for tcp_ok || pd_fail "TCP does not serve again after the idle connections"
 
+phase slowloris
 out=$("$abuse" slowloris 127.0.0.1 "$port" 300 20)
 pd_alive || pd_fail "prefixd died under slowloris"
 closed=$(grep -o 'closed_by_prefixd=[0-9]*' <<<"$out" | cut -d= -f2)
@@ -56,6 +61,7 @@ est=$(grep -o 'established=[0-9]*' <<<"$out" | cut -d= -f2)
 pd_ok "slowloris, 300 connections at 1 byte/s: $out (of $est established)"
 pd_wait_for tcp_ok || pd_fail "TCP does not serve again after slowloris"
 
+phase bigbody
 out=$("$abuse" bigbody 127.0.0.1 "$port" 20 10 "$token")
 pd_alive || pd_fail "prefixd died under 10 MB bodies"
 grep -qE 'status_(2|4)[0-9][0-9]=' <<<"$out" || [ "$(grep -o 'status_0=[0-9]*' <<<"$out")" = status_0=20 ] ||
@@ -68,7 +74,7 @@ touch "$stop"
 rc=0
 wait "$probe" || rc=$?
 probe_out=$(cat "$PD_DIR/probe.out")
-[ "$rc" = 0 ] || pd_fail "unix socket status probe: $probe_out"
+[ "$rc" = 0 ] || pd_fail "unix socket status probe: $probe_out; $(cat "$PD_DIR/probe.err"); phases began at: $(cat "$PD_DIR/phases")"
 pd_ok "unix socket status throughout: $probe_out"
 rss1=$(rss_kb)
 [ "$rss1" -lt $(( max_rss_mb * 1024 )) ] || pd_fail "peak RSS ${rss1} kB exceeds ${max_rss_mb} MB"

@@ -11,7 +11,7 @@
  * many seconds the last one was cut); bigbody the HTTP statuses it got (0 = connection cut
  * before an answer) and the seconds it took. probe runs until SECONDS pass or STOPFILE
  * exists, measures every round trip (connect, request, full answer) and exits 1 if any took
- * 100 ms or more or failed. Loopback only: HOST must be 127.0.0.1 or ::1.
+ * 100 ms or more or failed; each slow one is reported on stderr with its time since the start. Loopback only: HOST must be 127.0.0.1 or ::1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -250,7 +250,11 @@ rel_probe(const char *path, int secs, const char *stop)
 			if (n == cap && (lat = realloc(lat, (cap *= 2) * sizeof(*lat))) == NULL)
 				return 2;
 			lat[n++] = d;
-			slow += d >= 0.100;
+			if (d >= 0.100) {
+				slow++;
+				fprintf(stderr, "rel_abuse: probe at %.1f s took %.0f ms\n",
+				    rel_now() - t0, d * 1e3);
+			}
 		}
 		nanosleep(&pause, NULL);
 	}
