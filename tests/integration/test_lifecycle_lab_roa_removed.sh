@@ -26,7 +26,9 @@ t0=$(now_ms)
 wait_until 10 "the rpki alert metric to rise" eval '[ "$(alerts)" -gt '"$before"' ]'
 wait_until 1 "an rpki-alert event in the history of $LAB_PREFIX4" alert_event
 wait_until 1 "an alert naming $LAB_PREFIX4 in prefixd's log" alert_logged
-ok "ROA removed: alert (metric $before -> $(alerts), event, log) within $(( $(now_ms) - t0 )) ms of edge holding the new VRPs"
+ms=$(( LAB_VRPS_MS + $(now_ms) - t0 ))
+[ "$ms" -le 10000 ] || fail "the alert came $ms ms after the VRP change (want <= 10 s)"
+ok "ROA removed: alert (metric $before -> $(alerts), event, log) $ms ms after the VRP file changed"
 if poll_until 5 eval '! lab_route_at_upstream "$LAB_PREFIX4" "$EDGE_AS" edge'; then
 	fail "$LAB_PREFIX4 left upstream with on_invalid = alert"
 fi
