@@ -58,14 +58,18 @@ status_json(const struct reconcile_bird *b)
 	    "last_run", rs.last_run, "last_code", rs.last_code);
 }
 
+json_t *
+reconcile_api_status_section(void)
+{
+	if (api_bird == NULL)
+		return json_pack("{s:b, s:b}", "configured", false, "up", false);
+	return status_json(api_bird);
+}
+
 static void
 bird_status(struct api_ctx *ctx)
 {
-	if (api_bird == NULL) {
-		api_reply(ctx, 200, json_pack("{s:b, s:b}", "configured", false, "up", false));
-		return;
-	}
-	api_reply(ctx, 200, status_json(api_bird));
+	api_reply(ctx, 200, reconcile_api_status_section());
 }
 
 static void

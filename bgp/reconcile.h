@@ -102,5 +102,8 @@ void reconcile_bird_stop(struct reconcile_bird *b);
 /* bgp/api_bird.c: registers the HTTP routes and the metrics renderer for B (B may be NULL:
  * status then says "not configured", reconcile answers bird-unavailable). Call once. */
 void reconcile_api_register(struct reconcile_bird *b);
+/* bgp/api_bird.c: the "bird" member of /v1/status (same JSON as GET /v1/bird/status; new
+ * reference). */
+struct json_t *reconcile_api_status_section(void);
 
 #endif

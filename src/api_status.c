@@ -1,7 +1,8 @@
 /*
  * api_status — GET /v1/status (what the daemon is and holds) and GET /metrics (Prometheus).
- * Called through the route table; reads only. The rpki and bird sections say "not configured"
- * until those modules register their own status (they will replace these two fields).
+ * Called through the route table; reads only. The "rpki", "bird" and "prefixes" sections come
+ * from those modules (rtr_api_status_section, reconcile_api_status_section,
+ * lifecycle_ctl_status_section); each says "not configured" / "not running" when absent.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,7 +10,10 @@
 #include "api.h"
 #include "log.h"
 #include "conf.h"
+#include "lifecycle_ctl.h"
 #include "metrics.h"
+#include "reconcile.h"
+#include "rtr.h"
 
 struct api_counts {
 	json_int_t scopes, pools, resources;
@@ -39,13 +43,6 @@ api_count_resource(void *arg, struct ipam_resource *r)
 	return 0;
 }
 
-static json_t *
-api_subsystem(int configured, const char *what)
-{
-	return json_pack("{s:s,s:o}", "state", configured ? "configured" : "not configured",
-	    "detail", what != NULL ? json_string(what) : json_null());
-}
-
 static void
 api_status(struct api_ctx *ctx)
 {
@@ -55,14 +52,14 @@ api_status(struct api_ctx *ctx)
 	ipam_scope_foreach(d->ipam, api_count_scope, &c);
 	ipam_pool_foreach(d->ipam, NULL, api_count_pool, &c);
 	ipam_resource_foreach(d->ipam, NULL, api_count_resource, &c);
-	api_reply(ctx, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:o,s:o}",
+	api_reply(ctx, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o}",
 	    "version", PREFIXD_VERSION, "pid", (json_int_t)getpid(),
 	    "uptime_seconds", (json_int_t)(ev_time() - d->started),
 	    "store", d->store_path, "role", http_role_name(ctx->req->role), "actor", ctx->req->actor,
 	    "counts", "scopes", c.scopes, "pools", c.pools,
 	    "allocations", (json_int_t)ipam_alloc_count(d->ipam), "resources", c.resources,
-	    "rpki", api_subsystem(0, d->conf->n_rpki_cache ? d->conf->rpki_cache[0] : NULL),
-	    "bird", api_subsystem(0, d->conf->bird_socket)));
+	    "rpki", rtr_api_status_section(), "bird", reconcile_api_status_section(),
+	    "prefixes", lifecycle_ctl_status_section()));
 }
 
 static void

@@ -128,6 +128,13 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		authctx_conf_from(c, &ac);
 		authctx_reconfigure(pd_auth, &ac);
 	}
+	if (pd_rtr != NULL) {
+		/* [rpki] caches and timers; adding or removing [rpki] altogether needs a restart. */
+		struct rtr_conf rc;
+
+		if (rtr_conf_from(c, &rc, &e) < 0 || rtr_reconfigure(pd_rtr, &rc, &e) < 0)
+			log_error("SIGHUP: RPKI keeps its old settings: %s", e.msg);
+	}
 	log_info("SIGHUP: config %s reloaded", c->path);
 }
 

@@ -15,7 +15,7 @@ default_up() { curl -sf --unix-socket "$PD_DIR/cwd/prefixd.sock" http://prefixd/
 pd_wait_for default_up || pd_fail "embedded default did not come up: $(cat "$PD_DIR/default.log")"
 [ -f "$PD_DIR/cwd/prefixd-state/prefixd.db" ] || pd_fail "embedded default has no ./prefixd-state/prefixd.db"
 st=$(curl -s --unix-socket "$PD_DIR/cwd/prefixd.sock" http://prefixd/v1/status)
-[ "$(jq -r '.rpki.state + "," + .bird.state' <<<"$st")" = "not configured,not configured" ] || pd_fail "status: $st"
+[ "$(jq -r '.rpki.state + "," + (.bird.configured|tostring) + "," + (.prefixes.total|tostring)' <<<"$st")" = "not-configured,false,0" ] || pd_fail "status: $st"
 kill -TERM "$dpid"
 wait "$dpid" || pd_fail "embedded default did not exit 0 on SIGTERM"
 [ ! -e "$PD_DIR/cwd/prefixd.sock" ] || pd_fail "socket left behind after SIGTERM"
