@@ -84,6 +84,17 @@ apx_list(struct api_ctx *ctx)
 		api_error(ctx, 400, "invalid-argument", "unknown state '%.64s'", state);
 		return;
 	}
+	/* A filter that selects by mistake (empty, or a pool that does not exist) is refused, not
+	 * answered with an empty list that a script could read as "nothing to do" or, worse,
+	 * with everything (issue 10: an empty filter value once matched all prefixes). */
+	if (pool != NULL && pool[0] == '\0') {
+		api_error(ctx, 400, "invalid-argument", "empty pool filter (it never means all)");
+		return;
+	}
+	if (pool != NULL && ipam_pool_find(ctx->d->ipam, pool) == NULL) {
+		api_error(ctx, 404, "not-found", "no pool '%.64s'", pool);
+		return;
+	}
 	list = json_array();
 	for (size_t i = 0; i < lifecycle_ctl_count(c); i++) {
 		struct lifecycle_prefix *p = lifecycle_ctl_at(c, i);
