@@ -2,6 +2,7 @@
  * api — route table, dispatch, JSON helpers and the group commit (see api.h for the contract).
  */
 #include "api.h"
+#include "api_events.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +43,7 @@ api_register_builtin(void)
 	api_status_register();
 	api_ipam_register();
 	api_import_register();
+	api_events_register();
 }
 
 void
@@ -395,6 +397,7 @@ api_init(struct daemon *d)
 	ev_prepare_start(d->loop, &api_prepare_w);
 	ev_idle_init(&api_idle_w, api_idle_cb);
 	ev_timer_init(&api_gather_w, api_gather_cb, 0., 0.);
+	api_events_start(d);
 }
 
 void

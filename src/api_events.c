@@ -21,10 +21,9 @@
  * updated in the same transaction: one event per crossing, also across restarts. An alert
  * event has no CIDR (a pool may hold several); its `after` names the pool.
  *
- * Wiring: the routes are registered by a constructor, and the watcher starts with the first
- * request to these routes or the first /metrics scrape (api_events_metrics); api.c and
- * prefixd.c are not this module's files. Long polls are counted in the request metrics when
- * they are answered (a suspended request's status is 0 and metrics_request skips it).
+ * Wiring: api_register_builtin() registers the routes (api_events_register) and api_init()
+ * starts the watcher (api_events_start; idempotent per daemon). Long polls are counted in the
+ * request metrics when they are answered (a suspended request's status is 0 and metrics_request skips it).
  */
 #include "api_events.h"
 
@@ -302,9 +301,9 @@ events_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	events_wake(d, head);
 }
 
-/* Starts the watcher once (loads the alarm records first). */
-static void
-events_start(struct daemon *d)
+/* Starts the watcher once per daemon (loads the alarm records first). */
+void
+api_events_start(struct daemon *d)
 {
 	struct err e;
 
@@ -358,7 +357,7 @@ api_events_get(struct api_ctx *ctx)
 	struct err e;
 	json_t *j;
 
-	events_start(ctx->d);
+	api_events_start(ctx->d);
 	if (events_num_arg(ctx, "limit", 1, EVENTS_LIMIT_MAX, &limit) < 0 ||
 	    events_num_arg(ctx, "wait", 0, EVENTS_WAIT_MAX, &wait) < 0)
 		return;
@@ -395,7 +394,7 @@ api_audit_verify(struct api_ctx *ctx)
 	struct audit_verifier v;
 	struct err e;
 
-	events_start(ctx->d);
+	api_events_start(ctx->d);
 	err_clear(&e);
 	if (store_audit_verify(ctx->d->store, &v, &e) < 0) {
 		if (e.code != NULL && strcmp(e.code, "audit-broken") == 0) {
@@ -415,7 +414,7 @@ static const struct api_route api_events_routes[] = {
 	{ "GET", "/v1/audit/verify", HTTP_ROLE_READER, api_audit_verify },
 };
 
-__attribute__((constructor)) static void
+void
 api_events_register(void)
 {
 	if (api_register_routes(api_events_routes,
@@ -431,7 +430,7 @@ api_events_metrics(struct daemon *d, FILE *out)
 	char hash[AUDIT_HASH_HEXLEN + 1];
 	uint64_t head = 0;
 
-	events_start(d);
+	api_events_start(d);
 	if (!store_in_txn(d->store) && store_event_head(d->store, &head, hash, NULL) < 0)
 		head = 0;
 	fprintf(out, "# HELP prefixd_events_last_id Id of the last event in the audit log.\n"

@@ -26,5 +26,9 @@ int api_events_alert(struct daemon *d, const char *action, const char *kind,
 
 /* Writes the feed's metric families (and starts the feed's watcher if it is not running). */
 void api_events_metrics(struct daemon *d, FILE *out);
+/* Registers GET /v1/events and GET /v1/audit/verify (from api_register_builtin). */
+void api_events_register(void);
+/* Starts the watcher (long polls, utilization alarm) for d; a second call is a no-op. */
+void api_events_start(struct daemon *d);
 
 #endif

@@ -241,6 +241,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crossing_alarm_at_writes_one_alarm_raised_event, setup, teardown),
 	};
 
-	api_register_builtin();         /* the feed's own routes register themselves */
+	api_register_builtin();         /* includes the feed's routes */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
