@@ -625,6 +625,27 @@ lc_stale_check(struct lifecycle_ctl *c)
 	c->was_fresh = fresh;
 }
 
+/* Raises one "drift" alert event for each reconcile run that found BIRD differing from the
+ * desired state (the reconciler logs, counts and repairs it; this makes it streamable). */
+static void
+lc_drift_check(struct lifecycle_ctl *c)
+{
+	struct reconcile_stats rs;
+	char after[160];
+	struct err e = { 0 };
+
+	if (c->bird == NULL || c->bird->reconcile == NULL)
+		return;
+	reconcile_get_stats(c->bird->reconcile, &rs);
+	if (rs.drift <= c->drift_seen)
+		return;
+	snprintf(after, sizeof(after), "{\"drift_total\":%llu,\"repaired_total\":%llu}",
+	    (unsigned long long)rs.drift, (unsigned long long)rs.repaired);
+	c->drift_seen = rs.drift;
+	if (api_events_alert(c->d, "drift", "bird", NULL, after, &e) < 0)
+		log_warnx("drift event: %s", e.msg);
+}
+
 static void
 lc_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -633,6 +654,7 @@ lc_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	lc_stale_check(c);
+	lc_drift_check(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];
 

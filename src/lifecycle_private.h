@@ -22,6 +22,7 @@ struct lifecycle_ctl {
 	size_t n, cap;
 	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */
 	bool was_fresh;
+	uint64_t drift_seen;            /* reconcile drift count already raised as an alert */
 	bool listening;                 /* birdc listener added */
 	bool quiet;                     /* a large operation: transitions logged at debug */
 	struct lifecycle_ctl_stats stats;
