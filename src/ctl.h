@@ -48,7 +48,8 @@ enum ctl_exit {
 };
 
 #define CTL_DEFAULT_SOCKET "./prefixd.sock"
-#define CTL_MAX_POS 16          /* positional arguments per command */
+#define CTL_MAX_POS 4096        /* positional arguments per command (advertise CIDR...);
+                                 * larger batches go through POST /v1/advertise directly */
 #define CTL_MAX_VALS 64         /* option occurrences per command */
 
 /* What an option or positional argument accepts; checked before anything is sent. */
@@ -65,6 +66,7 @@ enum ctl_kind {
 #define CTL_OPT_REPEAT   0x1    /* may be given more than once */
 #define CTL_OPT_REQUIRED 0x2    /* must be given */
 #define CTL_ARG_OPTIONAL 0x4    /* positional that may be missing (only at the end) */
+#define CTL_ARG_REPEAT 0x8      /* the last positional may be given again, up to CTL_MAX_POS */
 
 /*
  * One option (`name` without the leading "--") or one positional argument (then `name` is

@@ -248,11 +248,18 @@ static int
 parse_positional(const char *a, struct ctl_inv *inv, struct err *e)
 {
 	const struct ctl_opt *o;
+	size_t n = count_args(inv->cmd);
 
-	if (inv->npos >= count_args(inv->cmd))
+	if (inv->npos < n)
+		o = &inv->cmd->args[inv->npos];
+	else if (n > 0 && (inv->cmd->args[n - 1].flags & CTL_ARG_REPEAT))
+		o = &inv->cmd->args[n - 1];
+	else
 		return err_set(e, "usage", "unexpected argument '%s' for '%s'", a,
 		    inv->cmd->words);
-	o = &inv->cmd->args[inv->npos];
+	if (inv->npos >= CTL_MAX_POS)
+		return err_set(e, "usage", "more than %d arguments for '%s'", CTL_MAX_POS,
+		    inv->cmd->words);
 	if (ctl_check_value(o, a, NULL, e) < 0)
 		return -1;
 	inv->pos[inv->npos++] = a;

@@ -156,7 +156,9 @@ ctl_help_cmd(FILE *f, const struct ctl_cmd *c)
 			for (run = 1; o[run].name != NULL && strcmp(o[run].name, o->name) == 0; run++)
 				;
 			print_opt_help(f, o, true);
-			if (run > 1)
+			if (o->flags & CTL_ARG_REPEAT)
+				fprintf(f, "  %-24s (one or more, up to %d)\n", "", CTL_MAX_POS);
+			else if (run > 1)
 				fprintf(f, "  %-24s (up to %zu of them)\n", "", run);
 		}
 	}

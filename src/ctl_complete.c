@@ -208,6 +208,8 @@ complete_options(struct complete *cp, const struct ctl_cmd *c)
 		nargs++;
 	if (npos < nargs)
 		complete_value(cp, c, &c->args[npos]);
+	else if (nargs > 0 && (c->args[nargs - 1].flags & CTL_ARG_REPEAT))
+		complete_value(cp, c, &c->args[nargs - 1]);
 	for (o = c->opts; o != NULL && o->name != NULL; o++)
 		fprintf(cp->f, "--%s\n", o->name);
 	fprintf(cp->f, "--help\n--json\n");

@@ -137,14 +137,9 @@ run_withdraw(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 }
 
 #define CIDR_ARG(flags) { "CIDR", CTL_CIDR, flags, NULL, 0, 0, NULL, "a public prefix" }
-#define CIDR_MORE CIDR_ARG(CTL_ARG_OPTIONAL)
 
 static const struct ctl_opt arg_one[] = { CIDR_ARG(0), { 0 } };
-static const struct ctl_opt arg_many[] = {
-	CIDR_ARG(0), CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE,
-	CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE, CIDR_MORE,
-	CIDR_MORE, CIDR_MORE, { 0 },
-};
+static const struct ctl_opt arg_many[] = { CIDR_ARG(CTL_ARG_REPEAT), { 0 } };
 static const struct ctl_opt opt_list[] = {
 	{ "state", CTL_CHOICE, 0, "S", 0, 0, "pending-provision|failed-provision|provisioned|"
 	  "pending-advertise|advertised|pending-withdraw|pending-deprovision|deprovisioned",

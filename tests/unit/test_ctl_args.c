@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -525,6 +526,41 @@ check_cmd_help(const struct ctl_cmd *c, void *arg)
 }
 
 static void
+test_parse_takes_many_cidrs_for_advertise_and_refuses_past_the_cap(void **state)
+{
+	static char bufs[CTL_MAX_POS + 1][24];
+	static char *argv[CTL_MAX_POS + 3];
+	struct ctl_inv inv;
+	struct err e;
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = "advertise";
+	for (int i = 0; i < 100; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "198.51.%d.0/24", i);
+		argv[argc++] = bufs[i];
+	}
+	argv[argc] = NULL;
+	assert_int_equal(ctl_parse(argc, argv, &inv, &e), 0);
+	assert_int_equal(inv.npos, 100);
+	assert_string_equal(inv.pos[99], "198.51.99.0/24");
+	/* every repeated argument is still checked */
+	argv[50] = "198.51.100.1/24x";
+	assert_refused(ctl_parse(argc, argv, &inv, &e), &e, "198.51.100.1/24x");
+	/* CTL_MAX_POS + 1 prefixes: a usage error, not an overflow */
+	argc = 1;
+	for (int i = 0; i <= CTL_MAX_POS; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "10.%d.%d.0/24", i / 256, i % 256);
+		argv[argc++] = bufs[i];
+	}
+	argv[argc] = NULL;
+	assert_refused(ctl_parse(argc, argv, &inv, &e), &e, "more than");
+	/* a single-CIDR command still takes one */
+	assert_refused(PARSE(&inv, &e, "prefix", "show", "198.51.0.0/24", "198.51.1.0/24"), &e,
+	    "unexpected argument");
+}
+
+static void
 test_every_command_help_starts_with_usage_and_repeats_no_line(void **state)
 {
 	(void)state;
@@ -574,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_complete_lists_next_words_options_and_choices),
 		cmocka_unit_test(test_every_command_is_found_by_its_words_and_documented),
 		cmocka_unit_test(test_every_command_help_starts_with_usage_and_repeats_no_line),
+		cmocka_unit_test(test_parse_takes_many_cidrs_for_advertise_and_refuses_past_the_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
