@@ -38,10 +38,44 @@ print_list(struct ctl_ctx *ctx, json_t *reply)
 	ctl_out_table(ctx->out, json_object_get(reply, "prefixes"), prefix_cols);
 }
 
+/* Long evidence strings (the RDAP document, certificates) would bury the state in a human
+ * view: replace each string over PREFIX_SHOW_MAX bytes by its size; --json shows them whole. */
+#define PREFIX_SHOW_MAX 160
+
+static json_t *
+elide_long(json_t *v)
+{
+	json_t *out, *item;
+	const char *key;
+	size_t i, len;
+	char note[96];
+
+	if (json_is_string(v) && (len = json_string_length(v)) > PREFIX_SHOW_MAX) {
+		snprintf(note, sizeof(note), "(%zu bytes; --json shows it)", len);
+		return json_string(note);
+	}
+	if (json_is_object(v)) {
+		out = json_object();
+		json_object_foreach(v, key, item)
+			json_object_set_new(out, key, elide_long(item));
+		return out;
+	}
+	if (json_is_array(v)) {
+		out = json_array();
+		json_array_foreach(v, i, item)
+			json_array_append_new(out, elide_long(item));
+		return out;
+	}
+	return json_incref(v);
+}
+
 static void
 print_prefix(struct ctl_ctx *ctx, json_t *reply)
 {
-	ctl_out_object(ctx->out, reply);
+	json_t *shown = elide_long(reply);
+
+	ctl_out_object(ctx->out, shown);
+	json_decref(shown);
 }
 
 static void

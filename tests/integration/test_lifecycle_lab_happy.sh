@@ -22,6 +22,12 @@ for p in "$LAB_PREFIX4" "$LAB_PREFIX6"; do
 	lc_provision_ok "$p"
 	lc_edge_exactly || fail "provisioning announced something: $(lab_peer_routes edge | jq -c keys)"
 	ok "$p: provision reaches provisioned, nothing announced"
+	show=$(lc_ctl prefix show "$p") || fail "prefix show $p failed"
+	grep -q "provisioned" <<<"$show" || fail "prefix show lacks the state: $show"
+	! grep -q "BEGIN CERTIFICATE" <<<"$show" || fail "prefix show dumps the certificate: $show"
+	lc_json prefix show "$p" | grep -q "BEGIN CERTIFICATE" ||
+		fail "--json prefix show lost the RDAP evidence"
+	ok "$p: prefix show (human) is readable, --json keeps the whole evidence"
 
 	lc_advertise_ok "$p"
 	lab_wait_route_at_upstream "$p" "$EDGE_AS" edge
