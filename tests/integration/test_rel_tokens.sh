@@ -29,7 +29,9 @@ if [ "$rc" = 0 ]; then
 	# The config check may not read the tokens file; a started daemon must not honour the token.
 	"$PD_BIN" -c "$PD_CONF" >>"$PD_LOG" 2>&1 &
 	PD_PID=$!
-	if pd_wait_for pd_answers; then
+	answers_or_exited() { pd_answers || ! pd_alive; }
+	pd_wait_for answers_or_exited || true
+	if pd_answers; then
 		status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" \
 			"http://127.0.0.1:$port/v1/status")
 		[ "$status" = 401 ] || pd_fail "a token on a commented-out long line was honoured (HTTP $status)"
