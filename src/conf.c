@@ -36,6 +36,8 @@ struct conf_key {
 };
 
 #define O(f) offsetof(struct conf, f)
+/* The longest line inih hands us (its buffer is INI_MAX_LINE bytes with newline and NUL). */
+#define CONF_LINE_MAX (INI_MAX_LINE - 2)
 static const struct conf_key conf_keys[] = {
 	{ "daemon", "state_dir", CT_PATH, O(state_dir), 0, 0, "./prefixd-state" },
 	{ "daemon", "socket", CT_PATH, O(socket), 0, 0, "./prefixd.sock" },
@@ -271,6 +273,13 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 			goto fail;
 		}
 		p->seen[i] = 1;
+		/* `prefixd -n` prints "key = value": refuse what could not be read back. */
+		if (strlen(name) + 3 + strlen(value) > CONF_LINE_MAX) {
+			err_set(&e, "conf-invalid", "[%s] %s: value too long (the line "
+			    "\"%s = VALUE\" may have at most %d characters)", section, name, name,
+			    CONF_LINE_MAX);
+			goto fail;
+		}
 		if (conf_set(p->c, k, value, &e) < 0)
 			goto fail;
 		return 1;

@@ -290,6 +290,31 @@ test_print_reads_back_to_the_same_config(void **state)
 }
 
 static void
+test_value_whose_printed_line_would_not_read_back_is_refused(void **state)
+{
+	char text[512], value[256];
+	struct err e;
+	struct conf *c;
+
+	(void)state;
+	/* "rdap_url =VALUE" fits the reader's 198 characters, "rdap_url = VALUE" would not */
+	memset(value, 'a', 188);
+	memcpy(value, "http://x/{cidr}", 15);
+	value[188] = '\0';
+	snprintf(text, sizeof(text), "[auth]\nrdap_url =%s\n", value);
+	c = load(text, &e);
+	assert_null(c);
+	assert_string_equal(e.code, "conf-invalid");
+	assert_non_null(strstr(e.msg, "value too long"));
+	assert_non_null(strstr(e.msg, ":2:"));
+	value[187] = '\0';     /* one shorter: "rdap_url = VALUE" is exactly 198 characters */
+	snprintf(text, sizeof(text), "[auth]\nrdap_url = %s\n", value);
+	c = load(text, &e);
+	assert_non_null(c);
+	conf_free(c);
+}
+
+static void
 test_restart_keys_name_changed_listener_keys_only(void **state)
 {
 	struct err e;
@@ -338,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_overlong_line_is_refused),
 		cmocka_unit_test(test_missing_file_names_the_file),
 		cmocka_unit_test(test_print_reads_back_to_the_same_config),
+		cmocka_unit_test(test_value_whose_printed_line_would_not_read_back_is_refused),
 		cmocka_unit_test(test_restart_keys_name_changed_listener_keys_only),
 		cmocka_unit_test(test_free_null_is_a_noop),
 	};
