@@ -11,7 +11,7 @@
 # one answer takes 100 ms or more (or fails). "Survives" means: the unix socket stays
 # responsive, prefixd stays up, its peak RSS stays under REL_ABUSE_MAX_RSS_MB (default 200; an
 # ASan build's shadow memory counts too), and after the abuse TCP serves again.
-# The figures (probe latencies, peak RSS) are printed for doc/reliability.md.
+# The figures (probe latencies, peak RSS) are printed for the README's Reliability section.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
