@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "cidr.h"
 #include "rdap.h"
 
@@ -58,9 +59,7 @@ rdap_expand_url(const char *tmpl, const char *prefix, char *out, size_t outlen,
 }
 
 struct sink {
-	char *buf;
-	size_t len, cap;
-	int too_big;
+	struct buf b;                   /* .max = RDAP_MAX_DOC */
 	const atomic_int *cancel;
 };
 
@@ -70,25 +69,7 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 	struct sink *s = arg;
 	size_t n = size * nmemb;
 
-	if (n > RDAP_MAX_DOC - s->len) {
-		s->too_big = 1;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		char *nb;
-
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(s->buf, cap)) == NULL)
-			return 0;
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	return buf_append(&s->b, data, n) == 0 ? n : 0;
 }
 
 static int
@@ -105,7 +86,7 @@ static int
 fetch_error(CURLcode rc, const struct sink *s, long timeout_ms, const char *url,
     struct err *e)
 {
-	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+	if (s->b.overflow || rc == CURLE_FILESIZE_EXCEEDED)
 		return err_set(e, "rdap-unavailable", "rdap: document from %.200s is larger "
 		    "than %d bytes", url, RDAP_MAX_DOC);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -123,7 +104,7 @@ rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
 {
 	long timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
 	long ctimeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
-	struct sink s = { .cancel = opts ? opts->cancel : NULL };
+	struct sink s = { .b.max = RDAP_MAX_DOC, .cancel = opts ? opts->cancel : NULL };
 	struct curl_slist *hdr = NULL;
 	CURL *c;
 	CURLcode rc;
@@ -153,18 +134,18 @@ rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
 	if (rc == CURLE_OK && status != 200) {
-		free(s.buf);
+		free(s.b.data);
 		return err_set(e, "rdap-unavailable", "rdap: %.200s answered HTTP %ld", url,
 		    status);
 	}
 	if (rc != CURLE_OK) {
-		free(s.buf);
+		free(s.b.data);
 		return fetch_error(rc, &s, timeout, url, e);
 	}
-	if (s.buf == NULL && (s.buf = calloc(1, 1)) == NULL)
+	if (s.b.data == NULL && (s.b.data = calloc(1, 1)) == NULL)
 		return err_set(e, "rdap-unavailable", "rdap: out of memory");
-	*doc = s.buf;
-	*len = s.len;
+	*doc = s.b.data;
+	*len = s.b.len;
 	return 0;
 }
 

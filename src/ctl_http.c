@@ -16,41 +16,18 @@
 
 #include <curl/curl.h>
 
-struct sink {
-	char *buf;
-	size_t len, cap, max;
-	bool overflow;
-};
+#include "buf.h"
 
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct sink *s = arg;
 	size_t n = size * nmemb;
 
-	if (n > s->max - s->len) {
-		s->overflow = true;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap != 0 ? s->cap : 4096;
-		char *p;
-
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(s->buf, cap)) == NULL)
-			return 0;
-		s->buf = p;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	return buf_append(arg, data, n) == 0 ? n : 0;
 }
 
 static int
-transport_error(const struct ctl_ctx *ctx, CURL *h, CURLcode rc, const struct sink *s,
+transport_error(const struct ctl_ctx *ctx, CURL *h, CURLcode rc, const struct buf *s,
     struct err *e)
 {
 	long oserr = 0;
@@ -77,7 +54,7 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
     const char *body, struct ctl_reply *r, struct err *e)
 {
 	struct sockaddr_un sun;
-	struct sink s = { .max = ctx->max_reply };
+	struct buf s = { .max = ctx->max_reply };
 	struct curl_slist *hdr = NULL;
 	char url[CTL_PATH_MAX + 32];
 	CURL *h;
@@ -108,13 +85,13 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
 		transport_error(ctx, h, rc, &s, e);
-		free(s.buf);
+		free(s.data);
 		curl_slist_free_all(hdr);
 		curl_easy_cleanup(h);
 		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-	r->body = s.buf;
+	r->body = s.data;
 	r->len = s.len;
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
