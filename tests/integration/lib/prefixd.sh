@@ -42,6 +42,13 @@ pd_setup() {
 	PD_LOG=$PD_DIR/prefixd.log
 	PD_EXTRA=$PD_DIR/extra.conf
 	: > "$PD_EXTRA"
+	# Tests that run prefixctl as uid nobody (roles, history) need it reachable: a clone inside a
+	# 0700 directory (mktemp -d) hides the build directory from nobody, so use a copy in PD_DIR.
+	if [ "$(id -u)" = 0 ] && [ -x "$PCTL_BIN" ] &&
+	    ! setpriv --reuid nobody --regid nogroup --clear-groups test -x "$PCTL_BIN" 2>/dev/null; then
+		cp "$PCTL_BIN" "$PD_DIR/prefixctl"
+		PCTL_BIN=$PD_DIR/prefixctl
+	fi
 	trap pd_cleanup EXIT
 }
 
