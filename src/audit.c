@@ -3,7 +3,7 @@
  */
 #include "audit.h"
 
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,78 +35,113 @@ audit_event_json(const struct store_event *ev)
 	    "evidence", audit_str(ev->evidence));
 }
 
-/* A growing text; out of memory is fatal (the daemon cannot go on without its log). */
-struct audit_buf {
-	char *p;
-	size_t len, cap;
-};
-
+/* Grows t to hold n more bytes and a NUL; out of memory is fatal (the daemon cannot go on
+ * without its log). */
 static void
-audit_put(struct audit_buf *b, const char *s, size_t n)
+audit_put(struct audit_text *t, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 512;
-		if ((b->p = realloc(b->p, b->cap)) == NULL)
+	if (t->len + n + 1 > t->cap) {
+		while (t->len + n + 1 > t->cap)
+			t->cap = t->cap ? 2 * t->cap : 512;
+		if ((t->p = realloc(t->p, t->cap)) == NULL)
 			fatal("audit: out of memory");
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+/* Decimal digits of v, with a leading '-' when neg. */
+static void
+audit_put_num(struct audit_text *t, uint64_t v, bool neg)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (neg)
+		d[--i] = '-';
+	audit_put(t, d + i, sizeof(d) - i);
 }
 
 /* "key": then a JSON string of s (or null), escaped as jansson does for ASCII. */
 static void
-audit_put_str(struct audit_buf *b, const char *key, const char *s)
+audit_put_str(struct audit_text *t, const char *key, const char *s)
 {
-	char esc[8];
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[6] = { '\\', 'u', '0', '0' };
 	const char *run;
 
-	audit_put(b, key, strlen(key));
+	audit_put(t, key, strlen(key));
 	if (s == NULL) {
-		audit_put(b, "null", 4);
+		audit_put(t, "null", 4);
 		return;
 	}
-	audit_put(b, "\"", 1);
+	audit_put(t, "\"", 1);
 	for (run = s; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		audit_put(b, run, (size_t)(s - run));
-		if (c >= 0x20)
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
-			snprintf(esc, sizeof(esc), "\\%c", "btn?fr"[c - '\b']);
-		else
-			snprintf(esc, sizeof(esc), "\\u%04X", c);
-		audit_put(b, esc, strlen(esc));
+		audit_put(t, run, (size_t)(s - run));
+		if (c >= 0x20) {
+			esc[1] = (char)c;
+			audit_put(t, esc, 2);
+		} else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
+			esc[1] = "btn?fr"[c - '\b'];
+			audit_put(t, esc, 2);
+		} else {
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			audit_put(t, esc, 6);
+		}
 		run = s + 1;
 	}
-	audit_put(b, run, (size_t)(s - run));
-	audit_put(b, "\"", 1);
+	audit_put(t, run, (size_t)(s - run));
+	audit_put(t, "\"", 1);
+}
+
+const char *
+audit_event_canonical_into(const struct store_event *ev, struct audit_text *t)
+{
+	char cidr[CIDR_STRLEN];
+
+	t->len = 0;
+	audit_put_str(t, "{\"action\":", ev->action);
+	audit_put_str(t, ",\"actor\":", ev->actor);
+	audit_put_str(t, ",\"after\":", ev->after);
+	audit_put_str(t, ",\"before\":", ev->before);
+	audit_put_str(t, ",\"cidr\":", ev->has_cidr ? cidr_format(&ev->cidr, cidr,
+	    sizeof(cidr)) : NULL);
+	audit_put_str(t, ",\"evidence\":", ev->evidence);
+	audit_put(t, ",\"id\":", 6);
+	audit_put_num(t, ev->id, false);
+	audit_put_str(t, ",\"object_kind\":", ev->object_kind);
+	audit_put_str(t, ",\"request_id\":", ev->request_id);
+	audit_put_str(t, ",\"role\":", ev->role);
+	audit_put(t, ",\"time\":", 8);
+	audit_put_num(t, ev->time < 0 ? 0 - (uint64_t)ev->time : (uint64_t)ev->time,
+	    ev->time < 0);
+	audit_put(t, "}", 1);
+	return t->p;
 }
 
 char *
 audit_event_canonical(const struct store_event *ev)
 {
-	struct audit_buf b = { 0 };
-	char cidr[CIDR_STRLEN], num[64];
+	struct audit_text t = { 0 };
 
-	audit_put_str(&b, "{\"action\":", ev->action);
-	audit_put_str(&b, ",\"actor\":", ev->actor);
-	audit_put_str(&b, ",\"after\":", ev->after);
-	audit_put_str(&b, ",\"before\":", ev->before);
-	audit_put_str(&b, ",\"cidr\":", ev->has_cidr ? cidr_format(&ev->cidr, cidr,
-	    sizeof(cidr)) : NULL);
-	audit_put_str(&b, ",\"evidence\":", ev->evidence);
-	snprintf(num, sizeof(num), ",\"id\":%llu", (unsigned long long)ev->id);
-	audit_put(&b, num, strlen(num));
-	audit_put_str(&b, ",\"object_kind\":", ev->object_kind);
-	audit_put_str(&b, ",\"request_id\":", ev->request_id);
-	audit_put_str(&b, ",\"role\":", ev->role);
-	snprintf(num, sizeof(num), ",\"time\":%lld}", (long long)ev->time);
-	audit_put(&b, num, strlen(num));
-	return b.p;
+	return (char *)audit_event_canonical_into(ev, &t);
+}
+
+void
+audit_text_free(struct audit_text *t)
+{
+	free(t->p);
+	t->p = NULL;
+	t->len = t->cap = 0;
 }
 
 char *
@@ -115,27 +150,39 @@ audit_canonical(const json_t *event)
 	return json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 }
 
+/*
+ * The digest and its context are fetched once and reused: an implicit fetch on every
+ * EVP_DigestInit_ex(EVP_sha256()) cost as much as the hash itself, and every change pays
+ * for this. Not reentrant: the daemon hashes on its loop thread only.
+ */
 void
 audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HEXLEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, prev, strlen(prev)) != 1 ||
 	    EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
 	    EVP_DigestUpdate(ctx, canonical, strlen(canonical)) != 1 ||
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+	    EVP_DigestFinal_ex(ctx, d, &dlen) != 1 || dlen != 32) {
 		/* Only allocation failure gets here; an all-'x' hash never verifies. */
 		memset(out, 'x', AUDIT_HASH_HEXLEN);
 		out[AUDIT_HASH_HEXLEN] = '\0';
-		EVP_MD_CTX_free(ctx);
 		return;
 	}
-	EVP_MD_CTX_free(ctx);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	for (unsigned i = 0; i < dlen; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[AUDIT_HASH_HEXLEN] = '\0';
 }
 
 void

@@ -38,6 +38,17 @@
  */
 char *audit_event_canonical(const struct store_event *ev);
 
+/* A reusable text buffer for audit_event_canonical_into. */
+struct audit_text {
+	char *p;
+	size_t len, cap;
+};
+
+/* The same canonical form, built into t (reused across calls, so a busy log does not malloc
+ * per event); returns t->p, valid until the next call. audit_text_free releases it. */
+const char *audit_event_canonical_into(const struct store_event *ev, struct audit_text *t);
+void audit_text_free(struct audit_text *t);
+
 /*
  * The same event as a JSON object: id, time, actor, role, request_id, action,
  * object_kind, cidr (text or null), before, after, evidence (the stored JSON texts as strings,

@@ -141,6 +141,7 @@ struct store_sqlite {
 	int audit;                  /* STORE_AUDIT_*, from PREFIXD_AUDIT (benchmarks only) */
 	struct store_head head;     /* the chain head as the open transaction sees it */
 	struct store_head saved[STORE_MAX_DEPTH];   /* head at each level's begin */
+	struct audit_text canon;    /* the canonical form being hashed, reused */
 };
 
 static struct store_sqlite *
@@ -244,6 +245,7 @@ store_sqlite_close(struct store *st)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->db);
 	free(s->path);
+	audit_text_free(&s->canon);
 	free(s);
 }
 
@@ -450,8 +452,6 @@ static int
 store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
     char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
 {
-	char *canon;
-
 	if (!s->head.valid) {
 		if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
 			return -1;
@@ -460,9 +460,7 @@ store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
 	}
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
-	canon = audit_event_canonical(ev);
-	audit_chain_hash(s->head.hash, canon, hash);
-	free(canon);
+	audit_chain_hash(s->head.hash, audit_event_canonical_into(ev, &s->canon), hash);
 	return 0;
 }
 
@@ -482,6 +480,7 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	struct store_sqlite *s = store_sq(st);
 	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
 	char hash[AUDIT_HASH_HEXLEN + 1];
+	uint8_t first_b[16], last_b[16];    /* bound SQLITE_STATIC: live until the step */
 	struct cidr last;
 
 	if (s->audit == STORE_AUDIT_OFF) {
@@ -498,9 +497,11 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 6, ev->object_kind);
 	if (ev->has_cidr) {
 		last = cidr_last(&ev->cidr);
+		cidr_to_bytes(&ev->cidr, first_b);
+		cidr_to_bytes(&last, last_b);
 		sqlite3_bind_int(q, 7, ev->cidr.family);
-		store_bind_addr(q, 8, &ev->cidr);
-		store_bind_addr(q, 9, &last);
+		sqlite3_bind_blob(q, 8, first_b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 9, last_b, 16, SQLITE_STATIC);
 		sqlite3_bind_int(q, 10, ev->cidr.len);
 	}
 	store_bind_text(q, 11, ev->before);
