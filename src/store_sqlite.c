@@ -68,6 +68,17 @@ static const char *const store_migrations[] = {
 	"DROP TABLE events;"
 	"ALTER TABLE events_v5 RENAME TO events;"
 	"CREATE INDEX events_range ON events(family, start);"),
+	/* 6: smaller event rows, because every change pays for its event's bytes in the WAL:
+	 * the hash as a 32-byte BLOB (prefixd_unhex, registered at open) and no "last" column
+	 * (CIDRs nest, so history finds overlaps from start alone: store_sqlite_events_query) */
+	("CREATE TABLE events_v6(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT,"
+	"  role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT, family INTEGER,"
+	"  start BLOB, len INTEGER, before TEXT, after TEXT, evidence TEXT, hash BLOB);"
+	"INSERT INTO events_v6 SELECT id, time, actor, role, request_id, action, object_kind,"
+	"  family, start, len, before, after, evidence, prefixd_unhex(hash) FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_v6 RENAME TO events;"
+	"CREATE INDEX events_range ON events(family, start);"),
 };
 #define STORE_AUDIT_MIGRATION 4
 
@@ -101,9 +112,8 @@ static const char *const store_sql[Q_NQUERIES] = {
 	"DELETE FROM allocations WHERE id = ?",
 	"DELETE FROM resources WHERE id = ?",
 	("INSERT INTO events(time, actor, role, request_id, action, object_kind, family, start,"
-	" last, len, before, after, evidence, id, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-	("SELECT " STORE_EVENT_COLS " FROM events WHERE family = ? AND start <= ? AND last >= ?"
-	" AND time >= ? AND time <= ? ORDER BY id"),
+	" len, before, after, evidence, id, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+	NULL,   /* Q_EVENT_QUERY: built by store_event_query_sql */
 	"SELECT value FROM counters WHERE name = ?",
 	("INSERT INTO counters(name, value) VALUES(?, ?)"
 	" ON CONFLICT(name) DO UPDATE SET value = excluded.value"),
@@ -229,6 +239,70 @@ static const char *
 store_col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
+}
+
+/*
+ * The history query (Q_EVENT_QUERY). CIDRs nest or are disjoint, so an event overlaps the
+ * asked prefix Q exactly when it starts inside Q, or it is one of Q's supernets, which start
+ * at Q masked to a shorter length. Both are look-ups in events_range(family, start): a range
+ * and up to STORE_SUPERNETS points (?6 onwards; unused ones stay NULL and match nothing),
+ * as two SELECTs joined by UNION ALL (with one OR, SQLite factors out "family = ?1" and
+ * scans the whole family). The points all lie below Q, so no row comes twice.
+ * The points can also hit shorter events that merely start there, so the rows are filtered
+ * with cidr_overlaps (store_query_filter).
+ *   ?1 family  ?2 since  ?3 until  ?4 Q's first address  ?5 Q's last address
+ */
+#define STORE_SUPERNETS 128
+
+static const char *
+store_event_query_sql(void)
+{
+	static char sql[2048];
+	size_t n;
+
+	if (sql[0] != '\0')
+		return sql;
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_EVENT_COLS " FROM events WHERE"
+	    " family = ?1 AND start BETWEEN ?4 AND ?5 AND time >= ?2 AND time <= ?3"
+	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE family = ?1 AND start IN (");
+	for (int i = 0; i < STORE_SUPERNETS; i++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%d", i ? "," : "", 6 + i);
+	snprintf(sql + n, sizeof(sql) - n, ") AND time >= ?2 AND time <= ?3 ORDER BY id");
+	return sql;
+}
+
+/* 64 hex digits (either case) into 32 bytes; -1 when malformed. */
+static int
+store_unhex32(const char *hex, size_t len, uint8_t out[32])
+{
+	if (hex == NULL || len != AUDIT_HASH_HEXLEN)
+		return -1;
+	for (size_t i = 0; i < AUDIT_HASH_HEXLEN; i++) {
+		int c = (unsigned char)hex[i], v;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
+	}
+	return 0;
+}
+
+/* SQL prefixd_unhex(text): the 32-byte BLOB of a 64-digit hex hash; NULL for anything else
+ * (a malformed stored hash then fails verification at its event, as it should). */
+static void
+store_sql_unhex(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const char *t = (const char *)sqlite3_value_text(argv[0]);
+	uint8_t b[32];
+
+	(void)argc;
+	if (store_unhex32(t, t != NULL ? (size_t)sqlite3_value_bytes(argv[0]) : 0, b) == 0)
+		sqlite3_result_blob(cx, b, 32, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(cx);
 }
 
 /* ---- ops ---- */
@@ -480,8 +554,7 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	struct store_sqlite *s = store_sq(st);
 	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
 	char hash[AUDIT_HASH_HEXLEN + 1];
-	uint8_t first_b[16], last_b[16];    /* bound SQLITE_STATIC: live until the step */
-	struct cidr last;
+	uint8_t first_b[16], hash_b[32];    /* bound SQLITE_STATIC: live until the step */
 
 	if (s->audit == STORE_AUDIT_OFF) {
 		ev->id = 0;
@@ -496,34 +569,38 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 5, ev->action);
 	store_bind_text(q, 6, ev->object_kind);
 	if (ev->has_cidr) {
-		last = cidr_last(&ev->cidr);
 		cidr_to_bytes(&ev->cidr, first_b);
-		cidr_to_bytes(&last, last_b);
 		sqlite3_bind_int(q, 7, ev->cidr.family);
 		sqlite3_bind_blob(q, 8, first_b, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(q, 9, last_b, 16, SQLITE_STATIC);
-		sqlite3_bind_int(q, 10, ev->cidr.len);
+		sqlite3_bind_int(q, 9, ev->cidr.len);
 	}
-	store_bind_text(q, 11, ev->before);
-	store_bind_text(q, 12, ev->after);
-	store_bind_text(q, 13, ev->evidence);
+	store_bind_text(q, 10, ev->before);
+	store_bind_text(q, 11, ev->after);
+	store_bind_text(q, 12, ev->evidence);
 	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
 		if (store_step(s, Q_EVENT_PUT, e) != 0)
 			return -1;
 		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
 		return 0;
 	}
-	sqlite3_bind_int64(q, 14, (sqlite3_int64)ev->id);
-	store_bind_text(q, 15, hash);
+	sqlite3_bind_int64(q, 13, (sqlite3_int64)ev->id);
+	if (store_unhex32(hash, strlen(hash), hash_b) == 0)
+		sqlite3_bind_blob(q, 14, hash_b, 32, SQLITE_STATIC);
+	else                                /* the all-'x' hash of a failed digest */
+		store_bind_text(q, 14, hash);
 	if (store_step(s, Q_EVENT_PUT, e) != 0)
 		return -1;
 	return store_head_advance(s, ev->id, hash, e);
 }
 
-/* One row of STORE_EVENT_COLS into ev (pointers valid until the next step). */
+/* One row of STORE_EVENT_COLS into ev (pointers valid until the next step); the hash is
+ * written as hex into hash (ev->hash NULL when the column is not a 32-byte BLOB). */
 static void
-store_col_event(sqlite3_stmt *q, struct store_event *ev)
+store_col_event(sqlite3_stmt *q, struct store_event *ev, char hash[AUDIT_HASH_HEXLEN + 1])
 {
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b;
+
 	memset(ev, 0, sizeof(*ev));
 	ev->id = (uint64_t)sqlite3_column_int64(q, 0);
 	ev->time = sqlite3_column_int64(q, 1);
@@ -537,7 +614,32 @@ store_col_event(sqlite3_stmt *q, struct store_event *ev)
 	ev->before = store_col_text(q, 10);
 	ev->after = store_col_text(q, 11);
 	ev->evidence = store_col_text(q, 12);
-	ev->hash = store_col_text(q, 13);
+	if (sqlite3_column_type(q, 13) == SQLITE_BLOB && sqlite3_column_bytes(q, 13) == 32 &&
+	    (b = sqlite3_column_blob(q, 13)) != NULL) {
+		for (int i = 0; i < 32; i++) {
+			hash[2 * i] = hex[b[i] >> 4];
+			hash[2 * i + 1] = hex[b[i] & 15];
+		}
+		hash[AUDIT_HASH_HEXLEN] = '\0';
+		ev->hash = hash;
+	}
+}
+
+/* The history query's rows that really overlap the asked prefix (see Q_EVENT_QUERY). */
+struct store_query_filter {
+	struct cidr asked;
+	store_event_cb cb;
+	void *arg;
+};
+
+static int
+store_query_filter_cb(void *arg, const struct store_event *ev)
+{
+	struct store_query_filter *f = arg;
+
+	if (!ev->has_cidr || !cidr_overlaps(&ev->cidr, &f->asked))
+		return 0;
+	return f->cb(f->arg, ev);
 }
 
 /* Steps a bound event SELECT to its end, handing each row to cb; resets it. */
@@ -546,10 +648,11 @@ store_event_rows(struct store_sqlite *s, sqlite3_stmt *q, store_event_cb cb, voi
     struct err *e)
 {
 	struct store_event ev;
+	char hash[AUDIT_HASH_HEXLEN + 1];
 	int rc = 0, step = SQLITE_DONE;
 
 	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
-		store_col_event(q, &ev);
+		store_col_event(q, &ev, hash);
 		rc = cb(arg, &ev);
 	}
 	if (rc == 0 && step != SQLITE_DONE)
@@ -565,14 +668,28 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 {
 	struct store_sqlite *s = store_sq(st);
 	sqlite3_stmt *q = s->q[Q_EVENT_QUERY];
-	struct cidr last = cidr_last(c);
+	struct store_query_filter f = { *c, cb, arg };
+	struct cidr last = cidr_last(c), sup, prev = *c;
+	uint8_t first_b[16], last_b[16], sup_b[STORE_SUPERNETS][16];
+	int n = 0;
 
+	cidr_to_bytes(c, first_b);
+	cidr_to_bytes(&last, last_b);
 	sqlite3_bind_int(q, 1, c->family);
-	store_bind_addr(q, 2, &last);
-	store_bind_addr(q, 3, c);
-	sqlite3_bind_int64(q, 4, since);
-	sqlite3_bind_int64(q, 5, until);
-	return store_event_rows(s, q, cb, arg, e);
+	sqlite3_bind_int64(q, 2, since);
+	sqlite3_bind_int64(q, 3, until);
+	sqlite3_bind_blob(q, 4, first_b, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 5, last_b, 16, SQLITE_STATIC);
+	for (int len = c->len - 1; len >= 0 && n < STORE_SUPERNETS; len--) {
+		sup = cidr_make(c->family, c->hi, c->lo, (unsigned)len);
+		if (sup.hi == prev.hi && sup.lo == prev.lo)
+			continue;               /* same start as a longer one: already asked */
+		prev = sup;
+		cidr_to_bytes(&sup, sup_b[n]);
+		sqlite3_bind_blob(q, 6 + n, sup_b[n], 16, SQLITE_STATIC);
+		n++;
+	}
+	return store_event_rows(s, q, store_query_filter_cb, &f, e);
 }
 
 static int
@@ -646,6 +763,8 @@ static int
 store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e)
 {
 	char prev[AUDIT_HASH_HEXLEN + 1], val[AUDIT_HASH_HEXLEN + 24];
+	char hash[AUDIT_HASH_HEXLEN + 1];
+	uint8_t prev_b[32];
 	sqlite3_stmt *q = NULL, *u = NULL;
 	struct store_event ev;
 	uint64_t n = 0;
@@ -664,12 +783,13 @@ store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e)
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		char *canon;
 
-		store_col_event(q, &ev);
+		store_col_event(q, &ev, hash);
 		n = ev.id;
 		canon = audit_event_canonical(&ev);
 		audit_chain_hash(prev, canon, prev);
 		free(canon);
-		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
+		if (store_unhex32(prev, strlen(prev), prev_b) == 0)
+			sqlite3_bind_blob(u, 1, prev_b, 32, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(u, 2, (sqlite3_int64)n);
 		if (sqlite3_step(u) != SQLITE_DONE) {
 			store_fail(s, e, "audit seal");
@@ -1017,14 +1137,20 @@ store_sqlite_open(const char *path, struct store **out, struct err *e)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_create_function_v2(s->db, "prefixd_unhex", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, store_sql_unhex, NULL, NULL, NULL) != SQLITE_OK) {
+		store_fail(s, e, "prefixd_unhex");
+		goto fail;
+	}
 	if (store_exec(s, "PRAGMA journal_mode=WAL", e) != 0 ||
 	    store_exec(s, "PRAGMA synchronous=FULL", e) != 0 ||
 	    store_sqlite_migrate(s, e) != 0)
 		goto fail;
 	for (i = 0; i < Q_NQUERIES; i++)
-		if (sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->q[i], NULL) != SQLITE_OK) {
-			store_fail(s, e, store_sql[i]);
+		if (sqlite3_prepare_v3(s->db, store_sql[i] != NULL ? store_sql[i] :
+		    store_event_query_sql(), -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
+		    SQLITE_OK) {
+			store_fail(s, e, "prepare");
 			goto fail;
 		}
 	*out = &s->base;

@@ -3,7 +3,8 @@
  * the canonical form, sealing on append, verification naming the first broken event (edit,
  * deletion, forged row, truncated tail), the head across savepoint rollbacks, a failed
  * transaction and a reopen, the feed (events_after), sealing of a store written before the
- * chain existed, and PREFIXD_AUDIT=off.
+ * chain existed, schema 5's hex hashes migrating to BLOBs, history against a brute-force
+ * model of overlap, and PREFIXD_AUDIT=off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -288,13 +290,163 @@ test_store_without_chain_is_sealed_on_open(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	/* make it a schema-3 store, as written before the audit chain existed */
-	tamper(f, "ALTER TABLE events DROP COLUMN hash; DROP TABLE meta;"
+	tamper(f, "CREATE TABLE e3(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+	    " actor TEXT, role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT,"
+	    " family INTEGER, start BLOB, last BLOB, len INTEGER, before TEXT, after TEXT,"
+	    " evidence TEXT);"
+	    "INSERT INTO e3 SELECT id, time, actor, role, request_id, action, object_kind, family,"
+	    " start, start, len, before, after, evidence FROM events;"
+	    "DROP TABLE events; ALTER TABLE e3 RENAME TO events;"
+	    "CREATE INDEX events_range ON events(family, start); DROP TABLE meta;"
 	    "DELETE FROM schema_version WHERE version >= 4");
 	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
 	assert_int_equal(verify(f, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(append(f, "release", NULL), 4);
 	assert_int_equal(verify(f, &n), 0);
+}
+
+/* Turns the store into a schema-5 one (hex TEXT hashes, a "last" column); hash_sql is the
+ * expression written for each row's hash (from the BLOB column "hash"). */
+static void
+make_schema5(struct fx *f, const char *hash_sql)
+{
+	char sql[1024];
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(sql, sizeof(sql), "CREATE TABLE e5(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+	    " actor TEXT, role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT,"
+	    " family INTEGER, start BLOB, last BLOB, len INTEGER, before TEXT, after TEXT,"
+	    " evidence TEXT, hash TEXT);"
+	    "INSERT INTO e5 SELECT id, time, actor, role, request_id, action, object_kind, family,"
+	    " start, start, len, before, after, evidence, %s FROM events;"
+	    "DROP TABLE events; ALTER TABLE e5 RENAME TO events;"
+	    "CREATE INDEX events_range ON events(family, start);"
+	    "DELETE FROM schema_version WHERE version >= 6", hash_sql);
+	tamper(f, sql);
+}
+
+static int
+hash_cb(void *arg, const struct store_event *ev)
+{
+	char (*h)[AUDIT_HASH_HEXLEN + 1] = arg;
+
+	assert_non_null(ev->hash);
+	snprintf(h[ev->id - 1], AUDIT_HASH_HEXLEN + 1, "%s", ev->hash);
+	return 0;
+}
+
+static void
+test_schema5_text_hashes_become_blobs_and_still_verify(void **state)
+{
+	struct fx *f = *state;
+	char before[3][AUDIT_HASH_HEXLEN + 1], after[3][AUDIT_HASH_HEXLEN + 1];
+	uint64_t n;
+
+	for (int i = 0; i < 3; i++)
+		append(f, "allocate", "{\"id\":1}");
+	assert_int_equal(store_events_after(f->st, 0, 10, hash_cb, before, &f->e), 0);
+	make_schema5(f, "CASE id WHEN 2 THEN upper(hex(hash)) ELSE lower(hex(hash)) END");
+	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
+	assert_int_equal(verify(f, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_events_after(f->st, 0, 10, hash_cb, after, &f->e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(before[i], after[i]);
+	assert_int_equal(append(f, "release", NULL), 4);
+	assert_int_equal(verify(f, &n), 0);
+	assert_int_equal(n, 4);
+}
+
+static void
+test_schema5_malformed_hash_is_named_after_migration(void **state)
+{
+	struct fx *f = *state;
+
+	for (int i = 0; i < 3; i++)
+		append(f, "allocate", NULL);
+	make_schema5(f, "CASE id WHEN 2 THEN 'not-a-hash' ELSE lower(hex(hash)) END");
+	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
+	assert_int_equal(verify(f, NULL), -1);
+	assert_string_equal(f->e.code, "audit-broken");
+	assert_non_null(strstr(f->e.msg, "event 2 does not match"));
+}
+
+/* History (store_events_query) against a brute-force model: random v4/v6 prefixes of every
+ * length, events without a CIDR among them, random questions; the answer must be exactly
+ * the overlapping events, in id order. */
+#define HIST_EVENTS 400
+#define HIST_QUERIES 400
+
+struct hist_got {
+	uint64_t ids[HIST_EVENTS];
+	int n;
+};
+
+static int
+hist_cb(void *arg, const struct store_event *ev)
+{
+	struct hist_got *g = arg;
+
+	assert_true(g->n < HIST_EVENTS);
+	g->ids[g->n++] = ev->id;
+	return 0;
+}
+
+static struct cidr
+hist_random(unsigned *seed)
+{
+	int fam = rand_r(seed) % 2 ? CIDR_V4 : CIDR_V6;
+	unsigned len = (unsigned)rand_r(seed) % (cidr_maxlen(fam) + 1);
+	/* few distinct high bits, so that prefixes nest often */
+	uint64_t hi = (uint64_t)(rand_r(seed) % 4) << 62 | (uint64_t)(rand_r(seed) % 4) << 56 |
+	    (uint64_t)rand_r(seed) << 20 | (uint64_t)(rand_r(seed) % 2) << 8;
+	uint64_t lo = fam == CIDR_V6 ? (uint64_t)rand_r(seed) << 32 | (uint64_t)rand_r(seed) : 0;
+
+	return cidr_make(fam, hi, lo, len);
+}
+
+static void
+test_history_returns_exactly_the_overlapping_events(void **state)
+{
+	struct fx *f = *state;
+	static struct cidr cidrs[HIST_EVENTS];
+	static bool has[HIST_EVENTS];
+	unsigned seed = (unsigned)time(NULL);
+	struct hist_got got;
+	uint64_t want[HIST_EVENTS];
+	int nwant;
+
+	if (getenv("PREFIXD_SEED") != NULL)
+		seed = (unsigned)strtoul(getenv("PREFIXD_SEED"), NULL, 10);
+	printf("test_history_returns_exactly_the_overlapping_events: PREFIXD_SEED=%u\n", seed);
+	assert_int_equal(store_begin(f->st, &f->e), 0);
+	for (int i = 0; i < HIST_EVENTS; i++) {
+		struct store_event ev = { 0 };
+
+		ev.time = 1700000000;
+		ev.action = "allocate";
+		ev.has_cidr = has[i] = rand_r(&seed) % 10 != 0;
+		ev.cidr = cidrs[i] = hist_random(&seed);
+		assert_int_equal(store_event_append(f->st, &ev, &f->e), 0);
+		assert_int_equal(ev.id, (uint64_t)i + 1);
+	}
+	assert_int_equal(store_commit(f->st, &f->e), 0);
+	for (int k = 0; k < HIST_QUERIES; k++) {
+		struct cidr q = k < HIST_EVENTS / 2 ? cidrs[k] : hist_random(&seed);
+
+		nwant = 0;
+		for (int i = 0; i < HIST_EVENTS; i++)
+			if (has[i] && cidr_overlaps(&cidrs[i], &q))
+				want[nwant++] = (uint64_t)i + 1;
+		got.n = 0;
+		assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e),
+		    0);
+		assert_int_equal(got.n, nwant);
+		for (int i = 0; i < nwant; i++)
+			assert_int_equal(got.ids[i], want[i]);
+	}
 }
 
 static void
@@ -327,6 +479,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chain_continues_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_after_streams_newer_events_with_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_without_chain_is_sealed_on_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema5_text_hashes_become_blobs_and_still_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema5_malformed_hash_is_named_after_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_returns_exactly_the_overlapping_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_off_writes_no_event, setup, teardown),
 	};
 
