@@ -1,0 +1,165 @@
+/*
+ * store — the backend-neutral wrappers of store.h (store_begin, store_alloc_put, ...): each
+ * dispatches through the backend's ops table; store_begin/commit/rollback also keep the
+ * nesting depth. The one backend is src/store_sqlite.c.
+ */
+#include "store.h"
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+int
+store_begin(struct store *st, struct err *e)
+{
+	if (st->ops->begin(st, e) != 0)
+		return -1;
+	st->depth++;
+	return 0;
+}
+
+/* Closes the innermost level whether or not it committed (see store.h). */
+int
+store_commit(struct store *st, struct err *e)
+{
+	int rc;
+
+	if (st->depth == 0)
+		return err_set(e, "store-failed", "store: commit without a transaction");
+	rc = st->ops->commit(st, e);
+	st->depth--;
+	return rc;
+}
+
+int
+store_rollback(struct store *st, struct err *e)
+{
+	int rc;
+
+	if (st->depth == 0)
+		return err_set(e, "store-failed", "store: rollback without a transaction");
+	rc = st->ops->rollback(st, e);
+	st->depth--;
+	return rc;
+}
+
+bool
+store_in_txn(const struct store *st)
+{
+	return st->depth > 0;
+}
+
+int
+store_scope_put(struct store *st, const struct store_scope *r, struct err *e)
+{
+	return st->ops->scope_put(st, r, e);
+}
+
+int
+store_pool_put(struct store *st, const struct store_pool *r, struct err *e)
+{
+	return st->ops->pool_put(st, r, e);
+}
+
+int
+store_provision_put(struct store *st, const struct store_provision *r, struct err *e)
+{
+	return st->ops->provision_put(st, r, e);
+}
+
+int
+store_alloc_put(struct store *st, const struct store_alloc *r, struct err *e)
+{
+	return st->ops->alloc_put(st, r, e);
+}
+
+int
+store_resource_put(struct store *st, const struct store_resource *r, struct err *e)
+{
+	return st->ops->resource_put(st, r, e);
+}
+
+int
+store_remove(struct store *st, enum store_table t, uint64_t id, struct err *e)
+{
+	return st->ops->remove(st, t, id, e);
+}
+
+int
+store_event_append(struct store *st, struct store_event *ev, struct err *e)
+{
+	return st->ops->event_append(st, ev, e);
+}
+
+int
+store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
+    store_event_cb cb, void *arg, struct err *e)
+{
+	return st->ops->events_query(st, c, since, until, cb, arg, e);
+}
+
+int
+store_load(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e)
+{
+	return st->ops->load(st, cb, arg, e);
+}
+
+int
+store_check(struct store *st, struct err *e)
+{
+	return st->ops->check(st, e);
+}
+
+int
+store_counter_get(struct store *st, const char *name, int64_t *value, struct err *e)
+{
+	return st->ops->counter_get(st, name, value, e);
+}
+
+int
+store_counter_put(struct store *st, const char *name, int64_t value, struct err *e)
+{
+	return st->ops->counter_put(st, name, value, e);
+}
+
+int
+store_doc_put(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e)
+{
+	return st->ops->doc_put(st, kind, key, doc, e);
+}
+
+int
+store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e)
+{
+	return st->ops->doc_remove(st, kind, key, e);
+}
+
+int
+store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,
+    struct err *e)
+{
+	return st->ops->doc_load(st, kind, cb, arg, e);
+}
+
+int
+store_events_after(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+    void *arg, struct err *e)
+{
+	return st->ops->events_after(st, after, limit, cb, arg, e);
+}
+
+int
+store_event_head(struct store *st, uint64_t *id, char hash[65], struct err *e)
+{
+	return st->ops->event_head(st, id, hash, e);
+}
+
+int
+store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
+{
+	return st->ops->audit_verify(st, v, e);
+}
