@@ -21,6 +21,10 @@
  * updated in the same transaction: one event per crossing, also across restarts. An alert
  * event has no CIDR (a pool may hold several); its `after` names the pool.
  *
+ * The tick also brings history's address index up to date about once a second
+ * (store_events_index: one small transaction, so a change's own commit does not pay for it;
+ * history is complete meanwhile, it scans the log's tail).
+ *
  * Wiring: api_register_builtin() registers the routes (api_events_register) and api_init()
  * starts the watcher (api_events_start; idempotent per daemon). Long polls are counted in the
  * request metrics when they are answered (a suspended request's status is 0 and metrics_request skips it).
@@ -41,6 +45,7 @@
 #define EVENTS_LIMIT_MAX 1000
 #define EVENTS_WAIT_MAX 60
 #define EVENTS_TICK 0.1
+#define EVENTS_INDEX_EVERY 10           /* ticks: history's address index, about once a second */
 
 struct events_waiter {
 	struct http_req *req;
@@ -63,6 +68,7 @@ static struct {
 	struct events_alarm *alarms;
 	size_t nalarms, capalarms;
 	uint64_t scanned_head;          /* chain head at the last pool scan */
+	unsigned ticks;                 /* since the last store_events_index */
 	unsigned long long raised, cleared;
 } ev_obs;
 
@@ -297,6 +303,11 @@ events_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_obs.scanned_head = head;
 		ipam_pool_foreach(d->ipam, NULL, events_alarm_cb, d);
 		store_event_head(d->store, &head, hash, &e);
+	}
+	if (++ev_obs.ticks >= EVENTS_INDEX_EVERY) {
+		ev_obs.ticks = 0;
+		if (store_events_index(d->store, &e) < 0)
+			log_warnx("events: history index not brought up to date: %s", e.msg);
 	}
 	events_wake(d, head);
 }

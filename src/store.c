@@ -95,6 +95,12 @@ store_event_append(struct store *st, struct store_event *ev, struct err *e)
 }
 
 int
+store_events_index(struct store *st, struct err *e)
+{
+	return st->ops->events_index(st, e);
+}
+
+int
 store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
     store_event_cb cb, void *arg, struct err *e)
 {

@@ -157,6 +157,7 @@ struct store_ops {
 	    void *arg, struct err *e);
 	int (*event_head)(struct store *st, uint64_t *id, char hash[65], struct err *e);
 	int (*audit_verify)(struct store *st, struct audit_verifier *v, struct err *e);
+	int (*events_index)(struct store *st, struct err *e);
 };
 
 struct store {
@@ -190,9 +191,17 @@ int store_remove(struct store *st, enum store_table t, uint64_t id, struct err *
 /* Appends ev (ev->id is set). Called inside the mutation's transaction. */
 int store_event_append(struct store *st, struct store_event *ev, struct err *e);
 /* Events whose CIDR overlaps c (equal, inside or covering it), with since <= time <= until
- * (pass 0 / INT64_MAX for no bound), oldest first. */
+ * (pass 0 / INT64_MAX for no bound), oldest first. Always complete: events not yet in the
+ * address index (see store_events_index) are found by a scan of the log's tail. */
 int store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
     store_event_cb cb, void *arg, struct err *e);
+/*
+ * Brings history's address index up to the newest event, in a transaction of its own (a
+ * savepoint when one is open). The index is derived data: writing it in batches, not in
+ * every change's commit, keeps a change's commit to the pages of the change and its event
+ * (the daemon calls this about once a second; SQLite migration 7). Cheap when nothing is new.
+ */
+int store_events_index(struct store *st, struct err *e);
 
 /* Streams every row to cb (see struct store_load_cb). */
 int store_load(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);

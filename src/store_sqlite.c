@@ -79,6 +79,15 @@ static const char *const store_migrations[] = {
 	"DROP TABLE events;"
 	"ALTER TABLE events_v6 RENAME TO events;"
 	"CREATE INDEX events_range ON events(family, start);"),
+	/* 7: history's address index becomes a table kept up to date in batches
+	 * (store_sqlite_events_index), not in every change's commit; meta "ranges_upto" is the
+	 * last event id it covers, later events are scanned (store_sqlite_events_query) */
+	("DROP INDEX events_range;"
+	"CREATE TABLE event_ranges(family INTEGER NOT NULL, start BLOB NOT NULL,"
+	"  id INTEGER NOT NULL, PRIMARY KEY(family, start, id)) WITHOUT ROWID;"
+	"INSERT INTO event_ranges SELECT family, start, id FROM events WHERE start IS NOT NULL;"
+	"INSERT OR REPLACE INTO meta(key, value)"
+	"  SELECT 'ranges_upto', coalesce(max(id), 0) FROM events;"),
 };
 #define STORE_AUDIT_MIGRATION 4
 
@@ -114,6 +123,12 @@ static const char *const store_sql[Q_NQUERIES] = {
 	("INSERT INTO meta(key, value) VALUES('audit_head', ?)"
 	" ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
 	"SELECT " STORE_EVENT_COLS " FROM events WHERE id > ? ORDER BY id LIMIT ?",
+	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ranges_upto'",
+	("INSERT INTO meta(key, value) VALUES('ranges_upto', ?)"
+	" ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+	"SELECT coalesce(max(id), 0) FROM events",
+	("INSERT OR IGNORE INTO event_ranges SELECT family, start, id FROM events"
+	" WHERE id > ?1 AND id <= ?2 AND start IS NOT NULL"),
 };
 
 int
@@ -608,6 +623,7 @@ static const struct store_ops store_sqlite_ops = {
 	.events_after = store_sqlite_events_after,
 	.event_head = store_sqlite_event_head,
 	.audit_verify = store_sqlite_audit_verify,
+	.events_index = store_sqlite_events_index,
 };
 
 int

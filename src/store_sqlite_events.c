@@ -18,31 +18,73 @@
 /*
  * The history query (Q_EVENT_QUERY). CIDRs nest or are disjoint, so an event overlaps the
  * asked prefix Q exactly when it starts inside Q, or it is one of Q's supernets, which start
- * at Q masked to a shorter length. Both are look-ups in events_range(family, start): a range
- * and up to STORE_SUPERNETS points (?6 onwards; unused ones stay NULL and match nothing),
- * as two SELECTs joined by UNION ALL (with one OR, SQLite factors out "family = ?1" and
- * scans the whole family). The points all lie below Q, so no row comes twice.
- * The points can also hit shorter events that merely start there, so the rows are filtered
- * with cidr_overlaps (store_query_filter).
- *   ?1 family  ?2 since  ?3 until  ?4 Q's first address  ?5 Q's last address
+ * at Q masked to a shorter length. Events up to meta "ranges_upto" are found through the
+ * address index event_ranges(family, start, id): a range and up to STORE_SUPERNETS points
+ * (?7 onwards; unused ones stay NULL and match nothing); later ones, not indexed yet, by a
+ * scan of the log's tail (rowid > ?6). Three SELECTs joined by UNION ALL, each on an index
+ * (with OR, SQLite scans the whole table); the points lie below Q and the tail above the
+ * index's end, so no row comes twice. The points and the tail also return events that do not
+ * overlap Q, so the rows are filtered with cidr_overlaps (store_query_filter).
+ *   ?1 family  ?2 since  ?3 until  ?4 Q's first address  ?5 Q's last address  ?6 ranges_upto
  */
 #define STORE_SUPERNETS 128
 
 const char *
 store_event_query_sql(void)
 {
-	static char sql[2048];
+	static char sql[4096];
 	size_t n;
 
 	if (sql[0] != '\0')
 		return sql;
 	n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_EVENT_COLS " FROM events WHERE"
-	    " family = ?1 AND start BETWEEN ?4 AND ?5 AND time >= ?2 AND time <= ?3"
-	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE family = ?1 AND start IN (");
+	    " id IN (SELECT id FROM event_ranges WHERE family = ?1 AND start BETWEEN ?4 AND ?5)"
+	    " AND id <= ?6 AND time >= ?2 AND time <= ?3"
+	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE"
+	    " id IN (SELECT id FROM event_ranges WHERE family = ?1 AND start IN (");
 	for (int i = 0; i < STORE_SUPERNETS; i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%d", i ? "," : "", 6 + i);
-	snprintf(sql + n, sizeof(sql) - n, ") AND time >= ?2 AND time <= ?3 ORDER BY id");
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%d", i ? "," : "", 7 + i);
+	snprintf(sql + n, sizeof(sql) - n, ")) AND id <= ?6 AND time >= ?2 AND time <= ?3"
+	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE id > ?6 AND family = ?1"
+	    " AND time >= ?2 AND time <= ?3 ORDER BY id");
 	return sql;
+}
+
+/* Reads an integer from a one-row SELECT statement (0 when it has no row); resets it. */
+static int
+store_read_int(struct store_sqlite *s, int qi, int64_t *v, struct err *e)
+{
+	sqlite3_stmt *q = s->q[qi];
+	int rc = sqlite3_step(q);
+
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, e, "read");
+	return 0;
+}
+
+int
+store_sqlite_events_index(struct store *st, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	int64_t upto, max;
+
+	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, e) != 0 ||
+	    store_read_int(s, Q_EVENTS_MAX, &max, e) != 0)
+		return -1;
+	if (max <= upto)
+		return 0;
+	if (store_begin(st, e) != 0)
+		return -1;
+	sqlite3_bind_int64(s->q[Q_RANGES_ADD], 1, upto);
+	sqlite3_bind_int64(s->q[Q_RANGES_ADD], 2, max);
+	sqlite3_bind_int64(s->q[Q_RANGES_UPTO_PUT], 1, max);
+	if (store_step(s, Q_RANGES_ADD, e) != 0 || store_step(s, Q_RANGES_UPTO_PUT, e) != 0) {
+		store_rollback(st, NULL);
+		return -1;
+	}
+	return store_commit(st, e);
 }
 
 /* 64 hex digits (either case) into 32 bytes; -1 when malformed. */
@@ -269,8 +311,11 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 	struct store_query_filter f = { *c, cb, arg };
 	struct cidr last = cidr_last(c), sup, prev = *c;
 	uint8_t first_b[16], last_b[16], sup_b[STORE_SUPERNETS][16];
+	int64_t upto;
 	int n = 0;
 
+	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, e) != 0)
+		return -1;
 	cidr_to_bytes(c, first_b);
 	cidr_to_bytes(&last, last_b);
 	sqlite3_bind_int(q, 1, c->family);
@@ -278,13 +323,14 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 	sqlite3_bind_int64(q, 3, until);
 	sqlite3_bind_blob(q, 4, first_b, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 5, last_b, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, upto);
 	for (int len = c->len - 1; len >= 0 && n < STORE_SUPERNETS; len--) {
 		sup = cidr_make(c->family, c->hi, c->lo, (unsigned)len);
 		if (sup.hi == prev.hi && sup.lo == prev.lo)
 			continue;               /* same start as a longer one: already asked */
 		prev = sup;
 		cidr_to_bytes(&sup, sup_b[n]);
-		sqlite3_bind_blob(q, 6 + n, sup_b[n], 16, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 7 + n, sup_b[n], 16, SQLITE_STATIC);
 		n++;
 	}
 	return store_event_rows(s, q, store_query_filter_cb, &f, e);

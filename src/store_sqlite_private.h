@@ -18,7 +18,8 @@ enum {
 	Q_SCOPE_PUT, Q_POOL_PUT, Q_PROV_PUT, Q_ALLOC_PUT, Q_RES_PUT,
 	Q_DEL_SCOPE, Q_DEL_POOL, Q_DEL_PROV, Q_DEL_ALLOC, Q_DEL_RES,
 	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT,
-	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_HEAD_GET, Q_HEAD_PUT, Q_EVENTS_AFTER, Q_NQUERIES
+	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_HEAD_GET, Q_HEAD_PUT, Q_EVENTS_AFTER,
+	Q_RANGES_UPTO_GET, Q_RANGES_UPTO_PUT, Q_EVENTS_MAX, Q_RANGES_ADD, Q_NQUERIES
 };
 
 /* The columns store_col_event reads, in its order. */
@@ -100,5 +101,6 @@ int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,
     store_event_cb cb, void *arg, struct err *e);
 int store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
 int store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e);
+int store_sqlite_events_index(struct store *st, struct err *e);
 
 #endif

@@ -298,7 +298,7 @@ test_store_without_chain_is_sealed_on_open(void **state)
 	    " start, start, len, before, after, evidence FROM events;"
 	    "DROP TABLE events; ALTER TABLE e3 RENAME TO events;"
 	    "CREATE INDEX events_range ON events(family, start); DROP TABLE meta;"
-	    "DELETE FROM schema_version WHERE version >= 4");
+	    "DROP TABLE event_ranges; DELETE FROM schema_version WHERE version >= 4");
 	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
 	assert_int_equal(verify(f, &n), 0);
 	assert_int_equal(n, 3);
@@ -323,6 +323,7 @@ make_schema5(struct fx *f, const char *hash_sql)
 	    " start, start, len, before, after, evidence, %s FROM events;"
 	    "DROP TABLE events; ALTER TABLE e5 RENAME TO events;"
 	    "CREATE INDEX events_range ON events(family, start);"
+	    "DROP TABLE event_ranges; DELETE FROM meta WHERE key = 'ranges_upto';"
 	    "DELETE FROM schema_version WHERE version >= 6", hash_sql);
 	tamper(f, sql);
 }
@@ -407,6 +408,33 @@ hist_random(unsigned *seed)
 	return cidr_make(fam, hi, lo, len);
 }
 
+/* One integer from the store file, read behind the store's back (committed state). */
+static long
+ranges(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	long v = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+static long
+nhas(const bool *has)
+{
+	long n = 0;
+
+	for (int i = 0; i < HIST_EVENTS; i++)
+		n += has[i];
+	return n;
+}
+
 static void
 test_history_returns_exactly_the_overlapping_events(void **state)
 {
@@ -425,6 +453,9 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 	for (int i = 0; i < HIST_EVENTS; i++) {
 		struct store_event ev = { 0 };
 
+		if (i == HIST_EVENTS / 2)   /* the first half indexed, the rest a tail to scan */
+			assert_int_equal(store_events_index(f->st, &f->e), 0);
+
 		ev.time = 1700000000;
 		ev.action = "allocate";
 		ev.has_cidr = has[i] = rand_r(&seed) % 10 != 0;
@@ -440,6 +471,8 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 		for (int i = 0; i < HIST_EVENTS; i++)
 			if (has[i] && cidr_overlaps(&cidrs[i], &q))
 				want[nwant++] = (uint64_t)i + 1;
+		if (k == HIST_QUERIES / 2)  /* now all indexed */
+			assert_int_equal(store_events_index(f->st, &f->e), 0);
 		got.n = 0;
 		assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e),
 		    0);
@@ -447,6 +480,39 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 		for (int i = 0; i < nwant; i++)
 			assert_int_equal(got.ids[i], want[i]);
 	}
+	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), nhas(has));
+	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"),
+	    HIST_EVENTS);
+}
+
+/* Migration 7 indexes the events of an older store; the index then follows new events only
+ * when asked (store_events_index), and history finds both. */
+static void
+test_schema6_events_are_indexed_by_migration_7(void **state)
+{
+	struct fx *f = *state;
+	struct hist_got got = { .n = 0 };
+	struct cidr q;
+
+	for (int i = 0; i < 3; i++)
+		append(f, "allocate", NULL);
+	make_schema5(f, "lower(hex(hash))");        /* 5 and 6 differ only in the events row */
+	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
+	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 3);
+	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 3);
+	assert_int_equal(append(f, "release", NULL), 4);
+	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 3);
+	assert_int_equal(cidr_parse("10.0.0.0/25", &q, &f->e), 0);
+	assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e), 0);
+	assert_int_equal(got.n, 4);                 /* three indexed, one from the tail */
+	assert_int_equal(got.ids[3], 4);
+	assert_int_equal(store_events_index(f->st, &f->e), 0);
+	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 4);
+	assert_int_equal(store_events_index(f->st, &f->e), 0);     /* nothing new: no-op */
+	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 4);
+	got.n = 0;
+	assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e), 0);
+	assert_int_equal(got.n, 4);
 }
 
 static void
@@ -482,6 +548,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_schema5_text_hashes_become_blobs_and_still_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema5_malformed_hash_is_named_after_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_returns_exactly_the_overlapping_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema6_events_are_indexed_by_migration_7, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_off_writes_no_event, setup, teardown),
 	};
 
