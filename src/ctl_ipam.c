@@ -413,7 +413,8 @@ print_history(struct ctl_ctx *ctx, json_t *reply)
 {
 	static const struct ctl_col cols[] = {
 		{ "TIME", "time" }, { "CIDR", "cidr" }, { "ACTION", "action" },
-		{ "ACTOR", "actor" }, { "REQUEST", "request_id" }, { "DETAIL", "detail" },
+		{ "ACTOR", "actor" }, { "ROLE", "role" }, { "REQUEST", "request_id" },
+		{ "DETAIL", "detail" },
 		{ NULL, NULL },
 	};
 

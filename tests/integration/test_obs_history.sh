@@ -62,6 +62,9 @@ n=$(jq '.events | length' "$PD_DIR/h.json")
 [ "$(pd_ctl --json history $X --since 2000-01-01 --until 2999-01-01 | jq '.events | length')" = "$n" ] ||
 	pd_fail "--since/--until around now lost events"
 pd_ctl history $X | grep -q "uid:65534" || pd_fail "human history has no operator actor"
+pd_ctl history $X | head -n1 | grep -q "ACTOR *ROLE *REQUEST" || pd_fail "human history has no ROLE column"
+pd_ctl history $X | grep -Eq "uid:65534 +operator " || pd_fail "human history does not show the operator's role"
+pd_ctl history $X | grep -Eq "uid:0 +admin " || pd_fail "human history does not show root's role"
 pd_ok "--since/--until bound the answer; the human table names the actors"
 
 hdr=$(curl -s -D - -o /dev/null --unix-socket "$PD_SOCK" -H 'X-Request-Id: obs-test-42' -X POST \
