@@ -194,6 +194,18 @@ api_scope_create(struct api_ctx *ctx)
 	api_defer(ctx, api_scope_create_work, NULL, NULL);
 }
 
+/* Answers a delete: 200 with the object as it was before (rc 0), or the error; takes j. */
+static void
+api_reply_deleted(struct api_ctx *ctx, json_t *j, int rc, struct err *e)
+{
+	if (rc < 0) {
+		json_decref(j);
+		api_reply_err(ctx, e);
+		return;
+	}
+	api_reply(ctx, 200, j);
+}
+
 static void
 api_scope_delete_work(struct api_ctx *ctx)
 {
@@ -207,12 +219,8 @@ api_scope_delete_work(struct api_ctx *ctx)
 	}
 	j = api_scope_json(s);
 	err_clear(&e);
-	if (ipam_scope_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e) < 0) {
-		json_decref(j);
-		api_reply_err(ctx, &e);
-		return;
-	}
-	api_reply(ctx, 200, j);
+	api_reply_deleted(ctx, j, ipam_scope_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e),
+	    &e);
 }
 
 static void
@@ -382,12 +390,8 @@ api_pool_delete_work(struct api_ctx *ctx)
 		return;
 	j = api_pool_json(p);
 	err_clear(&e);
-	if (ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e) < 0) {
-		json_decref(j);
-		api_reply_err(ctx, &e);
-		return;
-	}
-	api_reply(ctx, 200, j);
+	api_reply_deleted(ctx, j, ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e),
+	    &e);
 }
 
 static void
