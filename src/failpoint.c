@@ -39,4 +39,13 @@ failpoint_hit(const char *name)
 	for (;;)
 		pause();
 }
+
+bool
+failpoint_fail(const char *name)
+{
+	if (!failpoint_enabled(name))
+		return false;
+	log_warnx("failpoint %s hit; failing there", name);
+	return true;
+}
 #endif

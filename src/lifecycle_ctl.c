@@ -21,6 +21,7 @@
 #include "authctx.h"
 #include "conf.h"
 #include "daemon.h"
+#include "failpoint.h"
 #include "lifecycle_private.h"
 #include "log.h"
 #include "reconcile.h"
@@ -263,18 +264,26 @@ lc_batch_begin(struct lifecycle_ctl *c, size_t n)
 		log_warnx("lifecycle: begin: %s", e.msg);
 }
 
-void
-lc_batch_end(struct lifecycle_ctl *c)
+int
+lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e)
 {
-	struct err e = { 0 };
-
 	c->quiet = false;
 	if (c->d->store == NULL || !store_in_txn(c->d->store))
-		return;
-	if (store_commit(c->d->store, &e) < 0) {
-		log_error("lifecycle: changes not committed: %s", e.msg);
+		return 0;
+	if (failpoint != NULL && failpoint_fail(failpoint)) {
 		store_rollback(c->d->store, NULL);
+		return err_set(e, "store-failed", "failpoint %s: rolled back instead of committed",
+		    failpoint);
 	}
+	if (store_commit(c->d->store, e) < 0) {
+		log_error("lifecycle: changes not committed: %s", e->msg);
+		if (store_in_txn(c->d->store))
+			store_rollback(c->d->store, NULL);
+		if (strstr(e->msg, "disk is full") != NULL)
+			e->code = "storage-full";
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -655,6 +664,10 @@ lc_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	lc_stale_check(c);
 	lc_drift_check(c);
+	if (c->resume_wanted) {         /* retried every tick until the store takes it */
+		c->resume_wanted = false;
+		lc_ops_resume(c);
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];
 

@@ -40,6 +40,8 @@ struct lc_item {
 	bool go;                        /* part of the change */
 	bool held;                      /* this operation set p->busy */
 	bool drain_phase;               /* withdraw --drain: the announcement with 65535:0 */
+	bool moved;                     /* its state changed in the open batch, from `was` */
+	enum lifecycle_state was;
 	json_t *facts;                  /* advertise evidence */
 };
 
@@ -59,6 +61,7 @@ struct lc_op {
 };
 
 static void lc_op_apply(struct lc_op *op);
+static void lc_batch_undo(struct lc_op *op, const struct err *e, const char *what);
 
 static struct lc_op *
 lc_op_new(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r, bool withdraw,
@@ -266,13 +269,48 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 			p->drain_until = 0;
 			c->stats.apply_ok++;
 		}
+		it->was = p->state;
 		if (lc_transition(c, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
-		    &op->who, "bird", note, &e) < 0 && ok)
-			lc_item_fail(it, e.code, e.msg, true);
+		    &op->who, "bird", note, &e) < 0) {
+			if (ok)
+				lc_item_fail(it, e.code, e.msg, true);
+		} else {
+			it->moved = true;
+		}
 	}
-	lc_batch_end(c);
+	if (lc_batch_end(c, "lifecycle_applied_commit", &e) < 0)
+		lc_batch_undo(op, &e, "BIRD holds the change, but its new state is not durable; "
+		    "it stays pending and is resumed once the store takes writes again");
 	op->diff = diff;
 	lc_op_finish(op);
+}
+
+/*
+ * The batch's COMMIT failed, so the store still holds every prefix as it was before the
+ * batch: put the moved ones back in memory (the last durable state) and fail them with the
+ * store's code. A pending-* state left this way is retried by lc_ops_resume from the tick.
+ */
+static void
+lc_batch_undo(struct lc_op *op, const struct err *e, const char *what)
+{
+	char detail[2 * ERR_MSG_MAX];
+
+	snprintf(detail, sizeof(detail), "%s: %s", what, e->msg);
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+
+		if (!it->moved)
+			continue;
+		it->moved = false;
+		it->p->state = it->was;
+		if (it->drain_phase) {
+			it->p->drain_until = 0;
+			it->drain_phase = false;
+		}
+		it->code = NULL;                /* the store's failure is what to report */
+		lc_item_fail(it, e->code ? e->code : "store-failed", detail, true);
+		op->c->resume_wanted = true;
+	}
 }
 
 /* Moves the passing items to their pending state and starts the transaction. */
@@ -306,15 +344,24 @@ lc_op_apply(struct lc_op *op)
 			memcpy(it->p->allow_origin, op->allow, sizeof(op->allow));
 			it->p->n_allow = op->n_allow;
 		}
+		it->was = it->p->state;
 		if (lc_transition(c, it->p, ev, &op->who, op->withdraw ? NULL : "advertise",
 		    json_incref(it->facts), &e) < 0) {
 			lc_item_fail(it, e.code, e.msg, true);
 			continue;
 		}
+		it->moved = true;
 		it->p->busy = it->held = true;
 		going++;
 	}
-	lc_batch_end(c);
+	if (lc_batch_end(c, NULL, &e) < 0) {
+		lc_batch_undo(op, &e, "not changed: the store did not take the pending state, so "
+		    "BIRD was not touched");
+		lc_op_finish(op);
+		return;
+	}
+	for (size_t i = 0; i < op->n; i++)
+		op->items[i].moved = false;
 	if (going == 0 || c->bird == NULL) {
 		lc_applied(op, &(struct bird_apply_result){ .code = "bird-unavailable",
 		    .message = "no BIRD configured" });

@@ -25,6 +25,7 @@ struct lifecycle_ctl {
 	uint64_t drift_seen;            /* reconcile drift count already raised as an alert */
 	bool listening;                 /* birdc listener added */
 	bool quiet;                     /* a large operation: transitions logged at debug */
+	bool resume_wanted;             /* a batch's COMMIT failed: resume pending-* on the tick */
 	struct lifecycle_ctl_stats stats;
 };
 
@@ -44,7 +45,10 @@ size_t lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st);
  * costs one fsync, not one each); the transitions inside become savepoints. A failed COMMIT
  * is logged: memory then runs ahead of the store until the next change of those rows. */
 void lc_batch_begin(struct lifecycle_ctl *c, size_t n);
-void lc_batch_end(struct lifecycle_ctl *c);
+/* Commits the batch; -1 with e when it did not become durable (the store rolled it back:
+ * the caller puts the prefixes' states back and must not report them changed). With the
+ * failpoint NAME enabled (failpoint_fail), the batch is rolled back instead of committed. */
+int lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e);
 /* Appends an event without a transition (alerts). */
 void lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
     json_t *evidence);
