@@ -1,0 +1,348 @@
+/*
+ * http_listen — the listeners of the http transport and the connections they accept.
+ * Called by prefixd.c (http_listen_unix, http_listen_tcp, http_kick, the connection counts)
+ * and by http.c (http_conn_of, the watchdog timer). It owns each listener: its socket (unix:
+ * bind, 0660, chgrp; TCP), its MHD daemon and the ev_io/ev_timer pair that runs MHD on the
+ * loop; and the per-connection bookkeeping (NOTIFY_CONNECTION) the slow-client watchdog reads.
+ * Listeners are freed by http_free (http.c). See http.h for the contract.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "http_private.h"
+#include "log.h"
+
+/*
+ * libmicrohttpd's memory pool per connection: it bounds a request's headers (and the read
+ * buffer). MHD zeroes the pool for every request, so it is kept small: 16 KiB is four times
+ * the largest header set our clients send, and costs a quarter of the 64 KiB default's memset
+ * (which showed as ~10 % of the CPU in the GET benchmark).
+ */
+#define HTTP_CONN_MEMORY (16 * 1024)
+
+/* ---- listeners ------------------------------------------------------------------------ */
+
+static void
+http_run(struct http_listener *l)
+{
+	MHD_UNSIGNED_LONG_LONG to;
+
+	MHD_run(l->d);
+	ev_timer_stop(l->h->loop, &l->tm);
+	if (MHD_get_timeout(l->d, &to) == MHD_YES) {
+		ev_timer_set(&l->tm, (double)to / 1000.0, 0.);
+		ev_timer_start(l->h->loop, &l->tm);
+	}
+}
+
+static void
+http_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(w->data);
+}
+
+static void
+http_tm_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	http_run(w->data);
+}
+
+void
+http_kick(struct http *h)
+{
+	for (struct http_listener *l = h->listeners; l != NULL; l = l->next)
+		if (l->d != NULL)
+			http_run(l);
+}
+
+static void http_notify_conn(void *, struct MHD_Connection *, void **, enum MHD_ConnectionNotificationCode);
+
+/* Starts the MHD daemon on l->fd and hooks it into the loop. */
+static int
+http_start(struct http *h, struct http_listener *l, struct err *e)
+{
+	const union MHD_DaemonInfo *info;
+
+	l->h = h;
+	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, http_access, l,
+	    MHD_OPTION_LISTEN_SOCKET, l->fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, l,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, h->lim.request_timeout,
+	    MHD_OPTION_CONNECTION_LIMIT, h->lim.max_connections,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_END);
+	if (l->d == NULL)
+		return err_set(e, "listen-failed", "libmicrohttpd refused the listener");
+	info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		MHD_stop_daemon(l->d);
+		l->d = NULL;
+		return err_set(e, "listen-failed", "libmicrohttpd has no epoll fd");
+	}
+	ev_io_init(&l->io, http_io_cb, info->epoll_fd, EV_READ);
+	l->io.data = l;
+	ev_io_start(h->loop, &l->io);
+	ev_init(&l->tm, http_tm_cb);
+	l->tm.data = l;
+	l->next = h->listeners;
+	h->listeners = l;
+	http_run(l);
+	return 0;
+}
+
+/* Refuses to replace a socket another live process answers on; removes a stale one. */
+static int
+http_unix_prepare(const char *path, struct sockaddr_un *sun, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return err_set(e, "invalid-argument", "socket path too long: %s", path);
+	strcpy(sun->sun_path, path);
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return err_set(e, "listen-failed", "%s exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(fd);
+		return err_set(e, "listen-failed", "%s: another daemon is listening", path);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return 0;
+}
+
+int
+http_listen_unix(struct http *h, const char *path, const char *group, int readonly,
+    const char *admin_group, struct err *e)
+{
+	struct http_listener *l;
+	struct sockaddr_un sun;
+	gid_t gid = getegid();
+	mode_t old;
+	int fd;
+
+	if (group != NULL && http_resolve_group(group, &gid, e) < 0)
+		return -1;
+	if (admin_group != NULL && http_set_admin_group(h, admin_group, e) < 0)
+		return -1;
+	if (http_unix_prepare(path, &sun, e) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set(e, "listen-failed", "socket: %s", strerror(errno));
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
+		close(fd);
+		return err_set(e, "listen-failed", "bind %s: %s", path, strerror(errno));
+	}
+	umask(old);
+	if (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0 || listen(fd, 1024) < 0) {
+		err_set(e, "listen-failed", "%s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		fatal("calloc");
+	l->kind = readonly ? HTTP_UNIX_RO : HTTP_UNIX;
+	l->fd = fd;
+	l->path = strdup(path);
+	l->sock_gid = gid;
+	l->sock_uid = geteuid();
+	if (l->path == NULL)
+		fatal("strdup");
+	if (http_start(h, l, e) < 0) {
+		unlink(path);
+		close(fd);
+		free(l->path);
+		free(l);
+		return -1;
+	}
+	log_info("listening on %s (%s, mode 0660, gid %u)", path,
+	    readonly ? "read-only" : "peer credentials", (unsigned)gid);
+	return 0;
+}
+
+int
+http_listen_tcp(struct http *h, const char *hostport, struct err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	struct http_listener *l;
+	char host[256], port[8];
+	unsigned p;
+	int fd, one = 1, rc;
+
+	if (conf_split_hostport(hostport, host, sizeof(host), &p, e) < 0)
+		return -1;
+	snprintf(port, sizeof(port), "%u", p);
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return err_set(e, "listen-failed", "%s: %s", hostport, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		err_set(e, "listen-failed", "%s: %s", hostport, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		fatal("calloc");
+	l->kind = HTTP_TCP;
+	l->fd = fd;
+	if (http_start(h, l, e) < 0) {
+		close(fd);
+		free(l);
+		return -1;
+	}
+	log_info("listening on tcp %s (bearer tokens)", hostport);
+	return 0;
+}
+
+/* ---- connections (slow-client watchdog) ----------------------------------------------- */
+
+static void
+http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = ((struct http_listener *)cls)->h;
+	struct http_conn *hc = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		hc = calloc(1, sizeof(*hc));
+		if (hc == NULL)
+			fatal("calloc");
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		hc->fd = ci ? ci->connect_fd : -1;
+		hc->since = ev_now(h->loop);
+		hc->next = h->conns;
+		if (h->conns)
+			h->conns->prev = hc;
+		h->conns = hc;
+		*socket_context = hc;
+	} else if (hc != NULL) {
+		if (hc->prev)
+			hc->prev->next = hc->next;
+		else
+			h->conns = hc->next;
+		if (hc->next)
+			hc->next->prev = hc->prev;
+		free(hc);
+		*socket_context = NULL;
+	}
+}
+
+struct http_conn *
+http_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * Writes a final answer straight to the socket of a request whose body is still arriving:
+ * libmicrohttpd 0.9.75 refuses MHD_queue_response until the body is complete, and a slow
+ * client must still learn why it was cut off. MHD has written nothing for this request yet.
+ */
+static void
+http_raw_answer(struct http_conn *hc)
+{
+	struct http_req *r = hc->req;
+	char body[160], msg[512];
+	int n, status = r->too_large ? 413 : 408;
+
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+	    status == 413 ? "body-too-large" : "request-timeout",
+	    status == 413 ? "body exceeds max_body" : "request not received within request_timeout");
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nX-Request-Id: %s\r\nContent-Length: %zu\r\n\r\n%s", status,
+	    status == 413 ? "Content Too Large" : "Request Timeout", r->request_id, strlen(body), body);
+	if (send(hc->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("slow client: %s", strerror(errno));
+	r->status = status;
+}
+
+/*
+ * Once a second: cut off connections whose current request (or idleness) has lasted longer
+ * than request_timeout plus a grace second. A request whose body is being read gets a 408
+ * (or 413) written first and its sending side shut; anything else (idle keep-alive, headers
+ * trickling in) is shut down silently. A connection still open a second later is shut down
+ * both ways. shutdown(2) leaves the fd to MHD, which sees EOF and closes it itself.
+ */
+void
+http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http *h = w->data;
+	double now = ev_now(loop);
+
+	(void)revents;
+	for (struct http_conn *hc = h->conns; hc != NULL; hc = hc->next) {
+		if (hc->suspended || hc->fd < 0 || hc->shut == 2)
+			continue;
+		if (hc->shut == 1) {
+			shutdown(hc->fd, SHUT_RDWR);
+			hc->shut = 2;
+			continue;
+		}
+		if (now - hc->since <= (double)h->lim.request_timeout + 1.0)
+			continue;
+		log_info("cutting off a connection idle or slow for %.0f s", now - hc->since);
+		if (hc->req != NULL && hc->req->status == 0) {
+			http_raw_answer(hc);
+			shutdown(hc->fd, SHUT_WR);
+			hc->shut = 1;
+		} else {
+			shutdown(hc->fd, SHUT_RDWR);
+			hc->shut = 2;
+		}
+	}
+	http_kick(h);
+}
+
+size_t
+http_connection_count(const struct http *h)
+{
+	size_t n = 0;
+
+	for (const struct http_conn *hc = h->conns; hc != NULL; hc = hc->next)
+		n++;
+	return n;
+}
+
+size_t
+http_connection_count_active(const struct http *h)
+{
+	size_t n = 0;
+
+	for (const struct http_conn *hc = h->conns; hc != NULL; hc = hc->next)
+		n += !hc->suspended;
+	return n;
+}
