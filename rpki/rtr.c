@@ -1,6 +1,13 @@
 /*
- * rtr — rtrlib inside the libev loop, freshness, VRP counts and change events. The contract,
- * the threading rules and the state machine are in rtr.h; rtrlib's traps are listed there.
+ * rtr — rtrlib inside the libev loop: its callbacks and the ring they fill, the buffered
+ * transport, the manager's life cycle (create, start, restart, destroy), VRP counts, the
+ * look-up index and debounced change events. Called by src/prefixd.c (rtr_new, rtr_start,
+ * rtr_reconfigure, rtr_free), by rov.c through the accessors of rtr_private.h and by the
+ * subscribers. The freshness state machine, its timers and the per-cache sync clock are in
+ * rtr_state.c; this file drives them (rtr_state_init, rtr_poll_caches, rtr_arm_timers) and
+ * lends them the manager restart and "everything changed" (rtr_lib_restart,
+ * rtr_change_note_all). The contract, the threading rules and the state machine are in
+ * rtr.h; rtrlib's traps are listed there.
  */
 #include <ev.h>
 #include <jansson.h>
@@ -18,128 +25,9 @@
 #include "rtr.h"
 #include "rtr_private.h"
 
-/* ---- state machine ---------------------------------------------------------------- */
-
-const char *
-rtr_state_name(enum rtr_state s)
-{
-	static const char *names[RTR_STATE_COUNT] = {
-		"connecting", "synced", "stale", "expired",
-	};
-	return (unsigned)s < RTR_STATE_COUNT ? names[s] : "?";
-}
-
-static const char *
-event_name(enum rtr_event ev)
-{
-	switch (ev) {
-	case RTR_EV_SYNC:
-		return "sync";
-	case RTR_EV_STALE:
-		return "stale";
-	case RTR_EV_EXPIRE:
-		return "expire";
-	case RTR_EV_RESET:
-		return "reset";
-	}
-	return "?";
-}
-
-int
-rtr_fsm_next(enum rtr_state s, enum rtr_event ev, enum rtr_state *next)
-{
-	switch (ev) {
-	case RTR_EV_SYNC:
-		if ((unsigned)s >= RTR_STATE_COUNT)
-			return -1;
-		*next = RTR_STATE_SYNCED;
-		return 0;
-	case RTR_EV_STALE:
-		if (s != RTR_STATE_SYNCED)
-			return -1;
-		*next = RTR_STATE_STALE;
-		return 0;
-	case RTR_EV_EXPIRE:
-		if (s != RTR_STATE_SYNCED && s != RTR_STATE_STALE)
-			return -1;
-		*next = RTR_STATE_EXPIRED;
-		return 0;
-	case RTR_EV_RESET:
-		if ((unsigned)s >= RTR_STATE_COUNT)
-			return -1;
-		*next = RTR_STATE_CONNECTING;
-		return 0;
-	}
-	return -1;
-}
-
-static void mgr_restart(struct rtr *rtr);
-static void change_note_all(struct rtr *rtr);
 static void ix_finish(struct rtr *rtr);
 
-/* Arms the stale and expire timers from last_sync (both run while data is kept). */
-static void
-arm_timers(struct rtr *rtr)
-{
-	double age = rtr_mono_now() - rtr->last_sync, left;
-
-	ev_timer_stop(rtr->loop, &rtr->stale_w);
-	ev_timer_stop(rtr->loop, &rtr->expire_w);
-	if (rtr->state == RTR_STATE_SYNCED) {
-		left = (double)rtr->conf.stale_after - age;
-		ev_timer_set(&rtr->stale_w, left > 0 ? left : 0, 0);
-		ev_timer_start(rtr->loop, &rtr->stale_w);
-	}
-	if (rtr->state == RTR_STATE_SYNCED || rtr->state == RTR_STATE_STALE) {
-		left = (double)rtr->conf.expire - age;
-		ev_timer_set(&rtr->expire_w, left > 0 ? left : 0, 0);
-		ev_timer_start(rtr->loop, &rtr->expire_w);
-	}
-}
-
-int
-rtr_fsm(struct rtr *rtr, enum rtr_event ev)
-{
-	enum rtr_state next, prev = rtr->state;
-
-	if (rtr_fsm_next(prev, ev, &next) == -1) {
-		rtr->illegal_events++;
-		log_warnx("rpki: illegal event %s in state %s", event_name(ev),
-		    rtr_state_name(prev));
-		return -1;
-	}
-	rtr->state = next;
-	if (ev == RTR_EV_SYNC && atomic_exchange(&rtr->bulk, false))
-		change_note_all(rtr);
-	if (next != prev) {
-		rtr->transitions[next]++;
-		log_info("rpki: %s -> %s (%s)", rtr_state_name(prev), rtr_state_name(next),
-		    event_name(ev));
-	}
-	if (ev == RTR_EV_EXPIRE || ev == RTR_EV_RESET) {
-		/* RFC 8210 §6: the data must not be kept past expire. A fresh manager starts
-		 * with an empty table and a Reset Query (also after a configuration change). */
-		if (ev == RTR_EV_EXPIRE)
-			log_warnx("rpki: no sync for %u s, dropping all VRPs", rtr->conf.expire);
-		mgr_restart(rtr);
-		rtr->vrps_v4 = rtr->vrps_v6 = 0;
-		change_note_all(rtr);
-	}
-	arm_timers(rtr);
-	return 0;
-}
-
-bool
-rtr_is_fresh(const struct rtr *rtr)
-{
-	return rtr != NULL && rtr->state == RTR_STATE_SYNCED;
-}
-
-enum rtr_state
-rtr_state(const struct rtr *rtr)
-{
-	return rtr->state;
-}
+/* ---- the live data, for rov (rtr_private.h) ---------------------------------------- */
 
 bool
 rtr_maybe_covered(struct rtr *rtr, const struct cidr *p)
@@ -164,22 +52,6 @@ struct pfx_table *
 rtr_table(struct rtr *rtr)
 {
 	return rtr != NULL && rtr->mgr != NULL ? rtr->mgr->pfx_table : NULL;
-}
-
-static void
-on_stale(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	rtr_fsm(w->data, RTR_EV_STALE);
-}
-
-static void
-on_expire(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	rtr_fsm(w->data, RTR_EV_EXPIRE);
 }
 
 /* ---- rtrlib callbacks (rtrlib threads, or ours during stop) --------------------------- */
@@ -455,8 +327,8 @@ mgr_destroy(struct rtr *rtr)
 	atomic_store(&rtr->quiet, false);
 }
 
-static void
-mgr_restart(struct rtr *rtr)
+void
+rtr_lib_restart(struct rtr *rtr)
 {
 	struct err e = {0};
 
@@ -491,8 +363,8 @@ arm_debounce(struct rtr *rtr)
 	ev_timer_start(rtr->loop, &rtr->debounce_w);
 }
 
-static void
-change_note_all(struct rtr *rtr)
+void
+rtr_change_note_all(struct rtr *rtr)
 {
 	rtr->ch_all = true;
 	rtr->ch_n = 0;
@@ -697,7 +569,7 @@ drain_queue(struct rtr *rtr)
 	if (atomic_exchange(&rtr->overflow, false)) {
 		rtr->overflows++;
 		log_debug("rpki: update ring overflowed, re-evaluating everything");
-		change_note_all(rtr);
+		rtr_change_note_all(rtr);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct lrtr_ip_addr a = {.ver = batch[i].v6 ? LRTR_IPV6 : LRTR_IPV4};
@@ -716,76 +588,6 @@ drain_queue(struct rtr *rtr)
 		arm_debounce(rtr);
 }
 
-/*
- * Has cache c completed a sync since we last looked? rtrlib 0.8.0 calls the status callback
- * for SYNC -> ESTABLISHED only when the group's status changes, i.e. after the first sync,
- * not after each refresh. So we also read rs.last_update (rtrlib's CLOCK_MONOTONIC seconds,
- * rounded, set at each End of Data), session_id and serial_number directly. rtrlib writes
- * them from its thread without synchronisation; we read them with relaxed atomic loads of
- * aligned 32/64-bit words, which cannot tear on the 64-bit targets we build for. Returns
- * true and sets c->last_sync when a sync completed.
- */
-static bool
-cache_synced(struct rtr_cache *c)
-{
-	uint64_t syncs = atomic_load(&c->syncs);
-	time_t lu = __atomic_load_n(&c->rs.last_update, __ATOMIC_RELAXED);
-	bool done = false;
-
-	if (syncs != c->syncs_seen) {
-		c->syncs_seen = syncs;
-		c->last_sync = rtr_mono_now();
-		done = true;
-	}
-	if (lu != 0 && lu != c->lu_seen) {
-		c->lu_seen = lu;
-		/* rtrlib rounds to the nearest second: take the older end. */
-		if (!done)
-			c->last_sync = (double)lu - 0.5;
-		done = true;
-	}
-	if (done) {
-		c->has_session = true;
-		c->session_id = __atomic_load_n(&c->rs.session_id, __ATOMIC_RELAXED);
-		c->serial = __atomic_load_n(&c->rs.serial_number, __ATOMIC_RELAXED);
-	}
-	return done;
-}
-
-/* Reads every cache: completed syncs drive RTR_EV_SYNC; up/down is logged. */
-static void
-poll_caches(struct rtr *rtr)
-{
-	bool synced = false;
-
-	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
-		struct rtr_cache *c = &rtr->caches[i];
-		bool up = atomic_load(&c->up);
-		if (cache_synced(c)) {
-			if (c->last_sync > rtr->last_sync)
-				rtr->last_sync = c->last_sync;
-			synced = true;
-		}
-		if (up != c->was_up) {
-			c->was_up = up;
-			if (up)
-				log_info("rpki: cache %s:%s up", c->tcp.host, c->tcp.port);
-			else
-				log_warnx("rpki: cache %s:%s down", c->tcp.host, c->tcp.port);
-		}
-	}
-	if (synced)
-		rtr_fsm(rtr, RTR_EV_SYNC);
-}
-
-/* Once a second: catches refresh syncs, which raise no callback (cache_synced). */
-static void
-on_poll(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	poll_caches(w->data);
-}
 
 static void
 on_async(struct ev_loop *loop, ev_async *w, int revents)
@@ -795,7 +597,7 @@ on_async(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)revents;
 	drain_queue(rtr);
-	poll_caches(rtr);
+	rtr_poll_caches(rtr);
 	ix_check(rtr);
 }
 
@@ -822,16 +624,11 @@ rtr_new(struct ev_loop *loop, const struct rtr_conf *c, struct err *e)
 		atomic_store(&rtr->caches[i].sock_state, RTR_CLOSED);
 	}
 	pthread_mutex_init(&rtr->q_mu, NULL);
-	rtr->state = RTR_STATE_CONNECTING;
+	rtr_state_init(rtr);
 	atomic_store(&rtr->bulk, true);
-	rtr->transitions[RTR_STATE_CONNECTING] = 1;
 	ev_async_init(&rtr->async_w, on_async);
-	ev_timer_init(&rtr->stale_w, on_stale, 0, 0);
-	ev_timer_init(&rtr->expire_w, on_expire, 0, 0);
 	ev_timer_init(&rtr->debounce_w, on_debounce, 0, 0);
-	ev_timer_init(&rtr->poll_w, on_poll, 1, 1);
-	rtr->async_w.data = rtr->stale_w.data = rtr->expire_w.data = rtr->debounce_w.data = rtr;
-	rtr->poll_w.data = rtr;
+	rtr->async_w.data = rtr->debounce_w.data = rtr;
 	return rtr;
 }
 
@@ -891,7 +688,7 @@ rtr_reconfigure(struct rtr *rtr, const struct rtr_conf *c, struct err *e)
 		log_info("rpki: configuration changed, reconnecting to %zu cache(s)", c->ncaches);
 		rtr_fsm(rtr, RTR_EV_RESET);
 	} else {
-		arm_timers(rtr);
+		rtr_arm_timers(rtr);
 	}
 	return 0;
 }

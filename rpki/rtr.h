@@ -6,9 +6,10 @@
  * Who calls it: src/prefixd.c creates one (rtr_conf_from + rtr_new + rtr_start, then
  * rtr_api_register) from the [rpki] config; rpki/rov validates against its data; the
  * lifecycle subscribes to changes; the API and metrics read rtr_status_get(). It owns the
- * rtrlib manager, its sockets, the VRP table and the index. Files: rtr.c (rtrlib, state
- * machine, queue, change events), api_rpki.c (config, status, JSON, routes, metrics),
- * rtr_private.h (struct rtr, shared with rov.c).
+ * rtrlib manager, its sockets, the VRP table and the index. Files: rtr.c (rtrlib, queue,
+ * index, change events), rtr_state.c (freshness state machine, its timers, the per-cache
+ * sync clock), api_rpki.c (config, status, JSON, routes, metrics), rtr_private.h (struct
+ * rtr, shared with rov.c).
  *
  * Threads. rtrlib runs one pthread per cache. Its two callbacks (pfx update, status) only
  * (a) update a few atomic counters (table generation, /16 coverage counts, /0 VRPs, socket
@@ -42,7 +43,8 @@
  *   in_sync means "once"          our own freshness clock (last completed sync per cache)
  *   no callback after a refresh   the status callback reports SYNC -> ESTABLISHED only when the
  *                                 group's status changes (the first sync); refresh syncs are
- *                                 seen by reading rs.last_update once a second (rtr.c)
+ *                                 seen by reading rs.last_update once a second
+ *                                 (rtr_state.c)
  *   /0 VRPs abort lookups         rtrlib asserts in lrtr_get_bits; rov refuses to validate a
  *                                 family while a /0 VRP is held (rtr_private.h)
  *   four syscalls per PDU         a read buffer in front of rtrlib's TCP transport

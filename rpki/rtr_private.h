@@ -1,10 +1,12 @@
 /*
  * rtr_private — what the files of the rpki/rtr module share and nobody else needs:
- *   rtr.c       rtrlib in the loop, the state machine, the queue, change events
+ *   rtr.c       rtrlib in the loop, the queue, the index, change events
+ *   rtr_state.c the freshness state machine, its timers, the per-cache sync clock
  *   api_rpki.c  [rpki] config, the status snapshot and its JSON, routes, metrics
  *   rov.c       reads the table, the index and the prefilters through the accessors below
  * It holds struct rtr itself, the conversion between prefixd's struct cidr and rtrlib's
- * struct lrtr_ip_addr, and the accessors for the live data.
+ * struct lrtr_ip_addr, the accessors for the live data, and the calls between rtr.c and
+ * rtr_state.c.
  *
  * rtrlib's address layout (lib/ipv4.h, lib/ipv6.h): host byte order; IPv4 is one uint32,
  * IPv6 four uint32 words with addr[0] the most significant. struct cidr is left-aligned in
@@ -187,5 +189,25 @@ const struct rov_index *rtr_index(struct rtr *rtr);
 /* The live VRP table, or NULL while there is none (before start, during a restart).
  * Loop thread only. */
 struct pfx_table *rtr_table(struct rtr *rtr);
+
+/*
+ * Between rtr.c and rtr_state.c, loop thread only.
+ *
+ * rtr_state.c:
+ *   rtr_state_init    from rtr_new: state connecting (counted once), the stale, expire and
+ *                     poll timers initialised (not started)
+ *   rtr_arm_timers    (re)arms the stale and expire timers from last_sync for the current
+ *                     state and conf (both run while data is kept; neither otherwise)
+ *   rtr_poll_caches   reads every cache: completed syncs drive RTR_EV_SYNC; up/down is logged
+ * rtr.c:
+ *   rtr_lib_restart   drops the data: stops and frees the manager, then a fresh init + start
+ *                     (no-op before rtr_start; on failure logged, RPKI stays without data)
+ *   rtr_change_note_all  the next change event says "everything changed" (debounced)
+ */
+void rtr_state_init(struct rtr *rtr);
+void rtr_arm_timers(struct rtr *rtr);
+void rtr_poll_caches(struct rtr *rtr);
+void rtr_lib_restart(struct rtr *rtr);
+void rtr_change_note_all(struct rtr *rtr);
 
 #endif
