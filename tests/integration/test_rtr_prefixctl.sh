@@ -20,7 +20,13 @@ export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/lsan-rtrlib.supp:prin
 
 pd_setup
 STAYRTR_PID=
-stop_stayrtr() { [ -n "$STAYRTR_PID" ] && kill "$STAYRTR_PID" 2>/dev/null; wait 2>/dev/null || true; }
+# Only StayRTR's own pid: a bare `wait` would also wait for prefixd, which is still running
+# when a check fails before pd_stop, and turn that failure into a hang until ctest's timeout.
+stop_stayrtr() {
+	[ -n "$STAYRTR_PID" ] || return 0
+	kill "$STAYRTR_PID" 2>/dev/null
+	wait "$STAYRTR_PID" 2>/dev/null || true
+}
 on_exit stop_stayrtr
 
 listening() { [ -n "$(ss -Htln "src 127.0.0.1 and sport = :$1")" ]; }
