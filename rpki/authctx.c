@@ -27,6 +27,7 @@
 
 #include "authctx.h"
 #include "authctx_private.h"
+#include "hex.h"
 #include "log.h"
 #include "rdap.h"
 
@@ -81,18 +82,6 @@ authctx_fail(struct authctx_result *r, struct err *e, const char *check, const c
 {
 	authctx_report(r, check, 0, "%s", msg);
 	return err_set(e, code, "%s", msg);
-}
-
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* ---- signature ---- */
@@ -177,7 +166,7 @@ try_candidate(const char *pem, size_t idx, const unsigned char *msg, size_t msgl
 		res = CAND_NO_MATCH;
 	} else {
 		X509_digest(x, EVP_sha256(), fp, &fplen);
-		hex(fp, fplen, r->cert_sha256);
+		hex_encode(fp, fplen, r->cert_sha256);
 		authctx_report(r, "signature", 1, "candidate %zu: verifies (cert sha256 %s)", idx,
 		    r->cert_sha256);
 		if (X509_cmp_time(X509_get0_notBefore(x), &now) >= 0 ||
@@ -204,7 +193,7 @@ hash_message(const char *msg, size_t len, struct authctx_result *r)
 	unsigned int dl = 0;
 
 	EVP_Digest(msg, len, d, &dl, EVP_sha256(), NULL);
-	hex(d, dl, r->msg_sha256);
+	hex_encode(d, dl, r->msg_sha256);
 }
 
 /* Message and signature-encoding checks: everything that needs no certificate. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "log.h"
 
 #include <openssl/evp.h>
@@ -160,7 +161,6 @@ audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HE
 {
 	static EVP_MD *md;
 	static EVP_MD_CTX *ctx;
-	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 
@@ -178,11 +178,7 @@ audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HE
 		out[AUDIT_HASH_HEXLEN] = '\0';
 		return;
 	}
-	for (unsigned i = 0; i < dlen; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	out[AUDIT_HASH_HEXLEN] = '\0';
+	hex_encode(d, dlen, out);
 }
 
 void

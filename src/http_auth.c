@@ -5,7 +5,6 @@
  * hashes, compared in constant time) and the admin group; roles on the unix socket come from
  * SO_PEERCRED / SO_PEERGROUPS. See http.h for the roles (SPEC §6).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <openssl/crypto.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hex.h"
 #include "http_private.h"
 #include "log.h"
 
@@ -137,19 +137,6 @@ http_token_role(struct http *h, const char *auth, char *actor, size_t len)
 	return role;
 }
 
-static int
-http_hex32(const char *s, unsigned char out[32])
-{
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (unsigned char)v;
-	}
-	return s[64] == '\0' ? 0 : -1;
-}
-
 /* Parses one tokens-file line into t; 1 = a token, 0 = blank/comment, -1 = bad. */
 static int
 http_token_line(char *line, struct http_token *t)
@@ -164,7 +151,8 @@ http_token_line(char *line, struct http_token *t)
 	hex = strtok_r(NULL, " \t", &save);
 	extra = strtok_r(NULL, " \t", &save);
 	if (role == NULL || hex == NULL || extra != NULL || strlen(name) >= sizeof(t->name) ||
-	    http_role_parse(role, &t->role) < 0 || http_hex32(hex, t->hash) < 0)
+	    http_role_parse(role, &t->role) < 0 ||
+	    hex_decode(hex, strlen(hex), t->hash, sizeof(t->hash)) < 0)
 		return -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	return 1;

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 /*
  * The history query (Q_EVENT_QUERY). CIDRs nest or are disjoint, so an event overlaps the
  * asked prefix Q exactly when it starts inside Q, or it is one of Q's supernets, which start
@@ -87,25 +89,6 @@ store_sqlite_events_index(struct store *st, struct err *e)
 	return store_commit(st, e);
 }
 
-/* 64 hex digits (either case) into 32 bytes; -1 when malformed. */
-static int
-store_unhex32(const char *hex, size_t len, uint8_t out[32])
-{
-	if (hex == NULL || len != AUDIT_HASH_HEXLEN)
-		return -1;
-	for (size_t i = 0; i < AUDIT_HASH_HEXLEN; i++) {
-		int c = (unsigned char)hex[i], v;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v = (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
-	}
-	return 0;
-}
-
 /* SQL prefixd_unhex(text): the 32-byte BLOB of a 64-digit hex hash; NULL for anything else
  * (a malformed stored hash then fails verification at its event, as it should). */
 void
@@ -115,7 +98,7 @@ store_sql_unhex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	uint8_t b[32];
 
 	(void)argc;
-	if (store_unhex32(t, t != NULL ? (size_t)sqlite3_value_bytes(argv[0]) : 0, b) == 0)
+	if (hex_decode(t, t != NULL ? (size_t)sqlite3_value_bytes(argv[0]) : 0, b, sizeof(b)) == 0)
 		sqlite3_result_blob(cx, b, 32, SQLITE_TRANSIENT);
 	else
 		sqlite3_result_null(cx);
@@ -224,7 +207,7 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 		return 0;
 	}
 	sqlite3_bind_int64(q, 13, (sqlite3_int64)ev->id);
-	if (store_unhex32(hash, strlen(hash), hash_b) == 0)
+	if (hex_decode(hash, strlen(hash), hash_b, sizeof(hash_b)) == 0)
 		sqlite3_bind_blob(q, 14, hash_b, 32, SQLITE_STATIC);
 	else                                /* the all-'x' hash of a failed digest */
 		store_bind_text(q, 14, hash);
@@ -238,7 +221,6 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 static void
 store_col_event(sqlite3_stmt *q, struct store_event *ev, char hash[AUDIT_HASH_HEXLEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	const uint8_t *b;
 
 	memset(ev, 0, sizeof(*ev));
@@ -256,11 +238,7 @@ store_col_event(sqlite3_stmt *q, struct store_event *ev, char hash[AUDIT_HASH_HE
 	ev->evidence = store_col_text(q, 12);
 	if (sqlite3_column_type(q, 13) == SQLITE_BLOB && sqlite3_column_bytes(q, 13) == 32 &&
 	    (b = sqlite3_column_blob(q, 13)) != NULL) {
-		for (int i = 0; i < 32; i++) {
-			hash[2 * i] = hex[b[i] >> 4];
-			hash[2 * i + 1] = hex[b[i] & 15];
-		}
-		hash[AUDIT_HASH_HEXLEN] = '\0';
+		hex_encode(b, 32, hash);
 		ev->hash = hash;
 	}
 }
@@ -432,7 +410,7 @@ store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e)
 		canon = audit_event_canonical(&ev);
 		audit_chain_hash(prev, canon, prev);
 		free(canon);
-		if (store_unhex32(prev, strlen(prev), prev_b) == 0)
+		if (hex_decode(prev, strlen(prev), prev_b, sizeof(prev_b)) == 0)
 			sqlite3_bind_blob(u, 1, prev_b, 32, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(u, 2, (sqlite3_int64)n);
 		if (sqlite3_step(u) != SQLITE_DONE) {
