@@ -198,6 +198,20 @@ store_col_cidr(sqlite3_stmt *st, int fam_col, int start_col, int len_col, struct
 	return cidr_from_bytes(CIDR_V6, b, (unsigned)len, c, e);
 }
 
+int
+store_read_int(struct store_sqlite *s, int qi, int64_t *v, const char *what, struct err *e)
+{
+	sqlite3_stmt *q = s->q[qi];
+	int rc = sqlite3_step(q);
+
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, e, what);
+	return 0;
+}
+
 /* ---- ops ---- */
 
 static void
@@ -378,17 +392,9 @@ static int
 store_sqlite_counter_get(struct store *st, const char *name, int64_t *value, struct err *e)
 {
 	struct store_sqlite *s = store_sq(st);
-	sqlite3_stmt *q = s->q[Q_COUNTER_GET];
-	int rc;
 
-	store_bind_text(q, 1, name);
-	rc = sqlite3_step(q);
-	*value = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, e, "counter");
-	return 0;
+	store_bind_text(s->q[Q_COUNTER_GET], 1, name);
+	return store_read_int(s, Q_COUNTER_GET, value, "counter", e);
 }
 
 static int

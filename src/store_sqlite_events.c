@@ -52,28 +52,14 @@ store_event_query_sql(void)
 	return sql;
 }
 
-/* Reads an integer from a one-row SELECT statement (0 when it has no row); resets it. */
-static int
-store_read_int(struct store_sqlite *s, int qi, int64_t *v, struct err *e)
-{
-	sqlite3_stmt *q = s->q[qi];
-	int rc = sqlite3_step(q);
-
-	*v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, e, "read");
-	return 0;
-}
-
 int
 store_sqlite_events_index(struct store *st, struct err *e)
 {
 	struct store_sqlite *s = store_sq(st);
 	int64_t upto, max;
 
-	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, e) != 0 ||
-	    store_read_int(s, Q_EVENTS_MAX, &max, e) != 0)
+	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, "ranges_upto", e) != 0 ||
+	    store_read_int(s, Q_EVENTS_MAX, &max, "events max", e) != 0)
 		return -1;
 	if (max <= upto)
 		return 0;
@@ -292,7 +278,7 @@ store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
 	int64_t upto;
 	int n = 0;
 
-	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, e) != 0)
+	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, "ranges_upto", e) != 0)
 		return -1;
 	cidr_to_bytes(c, first_b);
 	cidr_to_bytes(&last, last_b);

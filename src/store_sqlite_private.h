@@ -80,6 +80,10 @@ store_col_text(sqlite3_stmt *st, int i)
 int store_fail(struct store_sqlite *s, struct err *e, const char *what);
 int store_exec(struct store_sqlite *s, const char *sql, struct err *e);
 int store_step(struct store_sqlite *s, int q, struct err *e);
+/* Runs a prepared one-column SELECT whose parameters are bound: *v is its first row's
+ * integer, 0 when there is no row; resets it and clears its bindings. what names it in e. */
+int store_read_int(struct store_sqlite *s, int qi, int64_t *v, const char *what,
+    struct err *e);
 void store_bind_addr(sqlite3_stmt *st, int i, const struct cidr *c);
 int store_col_cidr(sqlite3_stmt *st, int fam_col, int start_col, int len_col, struct cidr *c,
     struct err *e);
