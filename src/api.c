@@ -336,9 +336,8 @@ api_run_batch(struct daemon *d)
 		store_rollback(d->store, NULL);
 	}
 	if (failed) {
-		/* SQLite's SQLITE_FULL text, until the store reports storage-full itself */
-		const char *code = (e.code != NULL && strcmp(e.code, "storage-full") == 0) ||
-		    strstr(e.msg, "disk is full") != NULL ? "storage-full" : "store-failed";
+		const char *code = e.code != NULL && strcmp(e.code, "storage-full") == 0 ?
+		    "storage-full" : "store-failed";
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, 503, code, "not committed: %s", e.msg);

@@ -279,8 +279,6 @@ lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e)
 		log_error("lifecycle: changes not committed: %s", e->msg);
 		if (store_in_txn(c->d->store))
 			store_rollback(c->d->store, NULL);
-		if (strstr(e->msg, "disk is full") != NULL)
-			e->code = "storage-full";
 		return -1;
 	}
 	return 0;

@@ -19,7 +19,8 @@
  * The store enforces uniqueness itself, independent of ipam's index: UNIQUE(pool, start
  * address) on allocations, UNIQUE(pool, token) on client tokens, UNIQUE names.
  *
- * Every call returns 0 or -1 with e set (code "store-failed", "exists" on a UNIQUE violation).
+ * Every call returns 0 or -1 with e set (code "store-failed", "exists" on a UNIQUE violation,
+ * "storage-full" when the disk is full).
  * Only the libev loop thread uses a store.
  */
 #ifndef PREFIXD_STORE_H

@@ -138,8 +138,8 @@ store_fail(struct store_sqlite *s, struct err *e, const char *what)
 
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return err_set(e, "exists", "store: %s: %s", what, sqlite3_errmsg(s->db));
-	return err_set(e, "store-failed", "store %s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
+	return err_set(e, (rc & 0xff) == SQLITE_FULL ? "storage-full" : "store-failed",
+	    "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 int
