@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "store.h"
+#include "unit_sqlite.h"
 
 struct fx {
 	char dir[64];
@@ -408,23 +409,6 @@ hist_random(unsigned *seed)
 	return cidr_make(fam, hi, lo, len);
 }
 
-/* One integer from the store file, read behind the store's back (committed state). */
-static long
-ranges(struct fx *f, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	long v = -1;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 static long
 nhas(const bool *has)
 {
@@ -480,8 +464,8 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 		for (int i = 0; i < nwant; i++)
 			assert_int_equal(got.ids[i], want[i]);
 	}
-	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), nhas(has));
-	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"),
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM event_ranges"), nhas(has));
+	assert_int_equal(unit_sql_int(f->path, "SELECT value FROM meta WHERE key = 'ranges_upto'"),
 	    HIST_EVENTS);
 }
 
@@ -498,18 +482,18 @@ test_schema6_events_are_indexed_by_migration_7(void **state)
 		append(f, "allocate", NULL);
 	make_schema5(f, "lower(hex(hash))");        /* 5 and 6 differ only in the events row */
 	assert_int_equal(store_sqlite_open(f->path, &f->st, &f->e), 0);
-	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 3);
-	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 3);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM event_ranges"), 3);
+	assert_int_equal(unit_sql_int(f->path, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 3);
 	assert_int_equal(append(f, "release", NULL), 4);
-	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 3);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM event_ranges"), 3);
 	assert_int_equal(cidr_parse("10.0.0.0/25", &q, &f->e), 0);
 	assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e), 0);
 	assert_int_equal(got.n, 4);                 /* three indexed, one from the tail */
 	assert_int_equal(got.ids[3], 4);
 	assert_int_equal(store_events_index(f->st, &f->e), 0);
-	assert_int_equal(ranges(f, "SELECT count(*) FROM event_ranges"), 4);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM event_ranges"), 4);
 	assert_int_equal(store_events_index(f->st, &f->e), 0);     /* nothing new: no-op */
-	assert_int_equal(ranges(f, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 4);
+	assert_int_equal(unit_sql_int(f->path, "SELECT value FROM meta WHERE key = 'ranges_upto'"), 4);
 	got.n = 0;
 	assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e), 0);
 	assert_int_equal(got.n, 4);

@@ -16,6 +16,7 @@
 
 #include "ipam.h"
 #include "store.h"
+#include "unit_sqlite.h"
 
 struct fx {
 	char dir[64];
@@ -110,22 +111,6 @@ alloc(struct fx *f, struct ipam_pool *p, int netmask, const char *token)
 	return r.alloc;
 }
 
-static long
-query_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	long v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 static void
 test_store_uses_wal_and_current_schema(void **state)
 {
@@ -139,7 +124,7 @@ test_store_uses_wal_and_current_schema(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
 	sqlite3_finalize(q);
 	sqlite3_close(db);
-	assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"),
+	assert_int_equal(unit_sql_int(f->path, "SELECT max(version) FROM schema_version"),
 	    store_sqlite_schema_version());
 }
 
@@ -149,7 +134,7 @@ test_reopen_does_not_rerun_migrations(void **state)
 	struct fx *f = *state;
 
 	restart(f);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM schema_version"),
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM schema_version"),
 	    store_sqlite_schema_version());
 }
 
@@ -160,7 +145,7 @@ test_default_scopes_are_created_once(void **state)
 
 	restart(f);
 	restart(f);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM scopes"), 2);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM scopes"), 2);
 }
 
 static void
@@ -228,14 +213,14 @@ test_refused_allocation_writes_nothing(void **state)
 	struct ipam_pool *p = mkpool(f, "p", "10.0.0.0/24");
 	struct ipam_alloc_req q;
 	struct ipam_alloc_result r;
-	long events = query_int(f->path, "SELECT count(*) FROM events");
+	long events = unit_sql_int(f->path, "SELECT count(*) FROM events");
 
 	memset(&q, 0, sizeof(q));
 	q.netmask = 23;
 	assert_int_equal(ipam_allocate(f->m, &who, p, &q, &r, &f->e), -1);
 	assert_string_equal(f->e.code, "pool-exhausted");
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM allocations"), 0);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), events);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM allocations"), 0);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM events"), events);
 }
 
 static void
@@ -313,7 +298,7 @@ test_group_commit_keeps_batch_when_one_request_is_refused(void **state)
 	alloc(f, p, 26, NULL);
 	assert_int_equal(store_commit(f->st, &f->e), 0);
 	assert_false(store_in_txn(f->st));
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM allocations"), 2);
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM allocations"), 2);
 }
 
 static void
@@ -390,7 +375,7 @@ test_events_carry_actor_and_request_id(void **state)
 	struct fx *f = *state;
 
 	mkpool(f, "p", "10.0.0.0/16");
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM events WHERE actor = 'alice' "
+	assert_int_equal(unit_sql_int(f->path, "SELECT count(*) FROM events WHERE actor = 'alice' "
 	    "AND role = 'admin' AND request_id = 'req-7' AND action = 'provision'"), 1);
 }
 
