@@ -45,7 +45,7 @@ static void
 test_hex_decode_refuses_hostile_text(void **state)
 {
 	static const char *const bad[] = {
-		"a5f", "a5fff", "", "g0ff", "a5 f", "0x5f", "a5f\n", "-1ff", "a5\xff" "f", "@0ff",
+		"a5f", "a5fff", "", "g0ff", "a5 f", "0x5f", "a5f\n", "-1ff", "a5\377f", "@0ff",
 		"`0ff", "G0ff", "/0ff", ":0ff",
 	};
 	uint8_t out[2];
