@@ -288,37 +288,3 @@ reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *out)
 {
 	*out = r->stats;
 }
-
-struct reconcile_bird *
-reconcile_bird_start(struct ev_loop *loop, const struct reconcile_bird_config *cfg,
-    reconcile_desired_fn desired, void *desired_arg)
-{
-	struct birdc_config cc = { .socket_path = cfg->socket };
-	struct bird_apply_config ac = { .include_path = cfg->include,
-	    .check_config = cfg->config, .confirm_timeout = cfg->confirm_timeout };
-	struct reconcile_config rc = { .interval = cfg->reconcile_interval };
-	struct reconcile_bird *b;
-
-	if (cfg->socket == NULL || cfg->include == NULL)
-		return NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		fatalx("reconcile_bird_start: out of memory");
-	snprintf(b->socket, sizeof(b->socket), "%s", cfg->socket);
-	b->birdc = birdc_new(loop, &cc);
-	b->apply = bird_apply_new(loop, b->birdc, &ac);
-	b->reconcile = reconcile_new(loop, b->birdc, b->apply, &rc, desired, desired_arg);
-	reconcile_start(b->reconcile);
-	birdc_start(b->birdc);
-	return b;
-}
-
-void
-reconcile_bird_stop(struct reconcile_bird *b)
-{
-	if (b == NULL)
-		return;
-	birdc_free(b->birdc);           /* in-flight commands fail: runs and transactions end */
-	bird_apply_free(b->apply);      /* pending requesters (the reconciler too) are told */
-	reconcile_free(b->reconcile);
-	free(b);
-}

@@ -62,48 +62,4 @@ struct reconcile_stats {
 };
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *out);
 
-/*
- * ---- Attaching the whole BIRD side to the daemon (two calls) ----
- *
- *   d->bird = reconcile_bird_start(d->loop, &cfg, lifecycle_bird_desired, d);   // at start-up
- *   reconcile_api_register(d->bird);          // GET /v1/bird/status, POST /v1/bird/reconcile,
- *                                             // prefixd_bird_* metrics (bgp/api_bird.c)
- *   ...
- *   reconcile_bird_stop(d->bird);             // at SIGTERM
- *
- * The fields map SPEC §7's [bird] keys (struct conf: bird_socket, bird_config, bird_include,
- * bird_confirm_timeout, bird_reconcile_interval). Advertise/withdraw then call
- * bird_apply_request(d->bird->apply, ...), the other-origin check rib_other_origins(
- * d->bird->birdc, ...). With socket NULL (no router configured) start returns NULL and
- * public-scope changes answer bird-unavailable.
- */
-struct reconcile_bird_config {
-	const char *socket;             /* BIRD's control socket */
-	const char *config;             /* BIRD's main file for `configure check`; may be NULL */
-	const char *include;            /* the include file prefixd owns */
-	unsigned confirm_timeout;       /* `configure timeout N`; 0: 30 */
-	double reconcile_interval;      /* seconds; 0: 60 */
-};
-
-struct reconcile_bird {
-	struct birdc *birdc;
-	struct bird_apply *apply;
-	struct reconcile *reconcile;
-	char socket[256];               /* for status */
-};
-
-/* Creates and starts the client, the transaction engine and the reconciler. NULL when
- * cfg->socket or cfg->include is NULL. */
-struct reconcile_bird *reconcile_bird_start(struct ev_loop *loop,
-    const struct reconcile_bird_config *cfg, reconcile_desired_fn desired, void *desired_arg);
-/* Tears down in the safe order: client, transactions, reconciler. NULL is a no-op. */
-void reconcile_bird_stop(struct reconcile_bird *b);
-
-/* bgp/api_bird.c: registers the HTTP routes and the metrics renderer for B (B may be NULL:
- * status then says "not configured", reconcile answers bird-unavailable). Call once. */
-void reconcile_api_register(struct reconcile_bird *b);
-/* bgp/api_bird.c: the "bird" member of /v1/status (same JSON as GET /v1/bird/status; new
- * reference). */
-struct json_t *reconcile_api_status_section(void);
-
 #endif

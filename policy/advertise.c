@@ -34,7 +34,7 @@ advertise_check(const struct advertise_facts *f, struct err *e)
 {
 	if (f->state != LIFECYCLE_PROVISIONED)
 		return err_set(e, "not-provisioned", "%s is %s, not provisioned", f->prefix,
-		    lifecycle_state_name(f->state));
+		    f->state_name != NULL ? f->state_name : "in another state");
 	if (!f->rpki_fresh)
 		return err_set(e, "rpki-stale",
 		    "RPKI data is not fresh; %s cannot be validated now", f->prefix);

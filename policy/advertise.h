@@ -46,6 +46,7 @@ struct advertise_origin {
 struct advertise_facts {
 	const char *prefix;                     /* for messages */
 	enum lifecycle_state state;
+	const char *state_name;                 /* for messages (lifecycle_state_name) */
 	bool rpki_fresh;
 	enum advertise_rov rov;
 	uint32_t origin_asn;                    /* the pool's origin */

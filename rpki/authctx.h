@@ -11,7 +11,7 @@
  * certificate checks, the RSA-PSS verification (OpenSSL 3 EVP; there is no PKCS#1 v1.5 path),
  * the per-check report and the evidence (message SHA-256, certificate fingerprint, RDAP
  * document). The lifecycle calls authctx_verify_start() while provisioning; POST
- * /v1/auth/verify (rpki/api_auth.c, behind `prefixctl auth verify`) uses it too, or the
+ * /v1/auth/verify (src/api/api_auth.c, behind `prefixctl auth verify`) uses it too, or the
  * synchronous authctx_verify_pems() when the caller supplies the certificate.
  *
  * Threads: authctx_verify_start() runs the RDAP fetch and the checks on a worker thread and
@@ -223,21 +223,13 @@ size_t authctx_pending(const struct authctx *a);
 /* Cancels running fetches, joins the workers, drops their results; NULL is a no-op. */
 void authctx_free(struct authctx *a);
 
-/* ---- Daemon wiring (rpki/api_auth.c) ---- */
+/* ---- The daemon's side (rpki/authctx_conf.c; the routes are src/api/api_auth.c) ---- */
 
-struct daemon;
 struct conf;
 struct json_t;
 
 /* Maps SPEC §7's [auth] keys of c onto out (defaults for what c leaves unset). */
 void authctx_conf_from(const struct conf *c, struct authctx_conf *out);
-
-/*
- * Registers POST /v1/auth/message (reader) and POST /v1/auth/verify (operator) with the API,
- * answering with verifier a on d's loop. Call once at start-up, after api_init. Returns 0 or
- * -1 when the route table is full.
- */
-int authctx_api_register(struct daemon *d, struct authctx *a);
 
 /*
  * The result as JSON: {"ok", "code", "message", "checks":[{"name","ok","detail"}],

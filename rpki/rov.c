@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "rov.h"
-#include "rtr.h"
-#include "rtr_private.h"
+
+#include <rtrlib/rtrlib.h>
 
 const char *
 rov_state_name(enum rov_state st)
@@ -38,8 +38,8 @@ rov_reason_name(enum rov_reason r)
 	return NULL;
 }
 
-static bool
-prefix_ok(const struct cidr *p)
+bool
+rov_prefix_ok(const struct cidr *p)
 {
 	return p != NULL && ((p->family == CIDR_V4 && p->len <= 32) ||
 	    (p->family == CIDR_V6 && p->len <= 128));
@@ -96,11 +96,11 @@ rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint32_t 
 
 	memset(out, 0, sizeof(*out));
 	out->state = ROV_NOT_FOUND;
-	if (!prefix_ok(prefix))
+	if (!rov_prefix_ok(prefix))
 		return err_set(e, "invalid-argument", "prefix is not an IPv4 or IPv6 prefix");
 	if (table == NULL)
 		return 0;
-	rtr_addr_from_cidr(prefix, &a);
+	rov_addr_from_cidr(prefix, &a);
 	/* ASN 0 never matches, so rtrlib walks to the deepest covering node and returns every
 	 * covering VRP (rov.h); the state is decided below from that list. */
 	if (pfx_table_validate_r(table, &recs, &n, 0, &a, prefix->len, &st) != PFX_SUCCESS) {
@@ -115,7 +115,7 @@ rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint32_t 
 		return err_set(e, "rov-failed", "out of memory");
 	}
 	for (unsigned i = 0; i < n; i++) {
-		v[i].prefix = rtr_cidr_from_addr(&recs[i].prefix, recs[i].min_len);
+		v[i].prefix = rov_cidr_from_addr(&recs[i].prefix, recs[i].min_len);
 		v[i].max_len = recs[i].max_len;
 		v[i].asn = recs[i].asn;
 	}
@@ -131,9 +131,9 @@ rov_check_table(struct pfx_table *table, const struct cidr *prefix, uint32_t asn
 	struct lrtr_ip_addr a;
 	enum pfxv_state st;
 
-	if (table == NULL || !prefix_ok(prefix))
+	if (table == NULL || !rov_prefix_ok(prefix))
 		return ROV_NOT_FOUND;
-	rtr_addr_from_cidr(prefix, &a);
+	rov_addr_from_cidr(prefix, &a);
 	if (pfx_table_validate(table, asn, &a, prefix->len, &st) != PFX_SUCCESS)
 		return ROV_NOT_FOUND;
 	switch (st) {
@@ -215,7 +215,7 @@ index_add(const struct pfx_record *r, void *data)
 		f->e = e;
 		f->cap = cap;
 	}
-	f->e[f->n++] = (struct rov_ient){.v = {.prefix = rtr_cidr_from_addr(&r->prefix,
+	f->e[f->n++] = (struct rov_ient){.v = {.prefix = rov_cidr_from_addr(&r->prefix,
 	    r->min_len), .max_len = r->max_len, .asn = r->asn}, .parent = -1};
 }
 
@@ -310,7 +310,7 @@ rov_validate_index(const struct rov_index *ix, const struct cidr *p, uint32_t as
 
 	memset(out, 0, sizeof(*out));
 	out->state = ROV_NOT_FOUND;
-	if (!prefix_ok(p))
+	if (!rov_prefix_ok(p))
 		return -1;
 	for (int32_t j = index_deepest(f, p); j >= 0; j = f->e[j].parent) {
 		/* the whole group of equal prefixes ending at j */
@@ -330,7 +330,7 @@ rov_check_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn)
 	const struct rov_ifam *f = &ix->fam[p->family == CIDR_V6];
 	bool covered = false;
 
-	if (!prefix_ok(p))
+	if (!rov_prefix_ok(p))
 		return ROV_NOT_FOUND;
 	for (int32_t j = index_deepest(f, p); j >= 0; j = f->e[j].parent) {
 		covered = true;
@@ -339,51 +339,6 @@ rov_check_index(const struct rov_index *ix, const struct cidr *p, uint32_t asn)
 				return ROV_VALID;
 	}
 	return covered ? ROV_INVALID : ROV_NOT_FOUND;
-}
-
-int
-rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
-    struct rov_result *out, struct err *e)
-{
-	int rc;
-
-	if (rtr == NULL) {
-		memset(out, 0, sizeof(*out));
-		out->state = ROV_NOT_FOUND;
-		out->stale = true;
-		return err_set(e, "rpki-unavailable", "no RTR cache is configured");
-	}
-	if (prefix_ok(prefix) && rtr_has_default_vrp(rtr, prefix->family)) {
-		memset(out, 0, sizeof(*out));
-		out->state = ROV_NOT_FOUND;
-		out->stale = true;
-		return err_set(e, "rov-unavailable", "the RTR data holds a /0 %s VRP, which "
-		    "rtrlib 0.8.0 cannot validate against", cidr_family_name(prefix->family));
-	}
-	const struct rov_index *ix = rtr_index(rtr);
-	if (prefix_ok(prefix) && !rtr_maybe_covered(rtr, prefix)) {
-		memset(out, 0, sizeof(*out));
-		out->state = ROV_NOT_FOUND;
-		rc = 0;
-	} else if (ix == NULL || rov_validate_index(ix, prefix, asn, out) == -1) {
-		rc = rov_validate_table(rtr_table(rtr), prefix, asn, out, e);
-	} else {
-		rc = 0;
-	}
-	out->stale = !rtr_is_fresh(rtr);
-	return rc;
-}
-
-enum rov_state
-rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t asn, bool *stale)
-{
-	*stale = !rtr_is_fresh(rtr);
-	if (rtr == NULL || !prefix_ok(prefix) || rtr_has_default_vrp(rtr, prefix->family) ||
-	    !rtr_maybe_covered(rtr, prefix))
-		return ROV_NOT_FOUND;
-	const struct rov_index *ix = rtr_index(rtr);
-	return ix != NULL ? rov_check_index(ix, prefix, asn)
-	    : rov_check_table(rtr_table(rtr), prefix, asn);
 }
 
 json_t *
@@ -406,4 +361,30 @@ rov_result_to_json(const struct cidr *prefix, uint32_t asn, const struct rov_res
 	    "maxlength_warning", r->maxlength_warning, "stale", r->stale,
 	    "vrps", vrps, "vrps_total", (json_int_t)r->nvrps_total);
 	return o;
+}
+
+void
+rov_addr_from_cidr(const struct cidr *c, struct lrtr_ip_addr *a)
+{
+	if (c->family == CIDR_V4) {
+		a->ver = LRTR_IPV4;
+		a->u.addr4.addr = (uint32_t)(c->hi >> 32);
+	} else {
+		a->ver = LRTR_IPV6;
+		a->u.addr6.addr[0] = (uint32_t)(c->hi >> 32);
+		a->u.addr6.addr[1] = (uint32_t)c->hi;
+		a->u.addr6.addr[2] = (uint32_t)(c->lo >> 32);
+		a->u.addr6.addr[3] = (uint32_t)c->lo;
+	}
+}
+
+/* Host bits beyond len are cleared (cidr_make), whatever rtrlib handed over. */
+struct cidr
+rov_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len)
+{
+	if (a->ver == LRTR_IPV4)
+		return cidr_make(CIDR_V4, (uint64_t)a->u.addr4.addr << 32, 0, len > 32 ? 32 : len);
+	return cidr_make(CIDR_V6,
+	    ((uint64_t)a->u.addr6.addr[0] << 32) | a->u.addr6.addr[1],
+	    ((uint64_t)a->u.addr6.addr[2] << 32) | a->u.addr6.addr[3], len > 128 ? 128 : len);
 }

@@ -1,9 +1,9 @@
 /*
  * rov — route origin validation (RFC 6811) with the reasons an operator needs.
  *
- * Who calls it: the lifecycle (provision and advertise checks, re-validation after RTR
- * changes), the API (`rpki validate PREFIX ASN`) and the benchmark. It reads the VRP table
- * that rpki/rtr keeps (rtrlib's pfx_table) and owns nothing but the result it fills in.
+ * Pure: given a VRP table (rtrlib's pfx_table) or a sorted index built from one, it decides.
+ * It knows nothing of the RTR connection; rpki.h binds it to rtr's live data for the
+ * lifecycle and the API. It owns nothing but the result it fills in.
  *
  * Semantics (RFC 6811 §2):
  *   a VRP covers the route when its prefix contains the route's prefix;
@@ -40,7 +40,6 @@
 #include "err.h"
 
 struct pfx_table;
-struct rtr;
 
 enum rov_state {
 	ROV_NOT_FOUND,
@@ -83,17 +82,6 @@ int rov_validate_table(struct pfx_table *table, const struct cidr *prefix, uint3
     struct rov_result *out, struct err *e);
 
 /*
- * Validates against rtr's live data (loop thread only) and sets `stale` when rtr's freshness
- * state is not synced. With no data at all (connecting, expired) the answer is not-found,
- * stale. Returns 0 or -1 as rov_validate_table, or -1 with rov-unavailable while the data
- * holds a /0 VRP of the prefix's family (rtrlib 0.8.0 aborts on lookups then; see
- * rtr_private.h). Callers must treat -1 as "not valid". rtr may be NULL (no [rpki] cache):
- * -1 with rpki-unavailable, not-found, stale.
- */
-int rov_validate(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
-    struct rov_result *out, struct err *e);
-
-/*
  * The fast path: only the state, with no reasons (one trie walk that stops at the first
  * match). Returns the state; on an rtrlib error it answers ROV_NOT_FOUND. Like
  * rov_validate_table, it must not be used on a table holding a /0 VRP (rtrlib aborts).
@@ -109,14 +97,6 @@ enum rov_state rov_check_table(struct pfx_table *table, const struct cidr *prefi
 struct json_t;
 struct json_t *rov_result_to_json(const struct cidr *prefix, uint32_t asn,
     const struct rov_result *r);
-
-/*
- * The fast path on rtr's live data (loop thread): the state only. *stale is set as in
- * rov_validate. While a /0 VRP is held (see rov_validate) it answers ROV_NOT_FOUND, which is
- * never "valid": callers that need the reason use rov_validate.
- */
-enum rov_state rov_check(struct rtr *rtr, const struct cidr *prefix, uint32_t asn,
-    bool *stale);
 
 /*
  * The look-up index: a sorted snapshot of a pfx_table (see rov.c) that answers like
@@ -139,5 +119,14 @@ enum rov_state rov_check_index(const struct rov_index *ix, const struct cidr *p,
 const char *rov_state_name(enum rov_state st);
 /* "origin", "length" or NULL for ROV_REASON_NONE. */
 const char *rov_reason_name(enum rov_reason r);
+
+/* A v4 prefix of length <= 32 or a v6 prefix of length <= 128 (what rtrlib can look up). */
+bool rov_prefix_ok(const struct cidr *p);
+
+/* Between struct cidr and rtrlib's addresses (rov and rtr; tests). Host bits beyond len are
+ * cleared (cidr_make), whatever rtrlib handed over. */
+struct lrtr_ip_addr;
+void rov_addr_from_cidr(const struct cidr *c, struct lrtr_ip_addr *a);
+struct cidr rov_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len);
 
 #endif

@@ -577,7 +577,7 @@ drain_queue(struct rtr *rtr)
 			memcpy(a.u.addr6.addr, batch[i].w, sizeof(batch[i].w));
 		else
 			a.u.addr4.addr = batch[i].w[0];
-		struct cidr p = rtr_cidr_from_addr(&a, batch[i].len);
+		struct cidr p = rov_cidr_from_addr(&a, batch[i].len);
 		if (p.len == 0 && batch[i].added)
 			log_error("rpki: a cache sent the /0 VRP AS%u; rtrlib 0.8.0 aborts when "
 			    "validating against it, so %s validation is refused while it is held",

@@ -3,13 +3,13 @@
  * a freshness state machine of our own, VRP counts, a look-up index, and debounced change
  * events.
  *
- * Who calls it: src/prefixd.c creates one (rtr_conf_from + rtr_new + rtr_start, then
- * rtr_api_register) from the [rpki] config; rpki/rov validates against its data; the
- * lifecycle subscribes to changes; the API and metrics read rtr_status_get(). It owns the
- * rtrlib manager, its sockets, the VRP table and the index. Files: rtr.c (rtrlib, queue,
- * index, change events), rtr_state.c (freshness state machine, its timers, the per-cache
- * sync clock), api_rpki.c (config, status, JSON, routes, metrics), rtr_private.h (struct
- * rtr, shared with rov.c).
+ * Who calls it: src/prefixd.c creates one (rtr_conf_from + rtr_new + rtr_start) from the
+ * [rpki] config; rpki/rpki.c validates against its data (rpki.h is the face the lifecycle
+ * and the API include); the lifecycle subscribes to changes; src/api/api_rpki.c reads
+ * rtr_status_get(). It owns the rtrlib manager, its sockets, the VRP table and the index.
+ * Files: rtr.c (rtrlib, queue, index, change events), rtr_state.c (freshness state machine,
+ * its timers, the per-cache sync clock), rtr_conf.c (config, status snapshot), rpki.c
+ * (origin validation on the live data), rtr_private.h (struct rtr, shared by those files).
  *
  * Threads. rtrlib runs one pthread per cache. Its two callbacks (pfx update, status) only
  * (a) update a few atomic counters (table generation, /16 coverage counts, /0 VRPs, socket
@@ -201,16 +201,6 @@ struct rtr_status {
 void rtr_status_get(struct rtr *rtr, struct rtr_status *out);
 
 /*
- * The snapshot as the API's JSON object (a new reference; NULL only on out of memory):
- *   {"state","fresh","stale_after","expire","last_update_age" (null: never),
- *    "vrps":{"ipv4","ipv6"}, "transitions":{"connecting",..}, "illegal_events","overflows",
- *    "changes", "caches":[{"cache","up","socket_state","session_id","serial" (null until a
- *    session), "last_update_age","syncs"}]}
- */
-struct json_t;
-struct json_t *rtr_status_to_json(const struct rtr_status *st);
-
-/*
  * Change events. After VRPs were added or removed, and once the burst has been quiet for
  * debounce_ms (or debounce_max_ms after its first change), every subscriber is called on the
  * loop with the changed VRP prefixes. `all` means "everything may have changed" (initial or
@@ -237,16 +227,8 @@ void rtr_unsubscribe(struct rtr *rtr, rtr_change_fn fn, void *arg);
  * or is contained in p. */
 bool rtr_change_covers(const struct rtr_change *ch, const struct cidr *p);
 
-/*
- * Daemon wiring (rpki/api_rpki.c). rtr_conf_from maps [rpki] of struct conf onto an
- * rtr_conf (keys left 0 keep the defaults) and checks it: 0 or -1 with invalid-argument.
- * rtr_api_register registers GET /v1/rpki/status and /v1/rpki/validate and the rpki metric
- * families once, and points them at rtr (NULL: "not configured"; call with NULL before
- * rtr_free). rtr_api_status_section is the "rpki" member for /v1/status (new reference).
- */
+/* Maps [rpki] of struct conf onto an rtr_conf (defaults, caches, checks); rpki/rtr_conf.c. */
 struct conf;
 int rtr_conf_from(const struct conf *c, struct rtr_conf *out, struct err *e);
-void rtr_api_register(struct rtr *rtr);
-struct json_t *rtr_api_status_section(void);
 
 #endif

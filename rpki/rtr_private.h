@@ -2,11 +2,12 @@
  * rtr_private — what the files of the rpki/rtr module share and nobody else needs:
  *   rtr.c       rtrlib in the loop, the queue, the index, change events
  *   rtr_state.c the freshness state machine, its timers, the per-cache sync clock
- *   api_rpki.c  [rpki] config, the status snapshot and its JSON, routes, metrics
- *   rov.c       reads the table, the index and the prefilters through the accessors below
- * It holds struct rtr itself, the conversion between prefixd's struct cidr and rtrlib's
- * struct lrtr_ip_addr, the accessors for the live data, and the calls between rtr.c and
- * rtr_state.c.
+ *   rtr_conf.c  [rpki] config and the status snapshot
+ *   rpki.c      origin validation on the live data: reads the table, the index and the
+ *               prefilters through the accessors below and decides with rov (which is pure)
+ * It holds struct rtr itself, the accessors for the live data, and the calls between rtr.c and
+ * rtr_state.c. The conversion between struct cidr and rtrlib's addresses is rov's
+ * (rov_addr_from_cidr, rov_cidr_from_addr).
  *
  * rtrlib's address layout (lib/ipv4.h, lib/ipv6.h): host byte order; IPv4 is one uint32,
  * IPv6 four uint32 words with addr[0] the most significant. struct cidr is left-aligned in
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "cidr.h"
+#include "rov.h"
 #include "rtr.h"
 
 /* Records the rtrlib threads may queue before the loop drains them; beyond this the loop is
@@ -137,32 +139,6 @@ rtr_mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static inline void
-rtr_addr_from_cidr(const struct cidr *c, struct lrtr_ip_addr *a)
-{
-	if (c->family == CIDR_V4) {
-		a->ver = LRTR_IPV4;
-		a->u.addr4.addr = (uint32_t)(c->hi >> 32);
-	} else {
-		a->ver = LRTR_IPV6;
-		a->u.addr6.addr[0] = (uint32_t)(c->hi >> 32);
-		a->u.addr6.addr[1] = (uint32_t)c->hi;
-		a->u.addr6.addr[2] = (uint32_t)(c->lo >> 32);
-		a->u.addr6.addr[3] = (uint32_t)c->lo;
-	}
-}
-
-/* Host bits beyond len are cleared (cidr_make), whatever rtrlib handed over. */
-static inline struct cidr
-rtr_cidr_from_addr(const struct lrtr_ip_addr *a, unsigned len)
-{
-	if (a->ver == LRTR_IPV4)
-		return cidr_make(CIDR_V4, (uint64_t)a->u.addr4.addr << 32, 0, len > 32 ? 32 : len);
-	return cidr_make(CIDR_V6,
-	    ((uint64_t)a->u.addr6.addr[0] << 32) | a->u.addr6.addr[1],
-	    ((uint64_t)a->u.addr6.addr[2] << 32) | a->u.addr6.addr[3], len > 128 ? 128 : len);
 }
 
 /*

@@ -8,6 +8,7 @@
  * (inih's handler is built without them in Debian), which also catches unknown empty sections.
  */
 #include "conf.h"
+#include "xmalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -96,16 +97,6 @@ conf_field(struct conf *c, const struct conf_key *k)
 	return (char *)c + k->off;
 }
 
-static char *
-conf_strdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		fatal("strdup");
-	return d;
-}
-
 static int
 conf_parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -187,13 +178,13 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 		if (*v == '\0' && k->type == CT_PATH)
 			return err_set(e, "conf-invalid", "%s must not be empty", k->key);
 		free(*(char **)f);
-		*(char **)f = *v ? conf_strdup(v) : NULL;
+		*(char **)f = *v ? xstrdup(v) : NULL;
 		return 0;
 	case CT_HOSTPORT:
 		if (*v && conf_split_hostport(v, host, sizeof(host), &port, &he) < 0)
 			return err_set(e, "conf-invalid", "%s: %s", k->key, he.msg);
 		free(*(char **)f);
-		*(char **)f = *v ? conf_strdup(v) : NULL;
+		*(char **)f = *v ? xstrdup(v) : NULL;
 		return 0;
 	case CT_CACHES:
 		if (*v == '\0')
@@ -202,7 +193,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			return err_set(e, "conf-invalid", "%s: %s", k->key, he.msg);
 		if (c->n_rpki_cache == CONF_MAX_RPKI_CACHES)
 			return err_set(e, "conf-invalid", "at most %d caches", CONF_MAX_RPKI_CACHES);
-		c->rpki_cache[c->n_rpki_cache++] = conf_strdup(v);
+		c->rpki_cache[c->n_rpki_cache++] = xstrdup(v);
 		return 0;
 	case CT_UINT:
 		if (conf_parse_uint(v, k->min, k->max, &n) < 0)
@@ -416,7 +407,7 @@ conf_load(const char *path, struct err *e)
 		return NULL;
 	}
 	p.c = conf_alloc();
-	p.c->path = conf_strdup(path);
+	p.c->path = xstrdup(path);
 	c = conf_run(&p);
 	fclose(p.fp);
 	return c;
@@ -429,7 +420,7 @@ conf_load_string(const char *text, const char *name, struct err *e)
 
 	err_clear(e);
 	p.c = conf_alloc();
-	p.c->path = conf_strdup(name);
+	p.c->path = xstrdup(name);
 	return conf_run(&p);
 }
 

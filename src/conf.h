@@ -2,10 +2,11 @@
  * conf — prefixd's configuration (SPEC §7): the INI file, its defaults and its validation.
  *
  * Who calls it: prefixd.c at start-up (conf_load or conf_default), on SIGHUP (conf_load into a
- * fresh struct, swapped in only on success) and for `prefixd -n` (conf_print). Later modules
- * (rpki, bird, auth, policy) read their fields from the struct conf the daemon hands them.
+ * fresh struct, swapped in only on success) and for `prefixd -n` (conf_print). The engines that
+ * need settings (rpki/rtr_conf.c, rpki/authctx_conf.c, the lifecycle) read their fields from
+ * the struct conf src/prefixd.c hands them; this header is plain data and names no module.
  *
- * Every section and key of SPEC §7 is parsed now, even those only later modules use. Unknown
+ * Every section and key of SPEC §7 is parsed now, even those no module uses yet. Unknown
  * sections and keys, bad values and repeated keys are errors with file:line. A key given with an
  * empty value means "unset" (the default), so `prefixd -n` output reads back to the same config.
  *
@@ -21,8 +22,9 @@
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
  * request_timeout, max_connections) need a restart; conf_restart_keys() names the ones that
- * changed. Keys of later modules ([rpki] [bird] [bgp] [auth] [policy]) are read by those
- * modules from the live struct conf.
+ * changed. [rpki] and [auth] are passed on (rtr_reconfigure,
+ * authctx_reconfigure), [policy] and [bgp] reach the lifecycle (lifecycle_ctl_set_conf);
+ * [bird] needs a restart.
  */
 #ifndef PREFIXD_CONF_H
 #define PREFIXD_CONF_H

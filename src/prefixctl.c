@@ -3,7 +3,7 @@
  *
  *   prefixctl [-s SOCKET] [--json] COMMAND ...
  *
- * All of it lives in the ctl_* modules (src/ctl.h) so that the unit tests and the fuzzer
+ * All of it lives in the ctl_* modules (src/ctl/ctl.h) so that the unit tests and the fuzzer
  * exercise the same parser and output code; this file is only the entry point.
  */
 #include <signal.h>

@@ -1,12 +1,16 @@
 /*
- * prefixd — the daemon's main: options, config, the libev loop, signals.
+ * prefixd — the composition root: options, config, every engine created in dependency order
+ * and kept in struct daemon, the one block that lists what the daemon serves, the libev loop
+ * and signals.
  *
  *   prefixd [-c FILE] [-d]       run (no -c: the embedded default, state and socket in ./)
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
  * Start-up: config -> log -> state dir -> store (SQLite, state_dir/prefixd.db) -> model
- * (ipam_load) -> listeners -> loop. Signals are libev watchers, so handlers run on the loop:
+ * (ipam_load) -> metrics, obs -> RPKI, verifier, lifecycle, BIRD -> API (routes, status
+ * sections, renderers: pd_serve) -> listeners -> loop. Tear-down runs in reverse.
+ * Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
@@ -23,13 +27,15 @@
 
 #include "api.h"
 #include "authctx.h"
+#include "bird.h"
 #include "conf.h"
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
-#include "reconcile.h"
+#include "metrics.h"
+#include "obs.h"
 #include "rtr.h"
 #include "store.h"
 
@@ -38,11 +44,59 @@ static ev_signal pd_sigterm, pd_sigint, pd_sighup;
 static ev_timer pd_drain;
 static double pd_drain_deadline;
 
-/* The public side (SPEC §3-§5): RTR, ownership proofs, BIRD, the lifecycle controller. */
-static struct rtr *pd_rtr;
-static struct authctx *pd_auth;
-static struct reconcile_bird *pd_bird;
-static struct lifecycle_ctl *pd_lc;
+/* ---- What the daemon serves: every route table, status section and metrics renderer ---- */
+
+static const struct api_table *const pd_routes[] = {
+	&api_status_routes,     /* GET /v1/status, GET /metrics */
+	&api_ipam_routes,       /* scopes, pools, allocations */
+	&api_import_routes,     /* resources, reports, history */
+	&api_events_routes,     /* event feed, audit verify */
+	&api_prefix_routes,     /* public prefixes: list, show, advertise, withdraw; provisioning */
+	&api_rpki_routes,       /* RPKI status, validate */
+	&api_auth_routes,       /* authorization context: message, verify */
+	&api_bird_routes,       /* BIRD status, reconcile */
+};
+
+static const struct {
+	const char *name;
+	api_section_fn fn;
+} pd_sections[] = {
+	{ "rpki", api_rpki_status },
+	{ "bird", api_bird_status },
+	{ "prefixes", api_prefix_status },
+};
+
+/* Adds every route table to a; -1 with e on a duplicate route or a full table. */
+static int
+pd_add_routes(struct api *a, struct err *e)
+{
+	for (size_t i = 0; i < sizeof(pd_routes) / sizeof(pd_routes[0]); i++)
+		if (api_add_routes(a, pd_routes[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+/* Registers what the daemon serves: routes, /v1/status sections, /metrics families (in page
+ * order: the model, events and alarms, public prefixes, RPKI, BIRD), the feed's long polls. */
+static void
+pd_serve(void)
+{
+	struct err e = { 0 };
+
+	if (pd_add_routes(pd.api, &e) < 0)
+		fatalx("api: %s", e.msg);
+	for (size_t i = 0; i < sizeof(pd_sections) / sizeof(pd_sections[0]); i++)
+		if (api_add_status_section(pd.api, pd_sections[i].name, pd_sections[i].fn) < 0)
+			fatalx("api: too many status sections");
+	if (metrics_add_renderer(pd.metrics, metrics_ipam, pd.ipam) < 0 ||
+	    metrics_add_renderer(pd.metrics, obs_metrics, pd.obs) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0)
+		fatalx("metrics: too many renderers");
+	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
+		fatalx("obs: too many subscribers");
+}
 
 static void
 usage(FILE *out)
@@ -120,19 +174,21 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	if (conf_restart_keys(pd.conf, c, keys, sizeof(keys)) > 0)
 		log_warnx("SIGHUP: %s changed and take effect only after a restart", keys);
+	if (pd.lc != NULL)
+		lifecycle_ctl_set_conf(pd.lc, c);
 	conf_free(pd.conf);
 	pd.conf = c;
-	if (pd_auth != NULL) {
+	if (pd.auth != NULL) {
 		struct authctx_conf ac;
 
 		authctx_conf_from(c, &ac);
-		authctx_reconfigure(pd_auth, &ac);
+		authctx_reconfigure(pd.auth, &ac);
 	}
-	if (pd_rtr != NULL) {
+	if (pd.rtr != NULL) {
 		/* [rpki] caches and timers; adding or removing [rpki] altogether needs a restart. */
 		struct rtr_conf rc;
 
-		if (rtr_conf_from(c, &rc, &e) < 0 || rtr_reconfigure(pd_rtr, &rc, &e) < 0)
+		if (rtr_conf_from(c, &rc, &e) < 0 || rtr_reconfigure(pd.rtr, &rc, &e) < 0)
 			log_error("SIGHUP: RPKI keeps its old settings: %s", e.msg);
 	}
 	log_info("SIGHUP: config %s reloaded", c->path);
@@ -172,52 +228,51 @@ pd_open_store(void)
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
 }
 
-/* Starts RTR, the verifier, BIRD and the lifecycle controller and registers their routes
- * (the lifecycle's were registered before the builtin ones, see main). */
+/* Creates the public side (SPEC §3-§5): RTR, the ownership verifier, the lifecycle controller
+ * and the router, which asks the controller for the desired routes. */
 static void
 pd_public_start(void)
 {
 	struct conf *c = pd.conf;
-	struct reconcile_bird_config bc = { c->bird_socket, c->bird_config, c->bird_include,
+	struct bird_config bc = { c->bird_socket, c->bird_config, c->bird_include,
 		c->bird_confirm_timeout, c->bird_reconcile_interval };
 	struct authctx_conf ac;
 	struct rtr_conf rc;
+	struct lifecycle_deps deps;
 	struct err e = { 0 };
 
 	if (c->n_rpki_cache > 0) {
-		if (rtr_conf_from(c, &rc, &e) < 0 || (pd_rtr = rtr_new(pd.loop, &rc, &e)) == NULL)
+		if (rtr_conf_from(c, &rc, &e) < 0 || (pd.rtr = rtr_new(pd.loop, &rc, &e)) == NULL)
 			fatalx("rpki: %s", e.msg);
-		if (rtr_start(pd_rtr, &e) < 0)
+		if (rtr_start(pd.rtr, &e) < 0)
 			log_error("rpki: %s (RPKI stays stale)", e.msg);
 	}
-	rtr_api_register(pd_rtr);
 	authctx_conf_from(c, &ac);
-	if ((pd_auth = authctx_new(pd.loop, &ac, &e)) == NULL)
+	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
-	if (authctx_api_register(&pd, pd_auth) < 0)
-		fatalx("api: route table full");
-	pd_lc = lifecycle_ctl_new(&pd, pd_rtr, NULL, pd_auth);
-	pd_bird = reconcile_bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd_lc);
-	reconcile_api_register(pd_bird);
-	lifecycle_ctl_set_bird(pd_lc, pd_bird);
-	if (lifecycle_ctl_load(pd_lc, &e) < 0)
+	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
+		pd.auth };
+	pd.lc = lifecycle_ctl_new(&deps);
+	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
+	lifecycle_ctl_set_bird(pd.lc, pd.bird);
+	if (lifecycle_ctl_load(pd.lc, &e) < 0)
 		fatalx("loading public prefixes: %s", e.msg);
-	lifecycle_ctl_api_register(pd_lc);
 }
 
 /* Tears the public side down in the safe order (see each header). */
 static void
 pd_public_stop(void)
 {
-	authctx_drain(pd_auth);
-	reconcile_bird_stop(pd_bird);
-	lifecycle_ctl_set_bird(pd_lc, NULL);
-	lifecycle_ctl_free(pd_lc);
-	lifecycle_ctl_api_register(NULL);
-	reconcile_api_register(NULL);
-	rtr_api_register(NULL);
-	rtr_free(pd_rtr);
-	authctx_free(pd_auth);
+	authctx_drain(pd.auth);
+	lifecycle_ctl_set_bird(pd.lc, NULL);
+	bird_stop(pd.bird);
+	pd.bird = NULL;
+	lifecycle_ctl_free(pd.lc);
+	pd.lc = NULL;
+	rtr_free(pd.rtr);
+	pd.rtr = NULL;
+	authctx_free(pd.auth);
+	pd.auth = NULL;
 }
 
 static int
@@ -232,9 +287,13 @@ pd_run(int debug)
 	pd.loop = ev_default_loop(EVFLAG_AUTO);
 	pd.started = ev_time();
 	pd_open_store();
+	pd.metrics = metrics_new(pd.started);
+	pd.obs = obs_new(pd.loop, pd.store, pd.ipam);
+	pd_public_start();
 	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	api_init(&pd);
-	pd_public_start();
+	pd_serve();
+	obs_start(pd.obs);
 	err_clear(&e);
 	if (pd_listen(&e) < 0)
 		fatalx("%s", e.msg);
@@ -250,6 +309,9 @@ pd_run(int debug)
 	api_shutdown(&pd);
 	pd_public_stop();
 	http_free(pd.http);
+	api_free(pd.api);
+	obs_free(pd.obs);
+	metrics_free(pd.metrics);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
 	log_info("prefixd stopped");
@@ -277,14 +339,18 @@ main(int argc, char **argv)
 		case 'd': debug = 1; break;
 		case 'n': check = 1; break;
 		case 'V': printf("prefixd %s\n", PREFIXD_VERSION); return 0;
-		case 'L':
-			lifecycle_ctl_api_register(NULL);
-			api_register_builtin();
-			rtr_api_register(NULL);
-			authctx_api_register(&pd, NULL);
-			reconcile_api_register(NULL);
-			api_routes_print(stdout);
+		case 'L': {
+			struct api *a = api_new();
+
+			if (pd_add_routes(a, &e) < 0) {
+				fprintf(stderr, "prefixd: %s\n", e.msg);
+				api_free(a);
+				return 1;
+			}
+			api_routes_print(a, stdout);
+			api_free(a);
 			return 0;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -303,7 +369,5 @@ main(int argc, char **argv)
 		conf_free(pd.conf);
 		return 0;
 	}
-	lifecycle_ctl_api_register(NULL);   /* first: its provision routes take precedence */
-	api_register_builtin();
 	return pd_run(debug);
 }

@@ -1,8 +1,8 @@
 /*
- * api — route table, dispatch, JSON helpers and the group commit (see api.h for the contract).
+ * api — route table, dispatch, the error-code -> HTTP-status table, JSON helpers and the group
+ * commit (see api.h for the contract). Its state is struct api (d->api).
  */
 #include "api.h"
-#include "api_events.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,42 +16,93 @@
 #include "metrics.h"
 #include "store.h"
 
-static const struct api_route *api_routes[API_MAX_ROUTES];
-static size_t api_nroutes;
+struct api_section {
+	const char *name;
+	api_section_fn fn;
+};
 
-/* Group-commit state: one queue, drained once per loop iteration. */
-static struct daemon *api_d;
-static struct api_ctx *api_queue_head, **api_queue_tail = &api_queue_head;
-static size_t api_nqueued;
-static ev_prepare api_prepare_w;
-static ev_idle api_idle_w;
-static ev_timer api_gather_w;
+struct api {
+	struct daemon *d;               /* NULL for a bare route table (--list-routes) */
+	const struct api_route *routes[API_MAX_ROUTES];
+	const struct api_table *route_table[API_MAX_ROUTES];    /* where each route came from */
+	size_t nroutes;
+	struct api_section sections[API_MAX_SECTIONS];
+	size_t nsections;
+	/* Group commit: one queue, drained once per loop iteration. */
+	struct api_ctx *queue_head, **queue_tail;
+	size_t nqueued;
+	ev_prepare prepare_w;
+	ev_idle idle_w;
+	ev_timer gather_w;
+};
+
+struct api *
+api_new(void)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		fatal("calloc");
+	a->queue_tail = &a->queue_head;
+	return a;
+}
+
+void
+api_free(struct api *a)
+{
+	free(a);
+}
 
 int
-api_register_routes(const struct api_route *routes, size_t n)
+api_add_routes(struct api *a, const struct api_table *t, struct err *e)
 {
-	if (api_nroutes + n > API_MAX_ROUTES)
+	if (a->nroutes + t->n > API_MAX_ROUTES)
+		return err_set(e, "internal", "%s: the route table is full (%d routes)", t->name,
+		    API_MAX_ROUTES);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct api_route *r = &t->routes[i];
+
+		for (size_t j = 0; j < a->nroutes; j++)
+			if (strcmp(a->routes[j]->method, r->method) == 0 &&
+			    strcmp(a->routes[j]->pattern, r->pattern) == 0)
+				return err_set(e, "duplicate-route", "%s %s is served twice: by %s and "
+				    "by %s", r->method, r->pattern, a->route_table[j]->name, t->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->routes[j].method, r->method) == 0 &&
+			    strcmp(t->routes[j].pattern, r->pattern) == 0)
+				return err_set(e, "duplicate-route", "%s %s is served twice by %s",
+				    r->method, r->pattern, t->name);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		a->route_table[a->nroutes] = t;
+		a->routes[a->nroutes++] = &t->routes[i];
+	}
+	return 0;
+}
+
+int
+api_add_status_section(struct api *a, const char *name, api_section_fn fn)
+{
+	if (a->nsections == API_MAX_SECTIONS)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		api_routes[api_nroutes++] = &routes[i];
+	a->sections[a->nsections].name = name;
+	a->sections[a->nsections++].fn = fn;
 	return 0;
 }
 
 void
-api_register_builtin(void)
+api_status_sections(struct daemon *d, json_t *obj)
 {
-	api_status_register();
-	api_ipam_register();
-	api_import_register();
-	api_events_register();
+	for (size_t i = 0; i < d->api->nsections; i++)
+		json_object_set_new(obj, d->api->sections[i].name, d->api->sections[i].fn(d));
 }
 
 void
-api_routes_print(FILE *out)
+api_routes_print(const struct api *a, FILE *out)
 {
-	for (size_t i = 0; i < api_nroutes; i++)
-		fprintf(out, "%s %s %s\n", api_routes[i]->method, api_routes[i]->pattern,
-		    http_role_name(api_routes[i]->min_role));
+	for (size_t i = 0; i < a->nroutes; i++)
+		fprintf(out, "%s %s %s\n", a->routes[i]->method, a->routes[i]->pattern,
+		    http_role_name(a->routes[i]->min_role));
 }
 
 /*
@@ -102,16 +153,28 @@ api_status_of(const char *code)
 		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
 		{ "request-timeout", 408 },
 		{ "overlap", 409 }, { "exists", 409 }, { "in-use", 409 }, { "token-conflict", 409 },
-		{ "pool-exhausted", 409 },
+		{ "pool-exhausted", 409 }, { "audit-broken", 409 },
+		{ "too-many", 409 }, { "busy", 409 }, { "not-provisioned", 409 },
+		{ "not-advertised", 409 }, { "other-origin-present", 409 },
 		{ "body-too-large", 413 },
 		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
-		{ "locale-mismatch", 422 },
-		{ "store-failed", 503 }, { "storage-full", 503 },
+		{ "locale-mismatch", 422 }, { "rpki-invalid", 422 }, { "rpki-not-found", 422 },
+		{ "rate-limited", 429 },
+		{ "internal", 500 },
+		{ "store-failed", 503 }, { "storage-full", 503 }, { "shutting-down", 503 },
+		{ "not-ready", 503 }, { "rpki-stale", 503 }, { "rpki-unavailable", 503 },
+		{ "rov-unavailable", 503 }, { "rov-failed", 503 },
 	};
 
+	if (code == NULL)
+		return 500;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i].code, code) == 0)
 			return map[i].status;
+	if (strncmp(code, "bird-", 5) == 0)     /* bird-unavailable, -config-invalid, -verify-failed */
+		return 503;
+	if (strncmp(code, "rpki-", 5) == 0)     /* other RPKI verdicts of the lifecycle */
+		return 422;
 	return 400;
 }
 
@@ -121,16 +184,33 @@ api_reply(struct api_ctx *ctx, int status, json_t *j)
 	http_reply_json(ctx->req, status, j);
 }
 
-void
-api_error(struct api_ctx *ctx, int status, const char *code, const char *fmt, ...)
+static void
+api_verror(struct api_ctx *ctx, int status, const char *code, const char *fmt, va_list ap)
 {
 	char msg[ERR_MSG_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	http_reply_error(ctx->req, status, code, "%s", msg);
+}
+
+void
+api_error(struct api_ctx *ctx, const char *code, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_verror(ctx, api_status_of(code), code, fmt, ap);
 	va_end(ap);
-	http_reply_error(ctx->req, status, code, "%s", msg);
+}
+
+void
+api_error_status(struct api_ctx *ctx, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_verror(ctx, status, code, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -138,7 +218,7 @@ api_reply_err(struct api_ctx *ctx, const struct err *e)
 {
 	const char *code = e->code ? e->code : "internal";
 
-	api_error(ctx, api_status_of(code), code, "%s", e->msg);
+	api_error(ctx, code, "%s", e->msg);
 }
 
 /* Nesting depth of a JSON text, counted outside strings; stops early past limit. */
@@ -181,16 +261,16 @@ api_parse_body(struct api_ctx *ctx)
 		return 0;
 	}
 	if (api_json_depth(r->body, r->body_len, API_MAX_DEPTH) > API_MAX_DEPTH) {
-		api_error(ctx, 400, "invalid-json", "JSON nested deeper than %d levels", API_MAX_DEPTH);
+		api_error(ctx, "invalid-json", "JSON nested deeper than %d levels", API_MAX_DEPTH);
 		return -1;
 	}
 	ctx->body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (ctx->body == NULL) {
-		api_error(ctx, 400, "invalid-json", "line %d column %d: %s", je.line, je.column, je.text);
+		api_error(ctx, "invalid-json", "line %d column %d: %s", je.line, je.column, je.text);
 		return -1;
 	}
 	if (!json_is_object(ctx->body)) {
-		api_error(ctx, 400, "invalid-json", "the body must be a JSON object");
+		api_error(ctx, "invalid-json", "the body must be a JSON object");
 		return -1;
 	}
 	return 0;
@@ -211,30 +291,31 @@ api_ctx_free(struct api_ctx *ctx)
 static const struct api_route *
 api_route_find(struct api_ctx *ctx)
 {
+	const struct api *a = ctx->d->api;
 	const char *method = ctx->req->method, *path = ctx->req->path;
 	int path_known = 0;
 
-	for (size_t i = 0; i < api_nroutes; i++) {
-		if (!api_match(api_routes[i]->pattern, path, NULL))
+	for (size_t i = 0; i < a->nroutes; i++) {
+		if (!api_match(a->routes[i]->pattern, path, NULL))
 			continue;
 		path_known = 1;
-		if (strcmp(api_routes[i]->method, method) == 0) {
-			api_match(api_routes[i]->pattern, path, ctx);
-			return api_routes[i];
+		if (strcmp(a->routes[i]->method, method) == 0) {
+			api_match(a->routes[i]->pattern, path, ctx);
+			return a->routes[i];
 		}
 	}
 	if (path_known)
-		api_error(ctx, 405, "method-not-allowed", "%s is not allowed on %s", method, path);
+		api_error(ctx, "method-not-allowed", "%s is not allowed on %s", method, path);
 	else
-		api_error(ctx, 404, "no-such-route", "no route %s %s", method, path);
+		api_error(ctx, "no-such-route", "no route %s %s", method, path);
 	return NULL;
 }
 
 static void
 api_finish_metrics(struct api_ctx *ctx)
 {
-	metrics_request(ctx->route ? ctx->route->pattern : "unmatched", ctx->req->method,
-	    ctx->req->status, ev_time() - ctx->req->started);
+	metrics_request(ctx->d->metrics, ctx->route ? ctx->route->pattern : "unmatched",
+	    ctx->req->method, ctx->req->status, ev_time() - ctx->req->started);
 }
 
 void
@@ -254,7 +335,7 @@ api_dispatch(struct http_req *req, void *arg)
 	if (ctx->route == NULL)
 		goto done;
 	if (req->role < ctx->route->min_role) {
-		api_error(ctx, 403, "forbidden", "%s %s needs role %s; %s is %s", m,
+		api_error(ctx, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
 		    http_role_name(req->role));
 		goto done;
@@ -263,7 +344,7 @@ api_dispatch(struct http_req *req, void *arg)
 	    api_parse_body(ctx) < 0)
 		goto done;
 	if (ctx->d->stopping) {
-		api_error(ctx, 503, "shutting-down", "prefixd is stopping");
+		api_error(ctx, "shutting-down", "prefixd is stopping");
 		goto done;
 	}
 	ctx->route->handler(ctx);
@@ -287,42 +368,44 @@ done:
 void
 api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *))
 {
-	struct daemon *d = api_d;
+	struct daemon *d = ctx->d;
+	struct api *a = d->api;
 	double delay = (double)d->conf->commit_delay_us / 1e6;
 
 	ctx->work = work;
 	ctx->work_arg = arg;
 	ctx->work_free = free_fn;
-	*api_queue_tail = ctx;
-	api_queue_tail = &ctx->next;
-	api_nqueued++;
-	if (ev_is_active(&api_idle_w))
+	*a->queue_tail = ctx;
+	a->queue_tail = &ctx->next;
+	a->nqueued++;
+	if (ev_is_active(&a->idle_w))
 		return;
 	if (delay > 0 && http_connection_count_active(d->http) > 1) {
-		if (!ev_is_active(&api_gather_w)) {
-			ev_timer_set(&api_gather_w, delay, 0.);
-			ev_timer_start(d->loop, &api_gather_w);
+		if (!ev_is_active(&a->gather_w)) {
+			ev_timer_set(&a->gather_w, delay, 0.);
+			ev_timer_start(d->loop, &a->gather_w);
 		}
 		return;
 	}
-	ev_timer_stop(d->loop, &api_gather_w);
-	ev_idle_start(d->loop, &api_idle_w);    /* the loop must not block before the batch */
+	ev_timer_stop(d->loop, &a->gather_w);
+	ev_idle_start(d->loop, &a->idle_w);     /* the loop must not block before the batch */
 }
 
 /* Runs the queued work in one transaction and answers every request after COMMIT. */
 static void
 api_run_batch(struct daemon *d)
 {
-	struct api_ctx *batch = api_queue_head, *ctx, *next;
+	struct api *a = d->api;
+	struct api_ctx *batch = a->queue_head, *ctx, *next;
 	struct err e;
 	double t0 = ev_time();
 	size_t n = 0;
 	int failed = 0;
 
-	api_queue_head = NULL;
-	api_queue_tail = &api_queue_head;
-	api_nqueued = 0;
-	ev_timer_stop(d->loop, &api_gather_w);
+	a->queue_head = NULL;
+	a->queue_tail = &a->queue_head;
+	a->nqueued = 0;
+	ev_timer_stop(d->loop, &a->gather_w);
 	err_clear(&e);
 	if (store_begin(d->store, &e) < 0)
 		failed = 1;
@@ -340,11 +423,11 @@ api_run_batch(struct daemon *d)
 		    "storage-full" : "store-failed";
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
-			api_error(ctx, 503, code, "not committed: %s", e.msg);
+			api_error(ctx, code, "not committed: %s", e.msg);
 		if (ipam_load(d->ipam, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
 	}
-	metrics_commit(ev_time() - t0, n, failed);
+	metrics_commit(d->metrics, ev_time() - t0, n, failed);
 	for (ctx = batch; ctx != NULL; ctx = next) {
 		next = ctx->next;
 		http_resume(ctx->req);
@@ -357,14 +440,16 @@ api_run_batch(struct daemon *d)
 static void
 api_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	(void)w;
+	struct daemon *d = w->data;
+	struct api *a = d->api;
+
 	(void)revents;
-	if (api_queue_head != NULL && !ev_is_active(&api_gather_w)) {
-		api_run_batch(api_d);
-		http_kick(api_d->http);
+	if (a->queue_head != NULL && !ev_is_active(&a->gather_w)) {
+		api_run_batch(d);
+		http_kick(d->http);
 	}
-	if (api_queue_head == NULL || ev_is_active(&api_gather_w))
-		ev_idle_stop(loop, &api_idle_w);
+	if (a->queue_head == NULL || ev_is_active(&a->gather_w))
+		ev_idle_stop(loop, &a->idle_w);
 }
 
 static void
@@ -379,43 +464,52 @@ api_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 static void
 api_gather_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)loop;
-	(void)w;
 	(void)revents;
-	if (api_queue_head != NULL) {
-		api_run_batch(api_d);
-		http_kick(api_d->http);
+	if (d->api->queue_head != NULL) {
+		api_run_batch(d);
+		http_kick(d->http);
 	}
 }
 
 void
 api_init(struct daemon *d)
 {
-	api_d = d;
-	ev_prepare_init(&api_prepare_w, api_prepare_cb);
-	ev_prepare_start(d->loop, &api_prepare_w);
-	ev_idle_init(&api_idle_w, api_idle_cb);
-	ev_timer_init(&api_gather_w, api_gather_cb, 0., 0.);
-	api_events_start(d);
+	struct api *a = api_new();
+
+	a->d = d;
+	d->api = a;
+	ev_prepare_init(&a->prepare_w, api_prepare_cb);
+	a->prepare_w.data = d;
+	ev_prepare_start(d->loop, &a->prepare_w);
+	ev_idle_init(&a->idle_w, api_idle_cb);
+	ev_timer_init(&a->gather_w, api_gather_cb, 0., 0.);
+	a->gather_w.data = d;
 }
 
 void
 api_flush(struct daemon *d)
 {
-	if (api_queue_head != NULL)
+	if (d->api->queue_head != NULL)
 		api_run_batch(d);
 }
 
 void
 api_shutdown(struct daemon *d)
 {
-	if (api_queue_head != NULL) {
+	struct api *a = d->api;
+
+	if (a == NULL)
+		return;
+	if (a->queue_head != NULL) {
 		api_run_batch(d);
 		http_kick(d->http);
 	}
-	ev_prepare_stop(d->loop, &api_prepare_w);
-	ev_idle_stop(d->loop, &api_idle_w);
-	ev_timer_stop(d->loop, &api_gather_w);
+	ev_prepare_stop(d->loop, &a->prepare_w);
+	ev_idle_stop(d->loop, &a->idle_w);
+	ev_timer_stop(d->loop, &a->gather_w);
 }
 
 /* ---- JSON helpers --------------------------------------------------------------------- */
@@ -461,11 +555,11 @@ api_body_check(struct api_ctx *ctx, const json_t *obj, const char *const *fields
 			if (strncmp(*f, key, kl) == 0 && (*f)[kl] == ':')
 				break;
 		if (*f == NULL) {
-			api_error(ctx, 400, "unknown-field", "unknown field '%.64s'", key);
+			api_error(ctx, "unknown-field", "unknown field '%.64s'", key);
 			return -1;
 		}
 		if (!api_type_ok((*f)[kl + 1], v)) {
-			api_error(ctx, 400, "invalid-argument", "field '%s' must be %s", key,
+			api_error(ctx, "invalid-argument", "field '%s' must be %s", key,
 			    api_type_name((*f)[kl + 1]));
 			return -1;
 		}
@@ -490,17 +584,17 @@ api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field,
 	json_object_foreach((json_t *)obj, key, v) {
 		char *kv;
 		if (!json_is_string(v)) {
-			api_error(ctx, 400, "invalid-argument", "%s.%.64s must be a string", field, key);
+			api_error(ctx, "invalid-argument", "%s.%.64s must be a string", field, key);
 			goto fail;
 		}
 		if (strchr(key, '=') != NULL || asprintf(&kv, "%s=%s", key, json_string_value(v)) < 0) {
-			api_error(ctx, 400, "invalid-argument", "%s: bad tag key '%.64s'", field, key);
+			api_error(ctx, "invalid-argument", "%s: bad tag key '%.64s'", field, key);
 			goto fail;
 		}
 		err_clear(&e);
 		if (ipam_tag_parse(kv, &out->v[out->n], &e) < 0) {
 			free(kv);
-			api_error(ctx, 400, e.code ? e.code : "invalid-argument", "%s: %s", field, e.msg);
+			api_error(ctx, e.code ? e.code : "invalid-argument", "%s: %s", field, e.msg);
 			goto fail;
 		}
 		free(kv);
@@ -595,7 +689,7 @@ api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out)
 	if (name == NULL)
 		return 0;
 	if ((*out = ipam_scope_find(ctx->d->ipam, name)) == NULL) {
-		api_error(ctx, 404, "not-found", "no scope '%.64s'", name);
+		api_error(ctx, "not-found", "no scope '%.64s'", name);
 		return -1;
 	}
 	return 0;

@@ -1,11 +1,14 @@
 /*
  * api — the control API's route table, request dispatch, JSON helpers and group commit.
  *
- * Who calls it: http hands every complete request to api_dispatch (an http_cb). Route files
- * (api_ipam.c, api_status.c, and later modules' own api_*.c) describe their routes in arrays
- * of struct api_route and register them at start-up with api_register_routes; nothing here
- * needs editing to add a route. `prefixd --list-routes` prints the table (api_routes_print)
- * and a test checks each route against doc/openapi.json.
+ * Who calls it: http hands every complete request to api_dispatch (an http_cb). Each route
+ * file (api_<area>.c) exports one route table (struct api_table, declared below); nothing
+ * registers itself. src/prefixd.c, the composition root, adds every table, status section
+ * and metrics renderer in one visible block (api_add_routes refuses a second handler for
+ * the same METHOD and pattern, so a duplicate stops the start). `prefixd --list-routes` prints
+ * the table (api_routes_print) and a test checks each route against doc/openapi.json.
+ * The API's state (routes, status sections, the group-commit queue) lives in struct api,
+ * owned by the daemon (d->api).
  *
  * Dispatch: match METHOD + path against the patterns ("/v1/pools/{name}": a {x} segment
  * matches one non-empty path segment, captured in order), 404 no-such-route / 405
@@ -23,16 +26,21 @@
  * connections are open that have queued nothing yet, the batch waits up to [daemon]
  * commit_delay_us for them (an ev_timer) so that answered clients join the next batch.
  *
- * Error statuses (api_status_of): 400 invalid-json invalid-argument unknown-field cidr-invalid
- * cidr-not-canonical; 401 unauthorized; 403 forbidden; 404 not-found no-such-route; 405
- * method-not-allowed; 408 request-timeout; 409 overlap exists in-use token-conflict
- * pool-exhausted; 413 body-too-large; 422 netmask-too-large netmask-too-small missing-tag
- * locale-mismatch; 503 store-failed storage-full; anything else 400.
+ * Error statuses: one table (api_status_of, api.c) maps every error code that engines report
+ * to its HTTP status; engines never name a status. 400 invalid-json invalid-argument
+ * unknown-field cidr-invalid cidr-not-canonical; 401 unauthorized; 403 forbidden; 404
+ * not-found no-such-route; 405 method-not-allowed; 408 request-timeout; 409 overlap exists
+ * in-use token-conflict pool-exhausted audit-broken too-many busy not-provisioned
+ * not-advertised other-origin-present; 413 body-too-large; 422 netmask-too-large
+ * netmask-too-small missing-tag locale-mismatch rpki-invalid rpki-not-found; 429
+ * rate-limited; 500 internal; 503 store-failed storage-full shutting-down not-ready
+ * rpki-stale rpki-unavailable rov-unavailable rov-failed bird-*; anything else 400.
  */
 #ifndef PREFIXD_API_H
 #define PREFIXD_API_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "daemon.h"
 #include "err.h"
@@ -42,7 +50,9 @@
 #define API_MAX_PARAMS 4
 #define API_MAX_DEPTH 64
 #define API_MAX_ROUTES 128
+#define API_MAX_SECTIONS 8
 
+struct api;
 struct api_ctx;
 struct api_route;
 
@@ -71,22 +81,61 @@ struct api_ctx {
 	char pbuf[API_MAX_PARAMS][256];
 };
 
-/* Binds the API to the daemon state and starts the group-commit watcher. */
+/* One route file's routes (the array outlives the daemon). */
+struct api_table {
+	const char *name;
+	const struct api_route *routes;
+	size_t n;
+};
+#define API_TABLE(sym, arr) \
+	const struct api_table sym = { #sym, arr, sizeof(arr) / sizeof(arr[0]) }
+
+/* The route tables, one per route file. */
+extern const struct api_table api_status_routes;        /* api_status.c: status, metrics */
+extern const struct api_table api_ipam_routes;          /* api_ipam.c: scopes, pools, allocations */
+extern const struct api_table api_import_routes;        /* api_import.c: resources, reports, history */
+extern const struct api_table api_events_routes;        /* api_events.c: feed, audit verify */
+extern const struct api_table api_prefix_routes;        /* api_prefix.c: public prefixes, provision */
+extern const struct api_table api_rpki_routes;          /* api_rpki.c */
+extern const struct api_table api_auth_routes;          /* api_auth.c */
+extern const struct api_table api_bird_routes;          /* api_bird.c */
+
+/* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
+typedef json_t *(*api_section_fn)(struct daemon *d);
+json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
+json_t *api_bird_status(struct daemon *d);              /* "bird" */
+json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
+struct rtr_status;
+json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/status */
+
+/* metrics_renderer functions of the route files (arg: the struct daemon). */
+void api_rpki_metrics(void *arg, FILE *out);
+void api_bird_metrics(void *arg, FILE *out);
+void api_prefix_metrics(void *arg, FILE *out);
+
+/* obs_tick_fn (arg: the struct daemon): answers the event feed's long polls. */
+void api_events_tick(void *arg, uint64_t head);
+
+/* Creates d->api (routes and sections empty) and starts the group-commit watchers. */
 void api_init(struct daemon *d);
-/* Stops the watcher after running any queued work. */
+/* Runs any queued work and stops the watchers (requests still get answers: a stopping
+ * daemon answers shutting-down). Idempotent. api_free(d->api) at the very end. */
 void api_shutdown(struct daemon *d);
 /* Runs the queued batch now, if any (tests and fuzzing; the loop does it by itself). */
 void api_flush(struct daemon *d);
 
-/* Adds n routes (the array must outlive the daemon). Returns 0, or -1 when the table is full. */
-int api_register_routes(const struct api_route *routes, size_t n);
-/* Registers the routes of this module's route files: api_ipam.c and api_status.c. */
-void api_register_builtin(void);
-void api_ipam_register(void);
-void api_import_register(void);
-void api_status_register(void);
+/* A route table alone, for `prefixd --list-routes` (no loop). Free with api_free. */
+struct api *api_new(void);
+void api_free(struct api *a);
+/* Adds a table's routes. 0, or -1 with e when the table is full or a route's METHOD and
+ * pattern are already served ("duplicate-route", naming both tables): nothing is added then. */
+int api_add_routes(struct api *a, const struct api_table *t, struct err *e);
+/* Adds a /v1/status member. 0, or -1 when full. */
+int api_add_status_section(struct api *a, const char *name, api_section_fn fn);
+/* Fills obj with every status section of d's API, in the order added. */
+void api_status_sections(struct daemon *d, json_t *obj);
 /* Prints "METHOD PATTERN ROLE" per registered route. */
-void api_routes_print(FILE *out);
+void api_routes_print(const struct api *a, FILE *out);
 
 /* The http_cb: dispatches one complete request (arg is the struct daemon). */
 void api_dispatch(struct http_req *req, void *arg);
@@ -96,7 +145,12 @@ void api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)
 
 /* Replies. api_reply takes the reference to j. */
 void api_reply(struct api_ctx *ctx, int status, json_t *j);
-void api_error(struct api_ctx *ctx, int status, const char *code, const char *fmt, ...)
+/* An error answer; its status comes from the one table (api_status_of). */
+void api_error(struct api_ctx *ctx, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same with an explicit status, for the one code whose meaning differs by route (the
+ * verifier's "busy" is 503, see api_auth.c). */
+void api_error_status(struct api_ctx *ctx, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Replies with e's code and message at the status api_status_of(e->code). */
 void api_reply_err(struct api_ctx *ctx, const struct err *e);

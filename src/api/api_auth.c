@@ -1,8 +1,7 @@
 /*
- * api_auth — the control API's authorization-context routes (SPEC §4, §6) and the daemon
- * wiring of authctx. prefixd.c calls authctx_conf_from() + authctx_new() at start-up and on
- * SIGHUP (authctx_reconfigure), authctx_api_register() after api_init, and authctx_drain() +
- * authctx_free() at shutdown before the HTTP transport goes away.
+ * api_auth — the control API's authorization-context routes (SPEC §4, §6) over the daemon's
+ * verifier (ctx->d->auth; rpki/authctx.h). src/prefixd.c creates the verifier and registers
+ * this table.
  *
  *   POST /v1/auth/message  (reader)    {"cidr","expires":"YYYYMMDD"}
  *       200 {"message": "1|issuer|owner|cidr|date|SHA256|RSAPSS",
@@ -17,7 +16,7 @@
  *       Without "cert" the RDAP record is fetched on authctx's worker; the request is
  *       suspended meanwhile and answered from the loop when the verification reports.
  *
- * Owns: the route table and one pointer to the verifier the daemon created.
+ * Owns: the route table. A suspended verify request owns its struct verify_wait.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,57 +26,7 @@
 #include "api.h"
 #include "authctx.h"
 #include "cidr.h"
-#include "conf.h"
 #include "log.h"
-
-static struct daemon *auth_d;
-static struct authctx *auth_a;
-
-void
-authctx_conf_from(const struct conf *c, struct authctx_conf *out)
-{
-	authctx_conf_init(out);
-	if (c->auth_issuer != NULL)
-		snprintf(out->issuer, sizeof(out->issuer), "%s", c->auth_issuer);
-	if (c->auth_owner_id != NULL)
-		snprintf(out->owner_id, sizeof(out->owner_id), "%s", c->auth_owner_id);
-	if (c->auth_rdap_url != NULL)
-		snprintf(out->rdap_url, sizeof(out->rdap_url), "%s", c->auth_rdap_url);
-	if (c->auth_rdap_dir != NULL)
-		snprintf(out->rdap_dir, sizeof(out->rdap_dir), "%s", c->auth_rdap_dir);
-	if (c->auth_max_validity_days > 0)
-		out->max_validity_days = (int)c->auth_max_validity_days;
-}
-
-/* The RDAP document as a JSON string; null when absent or not UTF-8 (the hash of the message
- * and the certificate fingerprint still stand as evidence). */
-static json_t *
-doc_json(const struct authctx_result *r)
-{
-	json_t *s = r->rdap_doc ? json_stringn(r->rdap_doc, r->rdap_len) : NULL;
-
-	return s ? s : json_null();
-}
-
-json_t *
-authctx_result_json(const struct authctx_result *r)
-{
-	json_t *checks = json_array();
-
-	for (size_t i = 0; i < r->nchecks; i++)
-		json_array_append_new(checks, json_pack("{s:s,s:b,s:s}", "name",
-		    r->checks[i].name, "ok", r->checks[i].ok, "detail", r->checks[i].detail));
-	return json_pack("{s:b,s:o,s:s,s:o,s:{s:s,s:o,s:s,s:o}}",
-	    "ok", r->ok,
-	    "code", r->err.code ? json_string(r->err.code) : json_null(),
-	    "message", r->err.msg,
-	    "checks", checks,
-	    "evidence",
-	    "message_sha256", r->msg_sha256,
-	    "cert_sha256", r->cert_sha256[0] ? json_string(r->cert_sha256) : json_null(),
-	    "rdap_source", r->rdap_source,
-	    "rdap_document", doc_json(r));
-}
 
 /* 200 with the result, or 422 with the error object and the same members. */
 static void
@@ -91,15 +40,21 @@ reply_result(struct http_req *req, const struct authctx_result *r)
 	http_reply_json(req, r->ok ? 200 : 422, j);
 }
 
+struct verify_wait {
+	struct http_req *req;
+	struct http *http;
+};
+
 static void
 verify_done(struct authctx_result *res, void *arg)
 {
-	struct http_req *req = arg;
+	struct verify_wait *w = arg;
 
-	reply_result(req, res);
+	reply_result(w->req, res);
 	authctx_result_free(res);
-	http_resume(req);
-	http_kick(auth_d->http);
+	http_resume(w->req);
+	http_kick(w->http);
+	free(w);
 }
 
 /* Reads a required string field; replies 400 and returns NULL when absent. */
@@ -109,7 +64,7 @@ need(struct api_ctx *ctx, const char *field)
 	const char *v = json_string_value(json_object_get(ctx->body, field));
 
 	if (v == NULL)
-		api_error(ctx, 400, "invalid-argument", "field '%s' is required", field);
+		api_error(ctx, "invalid-argument", "field '%s' is required", field);
 	return v;
 }
 
@@ -119,6 +74,7 @@ api_auth_verify(struct api_ctx *ctx)
 	static const char *const fields[] = { "cidr:s", "message:s", "signature:s", "cert:s",
 		"rdap_url:s", NULL };
 	const char *cidr, *msg, *sig, *pem, *url;
+	struct verify_wait *w;
 	struct authctx_conf c = { 0 };
 	struct err e = { 0 };
 	struct cidr p;
@@ -141,14 +97,21 @@ api_auth_verify(struct api_ctx *ctx)
 	if ((url = json_string_value(json_object_get(ctx->body, "rdap_url"))) != NULL) {
 		if ((size_t)snprintf(c.rdap_url, sizeof(c.rdap_url), "%s", url) >=
 		    sizeof(c.rdap_url)) {
-			api_error(ctx, 400, "invalid-argument", "field 'rdap_url' is too long");
+			api_error(ctx, "invalid-argument", "field 'rdap_url' is too long");
 			return;
 		}
 		c.rdap_dir[0] = '\0';
 	}
-	if (authctx_verify_start_with(auth_a, &c, cidr, msg, sig, time(NULL), verify_done,
-	    ctx->req, &e) < 0) {
-		api_error(ctx, 503, e.code, "%s", e.msg);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("calloc");
+	w->req = ctx->req;
+	w->http = ctx->d->http;
+	if (authctx_verify_start_with(ctx->d->auth, &c, cidr, msg, sig, time(NULL), verify_done,
+	    w, &e) < 0) {
+		free(w);
+		/* "busy" here is the verifier's worker pool being full: try again later (503),
+		 * not the lifecycle's conflict on one prefix (409 in the table). */
+		api_error_status(ctx, 503, e.code, "%s", e.msg);
 		return;
 	}
 	http_suspend(ctx->req);
@@ -188,14 +151,14 @@ api_auth_message(struct api_ctx *ctx)
 		return;
 	authctx_conf_from(ctx->d->conf, &c);
 	if (c.owner_id[0] == '\0') {
-		api_error(ctx, 400, "auth-owner-mismatch", "auth.owner_id is not configured");
+		api_error(ctx, "auth-owner-mismatch", "auth.owner_id is not configured");
 		return;
 	}
 	cidr_format(&p, canon, sizeof(canon));   /* the message carries the canonical text */
 	if ((size_t)snprintf(msg, sizeof(msg), "1|%s|%s|%s|%s|SHA256|RSAPSS", c.issuer,
 	    c.owner_id, canon, expires) >= sizeof(msg) ||
 	    authctx_check_message(&c, canon, msg, strlen(msg), time(NULL), NULL, &e) < 0) {
-		api_error(ctx, 400, e.code ? e.code : "auth-malformed", "%s",
+		api_error(ctx, e.code ? e.code : "auth-malformed", "%s",
 		    e.code ? e.msg : "message too long");
 		return;
 	}
@@ -210,11 +173,4 @@ static const struct api_route auth_routes[] = {
 	{ "POST", "/v1/auth/message", HTTP_ROLE_READER, api_auth_message },
 	{ "POST", "/v1/auth/verify", HTTP_ROLE_OPERATOR, api_auth_verify },
 };
-
-int
-authctx_api_register(struct daemon *d, struct authctx *a)
-{
-	auth_d = d;
-	auth_a = a;
-	return api_register_routes(auth_routes, sizeof(auth_routes) / sizeof(auth_routes[0]));
-}
+API_TABLE(api_auth_routes, auth_routes);

@@ -15,80 +15,75 @@
  * prefixd_bird_drift_total, prefixd_bird_drift_repaired_total, prefixd_bird_disconnects_total,
  * prefixd_bird_protocol_errors_total.
  *
- * Called by: prefixd.c, once, reconcile_api_register(d->bird) (see reconcile.h).
+ * Reads the router through its face (bgp/bird.h: bird_get_stats, bird_reconcile_now); the
+ * bird object is the daemon's (ctx->d->bird, NULL without [bird]).
  */
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "api.h"
-#include "bird_apply.h"
-#include "birdc.h"
-#include "metrics.h"
-#include "reconcile.h"
-
-static struct reconcile_bird *api_bird;
+#include "bird.h"
 
 static json_t *
-status_json(const struct reconcile_bird *b)
+status_json(const struct bird *b)
 {
-	struct birdc_stats cs;
-	struct bird_apply_stats as;
-	struct reconcile_stats rs;
+	struct bird_stats st;
+	const struct birdc_stats *cs = &st.client;
+	const struct bird_apply_stats *as = &st.apply;
+	const struct reconcile_stats *rs = &st.reconcile;
 
-	birdc_get_stats(b->birdc, &cs);
-	bird_apply_get_stats(b->apply, &as);
-	reconcile_get_stats(b->reconcile, &rs);
+	bird_get_stats(b, &st);
 	return json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:b,"
 	    " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f},"
 	    " s:{s:I, s:I, s:I, s:I, s:f, s:s}}",
-	    "configured", true, "socket", b->socket, "up", birdc_is_up(b->birdc),
-	    "version", cs.version, "connects", (json_int_t)cs.connects,
-	    "disconnects", (json_int_t)cs.disconnects,
-	    "protocol_errors", (json_int_t)cs.protocol_errors,
-	    "timeouts", (json_int_t)cs.timeouts, "busy", bird_apply_busy(b->apply),
+	    "configured", true, "socket", st.socket, "up", st.up,
+	    "version", cs->version, "connects", (json_int_t)cs->connects,
+	    "disconnects", (json_int_t)cs->disconnects,
+	    "protocol_errors", (json_int_t)cs->protocol_errors,
+	    "timeouts", (json_int_t)cs->timeouts, "busy", st.busy,
 	    "transactions",
-	    "total", (json_int_t)as.transactions, "ok", (json_int_t)as.ok,
-	    "noop", (json_int_t)as.noop, "config_invalid", (json_int_t)as.config_invalid,
-	    "verify_failed", (json_int_t)as.verify_failed,
-	    "unavailable", (json_int_t)as.unavailable, "undos", (json_int_t)as.undos,
-	    "recovered", (json_int_t)as.recovered, "last_seconds", as.last_elapsed,
+	    "total", (json_int_t)as->transactions, "ok", (json_int_t)as->ok,
+	    "noop", (json_int_t)as->noop, "config_invalid", (json_int_t)as->config_invalid,
+	    "verify_failed", (json_int_t)as->verify_failed,
+	    "unavailable", (json_int_t)as->unavailable, "undos", (json_int_t)as->undos,
+	    "recovered", (json_int_t)as->recovered, "last_seconds", as->last_elapsed,
 	    "reconcile",
-	    "runs", (json_int_t)rs.runs, "drift", (json_int_t)rs.drift,
-	    "repaired", (json_int_t)rs.repaired, "failed", (json_int_t)rs.failed,
-	    "last_run", rs.last_run, "last_code", rs.last_code);
+	    "runs", (json_int_t)rs->runs, "drift", (json_int_t)rs->drift,
+	    "repaired", (json_int_t)rs->repaired, "failed", (json_int_t)rs->failed,
+	    "last_run", rs->last_run, "last_code", rs->last_code);
 }
 
 json_t *
-reconcile_api_status_section(void)
+api_bird_status(struct daemon *d)
 {
-	if (api_bird == NULL)
+	if (d->bird == NULL)
 		return json_pack("{s:b, s:b}", "configured", false, "up", false);
-	return status_json(api_bird);
+	return status_json(d->bird);
 }
 
 static void
 bird_status(struct api_ctx *ctx)
 {
-	api_reply(ctx, 200, reconcile_api_status_section());
+	api_reply(ctx, 200, api_bird_status(ctx->d));
 }
 
 static void
 bird_reconcile(struct api_ctx *ctx)
 {
-	struct reconcile_stats rs;
+	struct bird_stats st;
 
-	if (api_bird == NULL) {
-		api_error(ctx, 503, "bird-unavailable", "no BIRD configured ([bird] socket)");
+	if (ctx->d->bird == NULL) {
+		api_error(ctx, "bird-unavailable", "no BIRD configured ([bird] socket)");
 		return;
 	}
-	if (!birdc_is_up(api_bird->birdc)) {
-		api_error(ctx, 503, "bird-unavailable", "not connected to BIRD at %s",
-		    api_bird->socket);
+	bird_get_stats(ctx->d->bird, &st);
+	if (!st.up) {
+		api_error(ctx, "bird-unavailable", "not connected to BIRD at %s", st.socket);
 		return;
 	}
-	reconcile_get_stats(api_bird->reconcile, &rs);
-	reconcile_run(api_bird->reconcile, NULL, NULL);
-	api_reply(ctx, 202, json_pack("{s:b, s:I}", "started", true, "runs", (json_int_t)rs.runs));
+	bird_reconcile_now(ctx->d->bird, NULL, NULL);
+	api_reply(ctx, 202, json_pack("{s:b, s:I}", "started", true, "runs",
+	    (json_int_t)st.reconcile.runs));
 }
 
 static void
@@ -97,21 +92,23 @@ counter(FILE *out, const char *name, const char *help, unsigned long long v)
 	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
 }
 
-static void
-bird_metrics(struct daemon *d, FILE *out)
+void
+api_bird_metrics(void *arg, FILE *out)
 {
+	struct daemon *d = arg;
+	struct bird_stats st;
 	struct birdc_stats cs;
 	struct bird_apply_stats as;
 	struct reconcile_stats rs;
-	(void)d;
 
-	if (api_bird == NULL)
+	if (d->bird == NULL)
 		return;
-	birdc_get_stats(api_bird->birdc, &cs);
-	bird_apply_get_stats(api_bird->apply, &as);
-	reconcile_get_stats(api_bird->reconcile, &rs);
+	bird_get_stats(d->bird, &st);
+	cs = st.client;
+	as = st.apply;
+	rs = st.reconcile;
 	fprintf(out, "# HELP prefixd_bird_up 1 while connected to BIRD's control socket.\n"
-	    "# TYPE prefixd_bird_up gauge\nprefixd_bird_up %d\n", birdc_is_up(api_bird->birdc));
+	    "# TYPE prefixd_bird_up gauge\nprefixd_bird_up %d\n", st.up);
 	fprintf(out, "# HELP prefixd_bird_transactions_total BIRD transactions by result.\n"
 	    "# TYPE prefixd_bird_transactions_total counter\n");
 	fprintf(out, "prefixd_bird_transactions_total{result=\"ok\"} %llu\n"
@@ -137,16 +134,4 @@ static const struct api_route bird_routes[] = {
 	{ "GET", "/v1/bird/status", HTTP_ROLE_READER, bird_status },
 	{ "POST", "/v1/bird/reconcile", HTTP_ROLE_OPERATOR, bird_reconcile },
 };
-
-void
-reconcile_api_register(struct reconcile_bird *b)
-{
-	static bool registered;
-
-	api_bird = b;
-	if (registered)
-		return;
-	registered = true;
-	api_register_routes(bird_routes, sizeof(bird_routes) / sizeof(bird_routes[0]));
-	metrics_add_renderer(bird_metrics);
-}
+API_TABLE(api_bird_routes, bird_routes);

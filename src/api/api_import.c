@@ -2,7 +2,7 @@
  * api_import — the read side of the address plan and the import of resources (SPEC §2
  * "Import, overlap and compliance", "History"): GET/POST /v1/resources, the overlap and
  * compliance reports, and GET /v1/history. Called by api_dispatch through the route table
- * registered in api_import_register(); the JSON shapes are doc/openapi.json's. An import is
+ * exported as api_import_routes (registered by src/prefixd.c); the JSON shapes are doc/openapi.json's. An import is
  * a change and goes through the group commit (api_defer); the rest are reads.
  */
 #include <errno.h>
@@ -121,7 +121,7 @@ api_import_item(struct api_ctx *ctx, const json_t *o, struct api_import_item *it
 		return -1;
 	it->name = json_string_value(json_object_get(o, "name"));
 	if (json_object_get(o, "cidr") == NULL || it->name == NULL) {
-		api_error(ctx, 400, "invalid-argument", "a resource needs cidr and name");
+		api_error(ctx, "invalid-argument", "a resource needs cidr and name");
 		return -1;
 	}
 	if (api_cidr_arg(ctx, json_string_value(json_object_get(o, "cidr")), &it->cidr) < 0)
@@ -142,7 +142,7 @@ api_import(struct api_ctx *ctx)
 		return;
 	if (api_str_field(ctx, "scope") == NULL ||
 	    (list != NULL) == (json_object_get(ctx->body, "cidr") != NULL)) {
-		api_error(ctx, 400, "invalid-argument", "give scope and either cidr+name or resources[]");
+		api_error(ctx, "invalid-argument", "give scope and either cidr+name or resources[]");
 		return;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
@@ -155,7 +155,7 @@ api_import(struct api_ctx *ctx)
 	}
 	json_array_foreach(list, i, v) {
 		if (!json_is_object(v)) {
-			api_error(ctx, 400, "invalid-argument", "resources[%zu] must be an object", i);
+			api_error(ctx, "invalid-argument", "resources[%zu] must be an object", i);
 			goto fail;
 		}
 		if (api_body_check(ctx, v, item_f) < 0 || api_import_item(ctx, v, &a->v[i]) < 0)
@@ -163,7 +163,7 @@ api_import(struct api_ctx *ctx)
 		a->n++;
 	}
 	if (a->n == 0) {
-		api_error(ctx, 400, "invalid-argument", "resources[] is empty");
+		api_error(ctx, "invalid-argument", "resources[] is empty");
 		goto fail;
 	}
 	api_defer(ctx, api_import_work, a, api_import_arg_free);
@@ -280,14 +280,14 @@ api_history(struct api_ctx *ctx)
 	struct err e;
 
 	if (c == NULL) {
-		api_error(ctx, 400, "invalid-argument", "query parameter cidr is required");
+		api_error(ctx, "invalid-argument", "query parameter cidr is required");
 		return;
 	}
 	if (api_cidr_arg(ctx, c, &cidr) < 0)
 		return;
 	if ((since != NULL && api_time_arg(since, &t0) < 0) ||
 	    (until != NULL && api_time_arg(until, &t1) < 0)) {
-		api_error(ctx, 400, "invalid-argument", "since/until: unix seconds, YYYY-MM-DD or RFC 3339 UTC");
+		api_error(ctx, "invalid-argument", "since/until: unix seconds, YYYY-MM-DD or RFC 3339 UTC");
 		return;
 	}
 	a = json_array();
@@ -302,16 +302,11 @@ api_history(struct api_ctx *ctx)
 
 /* ---- route table ---------------------------------------------------------------------- */
 
-static const struct api_route api_import_routes[] = {
+static const struct api_route import_routes[] = {
 	{ "GET", "/v1/resources", HTTP_ROLE_READER, api_resources_list },
 	{ "POST", "/v1/resources", HTTP_ROLE_ADMIN, api_import },
 	{ "GET", "/v1/reports/overlaps", HTTP_ROLE_READER, api_report },
 	{ "GET", "/v1/reports/compliance", HTTP_ROLE_READER, api_report },
 	{ "GET", "/v1/history", HTTP_ROLE_READER, api_history },
 };
-
-void
-api_import_register(void)
-{
-	api_register_routes(api_import_routes, sizeof(api_import_routes) / sizeof(api_import_routes[0]));
-}
+API_TABLE(api_import_routes, import_routes);

@@ -1,7 +1,8 @@
 /*
- * api_ipam — the routes of SPEC §1–§2 that change the address plan: scopes, pools,
- * provisioning and allocations (resources, reports and history are api_import.c's). Called by
- * api_dispatch through the route table registered in api_ipam_register(); the JSON shapes are
+ * api_ipam — the routes of SPEC §1–§2 that change the address plan: scopes, pools and
+ * allocations (resources, reports and history are api_import.c's; provisioning, private and
+ * public alike, is api_prefix.c's, the one handler of those routes). Called by api_dispatch
+ * through the table api_ipam_routes, which src/prefixd.c registers; the JSON shapes are
  * doc/openapi.json's.
  *
  * Reads answer from the in-memory model at once. Changes validate their body here, then
@@ -103,7 +104,7 @@ api_pool_arg(struct api_ctx *ctx, const char *name)
 	struct ipam_pool *p = ipam_pool_find(ctx->d->ipam, name);
 
 	if (p == NULL)
-		api_error(ctx, 404, "not-found", "no pool '%.64s'", name);
+		api_error(ctx, "not-found", "no pool '%.64s'", name);
 	return p;
 }
 
@@ -114,7 +115,7 @@ api_id_arg(struct api_ctx *ctx, const char *s, uint64_t *out)
 
 	errno = 0;
 	if (s[0] < '0' || s[0] > '9' || (*out = strtoull(s, &end, 10), errno != 0 || *end != '\0')) {
-		api_error(ctx, 400, "invalid-argument", "'%.64s' is not an allocation id", s);
+		api_error(ctx, "invalid-argument", "'%.64s' is not an allocation id", s);
 		return -1;
 	}
 	return 0;
@@ -132,7 +133,7 @@ api_int_field(struct api_ctx *ctx, const char *name, long long lo, long long hi,
 		return 0;
 	*out = json_integer_value(v);
 	if (*out < lo || *out > hi) {
-		api_error(ctx, 400, "invalid-argument", "%s must be %lld..%lld", name, lo, hi);
+		api_error(ctx, "invalid-argument", "%s must be %lld..%lld", name, lo, hi);
 		return -1;
 	}
 	return 0;
@@ -162,7 +163,7 @@ api_scope_get(struct api_ctx *ctx)
 	struct ipam_scope *s = ipam_scope_find(ctx->d->ipam, ctx->params[0]);
 
 	if (s == NULL)
-		api_error(ctx, 404, "not-found", "no scope '%.64s'", ctx->params[0]);
+		api_error(ctx, "not-found", "no scope '%.64s'", ctx->params[0]);
 	else
 		api_reply(ctx, 200, api_scope_json(s));
 }
@@ -188,7 +189,7 @@ api_scope_create(struct api_ctx *ctx)
 	if (api_body_check(ctx, ctx->body, f) < 0)
 		return;
 	if (api_str_field(ctx, "name") == NULL) {
-		api_error(ctx, 400, "invalid-argument", "name is required");
+		api_error(ctx, "invalid-argument", "name is required");
 		return;
 	}
 	api_defer(ctx, api_scope_create_work, NULL, NULL);
@@ -214,7 +215,7 @@ api_scope_delete_work(struct api_ctx *ctx)
 	struct err e;
 
 	if (s == NULL) {
-		api_error(ctx, 404, "not-found", "no scope '%.64s'", ctx->params[0]);
+		api_error(ctx, "not-found", "no scope '%.64s'", ctx->params[0]);
 		return;
 	}
 	j = api_scope_json(s);
@@ -355,13 +356,13 @@ api_pool_create(struct api_ctx *ctx)
 	a->spec.locale = api_str_field(ctx, "locale");
 	a->spec.description = api_str_field(ctx, "description");
 	if (a->spec.name == NULL || (a->spec.scope == NULL && a->spec.parent == NULL)) {
-		api_error(ctx, 400, "invalid-argument", "name and scope are required");
+		api_error(ctx, "invalid-argument", "name and scope are required");
 		goto fail;
 	}
 	if ((fam = api_str_field(ctx, "family")) != NULL) {
 		err_clear(&e);
 		if (cidr_family_parse(fam, &family, &e) < 0) {
-			api_error(ctx, 400, "invalid-argument", "family must be ipv4 or ipv6");
+			api_error(ctx, "invalid-argument", "family must be ipv4 or ipv6");
 			goto fail;
 		}
 		a->spec.family = family;
@@ -398,101 +399,6 @@ static void
 api_pool_delete(struct api_ctx *ctx)
 {
 	api_defer(ctx, api_pool_delete_work, NULL, NULL);
-}
-
-/* ---- provisioning --------------------------------------------------------------------- */
-
-struct api_prov_arg {
-	struct cidr cidr;
-	int has_cidr;
-	int netmask;
-};
-
-static void
-api_provision_work(struct api_ctx *ctx)
-{
-	struct api_prov_arg *a = ctx->work_arg;
-	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
-	struct cidr out;
-	struct err e;
-
-	if (p == NULL)
-		return;
-	err_clear(&e);
-	if (ipam_provision(ctx->d->ipam, &ctx->who, p, a->has_cidr ? &a->cidr : NULL,
-	    a->has_cidr ? -1 : a->netmask, &out, &e) < 0) {
-		api_reply_err(ctx, &e);
-		return;
-	}
-	api_reply(ctx, 201, json_pack("{s:s,s:o}", "pool", p->name, "cidr", api_cidr_json(&out)));
-}
-
-static void
-api_provision(struct api_ctx *ctx)
-{
-	static const char *const f[] = { "cidr:s", "netmask:i", "auth_message:s",
-	    "auth_signature:s", NULL };
-	struct api_prov_arg *a;
-	const char *c;
-	long long nm;
-
-	if (api_body_check(ctx, ctx->body, f) < 0 ||
-	    api_int_field(ctx, "netmask", 0, 128, -1, &nm) < 0)
-		return;
-	c = api_str_field(ctx, "cidr");
-	if ((c == NULL) == (nm < 0)) {
-		api_error(ctx, 400, "invalid-argument", "give exactly one of cidr and netmask");
-		return;
-	}
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		fatal("calloc");
-	a->netmask = (int)nm;
-	if (c != NULL) {
-		if (api_cidr_arg(ctx, c, &a->cidr) < 0) {
-			free(a);
-			return;
-		}
-		a->has_cidr = 1;
-	}
-	api_defer(ctx, api_provision_work, a, free);
-}
-
-static void
-api_deprovision_work(struct api_ctx *ctx)
-{
-	struct cidr *c = ctx->work_arg;
-	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
-	struct err e;
-
-	if (p == NULL)
-		return;
-	err_clear(&e);
-	if (ipam_deprovision(ctx->d->ipam, &ctx->who, p, c, &e) < 0) {
-		api_reply_err(ctx, &e);
-		return;
-	}
-	api_reply(ctx, 200, json_pack("{s:s,s:o}", "pool", p->name, "cidr", api_cidr_json(c)));
-}
-
-static void
-api_deprovision(struct api_ctx *ctx)
-{
-	static const char *const f[] = { "cidr:s", NULL };
-	struct cidr *c;
-
-	if (api_body_check(ctx, ctx->body, f) < 0)
-		return;
-	if (api_str_field(ctx, "cidr") == NULL) {
-		api_error(ctx, 400, "invalid-argument", "cidr is required");
-		return;
-	}
-	if ((c = malloc(sizeof(*c))) == NULL)
-		fatal("malloc");
-	if (api_cidr_arg(ctx, api_str_field(ctx, "cidr"), c) < 0) {
-		free(c);
-		return;
-	}
-	api_defer(ctx, api_deprovision_work, c, free);
 }
 
 /* ---- allocations ---------------------------------------------------------------------- */
@@ -553,7 +459,7 @@ api_allocate(struct api_ctx *ctx)
 		return;
 	c = api_str_field(ctx, "cidr");
 	if (c != NULL && nm >= 0) {
-		api_error(ctx, 400, "invalid-argument", "give at most one of cidr and netmask");
+		api_error(ctx, "invalid-argument", "give at most one of cidr and netmask");
 		return;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -622,7 +528,7 @@ api_alloc_param(struct api_ctx *ctx)
 	if (api_id_arg(ctx, ctx->params[0], &id) < 0)
 		return NULL;
 	if ((a = ipam_alloc_find(ctx->d->ipam, id)) == NULL)
-		api_error(ctx, 404, "not-found", "no allocation %" PRIu64, id);
+		api_error(ctx, "not-found", "no allocation %" PRIu64, id);
 	return a;
 }
 
@@ -666,7 +572,7 @@ api_release(struct api_ctx *ctx)
 
 /* ---- route table ---------------------------------------------------------------------- */
 
-static const struct api_route api_ipam_routes[] = {
+static const struct api_route ipam_routes[] = {
 	{ "GET", "/v1/scopes", HTTP_ROLE_READER, api_scopes_list },
 	{ "POST", "/v1/scopes", HTTP_ROLE_ADMIN, api_scope_create },
 	{ "GET", "/v1/scopes/{name}", HTTP_ROLE_READER, api_scope_get },
@@ -675,16 +581,9 @@ static const struct api_route api_ipam_routes[] = {
 	{ "POST", "/v1/pools", HTTP_ROLE_ADMIN, api_pool_create },
 	{ "GET", "/v1/pools/{name}", HTTP_ROLE_READER, api_pool_get },
 	{ "DELETE", "/v1/pools/{name}", HTTP_ROLE_ADMIN, api_pool_delete },
-	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, api_provision },
-	{ "POST", "/v1/pools/{name}/deprovision", HTTP_ROLE_ADMIN, api_deprovision },
 	{ "POST", "/v1/pools/{name}/allocations", HTTP_ROLE_OPERATOR, api_allocate },
 	{ "GET", "/v1/allocations", HTTP_ROLE_READER, api_allocations_list },
 	{ "GET", "/v1/allocations/{id}", HTTP_ROLE_READER, api_allocation_get },
 	{ "DELETE", "/v1/allocations/{id}", HTTP_ROLE_OPERATOR, api_release },
 };
-
-void
-api_ipam_register(void)
-{
-	api_register_routes(api_ipam_routes, sizeof(api_ipam_routes) / sizeof(api_ipam_routes[0]));
-}
+API_TABLE(api_ipam_routes, ipam_routes);

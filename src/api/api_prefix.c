@@ -28,9 +28,12 @@
  * GRACEFUL_SHUTDOWN announcement is confirmed (state pending-withdraw); the withdrawal follows
  * when the drain ends.
  *
- * The provision / deprovision routes are registered before api_ipam's (first match wins), so
- * public pools get the lifecycle; private pools are served here the same way api_ipam does.
- * Metrics: prefixd_prefixes{state}, prefixd_rpki_alerts_total, prefixd_rpki_stale_alerts_total,
+ * The provision / deprovision routes are served here alone (api_add_routes refuses a second
+ * handler): public pools get the lifecycle, private pools ipam_provision / ipam_deprovision.
+ * The controller is the daemon's (ctx->d->lc); its advertise / withdraw outcome is a struct
+ * lifecycle_outcome that apx_outcome_json renders, the status coming from the API's one
+ * error-code table (api_status_of). Metrics (api_prefix_metrics): prefixd_prefixes{state},
+ * prefixd_rpki_alerts_total, prefixd_rpki_stale_alerts_total,
  * prefixd_lifecycle_apply_total{result}, prefixd_policy_withdrawals_total.
  */
 #include <stdio.h>
@@ -41,16 +44,15 @@
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "metrics.h"
-
-static struct lifecycle_ctl *apx_ctl;
+#include "xmalloc.h"
 
 /* Replies 503 when no controller exists (only during start-up). */
 static struct lifecycle_ctl *
 apx_need(struct api_ctx *ctx)
 {
-	if (apx_ctl == NULL)
-		api_error(ctx, 503, "not-ready", "the public-prefix controller is not running");
-	return apx_ctl;
+	if (ctx->d->lc == NULL)
+		api_error(ctx, "not-ready", "the public-prefix controller is not running");
+	return ctx->d->lc;
 }
 
 /* A CIDR path segment: '_' stands for '/'. Replies 400 and returns -1 when bad. */
@@ -60,7 +62,7 @@ apx_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out)
 	char buf[128];
 
 	if (snprintf(buf, sizeof(buf), "%s", seg) >= (int)sizeof(buf)) {
-		api_error(ctx, 400, "cidr-invalid", "the CIDR in the path is too long");
+		api_error(ctx, "cidr-invalid", "the CIDR in the path is too long");
 		return -1;
 	}
 	for (char *s = buf; *s != '\0'; s++)
@@ -81,18 +83,18 @@ apx_list(struct api_ctx *ctx)
 	if (c == NULL)
 		return;
 	if (state != NULL && lifecycle_state_parse(state, &st) < 0) {
-		api_error(ctx, 400, "invalid-argument", "unknown state '%.64s'", state);
+		api_error(ctx, "invalid-argument", "unknown state '%.64s'", state);
 		return;
 	}
 	/* A filter that selects by mistake (empty, or a pool that does not exist) is refused, not
 	 * answered with an empty list that a script could read as "nothing to do" or, worse,
 	 * with everything (issue 10: an empty filter value once matched all prefixes). */
 	if (pool != NULL && pool[0] == '\0') {
-		api_error(ctx, 400, "invalid-argument", "empty pool filter (it never means all)");
+		api_error(ctx, "invalid-argument", "empty pool filter (it never means all)");
 		return;
 	}
 	if (pool != NULL && ipam_pool_find(ctx->d->ipam, pool) == NULL) {
-		api_error(ctx, 404, "not-found", "no pool '%.64s'", pool);
+		api_error(ctx, "not-found", "no pool '%.64s'", pool);
 		return;
 	}
 	list = json_array();
@@ -125,7 +127,7 @@ apx_show(struct api_ctx *ctx)
 	if (c == NULL || apx_path_cidr(ctx, ctx->params[0], &cidr) < 0)
 		return;
 	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL) {
-		api_error(ctx, 404, "not-found", "%.64s is not a public prefix", ctx->params[0]);
+		api_error(ctx, "not-found", "%.64s is not a public prefix", ctx->params[0]);
 		return;
 	}
 	api_reply(ctx, 200, lifecycle_ctl_prefix_json(p));
@@ -142,10 +144,45 @@ struct apx_wait {
 	bool suspended;
 };
 
+/* The answer's body: {"prefixes":[{"cidr","state","code","message"}], "dry_run", "action",
+ * "diff"?, "drain"?, "error"?:{"code","message"} of the first failure}. */
+static json_t *
+apx_outcome_json(const struct lifecycle_outcome *o)
+{
+	json_t *list, *body;
+	char buf[CIDR_STRLEN];
+
+	if (o->n == 0 && o->first_failure != NULL)      /* refused as a whole */
+		return json_pack("{s:{s:s, s:s}}", "error", "code", o->first_failure->code,
+		    "message", o->first_failure->message);
+	list = json_array();
+	for (size_t i = 0; i < o->n; i++) {
+		const struct lifecycle_item_result *r = &o->items[i];
+
+		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}",
+		    "cidr", cidr_format(&r->cidr, buf, sizeof(buf)),
+		    "state", r->known ? lifecycle_state_name(r->state) : "none",
+		    "code", r->code ? json_string(r->code) : json_null(),
+		    "message", r->code ? json_string(r->message) : json_null()));
+	}
+	body = json_pack("{s:o, s:b, s:s}", "prefixes", list, "dry_run", o->dry_run,
+	    "action", o->action);
+	if (o->diff != NULL)
+		json_object_set_new(body, "diff", json_string(o->diff));
+	if (o->drain > 0)
+		json_object_set_new(body, "drain", json_integer(o->drain));
+	if (o->first_failure != NULL)
+		json_object_set_new(body, "error", json_pack("{s:s, s:s}", "code",
+		    o->first_failure->code, "message", o->first_failure->message));
+	return body;
+}
+
 static void
-apx_done(void *arg, int status, json_t *body)
+apx_done(void *arg, const struct lifecycle_outcome *o)
 {
 	struct apx_wait *w = arg;
+	int status = o->first_failure ? api_status_of(o->first_failure->code) : 200;
+	json_t *body = apx_outcome_json(o);
 
 	if (!w->suspended) {            /* answered before the handler returned */
 		w->status = status;
@@ -178,7 +215,7 @@ apx_unique(struct api_ctx *ctx, const struct cidr *v, size_t n)
 	qsort(s, n, sizeof(*s), apx_cidr_cmp);
 	for (size_t i = 1; i < n && rc == 0; i++)
 		if (cidr_equal(&s[i - 1], &s[i])) {
-			api_error(ctx, 400, "invalid-argument", "%s is given twice",
+			api_error(ctx, "invalid-argument", "%s is given twice",
 			    cidr_format(&s[i], buf, sizeof(buf)));
 			rc = -1;
 		}
@@ -196,7 +233,7 @@ apx_cidrs(struct api_ctx *ctx, size_t *n)
 	json_t *x;
 
 	if ((arr != NULL) == (one != NULL) || cnt == 0 || cnt > LIFECYCLE_CTL_MAX_BATCH) {
-		api_error(ctx, 400, "invalid-argument", "give one of cidr or cidrs (1..%d CIDRs); "
+		api_error(ctx, "invalid-argument", "give one of cidr or cidrs (1..%d CIDRs); "
 		    "an empty selection never means all", LIFECYCLE_CTL_MAX_BATCH);
 		return NULL;
 	}
@@ -205,7 +242,7 @@ apx_cidrs(struct api_ctx *ctx, size_t *n)
 	for (i = 0; i < cnt; i++) {
 		x = arr ? json_array_get(arr, i) : one;
 		if (!json_is_string(x)) {
-			api_error(ctx, 400, "invalid-argument", "cidrs[%zu] is not a string", i);
+			api_error(ctx, "invalid-argument", "cidrs[%zu] is not a string", i);
 			break;
 		}
 		if (api_cidr_arg(ctx, json_string_value(x), &v[i]) < 0)
@@ -227,14 +264,14 @@ apx_allow(struct api_ctx *ctx, uint32_t *allow, size_t *n)
 
 	*n = 0;
 	if (json_array_size(arr) > LIFECYCLE_CTL_MAX_ALLOW) {
-		api_error(ctx, 400, "invalid-argument", "at most %d allow_origin ASNs",
+		api_error(ctx, "invalid-argument", "at most %d allow_origin ASNs",
 		    LIFECYCLE_CTL_MAX_ALLOW);
 		return -1;
 	}
 	json_array_foreach(arr, i, x) {
 		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
 		    json_integer_value(x) > 4294967295LL) {
-			api_error(ctx, 400, "invalid-argument", "allow_origin[%zu] is not an ASN", i);
+			api_error(ctx, "invalid-argument", "allow_origin[%zu] is not an ASN", i);
 			return -1;
 		}
 		allow[(*n)++] = (uint32_t)json_integer_value(x);
@@ -261,7 +298,7 @@ apx_change(struct api_ctx *ctx, bool withdraw)
 		return;
 	if (drain != NULL && (json_integer_value(drain) < 0 ||
 	    json_integer_value(drain) > 86400)) {
-		api_error(ctx, 400, "invalid-argument", "drain must be 0..86400 seconds");
+		api_error(ctx, "invalid-argument", "drain must be 0..86400 seconds");
 		return;
 	}
 	if ((v = apx_cidrs(ctx, &r.n)) == NULL)
@@ -331,7 +368,7 @@ apx_provision_work(struct api_ctx *ctx)
 	struct cidr out;
 
 	if (pool == NULL) {
-		api_error(ctx, 404, "not-found", "no pool '%.64s'", ctx->params[0]);
+		api_error(ctx, "not-found", "no pool '%.64s'", ctx->params[0]);
 		return;
 	}
 	if (pool->scope->kind != IPAM_SCOPE_PUBLIC) {
@@ -344,12 +381,12 @@ apx_provision_work(struct api_ctx *ctx)
 		    api_cidr_json(&out)));
 		return;
 	}
-	if (!a->has_cidr || apx_ctl == NULL) {
-		api_error(ctx, 400, "invalid-argument", apx_ctl ? "a public pool is provisioned "
+	if (!a->has_cidr || ctx->d->lc == NULL) {
+		api_error(ctx, "invalid-argument", ctx->d->lc ? "a public pool is provisioned "
 		    "with an explicit cidr" : "the public-prefix controller is not running");
 		return;
 	}
-	if (lifecycle_ctl_provision(apx_ctl, &ctx->who, pool, &a->cidr, a->msg, a->sig, &p,
+	if (lifecycle_ctl_provision(ctx->d->lc, &ctx->who, pool, &a->cidr, a->msg, a->sig, &p,
 	    &e) < 0) {
 		json_t *j = p ? lifecycle_ctl_prefix_json(p) : json_object();
 
@@ -359,16 +396,6 @@ apx_provision_work(struct api_ctx *ctx)
 		return;
 	}
 	api_reply(ctx, 202, lifecycle_ctl_prefix_json(p));
-}
-
-static char *
-apx_dup(const char *s)
-{
-	char *d = s ? strdup(s) : NULL;
-
-	if (s != NULL && d == NULL)
-		fatal("strdup");
-	return d;
 }
 
 static void
@@ -384,7 +411,7 @@ apx_provision(struct api_ctx *ctx)
 		return;
 	if ((c == NULL) == (nm == NULL) || (nm != NULL && (json_integer_value(nm) < 0 ||
 	    json_integer_value(nm) > 128))) {
-		api_error(ctx, 400, "invalid-argument", "give exactly one of cidr and netmask "
+		api_error(ctx, "invalid-argument", "give exactly one of cidr and netmask "
 		    "(0..128)");
 		return;
 	}
@@ -396,8 +423,8 @@ apx_provision(struct api_ctx *ctx)
 		return;
 	}
 	a->has_cidr = c != NULL;
-	a->msg = apx_dup(json_string_value(json_object_get(ctx->body, "auth_message")));
-	a->sig = apx_dup(json_string_value(json_object_get(ctx->body, "auth_signature")));
+	a->msg = xstrdup(json_string_value(json_object_get(ctx->body, "auth_message")));
+	a->sig = xstrdup(json_string_value(json_object_get(ctx->body, "auth_signature")));
 	api_defer(ctx, apx_provision_work, a, apx_prov_free);
 }
 
@@ -410,11 +437,11 @@ apx_deprovision_work(struct api_ctx *ctx)
 	int rc;
 
 	if (pool == NULL) {
-		api_error(ctx, 404, "not-found", "no pool '%.64s'", ctx->params[0]);
+		api_error(ctx, "not-found", "no pool '%.64s'", ctx->params[0]);
 		return;
 	}
-	rc = pool->scope->kind == IPAM_SCOPE_PUBLIC && apx_ctl != NULL ?
-	    lifecycle_ctl_deprovision(apx_ctl, &ctx->who, pool, c, &e) :
+	rc = pool->scope->kind == IPAM_SCOPE_PUBLIC && ctx->d->lc != NULL ?
+	    lifecycle_ctl_deprovision(ctx->d->lc, &ctx->who, pool, c, &e) :
 	    ipam_deprovision(ctx->d->ipam, &ctx->who, pool, c, &e);
 	if (rc < 0) {
 		api_reply_err(ctx, &e);
@@ -433,7 +460,7 @@ apx_deprovision(struct api_ctx *ctx)
 	if (api_body_check(ctx, ctx->body, f) < 0)
 		return;
 	if (s == NULL) {
-		api_error(ctx, 400, "invalid-argument", "cidr is required");
+		api_error(ctx, "invalid-argument", "cidr is required");
 		return;
 	}
 	if ((c = malloc(sizeof(*c))) == NULL)
@@ -446,34 +473,34 @@ apx_deprovision(struct api_ctx *ctx)
 }
 
 json_t *
-lifecycle_ctl_status_section(void)
+api_prefix_status(struct daemon *d)
 {
 	size_t counts[LIFECYCLE_STATE_COUNT];
 	json_t *by;
 
-	if (apx_ctl == NULL)
+	if (d->lc == NULL)
 		return json_pack("{s:s}", "state", "not running");
-	lifecycle_ctl_counts(apx_ctl, counts);
+	lifecycle_ctl_counts(d->lc, counts);
 	by = json_object();
 	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
 		json_object_set_new(by, lifecycle_state_name(i), json_integer((json_int_t)counts[i]));
-	return json_pack("{s:I, s:o}", "total", (json_int_t)lifecycle_ctl_count(apx_ctl),
+	return json_pack("{s:I, s:o}", "total", (json_int_t)lifecycle_ctl_count(d->lc),
 	    "by_state", by);
 }
 
 /* ---- metrics -------------------------------------------------------------------------- */
 
-static void
-apx_metrics(struct daemon *d, FILE *out)
+void
+api_prefix_metrics(void *arg, FILE *out)
 {
+	struct daemon *d = arg;
 	struct lifecycle_ctl_stats s;
 	size_t counts[LIFECYCLE_STATE_COUNT];
 
-	(void)d;
-	if (apx_ctl == NULL)
+	if (d->lc == NULL)
 		return;
-	lifecycle_ctl_counts(apx_ctl, counts);
-	lifecycle_ctl_get_stats(apx_ctl, &s);
+	lifecycle_ctl_counts(d->lc, counts);
+	lifecycle_ctl_get_stats(d->lc, &s);
 	fprintf(out, "# HELP prefixd_prefixes Public prefixes by lifecycle state.\n"
 	    "# TYPE prefixd_prefixes gauge\n");
 	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
@@ -504,17 +531,4 @@ static const struct api_route apx_routes[] = {
 	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, apx_provision },
 	{ "POST", "/v1/pools/{name}/deprovision", HTTP_ROLE_ADMIN, apx_deprovision },
 };
-
-void
-lifecycle_ctl_api_register(struct lifecycle_ctl *c)
-{
-	static bool registered;
-
-	apx_ctl = c;
-	if (registered)
-		return;
-	registered = true;
-	if (api_register_routes(apx_routes, sizeof(apx_routes) / sizeof(apx_routes[0])) < 0)
-		log_warnx("api: route table full; public-prefix routes missing");
-	metrics_add_renderer(apx_metrics);
-}
+API_TABLE(api_prefix_routes, apx_routes);

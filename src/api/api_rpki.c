@@ -1,31 +1,22 @@
 /*
- * api_rpki — rpki/rtr's surface towards the daemon: the [rpki] configuration (struct
- * rtr_conf, its checks, the mapping from struct conf), the status snapshot and its JSON, the
- * control API's RPKI routes (SPEC §6, issue 5), the rpki section of /v1/status and the rpki
- * metric families. Part of the rtr module (rtr_private.h).
+ * api_rpki — the control API's RPKI routes, the "rpki" section of /v1/status and the rpki
+ * metric families (SPEC §6). Reads rpki/ through rtr_status_get and rpki_validate; the rtr
+ * object is the daemon's (ctx->d->rtr, NULL without [rpki] caches).
  *
  *   GET /v1/rpki/status                         (reader)
- *       200 rtr_status_to_json(): state, fresh, caches (state, serial, session), VRP counts
+ *       200 the status snapshot: state, fresh, caches (state, serial, session), VRP counts
  *       per family, last_update_age, transition counters. Without [rpki] caches:
  *       200 {"state":"not-configured"}.
  *   GET /v1/rpki/validate?prefix=P&asn=N        (reader)   N as 65001 or AS65001
- *       200 rov_result_to_json(): state valid|invalid|not-found, reason origin|length,
+ *       200 the origin validation result: state valid|invalid|not-found, reason origin|length,
  *       maxlength_warning (RFC 9319), stale, the deciding VRPs.
  *       400 cidr-invalid / cidr-not-canonical / invalid-argument (asn);
  *       503 rpki-unavailable (not configured) / rov-unavailable (a /0 VRP, see rov.h).
  *
- * Metrics (metrics_add_renderer): prefixd_rpki_state{state} (1 for the current state, 0 for
+ * Metrics (api_rpki_metrics): prefixd_rpki_state{state} (1 for the current state, 0 for
  * the others), prefixd_rpki_fresh, prefixd_rpki_vrps{family}, prefixd_rpki_last_update_age_
  * seconds (absent before the first sync), prefixd_rpki_cache_up{cache},
  * prefixd_rpki_transitions_total{state}, prefixd_rpki_change_events_total.
- *
- * Wiring in src/prefixd.c (after api_init):
- *   struct rtr_conf rc; rtr_conf_from(conf, &rc, &e);     with n_rpki_cache > 0
- *   rtr = rtr_new(loop, &rc, &e); rtr_start(rtr, &e);
- *   rtr_api_register(rtr);                                 (also with rtr == NULL: the routes
- *                                                           then answer "not configured")
- * and at shutdown rtr_api_register(NULL) before rtr_free(rtr).
- * Owns: one pointer to the daemon's struct rtr (not the object).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,165 +24,7 @@
 #include <strings.h>
 
 #include "api.h"
-#include "conf.h"
-#include "metrics.h"
-#include "rov.h"
-#include "rtr.h"
-#include "rtr_private.h"
-
-static struct rtr *rpki_rtr;
-
-void
-rtr_conf_init(struct rtr_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->refresh = 300;
-	c->retry = 30;
-	c->expire = 7200;
-	c->stale_after = 900;
-	c->connect_timeout = 5;
-	c->debounce_ms = 500;
-	c->debounce_max_ms = 2000;
-}
-
-static bool
-port_ok(const char *p)
-{
-	char *end;
-	long v;
-
-	if (*p < '1' || *p > '9')
-		return false;
-	v = strtol(p, &end, 10);
-	return *end == '\0' && v >= 1 && v <= 65535;
-}
-
-int
-rtr_conf_add_cache(struct rtr_conf *c, const char *hostport, struct err *e)
-{
-	const char *host = hostport, *colon;
-	size_t hlen;
-
-	if (c->ncaches >= RTR_MAX_CACHES)
-		return err_set(e, "invalid-argument", "rpki.cache: at most %d caches",
-		    RTR_MAX_CACHES);
-	if (hostport[0] == '[') {
-		const char *rb = strchr(hostport, ']');
-		if (rb == NULL || rb[1] != ':')
-			return err_set(e, "invalid-argument",
-			    "rpki.cache: '%s' is not [ADDRESS]:PORT", hostport);
-		host = hostport + 1;
-		hlen = (size_t)(rb - host);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(hostport, ':');
-		if (colon == NULL || strchr(hostport, ':') != colon)
-			return err_set(e, "invalid-argument",
-			    "rpki.cache: '%s' is not HOST:PORT", hostport);
-		hlen = (size_t)(colon - host);
-	}
-	if (hlen == 0 || hlen >= RTR_HOST_MAX || !port_ok(colon + 1))
-		return err_set(e, "invalid-argument",
-		    "rpki.cache: '%s' needs a host and a port 1..65535", hostport);
-	struct rtr_cache_conf *cc = &c->caches[c->ncaches++];
-	memcpy(cc->host, host, hlen);
-	cc->host[hlen] = '\0';
-	snprintf(cc->port, sizeof(cc->port), "%s", colon + 1);
-	return 0;
-}
-
-int
-rtr_conf_check(const struct rtr_conf *c, struct err *e)
-{
-	if (c->ncaches == 0)
-		return err_set(e, "invalid-argument", "rpki.cache: at least one cache is needed");
-	if (c->refresh < 1 || c->refresh > 86400)
-		return err_set(e, "invalid-argument", "rpki.refresh: %u is not in 1..86400",
-		    c->refresh);
-	if (c->retry < 1 || c->retry > 7200)
-		return err_set(e, "invalid-argument", "rpki.retry: %u is not in 1..7200", c->retry);
-	if (c->expire < 1 || c->expire > RTR_LIB_EXPIRE_MAX)
-		return err_set(e, "invalid-argument", "rpki.expire: %u is not in 1..%d", c->expire,
-		    RTR_LIB_EXPIRE_MAX);
-	if (c->stale_after <= c->refresh)
-		return err_set(e, "invalid-argument",
-		    "rpki.stale_after: %u must exceed rpki.refresh (%u): a sync happens only "
-		    "every refresh seconds", c->stale_after, c->refresh);
-	if (c->stale_after > c->expire)
-		return err_set(e, "invalid-argument",
-		    "rpki.stale_after: %u must not exceed rpki.expire (%u)", c->stale_after,
-		    c->expire);
-	if (c->connect_timeout < 1 || c->debounce_ms < 1 || c->debounce_max_ms < c->debounce_ms)
-		return err_set(e, "invalid-argument",
-		    "rpki: connect_timeout and debounce need positive values, max >= quiet period");
-	return 0;
-}
-
-/* Our own names: rtrlib's rtr_state_to_str(RTR_CLOSED) reads out of bounds in 0.8.0. */
-static const char *
-sock_state_name(int st)
-{
-	switch (st) {
-	case RTR_CONNECTING:
-		return "connecting";
-	case RTR_ESTABLISHED:
-		return "established";
-	case RTR_RESET:
-		return "reset";
-	case RTR_SYNC:
-		return "sync";
-	case RTR_FAST_RECONNECT:
-		return "fast-reconnect";
-	case RTR_ERROR_NO_DATA_AVAIL:
-		return "error-no-data";
-	case RTR_ERROR_NO_INCR_UPDATE_AVAIL:
-		return "error-no-incremental-update";
-	case RTR_ERROR_FATAL:
-		return "error-fatal";
-	case RTR_ERROR_TRANSPORT:
-		return "error-transport";
-	case RTR_SHUTDOWN:
-		return "shutdown";
-	case RTR_CLOSED:
-		return "closed";
-	}
-	return "unknown";
-}
-
-void
-rtr_status_get(struct rtr *rtr, struct rtr_status *out)
-{
-	double now = rtr_mono_now();
-
-	memset(out, 0, sizeof(*out));
-	out->state = rtr->state;
-	out->fresh = rtr_is_fresh(rtr);
-	out->ncaches = rtr->conf.ncaches;
-	for (size_t i = 0; i < rtr->conf.ncaches; i++) {
-		struct rtr_cache *c = &rtr->caches[i];
-		struct rtr_cache_status *cs = &out->caches[i];
-		int st = atomic_load(&c->sock_state);
-		snprintf(cs->name, sizeof(cs->name),
-		    strchr(rtr->conf.caches[i].host, ':') ? "[%s]:%s" : "%s:%s",
-		    rtr->conf.caches[i].host, rtr->conf.caches[i].port);
-		cs->up = atomic_load(&c->up);
-		cs->socket_state = sock_state_name(st);
-		cs->has_session = c->has_session;
-		cs->session_id = c->session_id;
-		cs->serial = c->serial;
-		cs->last_update_age = c->last_sync > 0 ? now - c->last_sync : -1;
-		cs->syncs = atomic_load(&c->syncs);
-	}
-	out->vrps_v4 = rtr->vrps_v4;
-	out->vrps_v6 = rtr->vrps_v6;
-	out->last_update_age = rtr->last_sync > 0 ? now - rtr->last_sync : -1;
-	memcpy(out->transitions, rtr->transitions, sizeof(out->transitions));
-	out->illegal_events = rtr->illegal_events;
-	out->overflows = rtr->overflows;
-	out->changes = rtr->changes;
-	out->stale_after = rtr->conf.stale_after;
-	out->expire = rtr->conf.expire;
-}
+#include "rpki.h"
 
 static json_t *
 age_json(double age)
@@ -200,7 +33,7 @@ age_json(double age)
 }
 
 json_t *
-rtr_status_to_json(const struct rtr_status *st)
+api_rpki_status_json(const struct rtr_status *st)
 {
 	json_t *caches = json_array(), *tr = json_object(), *o;
 
@@ -231,39 +64,21 @@ rtr_status_to_json(const struct rtr_status *st)
 	return o;
 }
 
-int
-rtr_conf_from(const struct conf *c, struct rtr_conf *out, struct err *e)
-{
-	rtr_conf_init(out);
-	for (unsigned i = 0; i < c->n_rpki_cache; i++)
-		if (rtr_conf_add_cache(out, c->rpki_cache[i], e) == -1)
-			return -1;
-	if (c->rpki_refresh > 0)
-		out->refresh = c->rpki_refresh;
-	if (c->rpki_retry > 0)
-		out->retry = c->rpki_retry;
-	if (c->rpki_expire > 0)
-		out->expire = c->rpki_expire;
-	if (c->rpki_stale_after > 0)
-		out->stale_after = c->rpki_stale_after;
-	return rtr_conf_check(out, e);
-}
-
 json_t *
-rtr_api_status_section(void)
+api_rpki_status(struct daemon *d)
 {
 	struct rtr_status st;
 
-	if (rpki_rtr == NULL)
+	if (d->rtr == NULL)
 		return json_pack("{s:s}", "state", "not-configured");
-	rtr_status_get(rpki_rtr, &st);
-	return rtr_status_to_json(&st);
+	rtr_status_get(d->rtr, &st);
+	return api_rpki_status_json(&st);
 }
 
 static void
 rpki_status(struct api_ctx *ctx)
 {
-	api_reply(ctx, 200, rtr_api_status_section());
+	api_reply(ctx, 200, api_rpki_status(ctx->d));
 }
 
 /* "65001" or "AS65001", 0..4294967295. */
@@ -287,7 +102,7 @@ parse_asn(const char *s, uint32_t *out)
 }
 
 static void
-rpki_validate(struct api_ctx *ctx)
+rpki_validate_get(struct api_ctx *ctx)
 {
 	const char *pfx = http_query(ctx->req, "prefix");
 	struct cidr p;
@@ -296,29 +111,29 @@ rpki_validate(struct api_ctx *ctx)
 	uint32_t asn;
 
 	if (pfx == NULL)
-		api_error(ctx, 400, "invalid-argument", "prefix: missing (?prefix=P&asn=N)");
+		api_error(ctx, "invalid-argument", "prefix: missing (?prefix=P&asn=N)");
 	else if (api_cidr_arg(ctx, pfx, &p) == -1)
 		;       /* replied */
 	else if (parse_asn(http_query(ctx->req, "asn"), &asn) == -1)
-		api_error(ctx, 400, "invalid-argument",
+		api_error(ctx, "invalid-argument",
 		    "asn: want a number 0..4294967295 (or AS65001)");
-	else if (rpki_rtr == NULL)
-		api_error(ctx, 503, "rpki-unavailable", "no [rpki] cache is configured");
-	else if (rov_validate(rpki_rtr, &p, asn, &r, &e) == -1)
-		api_error(ctx, 503, e.code, "%s", e.msg);
+	else if (ctx->d->rtr == NULL)
+		api_error(ctx, "rpki-unavailable", "no [rpki] cache is configured");
+	else if (rpki_validate(ctx->d->rtr, &p, asn, &r, &e) == -1)
+		api_error(ctx, e.code, "%s", e.msg);
 	else
 		api_reply(ctx, 200, rov_result_to_json(&p, asn, &r));
 }
 
-static void
-rpki_metrics(struct daemon *d, FILE *out)
+void
+api_rpki_metrics(void *arg, FILE *out)
 {
+	struct daemon *d = arg;
 	struct rtr_status st;
 
-	(void)d;
-	if (rpki_rtr == NULL)
+	if (d->rtr == NULL)
 		return;
-	rtr_status_get(rpki_rtr, &st);
+	rtr_status_get(d->rtr, &st);
 	fprintf(out, "# HELP prefixd_rpki_state RTR data freshness state (1 = current).\n"
 	    "# TYPE prefixd_rpki_state gauge\n");
 	for (unsigned s = 0; s < RTR_STATE_COUNT; s++)
@@ -351,18 +166,6 @@ rpki_metrics(struct daemon *d, FILE *out)
 
 static const struct api_route rpki_routes[] = {
 	{ "GET", "/v1/rpki/status", HTTP_ROLE_READER, rpki_status },
-	{ "GET", "/v1/rpki/validate", HTTP_ROLE_READER, rpki_validate },
+	{ "GET", "/v1/rpki/validate", HTTP_ROLE_READER, rpki_validate_get },
 };
-
-void
-rtr_api_register(struct rtr *rtr)
-{
-	static bool registered;
-
-	rpki_rtr = rtr;
-	if (registered)
-		return;
-	registered = true;
-	api_register_routes(rpki_routes, sizeof(rpki_routes) / sizeof(rpki_routes[0]));
-	metrics_add_renderer(rpki_metrics);
-}
+API_TABLE(api_rpki_routes, rpki_routes);

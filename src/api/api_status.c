@@ -1,19 +1,15 @@
 /*
  * api_status — GET /v1/status (what the daemon is and holds) and GET /metrics (Prometheus).
- * Called through the route table; reads only. The "rpki", "bird" and "prefixes" sections come
- * from those modules (rtr_api_status_section, reconcile_api_status_section,
- * lifecycle_ctl_status_section); each says "not configured" / "not running" when absent.
+ * Called through the route table; reads only. The sections after "counts" ("rpki", "bird",
+ * "prefixes") are the status sections src/prefixd.c added (api_add_status_section); each
+ * says "not configured" / "not running" when its engine is absent.
  */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "log.h"
-#include "conf.h"
-#include "lifecycle_ctl.h"
 #include "metrics.h"
-#include "reconcile.h"
-#include "rtr.h"
 
 struct api_counts {
 	json_int_t scopes, pools, resources;
@@ -48,18 +44,19 @@ api_status(struct api_ctx *ctx)
 {
 	struct daemon *d = ctx->d;
 	struct api_counts c = { 0, 0, 0 };
+	json_t *j;
 
 	ipam_scope_foreach(d->ipam, api_count_scope, &c);
 	ipam_pool_foreach(d->ipam, NULL, api_count_pool, &c);
 	ipam_resource_foreach(d->ipam, NULL, api_count_resource, &c);
-	api_reply(ctx, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o}",
+	j = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I}}",
 	    "version", PREFIXD_VERSION, "pid", (json_int_t)getpid(),
 	    "uptime_seconds", (json_int_t)(ev_time() - d->started),
 	    "store", d->store_path, "role", http_role_name(ctx->req->role), "actor", ctx->req->actor,
 	    "counts", "scopes", c.scopes, "pools", c.pools,
-	    "allocations", (json_int_t)ipam_alloc_count(d->ipam), "resources", c.resources,
-	    "rpki", rtr_api_status_section(), "bird", reconcile_api_status_section(),
-	    "prefixes", lifecycle_ctl_status_section()));
+	    "allocations", (json_int_t)ipam_alloc_count(d->ipam), "resources", c.resources);
+	api_status_sections(d, j);
+	api_reply(ctx, 200, j);
 }
 
 static void
@@ -71,19 +68,14 @@ api_metrics(struct api_ctx *ctx)
 
 	if (f == NULL)
 		fatal("open_memstream");
-	metrics_render(ctx->d, f);
+	metrics_render(ctx->d->metrics, f);
 	fclose(f);
 	http_reply(ctx->req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
 	free(buf);
 }
 
-static const struct api_route api_status_routes[] = {
+static const struct api_route status_routes[] = {
 	{ "GET", "/v1/status", HTTP_ROLE_READER, api_status },
 	{ "GET", "/metrics", HTTP_ROLE_READER, api_metrics },
 };
-
-void
-api_status_register(void)
-{
-	api_register_routes(api_status_routes, sizeof(api_status_routes) / sizeof(api_status_routes[0]));
-}
+API_TABLE(api_status_routes, status_routes);

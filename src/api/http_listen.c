@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "http_private.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /*
  * libmicrohttpd's memory pool per connection: it bounds a request's headers (and the read
@@ -169,11 +170,9 @@ http_listen_unix(struct http *h, const char *path, const char *group, int readon
 		fatal("calloc");
 	l->kind = readonly ? HTTP_UNIX_RO : HTTP_UNIX;
 	l->fd = fd;
-	l->path = strdup(path);
+	l->path = xstrdup(path);
 	l->sock_gid = gid;
 	l->sock_uid = geteuid();
-	if (l->path == NULL)
-		fatal("strdup");
 	if (http_start(h, l, e) < 0) {
 		unlink(path);
 		close(fd);

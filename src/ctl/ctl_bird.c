@@ -10,8 +10,7 @@
  *                    run ended "ok" (with or without repaired drift), 1 otherwise (the code on
  *                    stderr), 3 when the daemon is unreachable.
  *
- * Contributes ctl_bird_cmds[] to the registry (to be declared in ctl.h and listed in
- * ctl_cmd.c's area list by the CLI's owner).
+ * Contributes ctl_bird_cmds[] to the registry (declared in ctl.h, listed in ctl_cmd.c).
  */
 #include "ctl.h"
 

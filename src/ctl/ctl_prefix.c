@@ -1,5 +1,5 @@
 /*
- * ctl_prefix — prefixctl's public-prefix commands (SPEC §3, §6), over src/api_prefix.c:
+ * ctl_prefix — prefixctl's public-prefix commands (SPEC §3, §6), over src/api/api_prefix.c:
  *
  *   prefix list [--state S] [--pool P]          GET /v1/prefixes
  *   prefix show CIDR                            GET /v1/prefixes/CIDR ('/' sent as '_')
@@ -12,8 +12,7 @@
  * --drain; a dry run whose checks all passed), 1 with the first failure's code otherwise.
  * `pool provision NAME CIDR --auth-message M --auth-signature S` lives in ctl_ipam.c.
  *
- * Contributes ctl_prefix_cmds[] to the registry (to be declared in ctl.h and listed in
- * ctl_cmd.c's area list by the CLI's owner).
+ * Contributes ctl_prefix_cmds[] to the registry (declared in ctl.h, listed in ctl_cmd.c).
  */
 #include "ctl.h"
 

@@ -22,18 +22,6 @@ ipam_xcalloc(size_t n, size_t size)
 	return p;
 }
 
-char *
-ipam_xstrdup(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		fatal("ipam: out of memory");
-	return d;
-}
-
 /* ---- store helpers ---- */
 
 /*
@@ -183,7 +171,7 @@ ipam_scope_attach(struct ipam *m, uint64_t id, const char *name, int kind)
 	struct ipam_scope *s = ipam_xcalloc(1, sizeof(*s));
 
 	s->id = id;
-	s->name = ipam_xstrdup(name);
+	s->name = xstrdup(name);
 	s->kind = kind == IPAM_SCOPE_PUBLIC ? IPAM_SCOPE_PUBLIC : IPAM_SCOPE_PRIVATE;
 	s->top = ptree_new(CIDR_V4, 0);
 	s->top6 = ptree_new(CIDR_V6, 0);

@@ -52,6 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "cidr.h"
 #include "err.h"
 #include "store.h"
@@ -325,7 +327,14 @@ const char *ipam_compliance_name(enum ipam_compliance c);
  * printable text without newline, up to IPAM_TEXT_MAX). Returns 0 or -1 (invalid-argument). */
 int ipam_tag_parse(const char *kv, struct ipam_tag *out, struct err *e);
 /* The value of key in tags, or NULL. */
-const char *ipam_tags_get(const struct ipam_tags *tags, const char *key);
+static inline const char *
+ipam_tags_get(const struct ipam_tags *tags, const char *key)
+{
+	for (size_t i = 0; tags != NULL && i < tags->n; i++)
+		if (strcmp(tags->v[i].key, key) == 0)
+			return tags->v[i].value;
+	return NULL;
+}
 /* Deep copy / free (for callers that build tag lists). */
 int ipam_tags_copy(struct ipam_tags *dst, const struct ipam_tags *src);
 void ipam_tags_clear(struct ipam_tags *t);

@@ -145,9 +145,9 @@ ipam_alloc_attach(struct ipam *m, struct ipam_pool *p, uint64_t id, const struct
 	    token != NULL || (tags != NULL && tags->n > 0)) {
 		x = ipam_xcalloc(1, sizeof(*x));
 		x->kind = (uint8_t)kind;
-		x->description = ipam_xstrdup(description);
-		x->locale = ipam_xstrdup(locale);
-		x->token = ipam_xstrdup(token);
+		x->description = xstrdup(description);
+		x->locale = xstrdup(locale);
+		x->token = xstrdup(token);
 		ipam_tags_copy(&x->tags, tags);
 	}
 	a->id = id;

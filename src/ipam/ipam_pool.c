@@ -73,12 +73,12 @@ ipam_pool_attach(struct ipam *m, const struct store_pool *r, struct ipam_scope *
 	}
 	p = ipam_xcalloc(1, sizeof(*p));
 	p->id = r->id;
-	p->name = ipam_xstrdup(r->name);
+	p->name = xstrdup(r->name);
 	p->scope = scope;
 	p->parent = parent;
 	p->family = r->family;
-	p->locale = ipam_xstrdup(r->locale);
-	p->description = ipam_xstrdup(r->description);
+	p->locale = xstrdup(r->locale);
+	p->description = xstrdup(r->description);
 	p->rules.default_netmask = r->default_netmask;
 	p->rules.min_netmask = r->min_netmask;
 	p->rules.max_netmask = r->max_netmask;

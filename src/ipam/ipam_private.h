@@ -12,6 +12,7 @@
 
 #include "ipam.h"
 #include "ptree.h"
+#include "xmalloc.h"
 
 /* Open-addressing hash set of object pointers (linear probing, backward-shift delete). */
 struct ipam_hash {
@@ -82,7 +83,6 @@ void ipam_id_reserved(struct ipam *m);
 
 /* Memory helpers: out of memory is fatal. NULL in, NULL out for xstrdup. */
 void *ipam_xcalloc(size_t n, size_t size);
-char *ipam_xstrdup(const char *s);
 
 /* Text checks: names [A-Za-z0-9._-]{1,64}; free text printable, no newline, bounded. */
 int ipam_check_name(const char *what, const char *s, struct err *e);

@@ -47,7 +47,7 @@ ipam_resource_attach(struct ipam *m, const struct store_resource *r, struct ipam
 	res->id = r->id;
 	res->scope = s;
 	res->cidr = r->cidr;
-	res->name = ipam_xstrdup(r->name);
+	res->name = xstrdup(r->name);
 	res->created = r->created;
 	ipam_vec_push(&m->resources, res);
 	s->nresources++;

@@ -236,20 +236,9 @@ ipam_tag_parse(const char *kv, struct ipam_tag *out, struct err *e)
 	key[klen] = '\0';
 	if (ipam_check_tag_key(key, e) != 0 || ipam_check_text("tag value", eq + 1, e) != 0)
 		return -1;
-	out->key = ipam_xstrdup(key);
-	out->value = ipam_xstrdup(eq + 1);
+	out->key = xstrdup(key);
+	out->value = xstrdup(eq + 1);
 	return 0;
-}
-
-const char *
-ipam_tags_get(const struct ipam_tags *tags, const char *key)
-{
-	size_t i;
-
-	for (i = 0; tags != NULL && i < tags->n; i++)
-		if (strcmp(tags->v[i].key, key) == 0)
-			return tags->v[i].value;
-	return NULL;
 }
 
 int
@@ -263,8 +252,8 @@ ipam_tags_copy(struct ipam_tags *dst, const struct ipam_tags *src)
 		return 0;
 	dst->v = ipam_xcalloc(src->n, sizeof(*dst->v));
 	for (i = 0; i < src->n; i++) {
-		dst->v[i].key = ipam_xstrdup(src->v[i].key);
-		dst->v[i].value = ipam_xstrdup(src->v[i].value);
+		dst->v[i].key = xstrdup(src->v[i].key);
+		dst->v[i].value = xstrdup(src->v[i].value);
 	}
 	dst->n = src->n;
 	return 0;

@@ -8,8 +8,8 @@
  * the document and one event ("lifecycle", object "prefix", before/after states, evidence)
  * inside one store level, so `prefixctl history CIDR` shows the lifecycle with its evidence.
  *
- * One controller per process: asynchronous callbacks (authctx, rtr, birdc) find it through
- * lc_self.
+ * Asynchronous callbacks find the controller through their argument (rtr, birdc: the
+ * controller; authctx: the prefix, whose `ctl` names its controller).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +17,17 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "api_events.h"
 #include "authctx.h"
+#include "bird.h"
 #include "conf.h"
-#include "daemon.h"
 #include "failpoint.h"
 #include "lifecycle_private.h"
 #include "log.h"
-#include "reconcile.h"
-#include "rov.h"
-#include "rtr.h"
+#include "obs.h"
+#include "rpki.h"
 #include "store.h"
+#include "xmalloc.h"
 
-static struct lifecycle_ctl *lc_self;
 static const struct ipam_actor lc_system = { "prefixd", "system", NULL };
 
 static void lc_verify(struct lifecycle_ctl *c, struct lifecycle_prefix *p);
@@ -43,7 +41,7 @@ lc_now(void)
 bool
 lc_bird_up(const struct lifecycle_ctl *c)
 {
-	return c->bird != NULL && birdc_is_up(c->bird->birdc);
+	return bird_is_up(c->bird);
 }
 
 size_t
@@ -106,6 +104,7 @@ lc_add(struct lifecycle_ctl *c, const struct cidr *cidr)
 			fatal("realloc");
 	}
 	p->cidr = *cidr;
+	p->ctl = c;
 	p->evidence = json_object();
 	c->v[c->n++] = p;
 	return p;
@@ -167,10 +166,10 @@ lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e)
 	char key[CIDR_STRLEN], *doc;
 	int rc;
 
-	if (c->d->store == NULL)
+	if (c->store == NULL)
 		return 0;
 	doc = lc_doc(p);
-	rc = store_doc_put(c->d->store, "prefix", cidr_format(&p->cidr, key, sizeof(key)), doc, e);
+	rc = store_doc_put(c->store, "prefix", cidr_format(&p->cidr, key, sizeof(key)), doc, e);
 	free(doc);
 	return rc;
 }
@@ -179,9 +178,7 @@ static void
 lc_set_str(char **dst, const char *s)
 {
 	free(*dst);
-	*dst = NULL;
-	if (s != NULL && (*dst = strdup(s)) == NULL)
-		fatal("strdup");
+	*dst = xstrdup(s);
 }
 
 static int
@@ -246,8 +243,8 @@ lc_event_write(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *
 	ev.before = before;
 	ev.after = after;
 	ev.evidence = evs;
-	if (*rc == 0 && c->d->store != NULL)
-		*rc = store_event_append(c->d->store, &ev, e);
+	if (*rc == 0 && c->store != NULL)
+		*rc = store_event_append(c->store, &ev, e);
 	free(evs);
 }
 
@@ -260,7 +257,7 @@ lc_batch_begin(struct lifecycle_ctl *c, size_t n)
 	if (c->quiet)
 		log_info("lifecycle: %zu prefixes change in one transaction (each at debug level)", n);
 
-	if (c->d->store != NULL && store_begin(c->d->store, &e) < 0)
+	if (c->store != NULL && store_begin(c->store, &e) < 0)
 		log_warnx("lifecycle: begin: %s", e.msg);
 }
 
@@ -268,17 +265,17 @@ int
 lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e)
 {
 	c->quiet = false;
-	if (c->d->store == NULL || !store_in_txn(c->d->store))
+	if (c->store == NULL || !store_in_txn(c->store))
 		return 0;
 	if (failpoint != NULL && failpoint_fail(failpoint)) {
-		store_rollback(c->d->store, NULL);
+		store_rollback(c->store, NULL);
 		return err_set(e, "store-failed", "failpoint %s: rolled back instead of committed",
 		    failpoint);
 	}
-	if (store_commit(c->d->store, e) < 0) {
+	if (store_commit(c->store, e) < 0) {
 		log_error("lifecycle: changes not committed: %s", e->msg);
-		if (store_in_txn(c->d->store))
-			store_rollback(c->d->store, NULL);
+		if (store_in_txn(c->store))
+			store_rollback(c->store, NULL);
 		return -1;
 	}
 	return 0;
@@ -291,17 +288,17 @@ lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (c->d->store == NULL)
+	if (c->store == NULL)
 		return;
-	if (store_begin(c->d->store, &e) < 0) {
+	if (store_begin(c->store, &e) < 0) {
 		log_warnx("event %s: %s", action, e.msg);
 		return;
 	}
 	lc_event_write(c, p, action, &lc_system, NULL, NULL, evidence, &e, &rc);
-	if (rc < 0 || store_commit(c->d->store, &e) < 0) {
+	if (rc < 0 || store_commit(c->store, &e) < 0) {
 		log_warnx("event %s: %s", action, e.msg);
-		if (store_in_txn(c->d->store))
-			store_rollback(c->d->store, &e);
+		if (store_in_txn(c->store))
+			store_rollback(c->store, &e);
 	}
 }
 
@@ -311,7 +308,7 @@ lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycl
 {
 	enum lifecycle_state before = p->state;
 	char b[64], a[ERR_MSG_MAX + 160];
-	struct store *st = c->d->store;
+	struct store *st = c->store;
 	int rc = 0;
 
 	if (lifecycle_fsm(&p->state, ev, e) < 0) {
@@ -362,7 +359,7 @@ static void
 lc_fail(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *code,
     const char *msg, const char *key, json_t *note)
 {
-	struct ipam_pool *pool = ipam_pool_find(c->d->ipam, p->pool);
+	struct ipam_pool *pool = ipam_pool_find(c->ipam, p->pool);
 	struct err e = { 0 };
 	char buf[CIDR_STRLEN];
 
@@ -380,7 +377,7 @@ lc_fail(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *code,
 	}
 	c->stats.provision_failed++;
 	if (pool != NULL && ipam_pool_provisioned_foreach(pool, lc_prov_eq, &p->cidr) &&
-	    ipam_deprovision(c->d->ipam, &lc_system, pool, &p->cidr, &e) < 0)
+	    ipam_deprovision(c->ipam, &lc_system, pool, &p->cidr, &e) < 0)
 		log_warnx("prefix %s: kept in pool %s: %s", cidr_format(&p->cidr, buf, sizeof(buf)),
 		    p->pool, e.msg);
 }
@@ -393,7 +390,7 @@ lc_rpki_step(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 	json_t *note;
 
 	if (c->rtr == NULL || !rtr_is_fresh(c->rtr)) {
-		if (lc_now() - p->provision_started >= (int64_t)c->d->conf->policy_provision_timeout) {
+		if (lc_now() - p->provision_started >= (int64_t)c->conf->policy_provision_timeout) {
 			lc_fail(c, p, "rpki-unavailable", "no fresh RPKI data within provision_timeout",
 			    NULL, NULL);
 			return;
@@ -405,7 +402,7 @@ lc_rpki_step(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 		}
 		return;
 	}
-	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0) {
+	if (rpki_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0) {
 		lc_fail(c, p, "rpki-unavailable", e.msg, NULL, NULL);
 		return;
 	}
@@ -431,7 +428,7 @@ static void
 lc_verify_done(struct authctx_result *res, void *arg)
 {
 	struct lifecycle_prefix *p = arg;
-	struct lifecycle_ctl *c = lc_self;
+	struct lifecycle_ctl *c = p->ctl;
 	json_t *note = authctx_result_json(res);
 
 	p->verifying = false;
@@ -483,7 +480,7 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
 	unsigned maxlen = cidr->family == CIDR_V4 ? 24 : 48;
 	bool too_specific = cidr->len > maxlen;
-	uint32_t asn = pool->origin_asn ? pool->origin_asn : c->d->conf->bgp_origin_asn;
+	uint32_t asn = pool->origin_asn ? pool->origin_asn : c->conf->bgp_origin_asn;
 	char buf[CIDR_STRLEN];
 
 	cidr_format(cidr, buf, sizeof(buf));
@@ -492,7 +489,7 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 		return err_set(e, "exists", "%s is already %s in pool %s", buf,
 		    lifecycle_state_name(p->state), p->pool);
 	if (!too_specific && !ipam_pool_provisioned_foreach(pool, lc_prov_eq, (void *)cidr) &&
-	    ipam_provision(c->d->ipam, who, pool, cidr, -1, NULL, e) < 0)
+	    ipam_provision(c->ipam, who, pool, cidr, -1, NULL, e) < 0)
 		return -1;
 	if (p == NULL)
 		p = lc_add(c, cidr);
@@ -536,7 +533,7 @@ lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 
 	cidr_format(cidr, buf, sizeof(buf));
 	if (p == NULL || strcmp(p->pool, pool->name) != 0)
-		return ipam_deprovision(c->d->ipam, who, pool, cidr, e);
+		return ipam_deprovision(c->ipam, who, pool, cidr, e);
 	if (p->state == LIFECYCLE_ADVERTISED || p->state == LIFECYCLE_PENDING_ADVERTISE ||
 	    p->state == LIFECYCLE_PENDING_WITHDRAW || p->busy)
 		return err_set(e, "in-use", "%s is %s: withdraw it first", buf,
@@ -546,7 +543,7 @@ lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 		    lifecycle_state_name(p->state));
 	/* the pool may have lost the CIDR already (a row restored by hand): the row decides */
 	if (ipam_pool_provisioned_foreach(pool, lc_prov_eq, (void *)cidr) &&
-	    ipam_deprovision(c->d->ipam, who, pool, cidr, e) < 0)
+	    ipam_deprovision(c->ipam, who, pool, cidr, e) < 0)
 		return -1;
 	if (lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
 		return -1;
@@ -563,7 +560,7 @@ lc_revalidate(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 	char buf[CIDR_STRLEN];
 	json_t *note;
 
-	if (rov_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0 || res.stale)
+	if (rpki_validate(c->rtr, &p->cidr, p->origin_asn, &res, &e) < 0 || res.stale)
 		return;                 /* no verdict: never act on missing data */
 	note = rov_result_to_json(&p->cidr, p->origin_asn, &res);
 	json_object_set(p->evidence, "revalidation", note);
@@ -579,11 +576,11 @@ lc_revalidate(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 		log_warnx("rpki alert: advertised prefix %s origin AS%u is now %s (on_invalid=%s)",
 		    cidr_format(&p->cidr, buf, sizeof(buf)), p->origin_asn,
 		    rov_state_name(res.state),
-		    c->d->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW ? "withdraw" : "alert");
+		    c->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW ? "withdraw" : "alert");
 		lc_event(c, p, "rpki-alert", note);
 	}
 	json_decref(note);
-	if (c->d->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW) {
+	if (c->conf->policy_on_invalid == CONF_ON_INVALID_WITHDRAW) {
 		c->stats.policy_withdrawals++;
 		lc_ops_policy_withdraw(c, p);
 	}
@@ -626,7 +623,7 @@ lc_stale_check(struct lifecycle_ctl *c)
 		    "announced, new advertisements are refused (rpki-stale)", st, up);
 		snprintf(after, sizeof(after), "{\"rtr_state\":\"%s\",\"advertised\":%zu}", st,
 		    up);
-		if (api_events_alert(c->d, "rpki-stale", "rpki", NULL, after, &e) < 0)
+		if (c->obs != NULL && obs_alert(c->obs, "rpki-stale", "rpki", NULL, after, &e) < 0)
 			log_warnx("rpki-stale event: %s", e.msg);
 	}
 	c->was_fresh = fresh;
@@ -637,19 +634,20 @@ lc_stale_check(struct lifecycle_ctl *c)
 static void
 lc_drift_check(struct lifecycle_ctl *c)
 {
-	struct reconcile_stats rs;
+	struct bird_stats st;
+	const struct reconcile_stats *rs = &st.reconcile;
 	char after[160];
 	struct err e = { 0 };
 
-	if (c->bird == NULL || c->bird->reconcile == NULL)
+	if (c->bird == NULL)
 		return;
-	reconcile_get_stats(c->bird->reconcile, &rs);
-	if (rs.drift <= c->drift_seen)
+	bird_get_stats(c->bird, &st);
+	if (rs->drift <= c->drift_seen)
 		return;
 	snprintf(after, sizeof(after), "{\"drift_total\":%llu,\"repaired_total\":%llu}",
-	    (unsigned long long)rs.drift, (unsigned long long)rs.repaired);
-	c->drift_seen = rs.drift;
-	if (api_events_alert(c->d, "drift", "bird", NULL, after, &e) < 0)
+	    (unsigned long long)rs->drift, (unsigned long long)rs->repaired);
+	c->drift_seen = rs->drift;
+	if (c->obs != NULL && obs_alert(c->obs, "drift", "bird", NULL, after, &e) < 0)
 		log_warnx("drift event: %s", e.msg);
 }
 
@@ -690,33 +688,39 @@ lc_bird_event(void *arg, bool up, const struct err *reason)
 /* ---- life cycle ---------------------------------------------------------------------- */
 
 struct lifecycle_ctl *
-lifecycle_ctl_new(struct daemon *d, struct rtr *rtr, struct reconcile_bird *bird,
-    struct authctx *auth)
+lifecycle_ctl_new(const struct lifecycle_deps *deps)
 {
 	struct lifecycle_ctl *c = calloc(1, sizeof(*c));
 	struct err e = { 0 };
 
 	if (c == NULL)
 		fatal("calloc");
-	c->d = d;
-	c->rtr = rtr;
-	c->auth = auth;
-	lc_self = c;
-	if (rtr != NULL && rtr_subscribe(rtr, lc_rtr_change, c, &e) < 0)
+	c->loop = deps->loop;
+	c->conf = deps->conf;
+	c->store = deps->store;
+	c->ipam = deps->ipam;
+	c->obs = deps->obs;
+	c->rtr = deps->rtr;
+	c->auth = deps->auth;
+	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
 		log_warnx("lifecycle: no RTR change events: %s", e.msg);
-	lifecycle_ctl_set_bird(c, bird);
 	ev_timer_init(&c->tick, lc_tick, 1., 1.);
 	c->tick.data = c;
-	ev_timer_start(d->loop, &c->tick);
+	ev_timer_start(c->loop, &c->tick);
 	return c;
 }
 
 void
-lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct reconcile_bird *bird)
+lifecycle_ctl_set_conf(struct lifecycle_ctl *c, const struct conf *conf)
+{
+	c->conf = conf;
+}
+
+void
+lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct bird *bird)
 {
 	c->bird = bird;
-	if (bird != NULL && !c->listening &&
-	    birdc_add_listener(bird->birdc, lc_bird_event, c) == 0)
+	if (bird != NULL && !c->listening && bird_on_connect(bird, lc_bird_event, c) == 0)
 		c->listening = true;
 }
 
@@ -725,21 +729,19 @@ lifecycle_ctl_free(struct lifecycle_ctl *c)
 {
 	if (c == NULL)
 		return;
-	ev_timer_stop(c->d->loop, &c->tick);
+	ev_timer_stop(c->loop, &c->tick);
 	if (c->rtr != NULL)
 		rtr_unsubscribe(c->rtr, lc_rtr_change, c);
 	for (size_t i = 0; i < c->n; i++)
 		lc_prefix_free(c->v[i]);
 	free(c->v);
-	if (lc_self == c)
-		lc_self = NULL;
 	free(c);
 }
 
 int
 lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 {
-	if (c->d->store != NULL && store_doc_load(c->d->store, "prefix", lc_row_load, c, e) < 0)
+	if (c->store != NULL && store_doc_load(c->store, "prefix", lc_row_load, c, e) < 0)
 		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];

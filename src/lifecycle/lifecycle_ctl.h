@@ -1,10 +1,12 @@
 /*
  * lifecycle_ctl — the public-prefix controller: SPEC §3 end to end inside the daemon.
  *
- * Who calls it: prefixd.c creates one (lifecycle_ctl_new) with the RTR manager, the BIRD side
- * (reconcile_bird) and the ownership verifier, loads it (lifecycle_ctl_load) and hands
- * lifecycle_ctl_desired to the reconciler; src/api_prefix.c turns HTTP requests into the calls
- * below. It owns one row per public prefix (memory index; the truth is the store's "prefix"
+ * Who calls it: src/prefixd.c creates one (lifecycle_ctl_new) with what it needs (struct
+ * lifecycle_deps: loop, config, store, model, obs, RPKI, the verifier), hands
+ * lifecycle_ctl_desired to the router (bgp/bird.h) and attaches it (lifecycle_ctl_set_bird),
+ * loads it (lifecycle_ctl_load), and passes the new config on SIGHUP (lifecycle_ctl_set_conf);
+ * src/api/api_prefix.c turns HTTP requests into the calls below and renders their result
+ * structs. The lifecycle never names the API. It owns one row per public prefix (memory index; the truth is the store's "prefix"
  * documents, store_doc_*), the provisioning pipeline, the advertise / withdraw operations,
  * drain timers, RPKI re-validation and the lifecycle metrics. Every state change goes through
  * lifecycle_fsm() and is written, with an event carrying its evidence, in one transaction.
@@ -32,7 +34,7 @@
  * is validated again; an advertised prefix that is not valid any more raises an alert (warn
  * log, "rpki-alert" event, prefixd_rpki_alerts_total) and is withdrawn only with
  * policy.on_invalid = withdraw. RTR data going stale while prefixes are advertised raises an
- * alert (warn log, "rpki-stale" event through api_events_alert, prefixd_rpki_stale_alerts_total)
+ * alert (warn log, "rpki-stale" event through obs_alert, prefixd_rpki_stale_alerts_total)
  * and never withdraws; RTR changes while the data is not fresh are not verdicts.
  *
  * Restart: rows are loaded from the store; pending-provision re-runs verification;
@@ -54,10 +56,13 @@
 #include "ipam.h"
 #include "lifecycle.h"
 
-struct daemon;
+struct ev_loop;
+struct conf;
+struct store;
+struct obs;
 struct rtr;
 struct authctx;
-struct reconcile_bird;
+struct bird;
 struct bird_routeset;
 struct lifecycle_ctl;
 
@@ -85,16 +90,31 @@ struct lifecycle_prefix {
 	bool auth_ok;                   /* the proof held; RPKI is the remaining check */
 	bool alerted;                   /* an rpki alert is standing */
 	bool busy;                      /* an advertise / withdraw operation holds it */
+	struct lifecycle_ctl *ctl;      /* the controller that holds it */
 };
 
-/* Creates the controller. rtr, bird and auth may be NULL (not configured). */
-struct lifecycle_ctl *lifecycle_ctl_new(struct daemon *d, struct rtr *rtr,
-    struct reconcile_bird *bird, struct authctx *auth);
+/* What the controller uses; all borrowed (the daemon owns them). rtr and auth may be NULL (not
+ * configured); store NULL keeps everything in memory (tests). */
+struct lifecycle_deps {
+	struct ev_loop *loop;
+	const struct conf *conf;        /* [policy], [bgp]; replaced by lifecycle_ctl_set_conf */
+	struct store *store;
+	struct ipam *ipam;
+	struct obs *obs;                /* alerts; may be NULL */
+	struct rtr *rtr;
+	struct authctx *auth;
+};
+
+/* Creates the controller (the router is attached after, lifecycle_ctl_set_bird). */
+struct lifecycle_ctl *lifecycle_ctl_new(const struct lifecycle_deps *deps);
+/* The config after a SIGHUP (the old one is freed after this call). */
+void lifecycle_ctl_set_conf(struct lifecycle_ctl *c, const struct conf *conf);
 /* Cancels timers and subscriptions; pending requests are answered bird-unavailable.
  * NULL is a no-op. Call after authctx_drain and before freeing the BIRD side. */
 void lifecycle_ctl_free(struct lifecycle_ctl *c);
-/* Attaches the BIRD side created after the controller (reconcile needs our callback). */
-void lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct reconcile_bird *bird);
+/* Attaches the router created after the controller (its reconciler needs our callback);
+ * NULL detaches it (before bird_stop). */
+void lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct bird *bird);
 
 /* Loads every row from the store and resumes pending states. 0 or -1 with e. */
 int lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e);
@@ -129,9 +149,28 @@ int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *wh
 int lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
     struct ipam_pool *pool, const struct cidr *cidr, struct err *e);
 
-/* The outcome of an advertise or withdraw request: status (HTTP), body (owned by the
- * callee after the call: the callback must json_decref it or hand it on). */
-typedef void (*lifecycle_ctl_done_fn)(void *arg, int status, json_t *body);
+/* The outcome of an advertise or withdraw request, per prefix. */
+struct lifecycle_item_result {
+	struct cidr cidr;
+	bool known;                     /* a public prefix of that CIDR exists */
+	enum lifecycle_state state;     /* its state now (LIFECYCLE_NONE when unknown) */
+	const char *code;               /* NULL: reached its goal; else the refusal's code */
+	char message[ERR_MSG_MAX];      /* "" unless code */
+};
+
+struct lifecycle_outcome {
+	const char *action;             /* "advertise" or "withdraw" */
+	bool dry_run;
+	unsigned drain;                 /* withdraw --drain seconds, 0 none */
+	const char *diff;               /* the router's route diff, or NULL */
+	const struct lifecycle_item_result *items;
+	size_t n;
+	const struct lifecycle_item_result *first_failure;      /* NULL: every prefix reached it */
+};
+/* n == 0 with first_failure set: the request as a whole was refused (an empty selection). */
+
+/* Valid only during the call. */
+typedef void (*lifecycle_ctl_done_fn)(void *arg, const struct lifecycle_outcome *o);
 
 struct lifecycle_ctl_req {
 	const struct cidr *cidrs;
@@ -146,9 +185,7 @@ struct lifecycle_ctl_req {
 
 /*
  * Starts an advertise / withdraw. Always asynchronous: DONE is called exactly once from the
- * loop (possibly before this returns when everything is refused at once). The body is
- * {"prefixes":[{"cidr","state","code","message"}], "diff"?, "dry_run"} and, unless every
- * prefix reached its goal, "error":{"code","message"} of the first failure.
+ * loop (possibly before this returns when everything is refused at once) with the outcome.
  */
 void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
@@ -161,14 +198,5 @@ struct lifecycle_ctl_stats {
 	    provisioned, provision_failed;
 };
 void lifecycle_ctl_get_stats(const struct lifecycle_ctl *c, struct lifecycle_ctl_stats *out);
-
-/* The "prefixes" member for /v1/status: {"total": n, "by_state": {state: n}}, or
- * {"state": "not running"} before the controller exists. New reference (src/api_prefix.c). */
-json_t *lifecycle_ctl_status_section(void);
-
-/* src/api_prefix.c: registers the routes (before api_register_builtin: the public-pool
- * provision / deprovision routes take precedence) and the metrics. c may be NULL for
- * --list-routes; call again with the controller once it exists. */
-void lifecycle_ctl_api_register(struct lifecycle_ctl *c);
 
 #endif

@@ -9,7 +9,8 @@
  *            passed (bgp/rib.h), then the full advertise_check in SPEC order
  *   apply    the passing prefixes go pending-* (written), the whole desired set goes to
  *            bird_apply; its result moves each to its stable state
- *   reply    one JSON answer: per-prefix outcome, the route diff, the first failure
+ *   reply    one struct lifecycle_outcome: per-prefix code, state and message, the route
+ *            diff, the first failure (the API renders it; lifecycle_ctl.h)
  *
  * A dry run stops after the checks and answers bird_apply_dry_run's diff of the desired set
  * with the change applied. Prefixes held by a running operation are refused with "busy".
@@ -19,16 +20,11 @@
 #include <string.h>
 
 #include "advertise.h"
-#include "api.h"
-#include "bird_apply.h"
+#include "bird.h"
 #include "conf.h"
-#include "daemon.h"
 #include "lifecycle_private.h"
 #include "log.h"
-#include "reconcile.h"
-#include "rib.h"
-#include "rov.h"
-#include "rtr.h"
+#include "rpki.h"
 
 struct lc_item {
 	struct lifecycle_ctl *c;
@@ -122,59 +118,42 @@ lc_item_fail(struct lc_item *it, const char *code, const char *detail, bool with
 		it->msg[sizeof(it->msg) - 2] = '.';     /* cut: the prefix and code still stand */
 }
 
-static int
-lc_code_status(const char *code)
-{
-	if (strncmp(code, "bird-", 5) == 0 || strcmp(code, "rpki-stale") == 0)
-		return 503;
-	if (strcmp(code, "rate-limited") == 0)
-		return 429;
-	if (strcmp(code, "too-many") == 0 || strcmp(code, "busy") == 0 ||
-	    strcmp(code, "not-provisioned") == 0 || strcmp(code, "not-advertised") == 0 ||
-	    strcmp(code, "other-origin-present") == 0)
-		return 409;
-	if (strncmp(code, "rpki-", 5) == 0)
-		return 422;
-	return api_status_of(code);
-}
-
 /* Answers (or, for internal operations, logs) and frees the operation. */
 static void
 lc_op_finish(struct lc_op *op)
 {
-	json_t *list = json_array(), *body;
-	const struct lc_item *first = NULL;
-	char buf[CIDR_STRLEN];
+	struct lifecycle_item_result *res = calloc(op->n ? op->n : 1, sizeof(*res));
+	struct lifecycle_outcome out = { 0 };
 
+	if (res == NULL)
+		fatal("calloc");
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 
 		if (it->held)
 			it->p->busy = false;
-		if (it->code != NULL && first == NULL)
-			first = it;
-		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}",
-		    "cidr", cidr_format(&it->cidr, buf, sizeof(buf)),
-		    "state", it->p ? lifecycle_state_name(it->p->state) : "none",
-		    "code", it->code ? json_string(it->code) : json_null(),
-		    "message", it->code ? json_string(it->msg) : json_null()));
-		if (it->code != NULL && op->done == NULL)
-			log_warnx("%s", it->msg);
+		res[i].cidr = it->cidr;
+		res[i].known = it->p != NULL;
+		res[i].state = it->p ? it->p->state : LIFECYCLE_NONE;
+		res[i].code = it->code;
+		if (it->code != NULL) {
+			snprintf(res[i].message, sizeof(res[i].message), "%s", it->msg);
+			if (out.first_failure == NULL)
+				out.first_failure = &res[i];
+			if (op->done == NULL)
+				log_warnx("%s", it->msg);
+		}
 		json_decref(it->facts);
 	}
-	body = json_pack("{s:o, s:b, s:s}", "prefixes", list, "dry_run", op->dry_run,
-	    "action", op->withdraw ? "withdraw" : "advertise");
-	if (op->diff != NULL)
-		json_object_set_new(body, "diff", json_string(op->diff));
-	if (op->drain > 0)
-		json_object_set_new(body, "drain", json_integer(op->drain));
-	if (first != NULL)
-		json_object_set_new(body, "error", json_pack("{s:s, s:s}", "code", first->code,
-		    "message", first->msg));
+	out.action = op->withdraw ? "withdraw" : "advertise";
+	out.dry_run = op->dry_run;
+	out.drain = op->drain;
+	out.diff = op->diff;
+	out.items = res;
+	out.n = op->n;
 	if (op->done != NULL)
-		op->done(op->arg, first ? lc_code_status(first->code) : 200, body);
-	else
-		json_decref(body);
+		op->done(op->arg, &out);
+	free(res);
 	free(op->diff);
 	free(op->items);
 	free(op);
@@ -227,7 +206,7 @@ lc_dry_run(struct lc_op *op)
 			want.v[kept++] = want.v[i];
 	want.n = kept;
 	bird_routeset_normalize(&want);
-	if (bird_apply_dry_run(c->bird->apply, &want, lc_dry_done, op, &e) < 0) {
+	if (bird_dry_run(c->bird, &want, lc_dry_done, op, &e) < 0) {
 		for (size_t i = 0; i < op->n; i++)
 			lc_item_fail(&op->items[i], e.code, e.msg, true);
 		lc_op_finish(op);
@@ -368,7 +347,7 @@ lc_op_apply(struct lc_op *op)
 		return;
 	}
 	lifecycle_ctl_desired(c, &want, &e);
-	bird_apply_request(c->bird->apply, &want, lc_applied, op);
+	bird_apply(c->bird, &want, lc_applied, op);
 	bird_routeset_clear(&want);
 }
 
@@ -399,10 +378,11 @@ lc_adv_facts(struct lc_item *it, struct advertise_facts *f, enum advertise_rov *
 
 	memset(f, 0, sizeof(*f));
 	f->state = it->p->state;
+	f->state_name = lifecycle_state_name(it->p->state);
 	f->rpki_fresh = c->rtr != NULL && rtr_is_fresh(c->rtr);
 	f->origin_asn = it->p->origin_asn;
 	memset(res, 0, sizeof(*res));
-	if (c->rtr == NULL || rov_validate(c->rtr, &it->cidr, it->p->origin_asn, res, &e) < 0)
+	if (c->rtr == NULL || rpki_validate(c->rtr, &it->cidr, it->p->origin_asn, res, &e) < 0)
 		res->state = ROV_NOT_FOUND;
 	*rov = res->state == ROV_VALID ? ADVERTISE_ROV_VALID : res->state == ROV_INVALID ?
 	    ADVERTISE_ROV_INVALID : ADVERTISE_ROV_NOT_FOUND;
@@ -411,7 +391,7 @@ lc_adv_facts(struct lc_item *it, struct advertise_facts *f, enum advertise_rov *
 	f->n_allowed = it->op->n_allow;
 	f->now = (double)lc_now();
 	f->last_change = (double)it->p->last_change;
-	f->min_change_interval = c->d->conf->policy_min_change_interval;
+	f->min_change_interval = c->conf->policy_min_change_interval;
 	if (it->facts == NULL)
 		it->facts = json_pack("{s:b, s:o}", "rpki_fresh", f->rpki_fresh, "rov",
 		    rov_result_to_json(&it->cidr, it->p->origin_asn, res));
@@ -498,7 +478,7 @@ lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl_req 
 			continue;
 		it->p->busy = it->held = true;
 		op->rib_pending++;
-		if (rib_other_origins(c->bird->birdc, cidr_format(&it->cidr, buf, sizeof(buf)),
+		if (bird_other_origins(c->bird, cidr_format(&it->cidr, buf, sizeof(buf)),
 		    it->p->origin_asn, lc_rib_done, it, &e) < 0) {
 			op->rib_pending--;
 			lc_item_fail(it, "bird-unavailable", e.msg, true);
@@ -515,7 +495,7 @@ lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *
     lifecycle_ctl_done_fn done, void *arg)
 {
 	struct lc_op *op = lc_op_new(c, r, true, done, arg);
-	const struct conf *cf = c->d->conf;
+	const struct conf *cf = c->conf;
 	struct err e = { 0 };
 	char buf[CIDR_STRLEN];
 
@@ -523,9 +503,13 @@ lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *
 	    cf->policy_max_withdraw, cf->policy_max_withdraw_percent, r->confirm_large, &e) < 0) {
 		for (size_t i = 0; i < op->n; i++)
 			lc_item_fail(&op->items[i], e.code, e.msg, false);
-		if (op->n == 0 && done != NULL) {
-			done(arg, 400, json_pack("{s:{s:s, s:s}}", "error", "code", e.code,
-			    "message", e.msg));
+		if (op->n == 0 && done != NULL) {       /* the request as a whole is refused */
+			struct lifecycle_item_result whole = { .code = e.code };
+			struct lifecycle_outcome out = { .action = "withdraw",
+			    .first_failure = &whole };
+
+			snprintf(whole.message, sizeof(whole.message), "%s", e.msg);
+			done(arg, &out);
 			free(op->items);
 			free(op);
 			return;
@@ -652,7 +636,7 @@ lc_ops_resume(struct lifecycle_ctl *c)
 		    .go = true, .held = true };
 		p->busy = true;
 	}
-	reconcile_run(c->bird->reconcile, lc_resume_done, op);
+	bird_reconcile_now(c->bird, lc_resume_done, op);
 }
 
 void

@@ -14,9 +14,13 @@
 #define LIFECYCLE_CTL_LOG_EACH 16       /* larger operations log one line, not one per prefix */
 
 struct lifecycle_ctl {
-	struct daemon *d;
+	struct ev_loop *loop;
+	const struct conf *conf;
+	struct store *store;
+	struct ipam *ipam;
+	struct obs *obs;
 	struct rtr *rtr;
-	struct reconcile_bird *bird;
+	struct bird *bird;
 	struct authctx *auth;
 	struct lifecycle_prefix **v;
 	size_t n, cap;

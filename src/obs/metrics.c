@@ -6,15 +6,13 @@
 #include "metrics.h"
 
 #include <ev.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "api_events.h"
-#include "daemon.h"
 #include "ipam.h"
+#include "log.h"
 
 #define METRICS_MAX_SERIES 512
-#define METRICS_MAX_ROUTES (API_MAX_ROUTES + 1)
 #define METRICS_NBUCKETS 12
 #define METRICS_MAX_RENDERERS 16
 
@@ -40,14 +38,39 @@ struct metrics_route_hist {
 	struct metrics_hist h;
 };
 
-static struct metrics_req metrics_reqs[METRICS_MAX_SERIES];
-static size_t metrics_nreqs;
-static struct metrics_route_hist metrics_rhist[METRICS_MAX_ROUTES];
-static size_t metrics_nrhist;
-static struct metrics_hist metrics_commit_hist;
-static unsigned long long metrics_commit_changes, metrics_commit_failures;
-static metrics_renderer metrics_renderers[METRICS_MAX_RENDERERS];
-static size_t metrics_nrenderers;
+struct metrics_renderer_slot {
+	metrics_renderer fn;
+	void *arg;
+};
+
+struct metrics {
+	double started;                 /* ev_time() at start: prefixd_uptime_seconds */
+	struct metrics_req reqs[METRICS_MAX_SERIES];
+	size_t nreqs;
+	struct metrics_route_hist rhist[METRICS_MAX_ROUTES];
+	size_t nrhist;
+	struct metrics_hist commit_hist;
+	unsigned long long commit_changes, commit_failures;
+	struct metrics_renderer_slot renderers[METRICS_MAX_RENDERERS];
+	size_t nrenderers;
+};
+
+struct metrics *
+metrics_new(double started)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		fatal("calloc");
+	m->started = started;
+	return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	free(m);
+}
 
 static void
 metrics_observe(struct metrics_hist *h, double v)
@@ -60,47 +83,51 @@ metrics_observe(struct metrics_hist *h, double v)
 }
 
 void
-metrics_request(const char *route, const char *method, int status, double seconds)
+metrics_request(struct metrics *m, const char *route, const char *method, int status,
+    double seconds)
 {
 	size_t i;
 
-	if (status == 0)
+	if (m == NULL || status == 0)
 		return;         /* suspended (a long poll): counted when it is answered */
-	for (i = 0; i < metrics_nreqs; i++)
-		if (metrics_reqs[i].route == route && metrics_reqs[i].status == status &&
-		    strcmp(metrics_reqs[i].method, method) == 0)
+	for (i = 0; i < m->nreqs; i++)
+		if (m->reqs[i].route == route && m->reqs[i].status == status &&
+		    strcmp(m->reqs[i].method, method) == 0)
 			break;
-	if (i == metrics_nreqs && metrics_nreqs < METRICS_MAX_SERIES) {
-		metrics_reqs[i].route = route;
-		snprintf(metrics_reqs[i].method, sizeof(metrics_reqs[i].method), "%s", method);
-		metrics_reqs[i].status = status;
-		metrics_nreqs++;
+	if (i == m->nreqs && m->nreqs < METRICS_MAX_SERIES) {
+		m->reqs[i].route = route;
+		snprintf(m->reqs[i].method, sizeof(m->reqs[i].method), "%s", method);
+		m->reqs[i].status = status;
+		m->nreqs++;
 	}
-	if (i < metrics_nreqs)
-		metrics_reqs[i].n++;
-	for (i = 0; i < metrics_nrhist; i++)
-		if (metrics_rhist[i].route == route)
+	if (i < m->nreqs)
+		m->reqs[i].n++;
+	for (i = 0; i < m->nrhist; i++)
+		if (m->rhist[i].route == route)
 			break;
-	if (i == metrics_nrhist && metrics_nrhist < METRICS_MAX_ROUTES)
-		metrics_rhist[metrics_nrhist++].route = route;
-	if (i < metrics_nrhist)
-		metrics_observe(&metrics_rhist[i].h, seconds);
+	if (i == m->nrhist && m->nrhist < METRICS_MAX_ROUTES)
+		m->rhist[m->nrhist++].route = route;
+	if (i < m->nrhist)
+		metrics_observe(&m->rhist[i].h, seconds);
 }
 
 void
-metrics_commit(double seconds, size_t n, int failed)
+metrics_commit(struct metrics *m, double seconds, size_t n, int failed)
 {
-	metrics_observe(&metrics_commit_hist, seconds);
-	metrics_commit_changes += n;
-	metrics_commit_failures += failed != 0;
+	if (m == NULL)
+		return;
+	metrics_observe(&m->commit_hist, seconds);
+	m->commit_changes += n;
+	m->commit_failures += failed != 0;
 }
 
 int
-metrics_add_renderer(metrics_renderer fn)
+metrics_add_renderer(struct metrics *m, metrics_renderer fn, void *arg)
 {
-	if (metrics_nrenderers == METRICS_MAX_RENDERERS)
+	if (m->nrenderers == METRICS_MAX_RENDERERS)
 		return -1;
-	metrics_renderers[metrics_nrenderers++] = fn;
+	m->renderers[m->nrenderers].fn = fn;
+	m->renderers[m->nrenderers++].arg = arg;
 	return 0;
 }
 
@@ -186,52 +213,50 @@ metrics_pool_cb(void *arg, struct ipam_pool *p)
 	return 0;
 }
 
-static void
-metrics_pools(struct daemon *d, FILE *out)
+void
+metrics_ipam(void *ipam, FILE *out)
 {
 	struct metrics_pool_arg a = { out, MP_PROVISIONED };
 
+	fprintf(out, "# HELP prefixd_allocations Allocations in all pools (child pools included).\n"
+	    "# TYPE prefixd_allocations gauge\nprefixd_allocations %zu\n", ipam_alloc_count(ipam));
 	for (a.f = 0; a.f < MP_N; a.f++) {
 		fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", metrics_pool_family[a.f][0],
 		    metrics_pool_family[a.f][1], metrics_pool_family[a.f][0]);
-		ipam_pool_foreach(d->ipam, NULL, metrics_pool_cb, &a);
+		ipam_pool_foreach(ipam, NULL, metrics_pool_cb, &a);
 	}
 }
 
 void
-metrics_render(struct daemon *d, FILE *out)
+metrics_render(struct metrics *m, FILE *out)
 {
 	char lab[256], esc[160];
 
 	fprintf(out, "# HELP prefixd_build_info prefixd version.\n# TYPE prefixd_build_info gauge\n"
 	    "prefixd_build_info{version=\"%s\"} 1\n", PREFIXD_VERSION);
 	fprintf(out, "# HELP prefixd_uptime_seconds Seconds since start.\n# TYPE prefixd_uptime_seconds gauge\n"
-	    "prefixd_uptime_seconds %.0f\n", ev_time() - d->started);
+	    "prefixd_uptime_seconds %.0f\n", ev_time() - m->started);
 	fprintf(out, "# HELP prefixd_api_requests_total API requests answered.\n"
 	    "# TYPE prefixd_api_requests_total counter\n");
-	for (size_t i = 0; i < metrics_nreqs; i++)
+	for (size_t i = 0; i < m->nreqs; i++)
 		fprintf(out, "prefixd_api_requests_total{route=\"%s\",method=\"%s\",code=\"%d\"} %llu\n",
-		    metrics_esc(metrics_reqs[i].route, esc, sizeof(esc)), metrics_reqs[i].method,
-		    metrics_reqs[i].status, metrics_reqs[i].n);
+		    metrics_esc(m->reqs[i].route, esc, sizeof(esc)), m->reqs[i].method,
+		    m->reqs[i].status, m->reqs[i].n);
 	fprintf(out, "# HELP prefixd_api_request_duration_seconds Time from request to answer.\n"
 	    "# TYPE prefixd_api_request_duration_seconds histogram\n");
-	for (size_t i = 0; i < metrics_nrhist; i++) {
-		snprintf(lab, sizeof(lab), "route=\"%s\"", metrics_esc(metrics_rhist[i].route, esc, sizeof(esc)));
-		metrics_hist_print(out, "prefixd_api_request_duration_seconds", lab, &metrics_rhist[i].h);
+	for (size_t i = 0; i < m->nrhist; i++) {
+		snprintf(lab, sizeof(lab), "route=\"%s\"", metrics_esc(m->rhist[i].route, esc, sizeof(esc)));
+		metrics_hist_print(out, "prefixd_api_request_duration_seconds", lab, &m->rhist[i].h);
 	}
 	fprintf(out, "# HELP prefixd_store_commit_duration_seconds Group-commit transaction time.\n"
 	    "# TYPE prefixd_store_commit_duration_seconds histogram\n");
-	metrics_hist_print(out, "prefixd_store_commit_duration_seconds", "", &metrics_commit_hist);
+	metrics_hist_print(out, "prefixd_store_commit_duration_seconds", "", &m->commit_hist);
 	fprintf(out, "# HELP prefixd_store_commit_changes_total Changes committed in group commits.\n"
 	    "# TYPE prefixd_store_commit_changes_total counter\nprefixd_store_commit_changes_total %llu\n",
-	    metrics_commit_changes);
+	    m->commit_changes);
 	fprintf(out, "# HELP prefixd_store_commit_failures_total Group commits that failed.\n"
 	    "# TYPE prefixd_store_commit_failures_total counter\nprefixd_store_commit_failures_total %llu\n",
-	    metrics_commit_failures);
-	fprintf(out, "# HELP prefixd_allocations Allocations in all pools (child pools included).\n"
-	    "# TYPE prefixd_allocations gauge\nprefixd_allocations %zu\n", ipam_alloc_count(d->ipam));
-	metrics_pools(d, out);
-	api_events_metrics(d, out);
-	for (size_t i = 0; i < metrics_nrenderers; i++)
-		metrics_renderers[i](d, out);
+	    m->commit_failures);
+	for (size_t i = 0; i < m->nrenderers; i++)
+		m->renderers[i].fn(m->renderers[i].arg, out);
 }

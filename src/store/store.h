@@ -212,7 +212,7 @@ int store_counter_get(struct store *st, const char *name, int64_t *value, struct
 int store_counter_put(struct store *st, const char *name, int64_t value, struct err *e);
 
 /*
- * Documents: one JSON text per (kind, key), for state of later modules that is not part of
+ * Documents: one JSON text per (kind, key), for state of other modules that is not part of
  * the address model. The public-prefix lifecycle keeps one per prefix (kind "prefix", key the
  * canonical CIDR: state, failure_reason, evidence, drain deadline, ...). Put inserts or
  * replaces; removing a missing key is not an error; load streams every document of KIND in

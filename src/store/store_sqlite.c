@@ -5,8 +5,8 @@
  * wrappers (store_begin, store_alloc_put, ...) are in store.c.
  *
  * Durability: journal_mode=WAL, synchronous=FULL, so a COMMIT that returned is on disk.
- * Schema: an ordered array of migrations; schema_version holds how many ran. Later modules
- * append migrations to the array (never edit a released one). Addresses are stored as
+ * Schema: an ordered array of migrations; schema_version holds how many ran. A change of
+ * schema appends a migration to the array (never edits a released one). Addresses are stored as
  * 16-byte left-aligned big-endian BLOBs ("start") so SQLite's memcmp ordering is address
  * order and range queries use an index.
  *
@@ -52,7 +52,7 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX events_range ON events(family, start);"),
 	/* 2: counters (id reservations) */
 	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
-	/* 3: documents of later modules (public-prefix lifecycle rows) */
+	/* 3: documents of other modules (public-prefix lifecycle rows) */
 	("CREATE TABLE docs(kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,"
 	"  PRIMARY KEY(kind, key));"),
 	/* 4: the audit chain (audit.h): each event's hash, the chain head in meta */

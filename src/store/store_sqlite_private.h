@@ -1,7 +1,7 @@
 /*
- * store_sqlite_private — what the SQLite backend's two files share: src/store_sqlite.c
+ * store_sqlite_private — what the SQLite backend's two files share: src/store/store_sqlite.c
  * (schema, transactions, the address model's tables, load, check, open) and
- * src/store_sqlite_events.c (the event log: append with the audit chain, history, the feed,
+ * src/store/store_sqlite_events.c (the event log: append with the audit chain, history, the feed,
  * verification). Nothing outside those two files includes it.
  */
 #ifndef PREFIXD_STORE_SQLITE_PRIVATE_H

@@ -323,7 +323,7 @@ def main():
                 sys.exit(f"upstream never got {p}")
             lat.append(t - t0)
         up.stop()
-        # prefixctl takes at most 4,096 CIDRs (src/ctl.h CTL_MAX_POS): the batch goes through the
+        # prefixctl takes at most 4,096 CIDRs (src/ctl/ctl.h CTL_MAX_POS): the batch goes through the
         # same API call prefixctl makes, POST /v1/advertise, on a fresh connection.
         batch_api = UnixHTTP(sock)
         t0 = now_ms()

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "rov.h"
+#include "rpki.h"
 #include "rtr.h"
 #include "rtr_private.h"
 
@@ -123,15 +123,15 @@ run_lookups(struct rtr *rtr, size_t n, unsigned inside_pct, const char *tag)
 	make_lookups(q, asn, n, inside_pct);
 	/* warm-up pass (page faults, caches), not timed */
 	for (size_t i = 0; i < n / 10; i++)
-		(void)rov_check(rtr, &q[i], asn[i], &stale);
+		(void)rpki_check(rtr, &q[i], asn[i], &stale);
 	t = ev_time();
 	for (size_t i = 0; i < n; i++)
-		seen[rov_check(rtr, &q[i], asn[i], &stale)]++;
+		seen[rpki_check(rtr, &q[i], asn[i], &stale)]++;
 	t = ev_time() - t;
 	printf("lookups=%zu\n%s_check_per_s=%.0f\n", n, tag, (double)n / t);
 	t = ev_time();
 	for (size_t i = 0; i < n; i++)
-		rov_validate(rtr, &q[i], asn[i], &r, NULL);
+		rpki_validate(rtr, &q[i], asn[i], &r, NULL);
 	t = ev_time() - t;
 	printf("%s_validate_per_s=%.0f\n", tag, (double)n / t);
 	printf("%s_mixture=valid %.1f%%, invalid %.1f%%, not-found %.1f%%\n", tag,

@@ -16,27 +16,18 @@
 #include "ipam.h"
 #include "log.h"
 #include "store.h"
+#include "../unit/unit_daemon.h"
 
 static struct daemon fz;
 
 static void
 fz_init(void)
 {
-	struct http_limits lim = { 1 << 20, 30, 64 };
 	struct err e;
 
 	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
-	fz.loop = ev_default_loop(0);
-	fz.conf = conf_default();
-	fz.store_path = ":memory:";
-	if (store_sqlite_open(":memory:", &fz.store, &e) < 0)
+	if (unit_daemon_open(&fz, ":memory:", &e) < 0)
 		abort();
-	fz.ipam = ipam_new(fz.store);
-	if (ipam_load(fz.ipam, &e) < 0)
-		abort();
-	fz.http = http_new(fz.loop, &lim, api_dispatch, &fz);
-	api_init(&fz);
-	api_register_builtin();
 }
 
 static void

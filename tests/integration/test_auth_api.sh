@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The authorization-context routes of the control API (rpki/api_auth.c) over the real HTTP
+# The authorization-context routes of the control API (src/api/api_auth.c) over the real HTTP
 # transport on a unix socket, served by tests/tools/auth_api_server (wired as prefixd.c is
 # told to): POST /v1/auth/message gives the exact message and a signing command that works;
 # POST /v1/auth/verify checks with a PEM or with RDAP over loopback HTTP; a hanging RDAP server

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The public-prefix API (src/api_prefix.c, src/lifecycle_ctl.c) on a daemon with no router and
+# The public-prefix API (src/api/api_prefix.c, src/lifecycle/lifecycle_ctl.c) on a daemon with no router and
 # no RPKI cache, as SPEC §6's embedded default runs:
 #   - a /25 is failed-provision with prefix-too-specific (422), shown by GET /v1/prefixes/{cidr}
 #     with '_' or %2F for '/';

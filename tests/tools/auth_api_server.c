@@ -1,8 +1,8 @@
 /*
  * auth_api_server — driver for tests/integration/test_auth_api.sh: the control API's HTTP
- * transport with only the authorization-context routes (rpki/api_auth.c), wired exactly as
- * prefixd.c is told to wire them (authctx_conf_from, authctx_new, authctx_api_register; at
- * SIGTERM authctx_drain before the transport goes). No store, no model.
+ * transport with only the authorization-context routes (src/api/api_auth.c), wired as
+ * src/prefixd.c wires them (authctx_conf_from, authctx_new into d.auth, api_add_routes with
+ * api_auth_routes; at SIGTERM authctx_drain before the transport goes). No store, no model.
  *
  * usage: auth_api_server -c CONFIG     (SPEC §7 INI; [daemon] socket and [auth] are used)
  * Runs until SIGTERM; logs on stderr.
@@ -23,14 +23,13 @@
 #include "log.h"
 
 static struct daemon d;
-static struct authctx *verifier;
 
 static void
 on_term(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)w;
 	(void)revents;
-	authctx_drain(verifier);    /* answers suspended verify requests before the transport */
+	authctx_drain(d.auth);    /* answers suspended verify requests before the transport */
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -59,8 +58,8 @@ main(int argc, char **argv)
 	d.http = http_new(d.loop, &lim, api_dispatch, &d);
 	api_init(&d);
 	authctx_conf_from(d.conf, &ac);
-	if ((verifier = authctx_new(d.loop, &ac, &e)) == NULL ||
-	    authctx_api_register(&d, verifier) < 0 ||
+	if ((d.auth = authctx_new(d.loop, &ac, &e)) == NULL ||
+	    api_add_routes(d.api, &api_auth_routes, &e) < 0 ||
 	    http_listen_unix(d.http, d.conf->socket, NULL, 0, NULL, &e) < 0)
 		fatalx("start: %s", e.msg);
 	ev_signal_init(&term, on_term, SIGTERM);
@@ -69,7 +68,8 @@ main(int argc, char **argv)
 	ev_run(d.loop, 0);
 	api_shutdown(&d);
 	http_free(d.http);
-	authctx_free(verifier);
+	api_free(d.api);
+	authctx_free(d.auth);
 	conf_free(d.conf);
 	return 0;
 }

@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "rov.h"
+#include "api.h"
+#include "rpki.h"
 #include "rtr.h"
 
 static struct rtr *drv_rtr;
@@ -91,7 +92,7 @@ cmd_validate(const char *pfx, const char *asn_s)
 	asn = strtoul(asn_s, &end, 10);
 	if (*asn_s == '\0' || *end != '\0' || asn > UINT32_MAX)
 		return json_pack("{s:s}", "error", "bad ASN");
-	if (cidr_parse(pfx, &p, &e) == -1 || rov_validate(drv_rtr, &p, (uint32_t)asn, &r, &e) == -1)
+	if (cidr_parse(pfx, &p, &e) == -1 || rpki_validate(drv_rtr, &p, (uint32_t)asn, &r, &e) == -1)
 		return json_pack("{s:s, s:s}", "error", e.code, "message", e.msg);
 	return json_pack("{s:o}", "result", rov_result_to_json(&p, (uint32_t)asn, &r));
 }
@@ -109,7 +110,7 @@ run_line(struct ev_loop *loop, char *line)
 	if (cmd != NULL && strcmp(cmd, "status") == 0) {
 		struct rtr_status st;
 		rtr_status_get(drv_rtr, &st);
-		o = json_pack("{s:o}", "status", rtr_status_to_json(&st));
+		o = json_pack("{s:o}", "status", api_rpki_status_json(&st));
 	} else if (cmd != NULL && strcmp(cmd, "validate") == 0) {
 		char *p = strtok_r(NULL, " \t", &save);
 		o = cmd_validate(p, strtok_r(NULL, " \t", &save));

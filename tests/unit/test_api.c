@@ -17,40 +17,25 @@
 #include "ipam.h"
 #include "log.h"
 #include "store.h"
+#include "unit_daemon.h"
 
 static struct daemon td;
 
 static int
 setup(void **state)
 {
-	struct http_limits lim = { 1 << 20, 30, 64 };
 	struct err e;
 
 	(void)state;
 	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
-	memset(&td, 0, sizeof(td));
-	td.loop = ev_default_loop(0);
-	td.conf = conf_default();
-	td.store_path = ":memory:";
-	if (store_sqlite_open(":memory:", &td.store, &e) < 0)
-		return -1;
-	td.ipam = ipam_new(td.store);
-	if (ipam_load(td.ipam, &e) < 0)
-		return -1;
-	td.http = http_new(td.loop, &lim, api_dispatch, &td);
-	api_init(&td);
-	return 0;
+	return unit_daemon_open(&td, ":memory:", &e);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	api_shutdown(&td);
-	http_free(td.http);
-	ipam_free(td.ipam);
-	store_close(td.store);
-	conf_free(td.conf);
+	unit_daemon_close(&td);
 	return 0;
 }
 
@@ -300,6 +285,61 @@ test_non_ascii_in_path_gives_a_clean_error(void **state)
 	http_req_free(r);
 }
 
+/* The lifecycle reports codes only; the API's one table gives their statuses. */
+static void
+test_one_table_maps_the_lifecycle_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(api_status_of("rate-limited"), 429);
+	assert_int_equal(api_status_of("bird-verify-failed"), 503);
+	assert_int_equal(api_status_of("bird-unavailable"), 503);
+	assert_int_equal(api_status_of("rpki-stale"), 503);
+	assert_int_equal(api_status_of("rpki-invalid"), 422);
+	assert_int_equal(api_status_of("rpki-not-found"), 422);
+	assert_int_equal(api_status_of("other-origin-present"), 409);
+	assert_int_equal(api_status_of("not-provisioned"), 409);
+	assert_int_equal(api_status_of("too-many"), 409);
+}
+
+static void
+dummy_handler(struct api_ctx *ctx)
+{
+	(void)ctx;
+}
+
+static const struct api_route dup_routes[] = {
+	{ "POST", "/v1/pools/{name}/provision", HTTP_ROLE_ADMIN, dummy_handler },
+};
+static API_TABLE(dup_table, dup_routes);
+
+static const struct api_route twice_routes[] = {
+	{ "GET", "/v1/x", HTTP_ROLE_READER, dummy_handler },
+	{ "GET", "/v1/x", HTTP_ROLE_READER, dummy_handler },
+};
+static API_TABLE(twice_table, twice_routes);
+
+/* A second handler for a METHOD and pattern already served is refused, naming both tables,
+ * and adds nothing; the same pattern with another method is fine. */
+static void
+test_duplicate_route_is_refused_at_start(void **state)
+{
+	struct api *a = api_new();
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(api_add_routes(a, &api_prefix_routes, &e), 0);
+	assert_int_equal(api_add_routes(a, &dup_table, &e), -1);
+	assert_string_equal(e.code, "duplicate-route");
+	assert_non_null(strstr(e.msg, "POST /v1/pools/{name}/provision"));
+	assert_non_null(strstr(e.msg, "api_prefix_routes"));
+	assert_non_null(strstr(e.msg, "dup_table"));
+	err_clear(&e);
+	assert_int_equal(api_add_routes(a, &twice_table, &e), -1);
+	assert_string_equal(e.code, "duplicate-route");
+	api_free(a);
+}
+
 int
 main(void)
 {
@@ -319,8 +359,9 @@ main(void)
 		cmocka_unit_test(test_refusal_in_batch_keeps_the_others),
 		cmocka_unit_test(test_preview_answers_without_batch),
 		cmocka_unit_test(test_non_ascii_in_path_gives_a_clean_error),
+		cmocka_unit_test(test_duplicate_route_is_refused_at_start),
+		cmocka_unit_test(test_one_table_maps_the_lifecycle_codes),
 	};
 
-	api_register_builtin();
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

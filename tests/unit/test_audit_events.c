@@ -2,7 +2,7 @@
  * test_audit_events — the event feed and the audit routes without sockets (api_events.c):
  * GET /v1/events answers the latest events with last_id and their hashes, GET
  * /v1/audit/verify answers ok over an intact log and 409 audit-broken naming an edited
- * event, api_events_alert records a system event (on its own, or undone with the caller's
+ * event, obs_alert records a system event (on its own, or undone with the caller's
  * rolled-back transaction), and a crossing of alarm_at becomes one alarm-raised event.
  */
 #include <setjmp.h>
@@ -17,12 +17,13 @@
 #include <sqlite3.h>
 
 #include "api.h"
-#include "api_events.h"
+#include "obs.h"
 #include "audit.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "unit_daemon.h"
 
 static struct daemon td;
 static char dir[64], path[96];
@@ -30,26 +31,14 @@ static char dir[64], path[96];
 static int
 setup(void **state)
 {
-	struct http_limits lim = { 1 << 20, 30, 64 };
 	struct err e;
 
 	(void)state;
 	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
-	memset(&td, 0, sizeof(td));
 	snprintf(dir, sizeof(dir), "/tmp/test_audit_events.XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.db", dir);
-	td.loop = ev_default_loop(0);
-	td.conf = conf_default();
-	td.store_path = path;
-	if (store_sqlite_open(path, &td.store, &e) < 0)
-		return -1;
-	td.ipam = ipam_new(td.store);
-	if (ipam_load(td.ipam, &e) < 0)
-		return -1;
-	td.http = http_new(td.loop, &lim, api_dispatch, &td);
-	api_init(&td);
-	return 0;
+	return unit_daemon_open(&td, path, &e);
 }
 
 static int
@@ -58,11 +47,7 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	api_shutdown(&td);
-	http_free(td.http);
-	ipam_free(td.ipam);
-	store_close(td.store);
-	conf_free(td.conf);
+	unit_daemon_close(&td);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -170,7 +155,7 @@ test_alert_is_a_system_event(void **state)
 
 	(void)state;
 	assert_int_equal(cidr_parse("192.0.2.0/24", &c, NULL), 0);
-	assert_int_equal(api_events_alert(&td, "drift", "prefix", &c, "{\"missing\":1}", &e), 0);
+	assert_int_equal(obs_alert(td.obs, "drift", "prefix", &c, "{\"missing\":1}", &e), 0);
 	assert_int_equal(store_events_after(td.store, 0, 100, last_action, got, &e), 0);
 	assert_string_equal(got, "drift prefixd system");
 }
@@ -186,7 +171,7 @@ test_alert_in_a_rolled_back_transaction_is_undone(void **state)
 	(void)state;
 	assert_int_equal(store_event_head(td.store, &before, hash, &e), 0);
 	assert_int_equal(store_begin(td.store, &e), 0);
-	assert_int_equal(api_events_alert(&td, "rpki-stale", "rpki", NULL, NULL, &e), 0);
+	assert_int_equal(obs_alert(td.obs, "rpki-stale", "rpki", NULL, NULL, &e), 0);
 	assert_int_equal(store_rollback(td.store, &e), 0);
 	assert_int_equal(store_event_head(td.store, &after, hash, &e), 0);
 	assert_int_equal(after, before);
@@ -216,7 +201,7 @@ test_crossing_alarm_at_writes_one_alarm_raised_event(void **state)
 	ok("POST", "/v1/pools/p/allocations", "{\"netmask\":26}", 201);      /* 25 % */
 	/* a scrape starts the watcher; its ticks scan the pools */
 	f = open_memstream(&page, &len);
-	metrics_render(&td, f);
+	metrics_render(td.metrics, f);
 	fclose(f);
 	free(page);
 	spin(0.3);
@@ -241,6 +226,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crossing_alarm_at_writes_one_alarm_raised_event, setup, teardown),
 	};
 
-	api_register_builtin();         /* includes the feed's routes */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

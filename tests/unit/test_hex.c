@@ -1,5 +1,5 @@
 /*
- * test_hex — hex_encode / hex_decode (src/hex.h): round trip, either case on input, and
+ * test_hex — hex_encode / hex_decode (src/base/hex.h): round trip, either case on input, and
  * hostile text refused (wrong length, non-digits, NULL) — the decoder reads the tokens file
  * and stored hashes.
  */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api.h"
 #include "bird_conf.h"
 #include "conf.h"
 #include "daemon.h"
@@ -38,10 +39,14 @@ static struct ipam_actor who = { "alice", "admin", "req-1" };
 static void
 open_all(struct fx *f)
 {
+	struct lifecycle_deps deps;
+
 	assert_int_equal(store_sqlite_open(f->path, &f->d.store, &f->e), 0);
 	f->d.ipam = ipam_new(f->d.store);
 	assert_int_equal(ipam_load(f->d.ipam, &f->e), 0);
-	f->c = lifecycle_ctl_new(&f->d, NULL, NULL, NULL);
+	deps = (struct lifecycle_deps){ .loop = f->d.loop, .conf = f->d.conf, .store = f->d.store,
+		.ipam = f->d.ipam };
+	f->c = lifecycle_ctl_new(&deps);
 	assert_int_equal(lifecycle_ctl_load(f->c, &f->e), 0);
 	f->pool4 = ipam_pool_find(f->d.ipam, "pub4");
 	f->pool6 = ipam_pool_find(f->d.ipam, "pub6");
@@ -127,14 +132,17 @@ with_state(struct fx *f, const char *s, enum lifecycle_state st)
 	return p;
 }
 
+/* Renders the outcome as the API does (status from its one error table, the error object). */
 static void
-done(void *arg, int status, json_t *body)
+done(void *arg, const struct lifecycle_outcome *o)
 {
 	struct fx *f = arg;
+	const struct lifecycle_item_result *ff = o->first_failure;
 
 	json_decref(f->body);
-	f->status = status;
-	f->body = body;
+	f->status = ff ? api_status_of(ff->code) : 200;
+	f->body = ff ? json_pack("{s:{s:s, s:s}}", "error", "code", ff->code, "message",
+	    ff->message) : json_object();
 }
 
 static const char *

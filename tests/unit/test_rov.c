@@ -13,7 +13,7 @@
 #include <rtrlib/rtrlib.h>
 #include <string.h>
 
-#include "rov.h"
+#include "rpki.h"
 #include "rtr_private.h"
 
 static struct pfx_table tbl;
@@ -290,13 +290,13 @@ test_cidr_and_rtrlib_addresses_round_trip(void **state)
 	(void)state;
 	assert_int_equal(lrtr_ip_str_to_addr("2001:db8:1:2:3:4:5:6", &a), 0);
 	assert_int_equal(cidr_parse("2001:db8:1:2:3:4:5:6/128", &p, NULL), 0);
-	rtr_addr_from_cidr(&p, &b);
+	rov_addr_from_cidr(&p, &b);
 	assert_true(lrtr_ip_addr_equal(a, b));
-	q = rtr_cidr_from_addr(&a, 128);
+	q = rov_cidr_from_addr(&a, 128);
 	assert_true(cidr_equal(&p, &q));
 	assert_int_equal(lrtr_ip_str_to_addr("198.51.100.7", &a), 0);
 	assert_int_equal(cidr_parse("198.51.100.7/32", &p, NULL), 0);
-	rtr_addr_from_cidr(&p, &b);
+	rov_addr_from_cidr(&p, &b);
 	assert_true(lrtr_ip_addr_equal(a, b));
 }
 
@@ -355,7 +355,7 @@ test_index_answers_like_rtrlib_on_random_nested_vrps(void **state)
 		struct cidr p = rnd_prefix(fam, fam == CIDR_V4 ? 14 : 44);
 		struct pfx_record r;
 		memset(&r, 0, sizeof(r));
-		rtr_addr_from_cidr(&p, &a);
+		rov_addr_from_cidr(&p, &a);
 		r.prefix = a;
 		r.min_len = p.len;
 		r.max_len = (uint8_t)(p.len + rnd() % ((fam == CIDR_V4 ? 32u : 128u) - p.len + 1));
@@ -416,11 +416,11 @@ test_validate_without_rtr_is_unavailable_and_stale(void **state)
 
 	(void)state;
 	assert_int_equal(cidr_parse("192.0.2.0/24", &p, NULL), 0);
-	assert_int_equal(rov_validate(NULL, &p, 65001, &r, &e), -1);
+	assert_int_equal(rpki_validate(NULL, &p, 65001, &r, &e), -1);
 	assert_string_equal(e.code, "rpki-unavailable");
 	assert_int_equal(r.state, ROV_NOT_FOUND);
 	assert_true(r.stale);
-	assert_int_equal(rov_check(NULL, &p, 65001, &stale), ROV_NOT_FOUND);
+	assert_int_equal(rpki_check(NULL, &p, 65001, &stale), ROV_NOT_FOUND);
 	assert_true(stale);
 }
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "api.h"
 #include "rtr.h"
 
 static struct rtr *
@@ -215,7 +216,7 @@ test_status_json_has_state_counts_and_caches(void **state)
 
 	(void)state;
 	rtr_status_get(r, &st);
-	json_t *o = rtr_status_to_json(&st);
+	json_t *o = api_rpki_status_json(&st);
 	assert_non_null(o);
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "connecting");
 	assert_true(json_is_null(json_object_get(o, "last_update_age")));
