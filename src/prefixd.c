@@ -12,6 +12,9 @@
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
  *            (at most 2 s), close the store, remove the sockets, exit 0
  * SIGPIPE is ignored (a client that hangs up must not kill the daemon).
+ * With [daemon] user, prefixd drops to that user once the store and listeners are open
+ * (priv.h); under systemd it reports readiness and keep-alives (notify.h); library chatter on
+ * stderr is logged at debug (logcap.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +32,9 @@
 #include "ipam.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
+#include "logcap.h"
+#include "notify.h"
+#include "priv.h"
 #include "reconcile.h"
 #include "rtr.h"
 #include "store.h"
@@ -43,6 +49,7 @@ static struct rtr *pd_rtr;
 static struct authctx *pd_auth;
 static struct reconcile_bird *pd_bird;
 static struct lifecycle_ctl *pd_lc;
+static struct priv_target pd_priv;
 
 static void
 usage(FILE *out)
@@ -72,6 +79,7 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (pd.stopping)
 		return;
 	log_info("signal %d: stopping", w->signum);
+	notify_stopping();
 	pd.stopping = 1;
 	http_quiesce(pd.http);
 	api_shutdown(&pd);
@@ -95,15 +103,12 @@ pd_apply(struct conf *c, struct err *e)
 }
 
 static void
-pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+pd_reload(void)
 {
 	struct conf *c;
 	struct err e;
 	char keys[256];
 
-	(void)loop;
-	(void)w;
-	(void)revents;
 	if (pd.conf->path == NULL) {
 		log_info("SIGHUP: running on the embedded default, nothing to reload");
 		return;
@@ -136,6 +141,17 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			log_error("SIGHUP: RPKI keeps its old settings: %s", e.msg);
 	}
 	log_info("SIGHUP: config %s reloaded", c->path);
+}
+
+static void
+pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	notify_reloading();
+	pd_reload();
+	notify_ready();
 }
 
 static int
@@ -231,6 +247,11 @@ pd_run(int debug)
 	signal(SIGPIPE, SIG_IGN);
 	pd.loop = ev_default_loop(EVFLAG_AUTO);
 	pd.started = ev_time();
+	err_clear(&e);
+	if (priv_resolve(pd.conf, &pd_priv, &e) < 0)
+		fatalx("refusing to start: %s", e.msg);
+	if (logcap_start(pd.loop, &e) < 0)
+		fatalx("%s", e.msg);
 	pd_open_store();
 	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	api_init(&pd);
@@ -238,6 +259,9 @@ pd_run(int debug)
 	err_clear(&e);
 	if (pd_listen(&e) < 0)
 		fatalx("%s", e.msg);
+	if (priv_drop(&pd_priv, pd.conf, &e) < 0)
+		fatalx("refusing to run as root: dropping to [daemon] user %s failed: %s",
+		    pd.conf->user, e.msg);
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
 	ev_signal_init(&pd_sighup, pd_hup_cb, SIGHUP);
@@ -246,9 +270,12 @@ pd_run(int debug)
 	ev_signal_start(pd.loop, &pd_sighup);
 	log_info("prefixd %s started (config %s)", PREFIXD_VERSION,
 	    pd.conf->path ? pd.conf->path : "embedded default");
+	notify_ready();
+	notify_watchdog_start(pd.loop);
 	ev_run(pd.loop, 0);
 	api_shutdown(&pd);
 	pd_public_stop();
+	logcap_stop();
 	http_free(pd.http);
 	ipam_free(pd.ipam);
 	store_close(pd.store);

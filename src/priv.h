@@ -1,0 +1,55 @@
+/*
+ * priv — least privilege (DESIGN.md decision 7): prefixd starts as root, opens its store and
+ * listeners, then drops to `[daemon] user` for good.
+ *
+ * Who calls it: prefixd.c only. priv_resolve() at start-up, before anything is opened, so a
+ * user that does not exist stops prefixd before it creates a file as root; priv_drop() once
+ * the store and the listeners are open. Without `user` both are no-ops: prefixd keeps running
+ * as whoever started it (as before this module existed).
+ *
+ * The drop, in this order (each step checked; any failure is an error and prefixd exits):
+ *   1. chown to user:group what prefixd must write later: the state directory and the files
+ *      directly in it (the SQLite store, its -wal and -shm), and the unix sockets it made
+ *      (their group stays socket_group, their mode 0660).
+ *   2. setgroups(groups), setresgid(gid, gid, gid), setresuid(uid, uid, uid).
+ *   3. verify: getresuid/getresgid report the new ids in all three slots, getgroups the new
+ *      list, setuid(0) and setgid(0) fail, and the kernel reports no permitted or effective
+ *      capability left (/proc/self/status CapPrm, CapEff); then PR_SET_NO_NEW_PRIVS.
+ * Supplementary groups: `[daemon] groups` when set; otherwise `bird` when that group exists
+ * (BIRD's control socket is bird:bird 0660 on Debian), otherwise none.
+ *
+ * Not root at start-up: when the process already runs as exactly that user and group the
+ * drop is a no-op (a unit with User=, or a test); otherwise it is an error.
+ */
+#ifndef PREFIXD_PRIV_H
+#define PREFIXD_PRIV_H
+
+#include <sys/types.h>
+
+#include "conf.h"
+#include "err.h"
+
+struct priv_target {
+	int enabled;                    /* 0: no `user`, nothing to do */
+	char user[64];
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CONF_MAX_GROUPS];
+	int ngroups;
+};
+
+/*
+ * Looks up c's user, group and groups into t. Returns 0 (t->enabled = 0 when c has no user),
+ * or -1 with e ("priv-failed") naming the key and the account that does not exist, or a user
+ * that is root.
+ */
+int priv_resolve(const struct conf *c, struct priv_target *t, struct err *e);
+
+/*
+ * Hands c's state directory and sockets to t's user, drops to it and verifies the drop (see
+ * the top of this file). Returns 0, or -1 with e ("priv-failed") saying which step failed and
+ * why; the caller must then exit, since the process may be half-dropped.
+ */
+int priv_drop(const struct priv_target *t, const struct conf *c, struct err *e);
+
+#endif
