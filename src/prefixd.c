@@ -5,15 +5,16 @@
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
- * Start-up: config -> log -> state dir -> store (SQLite, state_dir/prefixd.db) -> model
- * (ipam_load) -> listeners -> loop. Signals are libev watchers, so handlers run on the loop:
+ * Start-up: config -> log -> listeners -> privilege drop -> state dir -> store (SQLite,
+ * state_dir/prefixd.db) -> model (ipam_load) -> RPKI, BIRD, lifecycle -> loop. Signals are
+ * libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
  *            (at most 2 s), close the store, remove the sockets, exit 0
  * SIGPIPE is ignored (a client that hangs up must not kill the daemon).
- * With [daemon] user, prefixd drops to that user once the store and listeners are open
- * (priv.h); under systemd it reports readiness and keep-alives (notify.h); library chatter on
+ * With [daemon] user, prefixd drops to that user once the listeners are open, before it
+ * opens the store (priv.h); under systemd it reports readiness and keep-alives (notify.h); library chatter on
  * stderr is logged at debug (logcap.h).
  */
 #include <errno.h>
@@ -252,16 +253,15 @@ pd_run(int debug)
 		fatalx("refusing to start: %s", e.msg);
 	if (logcap_start(pd.loop, &e) < 0)
 		fatalx("%s", e.msg);
-	pd_open_store();
+	/* Listeners as root, then the drop, then the store as the user (priv.h says why). */
 	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
-	api_init(&pd);
-	pd_public_start();
-	err_clear(&e);
 	if (pd_listen(&e) < 0)
 		fatalx("%s", e.msg);
 	if (priv_drop(&pd_priv, pd.conf, &e) < 0)
-		fatalx("refusing to run as root: dropping to [daemon] user %s failed: %s",
-		    pd.conf->user, e.msg);
+		fatalx("refusing to run: cannot run as [daemon] user %s: %s", pd.conf->user, e.msg);
+	pd_open_store();
+	api_init(&pd);
+	pd_public_start();
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
 	ev_signal_init(&pd_sighup, pd_hup_cb, SIGHUP);

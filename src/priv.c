@@ -75,29 +75,42 @@ priv_chown(const struct priv_target *t, const char *path, struct err *e)
 	return 0;
 }
 
-/* The state directory (user:group) and the files directly in it (user, group kept). */
+/*
+ * The state directory (created 0750 when missing) and the files directly in it become
+ * user:group. Entries first, while root still owns the directory: the unit grants no
+ * CAP_DAC_OVERRIDE, so root cannot list a directory that is already the user's -- and when it
+ * is, its files were made by the user and are left as they are.
+ */
 static int
 priv_chown_state(const struct priv_target *t, const char *dir, struct err *e)
 {
 	struct dirent *de;
+	struct stat st;
 	char path[4096];
 	DIR *d;
 	int rc = 0;
 
-	if (fchownat(AT_FDCWD, dir, t->uid, t->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return err_set(e, "priv-failed", "chown %s to %s: %s", dir, t->user, strerror(errno));
-	if ((d = opendir(dir)) == NULL)
-		return err_set(e, "priv-failed", "opendir %s: %s", dir, strerror(errno));
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
-			rc = err_set(e, "priv-failed", "path too long in %s", dir);
-		else if (fchownat(AT_FDCWD, path, t->uid, t->gid, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = err_set(e, "priv-failed", "chown %s to %s: %s", path, t->user,
-			    strerror(errno));
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return err_set(e, "priv-failed", "mkdir %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, "priv-failed", "%s is not a directory", dir);
+	if (st.st_uid != t->uid) {
+		if ((d = opendir(dir)) == NULL)
+			return err_set(e, "priv-failed", "opendir %s: %s", dir, strerror(errno));
+		while (rc == 0 && (de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			    sizeof(path))
+				rc = err_set(e, "priv-failed", "path too long in %s", dir);
+			else if (fchownat(AT_FDCWD, path, t->uid, t->gid, AT_SYMLINK_NOFOLLOW) < 0)
+				rc = err_set(e, "priv-failed", "chown %s to %s: %s", path, t->user,
+				    strerror(errno));
+		}
+		closedir(d);
 	}
-	closedir(d);
+	if (rc == 0 && fchownat(AT_FDCWD, dir, t->uid, t->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = err_set(e, "priv-failed", "chown %s to %s: %s", dir, t->user, strerror(errno));
 	return rc;
 }
 
@@ -138,7 +151,8 @@ priv_verify(const struct priv_target *t, struct err *e)
 		    (unsigned)eg, (unsigned)sg, (unsigned)t->gid);
 	n = getgroups(CONF_MAX_GROUPS + 1, have);
 	if (n != t->ngroups)
-		return err_set(e, "priv-failed", "%d supplementary groups, not %d", n, t->ngroups);
+		return err_set(e, "priv-failed", "the process has %d supplementary groups, [daemon] "
+		    "groups wants %d", n, t->ngroups);
 	for (int i = 0; i < t->ngroups; i++) {   /* the kernel sorts the list: compare as sets */
 		int found = 0;
 		for (int j = 0; j < n; j++)
@@ -165,8 +179,10 @@ priv_drop(const struct priv_target *t, const struct conf *c, struct err *e)
 		return 0;
 	if (geteuid() != 0) {
 		if (getuid() == t->uid && getgid() == t->gid && geteuid() == t->uid &&
-		    getegid() == t->gid) {
-			log_info("already running as user %s, nothing to drop", t->user);
+		    getegid() == t->gid) {   /* started so, e.g. by the unit's User=: check it */
+			if (priv_verify(t, e) < 0)
+				return -1;
+			log_info("running as user %s (started so), nothing to drop", t->user);
 			return 0;
 		}
 		return err_set(e, "priv-failed", "cannot switch to user %s: not started as root "

@@ -4,13 +4,16 @@
  *
  * Who calls it: prefixd.c only. priv_resolve() at start-up, before anything is opened, so a
  * user that does not exist stops prefixd before it creates a file as root; priv_drop() once
- * the store and the listeners are open. Without `user` both are no-ops: prefixd keeps running
- * as whoever started it (as before this module existed).
+ * the listeners are open, before the store is: SQLite (and a database client) then never run
+ * as root, the store's files are the user's from the start (SQLite makes -wal and -shm as it
+ * goes, so it must run as their owner anyway), and root needs no CAP_DAC_OVERRIDE to open a
+ * store the user owns -- the unit's bounding set is CAP_SETUID CAP_SETGID CAP_CHOWN.
+ * Without `user` both calls are no-ops: prefixd keeps running as whoever started it.
  *
  * The drop, in this order (each step checked; any failure is an error and prefixd exits):
- *   1. chown to user:group what prefixd must write later: the state directory and the files
- *      directly in it (the SQLite store, its -wal and -shm), and the unix sockets it made
- *      (their group stays socket_group, their mode 0660).
+ *   1. chown to user:group what prefixd must write later: the state directory (made when
+ *      missing) and the files directly in it (a store that root made before), and the unix
+ *      sockets it made (their group stays socket_group, their mode 0660).
  *   2. setgroups(groups), setresgid(gid, gid, gid), setresuid(uid, uid, uid).
  *   3. verify: getresuid/getresgid report the new ids in all three slots, getgroups the new
  *      list, setuid(0) and setgid(0) fail, and the kernel reports no permitted or effective
@@ -18,8 +21,10 @@
  * Supplementary groups: `[daemon] groups` when set; otherwise `bird` when that group exists
  * (BIRD's control socket is bird:bird 0660 on Debian), otherwise none.
  *
- * Not root at start-up: when the process already runs as exactly that user and group the
- * drop is a no-op (a unit with User=, or a test); otherwise it is an error.
+ * Not root at start-up: when the process already runs as exactly that user and group (the
+ * shipped unit's User=, Group=, SupplementaryGroups=) there is nothing to drop, but step 3
+ * still runs, so a unit that leaves the process a capability or other groups is refused;
+ * any other user is an error.
  */
 #ifndef PREFIXD_PRIV_H
 #define PREFIXD_PRIV_H
