@@ -53,6 +53,9 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "max_body", CT_UINT, O(max_body), 1024, 64u << 20, "1048576" },
 	{ "daemon", "max_connections", CT_UINT, O(max_connections), 1, 65536, "256" },
 	{ "daemon", "commit_delay_us", CT_UINT, O(commit_delay_us), 0, 100000, "500" },
+	{ "daemon", "user", CT_STR, O(user), 0, 0, NULL },
+	{ "daemon", "group", CT_STR, O(group), 0, 0, NULL },
+	{ "daemon", "groups", CT_STR, O(groups), 0, 0, NULL },
 	{ "rpki", "cache", CT_CACHES, O(rpki_cache), 0, 0, NULL },
 	{ "rpki", "refresh", CT_UINT, O(rpki_refresh), 1, 86400, "3600" },
 	{ "rpki", "retry", CT_UINT, O(rpki_retry), 1, 7200, "600" },
@@ -357,6 +360,42 @@ conf_default(void)
 	return conf_alloc();
 }
 
+/*
+ * [daemon] user/group/groups name accounts: letters, digits, '_', '.', '-' (no leading '-'),
+ * at most 32 characters; groups is a comma-separated list of at most CONF_MAX_GROUPS names.
+ * Whether the accounts exist is checked when prefixd drops to them (priv.c), not here:
+ * `prefixd -n` judges the file, not the host.
+ */
+static int
+conf_check_account(const char *key, const char *v, int list, const char *name, struct err *e)
+{
+	size_t len = 0, count = 1;
+
+	for (const char *p = v; ; p++) {
+		if (*p == ',' || *p == '\0') {
+			if (len == 0)
+				return err_set(e, "conf-invalid", "%s: [daemon] %s: empty name in '%s'",
+				    name, key, v);
+			if (*p == '\0')
+				break;
+			if (!list)
+				return err_set(e, "conf-invalid", "%s: [daemon] %s: one name, not a "
+				    "list", name, key);
+			len = 0;
+			count++;
+			continue;
+		}
+		if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || (*p == '-' && len > 0)) ||
+		    ++len > 32)
+			return err_set(e, "conf-invalid", "%s: [daemon] %s: '%s' is not a user or group "
+			    "name", name, key, v);
+	}
+	if (count > CONF_MAX_GROUPS)
+		return err_set(e, "conf-invalid", "%s: [daemon] %s: at most %d groups", name, key,
+		    CONF_MAX_GROUPS);
+	return 0;
+}
+
 /* Rules across keys, checked once the whole file is read. */
 static int
 conf_check(const struct conf *c, const char *name, struct err *e)
@@ -374,6 +413,12 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 	if (c->auth_rdap_url != NULL && strstr(c->auth_rdap_url, "{cidr}") == NULL &&
 	    strstr(c->auth_rdap_url, "{addr}") == NULL)
 		return err_set(e, "conf-invalid", "%s: [auth] rdap_url has no {cidr} or {addr}", name);
+	if ((c->user != NULL && conf_check_account("user", c->user, 0, name, e) < 0) ||
+	    (c->group != NULL && conf_check_account("group", c->group, 0, name, e) < 0) ||
+	    (c->groups != NULL && conf_check_account("groups", c->groups, 1, name, e) < 0))
+		return -1;
+	if ((c->group != NULL || c->groups != NULL) && c->user == NULL)
+		return err_set(e, "conf-invalid", "%s: [daemon] group and groups need user", name);
 	return 0;
 }
 
@@ -504,7 +549,8 @@ int
 conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf, size_t len)
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
-	    "readonly_socket", "listen", "request_timeout", "max_connections" };
+	    "readonly_socket", "listen", "request_timeout", "max_connections", "user", "group",
+	    "groups" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;

@@ -18,13 +18,18 @@
  *            commit_delay_us   group commit: how long a batch waits for requests from other
  *                              open connections before it commits (microseconds, default
  *                              500, 0 = never wait); an exception to "durations are seconds"
+ *            user              drop to this user once the listeners and the store are open
+ *                              (unset: keep running as started); see priv.h
+ *            group             the primary group after the drop (unset: the user's own)
+ *            groups            supplementary groups, comma-separated (unset: "bird" when that
+ *                              group exists, for BIRD's control socket; else none)
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections) need a restart; conf_restart_keys() names the ones that
- * changed. [rpki] and [auth] are passed on (rtr_reconfigure,
- * authctx_reconfigure), [policy] and [bgp] reach the lifecycle (lifecycle_ctl_set_conf);
- * [bird] needs a restart.
+ * request_timeout, max_connections) and user, group, groups need a restart;
+ * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
+ * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
+ * (lifecycle_ctl_set_conf); [bird] needs a restart.
  */
 #ifndef PREFIXD_CONF_H
 #define PREFIXD_CONF_H
@@ -35,6 +40,7 @@
 #include "log.h"
 
 #define CONF_MAX_RPKI_CACHES 8
+#define CONF_MAX_GROUPS 16             /* [daemon] groups: supplementary groups */
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
 
@@ -43,6 +49,7 @@ struct conf {
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
 	char *admin_group;
+	char *user, *group, *groups;    /* privilege drop (priv.h); NULL: unset */
 	enum log_level log_level;
 	enum log_format log_format;
 	unsigned request_timeout, max_body, max_connections;

@@ -7,15 +7,19 @@
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
- * Start-up: config -> log -> state dir -> store (SQLite, state_dir/prefixd.db) -> model
- * (ipam_load) -> metrics, obs -> RPKI, verifier, lifecycle, BIRD -> API (routes, status
- * sections, renderers: pd_serve) -> listeners -> loop. Tear-down runs in reverse.
+ * Start-up: config -> log -> listeners (as root) -> privilege drop ([daemon] user, priv.h)
+ * -> state dir -> store (SQLite, state_dir/prefixd.db) -> model (ipam_load) -> metrics, obs ->
+ * RPKI, verifier, lifecycle, BIRD -> API (routes, status sections, renderers: pd_serve) ->
+ * loop (readiness to systemd, notify.h). Tear-down runs in reverse.
  * Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
  *            (at most 2 s), close the store, remove the sockets, exit 0
  * SIGPIPE is ignored (a client that hangs up must not kill the daemon).
+ * With [daemon] user, prefixd drops to that user once the listeners are open, before it
+ * opens the store (priv.h); under systemd it reports readiness and keep-alives (notify.h); library chatter on
+ * stderr is logged at debug (logcap.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,8 +38,11 @@
 #include "ipam.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
+#include "logcap.h"
 #include "metrics.h"
+#include "notify.h"
 #include "obs.h"
+#include "priv.h"
 #include "rtr.h"
 #include "store.h"
 
@@ -98,6 +105,8 @@ pd_serve(void)
 		fatalx("obs: too many subscribers");
 }
 
+static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */
+
 static void
 usage(FILE *out)
 {
@@ -126,6 +135,7 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (pd.stopping)
 		return;
 	log_info("signal %d: stopping", w->signum);
+	notify_stopping();
 	pd.stopping = 1;
 	http_quiesce(pd.http);
 	api_shutdown(&pd);
@@ -149,15 +159,12 @@ pd_apply(struct conf *c, struct err *e)
 }
 
 static void
-pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+pd_reload(void)
 {
 	struct conf *c;
 	struct err e;
 	char keys[256];
 
-	(void)loop;
-	(void)w;
-	(void)revents;
 	if (pd.conf->path == NULL) {
 		log_info("SIGHUP: running on the embedded default, nothing to reload");
 		return;
@@ -192,6 +199,17 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			log_error("SIGHUP: RPKI keeps its old settings: %s", e.msg);
 	}
 	log_info("SIGHUP: config %s reloaded", c->path);
+}
+
+static void
+pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	notify_reloading();
+	pd_reload();
+	notify_ready();
 }
 
 static int
@@ -286,17 +304,24 @@ pd_run(int debug)
 	signal(SIGPIPE, SIG_IGN);
 	pd.loop = ev_default_loop(EVFLAG_AUTO);
 	pd.started = ev_time();
+	err_clear(&e);
+	if (priv_resolve(pd.conf, &pd_priv, &e) < 0)
+		fatalx("refusing to start: %s", e.msg);
+	if (logcap_start(pd.loop, &e) < 0)
+		fatalx("%s", e.msg);
+	/* Listeners as root, then the drop, then the store as the user (priv.h says why). */
+	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
+	if (pd_listen(&e) < 0)
+		fatalx("%s", e.msg);
+	if (priv_drop(&pd_priv, pd.conf, &e) < 0)
+		fatalx("refusing to run: cannot run as [daemon] user %s: %s", pd.conf->user, e.msg);
 	pd_open_store();
 	pd.metrics = metrics_new(pd.started);
 	pd.obs = obs_new(pd.loop, pd.store, pd.ipam);
 	pd_public_start();
-	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	api_init(&pd);
 	pd_serve();
 	obs_start(pd.obs);
-	err_clear(&e);
-	if (pd_listen(&e) < 0)
-		fatalx("%s", e.msg);
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
 	ev_signal_init(&pd_sighup, pd_hup_cb, SIGHUP);
@@ -305,9 +330,12 @@ pd_run(int debug)
 	ev_signal_start(pd.loop, &pd_sighup);
 	log_info("prefixd %s started (config %s)", PREFIXD_VERSION,
 	    pd.conf->path ? pd.conf->path : "embedded default");
+	notify_ready();
+	notify_watchdog_start(pd.loop);
 	ev_run(pd.loop, 0);
 	api_shutdown(&pd);
 	pd_public_stop();
+	logcap_stop();
 	http_free(pd.http);
 	api_free(pd.api);
 	obs_free(pd.obs);

@@ -331,6 +331,53 @@ test_restart_keys_name_changed_listener_keys_only(void **state)
 }
 
 static void
+test_privilege_keys_default_to_unset_and_load(void **state)
+{
+	struct err e;
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_null(c->user);
+	assert_null(c->group);
+	assert_null(c->groups);
+	conf_free(c);
+	c = load("[daemon]\nuser = prefixd\ngroup = prefixd\ngroups = bird,adm\n", &e);
+	assert_non_null(c);
+	assert_string_equal(c->user, "prefixd");
+	assert_string_equal(c->group, "prefixd");
+	assert_string_equal(c->groups, "bird,adm");
+	conf_free(c);
+}
+
+static void
+test_privilege_keys_refuse_bad_names(void **state)
+{
+	(void)state;
+	refused("[daemon]\nuser = pre fixd\n", "'pre fixd' is not a user or group name");
+	refused("[daemon]\nuser = a,b\n", "user: one name, not a list");
+	refused("[daemon]\nuser = -x\n", "is not a user or group name");
+	refused("[daemon]\nuser = p\ngroups = bird,,adm\n", "groups: empty name");
+	refused("[daemon]\nuser = p\ngroups = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+	    "at most 16 groups");
+	refused("[daemon]\ngroup = prefixd\n", "group and groups need user");
+}
+
+static void
+test_privilege_keys_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[daemon]\nuser = a\n", &e);
+	struct conf *b = load("[daemon]\nuser = b\ngroups = bird\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "user,groups");
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
 test_free_null_is_a_noop(void **state)
 {
 	(void)state;
@@ -365,6 +412,9 @@ main(void)
 		cmocka_unit_test(test_print_reads_back_to_the_same_config),
 		cmocka_unit_test(test_value_whose_printed_line_would_not_read_back_is_refused),
 		cmocka_unit_test(test_restart_keys_name_changed_listener_keys_only),
+		cmocka_unit_test(test_privilege_keys_default_to_unset_and_load),
+		cmocka_unit_test(test_privilege_keys_refuse_bad_names),
+		cmocka_unit_test(test_privilege_keys_need_a_restart),
 		cmocka_unit_test(test_free_null_is_a_noop),
 	};
 
