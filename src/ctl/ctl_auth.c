@@ -38,7 +38,7 @@ static const struct ctl_opt opt_verify[] = {
 	{ .name = "cert", .kind = CTL_STRING, .metavar = "FILE",
 	  .help = "the certificate as a PEM file" },
 	{ .name = "rdap-url", .kind = CTL_STRING, .metavar = "URL",
-	  .help = "RDAP URL template ({cidr}, {addr}) to fetch the certificate from" },
+	  .help = "the daemon's configured auth.rdap_url template (another URL is refused)" },
 	{ 0 },
 };
 
