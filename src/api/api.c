@@ -27,6 +27,23 @@ static ev_prepare api_prepare_w;
 static ev_idle api_idle_w;
 static ev_timer api_gather_w;
 
+/* What else must forget a batch whose COMMIT failed (api_on_rollback). */
+static struct { void (*fn)(void *); void *arg; } api_rollback[API_MAX_ROLLBACK_HOOKS];
+static size_t api_nrollback;
+
+int
+api_on_rollback(void (*fn)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < api_nrollback; i++)
+		if (api_rollback[i].fn == fn && api_rollback[i].arg == arg)
+			return 0;
+	if (api_nrollback == API_MAX_ROLLBACK_HOOKS)
+		return -1;
+	api_rollback[api_nrollback].fn = fn;
+	api_rollback[api_nrollback++].arg = arg;
+	return 0;
+}
+
 int
 api_register_routes(const struct api_route *routes, size_t n)
 {
@@ -343,6 +360,8 @@ api_run_batch(struct daemon *d)
 			api_error(ctx, 503, code, "not committed: %s", e.msg);
 		if (ipam_load(d->ipam, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
+		for (size_t i = 0; i < api_nrollback; i++)
+			api_rollback[i].fn(api_rollback[i].arg);
 	}
 	metrics_commit(ev_time() - t0, n, failed);
 	for (ctx = batch; ctx != NULL; ctx = next) {

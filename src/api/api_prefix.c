@@ -505,6 +505,17 @@ static const struct api_route apx_routes[] = {
 	{ "POST", "/v1/pools/{name}/deprovision", HTTP_ROLE_ADMIN, apx_deprovision },
 };
 
+/* A batch's COMMIT failed: the controller forgets what its provisions and deprovisions did. */
+static void
+apx_rollback(void *arg)
+{
+	struct err e = { 0 };
+
+	(void)arg;
+	if (apx_ctl != NULL && lifecycle_ctl_reload(apx_ctl, &e) < 0)
+		log_error("lifecycle: reloading the rows after a failed COMMIT: %s", e.msg);
+}
+
 void
 lifecycle_ctl_api_register(struct lifecycle_ctl *c)
 {
@@ -513,6 +524,8 @@ lifecycle_ctl_api_register(struct lifecycle_ctl *c)
 	apx_ctl = c;
 	if (registered)
 		return;
+	if (api_on_rollback(apx_rollback, NULL) < 0)
+		log_warnx("api: rollback hooks full; a failed COMMIT may leave prefixes in memory");
 	registered = true;
 	if (api_register_routes(apx_routes, sizeof(apx_routes) / sizeof(apx_routes[0])) < 0)
 		log_warnx("api: route table full; public-prefix routes missing");
