@@ -5,7 +5,9 @@
  * (metrics_commit); api_status renders the page (metrics_render). Later modules add their own
  * families through metrics_add_renderer. State is process-wide and only touched on the loop
  * thread. Label sets are bounded: the route label is the route's pattern ("/v1/pools/{name}")
- * or "unmatched", never a raw path; status codes come from a fixed set.
+ * or "unmatched", never a raw path; the method one of GET HEAD POST PUT PATCH DELETE OPTIONS
+ * or "other"; status codes come from a fixed set. A sample that finds the series table full is
+ * counted in prefixd_metrics_series_dropped_total.
  *
  * Families: prefixd_build_info, prefixd_uptime_seconds, prefixd_api_requests_total{route,
  * method,code}, prefixd_api_request_duration_seconds (histogram by route), prefixd_store_
@@ -33,6 +35,11 @@ void metrics_commit(double seconds, size_t n, int failed);
 /* A module's own families, appended to the page. */
 typedef void (*metrics_renderer)(struct daemon *d, FILE *out);
 int metrics_add_renderer(metrics_renderer fn);
+
+/* Escapes s as a Prometheus label value into buf (len bytes) and returns buf: backslash,
+ * quote and newline escaped; other control bytes and broken UTF-8 become '?'. Every label
+ * value that is not a constant goes through it. */
+const char *metrics_esc(const char *s, char *buf, size_t len);
 
 /* Writes the whole page to out. */
 void metrics_render(struct daemon *d, FILE *out);
