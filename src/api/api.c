@@ -503,6 +503,11 @@ api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field,
 	memset(out, 0, sizeof(*out));
 	if (obj == NULL)
 		return 0;
+	if (json_object_size(obj) > IPAM_MAX_TAGS) {    /* refused before any work is done */
+		api_error(ctx, 400, "invalid-argument", "%s: %zu tags; at most %d", field,
+		    json_object_size(obj), IPAM_MAX_TAGS);
+		return -1;
+	}
 	out->v = calloc(json_object_size(obj) + 1, sizeof(*out->v));
 	if (out->v == NULL)
 		fatal("calloc");
