@@ -103,6 +103,9 @@ pd_serve(void)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
+	/* a batch whose COMMIT failed: the model (api.c) and the lifecycle forget it */
+	if (api_on_rollback(pd.api, lifecycle_ctl_rollback, pd.lc) < 0)
+		fatalx("api: too many rollback hooks");
 }
 
 static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */

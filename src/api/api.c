@@ -28,6 +28,9 @@ struct api {
 	size_t nroutes;
 	struct api_section sections[API_MAX_SECTIONS];
 	size_t nsections;
+	/* What else must forget a batch whose COMMIT failed (api_on_rollback). */
+	struct { void (*fn)(void *); void *arg; } rollback[API_MAX_ROLLBACK_HOOKS];
+	size_t nrollback;
 	/* Group commit: one queue, drained once per loop iteration. */
 	struct api_ctx *queue_head, **queue_tail;
 	size_t nqueued;
@@ -51,6 +54,19 @@ void
 api_free(struct api *a)
 {
 	free(a);
+}
+
+int
+api_on_rollback(struct api *a, void (*fn)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < a->nrollback; i++)
+		if (a->rollback[i].fn == fn && a->rollback[i].arg == arg)
+			return 0;
+	if (a->nrollback == API_MAX_ROLLBACK_HOOKS)
+		return -1;
+	a->rollback[a->nrollback].fn = fn;
+	a->rollback[a->nrollback++].arg = arg;
+	return 0;
 }
 
 int
@@ -426,6 +442,8 @@ api_run_batch(struct daemon *d)
 			api_error(ctx, code, "not committed: %s", e.msg);
 		if (ipam_load(d->ipam, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
+		for (size_t i = 0; i < a->nrollback; i++)
+			a->rollback[i].fn(a->rollback[i].arg);
 	}
 	metrics_commit(d->metrics, ev_time() - t0, n, failed);
 	for (ctx = batch; ctx != NULL; ctx = next) {
@@ -578,6 +596,11 @@ api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field,
 	memset(out, 0, sizeof(*out));
 	if (obj == NULL)
 		return 0;
+	if (json_object_size(obj) > IPAM_MAX_TAGS) {    /* refused before any work is done */
+		api_error(ctx, "invalid-argument", "%s: %zu tags; at most %d", field,
+		    json_object_size(obj), IPAM_MAX_TAGS);
+		return -1;
+	}
 	out->v = calloc(json_object_size(obj) + 1, sizeof(*out->v));
 	if (out->v == NULL)
 		fatal("calloc");

@@ -22,7 +22,9 @@
  * each sets its own reply, a refused one (4xx) does not disturb the others because every ipam
  * mutation has its own savepoint. The replies go out only after COMMIT; if COMMIT fails, every
  * request of the batch gets 503 (storage-full on a full disk, else store-failed) and the model
- * is rebuilt from the store (ipam_load). Reads answer directly from memory. When other
+ * is rebuilt from the store (ipam_load), and so is every other engine that src/prefixd.c
+ * registered with api_on_rollback (the lifecycle controller): nothing answered 503 survives
+ * in memory. Reads answer directly from memory. When other
  * connections are open that have queued nothing yet, the batch waits up to [daemon]
  * commit_delay_us for them (an ev_timer) so that answered clients join the next batch.
  *
@@ -139,6 +141,12 @@ void api_routes_print(const struct api *a, FILE *out);
 
 /* The http_cb: dispatches one complete request (arg is the struct daemon). */
 void api_dispatch(struct http_req *req, void *arg);
+
+/* Registers fn(arg), called after a batch's COMMIT failed (the store rolled it back) so that an
+ * engine whose work ran inside the batch rebuilds its memory from the store. At most
+ * API_MAX_ROLLBACK_HOOKS; returns 0 or -1 when full. */
+#define API_MAX_ROLLBACK_HOOKS 8
+int api_on_rollback(struct api *a, void (*fn)(void *arg), void *arg);
 
 /* Queues work(ctx) for this iteration's batch transaction; arg is freed with free_fn after. */
 void api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *));

@@ -63,6 +63,7 @@
 #define IPAM_SCOPE_PUBLIC_DEFAULT "public-default"
 #define IPAM_NAME_MAX 64            /* scope, pool, resource names: [A-Za-z0-9._-], 1..64 */
 #define IPAM_TEXT_MAX 1024          /* description, tag keys/values, locale, token */
+#define IPAM_MAX_TAGS 64            /* tags on one pool, allocation or resource */
 
 struct ipam;
 struct ipam_pool;

@@ -91,6 +91,8 @@ struct lifecycle_prefix {
 	bool alerted;                   /* an rpki alert is standing */
 	bool busy;                      /* an advertise / withdraw operation holds it */
 	struct lifecycle_ctl *ctl;      /* the controller that holds it */
+	bool dropped;                   /* reload removed it; freed when its verification ends */
+	uint64_t verify_gen;            /* which verification's answer counts */
 };
 
 /* What the controller uses; all borrowed (the daemon owns them). rtr and auth may be NULL (not
@@ -118,6 +120,17 @@ void lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct bird *bird);
 
 /* Loads every row from the store and resumes pending states. 0 or -1 with e. */
 int lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e);
+
+/*
+ * After a COMMIT failed (the caller's batch was rolled back): memory becomes the store's rows
+ * again. A row the store does not hold is dropped (a provision answered 503 never happened);
+ * a row it holds gets its stored fields back. A verification still running for a dropped or
+ * reset row is ignored when it reports. 0 or -1 with e (the store could not be read).
+ */
+int lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e);
+/* The same as a rollback hook (arg: the controller; failures are logged). src/prefixd.c
+ * registers it with the API's group commit (api_on_rollback). */
+void lifecycle_ctl_rollback(void *arg);
 
 /* reconcile_desired_fn: the routes BIRD should hold now (arg is the controller). */
 int lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e);

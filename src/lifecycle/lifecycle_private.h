@@ -31,6 +31,9 @@ struct lifecycle_ctl {
 	bool quiet;                     /* a large operation: transitions logged at debug */
 	bool resume_wanted;             /* a batch's COMMIT failed: resume pending-* on the tick */
 	struct lifecycle_ctl_stats stats;
+	struct lifecycle_prefix **dropped;      /* reload removed them while verifying */
+	size_t ndropped, capdropped;
+	uint64_t verify_gen;
 };
 
 /* lifecycle_ctl.c */

@@ -152,3 +152,20 @@ pd_dump() {
 
 # pd_ctl ARGS...: runs prefixctl against the test daemon.
 pd_ctl() { "$PCTL_BIN" -s "$PD_SOCK" "$@"; }
+
+# pd_auth_proof OWNER CIDR FIRST LAST: a key and self-signed certificate in $PD_DIR, the RDAP
+# record of CIDR (FIRST..LAST) holding it in $PD_DIR/rdap (point [auth] rdap_dir there), and
+# prints the provision body {"cidr","auth_message","auth_signature"} signed as SPEC §4 says.
+pd_auth_proof() {
+	local owner=$1 cidr=$2 msg sig
+	mkdir -p "$PD_DIR/rdap"
+	[ -f "$PD_DIR/key.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 \
+		-subj /CN=test -keyout "$PD_DIR/key.pem" -out "$PD_DIR/cert.pem" 2>/dev/null
+	jq -n --rawfile pem "$PD_DIR/cert.pem" --arg a "$3" --arg b "$4" '{objectClassName:
+		"ip network", startAddress: $a, endAddress: $b, remarks: [{description: [$pem]}]}' \
+		> "$PD_DIR/rdap/${cidr/\//_}.json"
+	msg="1|prefixd|$owner|$cidr|$(date -u -d '+30 days' +%Y%m%d)|SHA256|RSAPSS"
+	sig=$(printf %s "$msg" | openssl dgst -sha256 -sigopt rsa_padding_mode:pss \
+		-sigopt rsa_pss_saltlen:-1 -sign "$PD_DIR/key.pem" | openssl base64 -A | tr -- '+=/' '-_~')
+	jq -nc --arg c "$cidr" --arg m "$msg" --arg s "$sig" '{cidr: $c, auth_message: $m, auth_signature: $s}'
+}
