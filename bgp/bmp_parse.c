@@ -216,7 +216,7 @@ void
 bmp_tlv_begin(struct bmp_tlv_iter *it, const struct bmp_span *s)
 {
 	it->p = s->p;
-	it->end = s->p + s->len;
+	it->end = s->len ? s->p + s->len : s->p;
 }
 
 bool
@@ -413,7 +413,7 @@ void
 bmp_nlri_begin(struct bmp_nlri_iter *it, const struct bmp_span *s, int family)
 {
 	it->p = s->p;
-	it->end = s->p + s->len;
+	it->end = s->len ? s->p + s->len : s->p;       /* an absent span is NULL */
 	it->family = (uint8_t)family;
 }
 
@@ -645,7 +645,7 @@ void
 bmp_aspath_begin(struct bmp_aspath_iter *it, const struct bmp_update *u)
 {
 	it->p = u->as_path.p;
-	it->end = u->as_path.p + u->as_path.len;
+	it->end = u->as_path.len ? u->as_path.p + u->as_path.len : u->as_path.p;
 	it->left = 0;
 	it->seg_type = 0;
 	it->asn_size = u->asn_size;
@@ -686,7 +686,7 @@ bmp_aspath_format(const struct bmp_update *u, char *buf, size_t size)
 {
 	static const char *const open[] = { "", "{", "", "(", "[" };
 	static const char *const close[] = { "", "}", "", ")", "]" };
-	const uint8_t *p = u->as_path.p, *end = p + u->as_path.len;
+	const uint8_t *p = u->as_path.p, *end = u->as_path.len ? p + u->as_path.len : p;
 	size_t n = 0;
 
 	if (size)
@@ -774,7 +774,10 @@ peer_down_parse(struct rd *r, struct bmp_peer_down *d, struct err *e)
 		return 0;
 	case 4:
 	case 5:
-		return rd_done(r, e) < 0 ? BMP_E_PEER_DOWN : 0;
+		if (rd_left(r) != 0)
+			return rd_fail(e, BMP_E_PEER_DOWN, r->what, "reason %u with %zu bytes, want none",
+			    d->reason, rd_left(r));
+		return 0;
 	case 6:
 		d->tlvs = (struct bmp_span){ r->p, rd_left(r) };
 		return tlv_check(r, false, 0, e);
@@ -831,7 +834,7 @@ bmp_parse(const uint8_t *p, size_t len, struct bmp_msg *m, struct err *e)
 	size_t msglen;
 	int rc;
 
-	memset(m, 0, offsetof(struct bmp_msg, u));
+	memset(m, 0, sizeof(*m));
 	if ((rc = bmp_frame(p, len, BMP_MSG_MAX, &msglen, e)) < 0)
 		return rc;
 	if (rc == 0 || msglen != len) {

@@ -34,6 +34,16 @@ print_update(const struct bmp_update *u)
 	print_prefixes("-", &u->mp_unreach, u->mp_unreach_family);
 	print_prefixes("+", &u->nlri, CIDR_V4);
 	print_prefixes("+", &u->mp_reach, u->mp_reach_family);
+	if (u->has_origin)
+		printf(" attr-origin=%u", u->origin);
+	if (u->has_next_hop)
+		printf(" nh=%08x", u->next_hop);
+	if (u->mp_reach_nh_len)
+		printf(" mp-nh-len=%u", u->mp_reach_nh_len);
+	if (u->has_med)
+		printf(" med=%u", u->med);
+	if (u->has_local_pref)
+		printf(" lp=%u", u->local_pref);
 	if (u->end_of_rib)
 		printf(" end-of-rib");
 	if (u->has_as_path) {
@@ -62,29 +72,45 @@ print_tlvs(const struct bmp_span *s)
 }
 
 static void
+print_stats(const struct bmp_span *s)
+{
+	struct bmp_tlv_iter it;
+	struct bmp_tlv t;
+
+	bmp_tlv_begin(&it, s);
+	while (bmp_tlv_next(&it, &t))
+		printf(" stat%u=%llu", t.type, (unsigned long long)bmp_stat_value(&t));
+}
+
+static void
 print_msg(const struct bmp_msg *m)
 {
 	char a[CIDR_STRLEN];
 
 	printf("%s", bmp_msg_type_name(m->type));
 	if (m->has_peer)
-		printf(" %s peer=%s as=%u", bmp_view_name(m->peer.view),
-		    cidr_format_addr(&m->peer.addr, a, sizeof(a)), m->peer.as);
+		printf(" %s peer=%s as=%u id=%08x flags=%02x ts=%u.%06u", bmp_view_name(m->peer.view),
+		    cidr_format_addr(&m->peer.addr, a, sizeof(a)), m->peer.as, m->peer.bgp_id,
+		    m->peer.flags, m->peer.ts_sec, m->peer.ts_usec);
 	switch (m->type) {
 	case BMP_ROUTE_MONITORING:
 		print_update(&m->u.update);
 		break;
 	case BMP_PEER_UP:
-		printf(" local=%s sent-as=%u recv-as=%u",
-		    cidr_format_addr(&m->u.up.local_addr, a, sizeof(a)), m->u.up.sent.as,
-		    m->u.up.received.as);
+		printf(" local=%s ports=%u,%u sent-as=%u/%08x/%u recv-as=%u/%08x/%u",
+		    cidr_format_addr(&m->u.up.local_addr, a, sizeof(a)), m->u.up.local_port,
+		    m->u.up.remote_port, m->u.up.sent.as, m->u.up.sent.bgp_id,
+		    m->u.up.sent.hold_time, m->u.up.received.as, m->u.up.received.bgp_id,
+		    m->u.up.received.hold_time);
 		print_tlvs(&m->u.up.tlvs);
 		break;
 	case BMP_PEER_DOWN:
-		printf(" reason=%u", m->u.down.reason);
+		printf(" reason=%u notify=%u/%u", m->u.down.reason, m->u.down.notify_code,
+		    m->u.down.notify_subcode);
 		break;
 	case BMP_STATISTICS:
 		printf(" count=%u", m->u.stats.count);
+		print_stats(&m->u.stats.tlvs);
 		break;
 	case BMP_INITIATION:
 	case BMP_TERMINATION:
