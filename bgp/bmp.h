@@ -55,6 +55,46 @@
  *  - MP_REACH / MP_UNREACH of families other than IPv4 / IPv6 unicast are skipped (counted in
  *    mp_other); IPv4 unicast in MP_REACH is read like the IPv6 one.
  *  - No mandatory-attribute check: Loc-RIB and iBGP routes may carry an empty AS_PATH.
+ *
+ * ---- The station ---------------------------------------------------------------------------
+ *
+ * bmp.c listens for routers on the daemon's libev loop (off unless the composition root makes
+ * one). A connection from an address outside `allow` is closed at once and logged; so is one
+ * beyond max_sessions. Each session reads into its own buffer, at most max_msg bytes for one
+ * message; a message the reader refuses closes that session only, with its reason logged
+ * (the code and the text from bmp_parse), and never touches another session.
+ *
+ * What it keeps (bmp_rib.c). Only routes that concern our space: a route is kept when its
+ * prefix equals, lies inside (more-specific) or contains (covering less-specific) a watched
+ * prefix (bmp_set_watch). Every other prefix is counted (routes_outside) and forgotten at
+ * once, so memory follows our space, not the table a vantage sends. A vantage point is a
+ * router's peer in one view: (router session, peer type, distinguisher, peer address, view);
+ * the peer AS and BGP ID are shown, not compared. A route is kept once per vantage point.
+ *
+ * Bounds (each refusal counted in struct bmp_station_stats):
+ *   max_routes    routes kept, all vantage points together (default 65536). One route costs
+ *                 sizeof(struct bmp_path) (about 200 bytes, the AS path kept as text of at most
+ *                 BMP_ASPATH_TEXT bytes) plus, per distinct prefix, a tree node and a
+ *                 struct bmp_rnode: at most about 20 MB at the default. A route beyond the
+ *                 cap is dropped (routes_dropped) and logged once per session.
+ *   max_vantages  vantage points (default 1024), about 150 bytes each.
+ *   max_sessions  concurrent router sessions (default 16); max_msg bytes of buffer each
+ *                 (default and most BMP_MSG_MAX, 256 KB).
+ * A read callback handles at most BMP_READ_BUDGET bytes before it yields to the loop.
+ *
+ * What it tells. A subscriber (bmp_subscribe; one, the composition root wires it) hears every
+ * change of a kept route: up, changed (origin or path), down (withdrawn, peer down, session
+ * closed), each with the watched prefix it concerns and a verdict: the origin matches the
+ * one declared for the watched prefix, or it does not (a hijack of the exact prefix), a
+ * more-specific from our origin or from another one (a more-specific hijack), a covering
+ * less-specific, or an origin that an AS_SET hides. The station never calls upward.
+ * Where the AS_PATH is empty (a router's own route in its Loc-RIB, iBGP) the origin is the
+ * per-peer header's AS (RFC 9069 puts the router's own AS there).
+ *
+ * A watch that changes keeps the routes still in scope and forgets the others (a ROUTE_DOWN
+ * "unwatched" each);
+ * routes that enter the scope are learnt from the next UPDATE a router sends (BMP has no
+ * refresh), so the watch should be set before routers connect, and widened with care.
  */
 #ifndef PREFIXD_BMP_H
 #define PREFIXD_BMP_H
@@ -278,5 +318,125 @@ bool bmp_tlv_next(struct bmp_tlv_iter *it, struct bmp_tlv *out);
 /* A Statistics counter (4 bytes) or gauge (8 bytes; AFI/SAFI gauges: the 8 bytes after the
  * 3-byte AFI/SAFI) as a number. */
 uint64_t bmp_stat_value(const struct bmp_tlv *t);
+
+/* ---- The station ---------------------------------------------------------------------- */
+
+struct ev_loop;
+struct bmp_station;
+
+#define BMP_DEFAULT_MAX_SESSIONS 16
+#define BMP_DEFAULT_MAX_ROUTES 65536
+#define BMP_DEFAULT_MAX_VANTAGES 1024
+#define BMP_READ_BUDGET (1u << 20)
+#define BMP_ASPATH_TEXT 96      /* AS path text kept per route; longer ones end in "..." */
+#define BMP_NAME_MAX 64         /* router sysName kept, printable ASCII only */
+
+struct bmp_conf {
+	const char *listen_addr;    /* numeric address to listen on */
+	unsigned listen_port;       /* 0: any free port (bmp_station_port tells which) */
+	const struct cidr *allow;   /* routers that may connect (usually /32 or /128); copied */
+	size_t nallow;              /* must be > 0 */
+	size_t max_msg;             /* 0: BMP_MSG_MAX; at most BMP_MSG_MAX */
+	size_t max_sessions;        /* 0: BMP_DEFAULT_MAX_SESSIONS */
+	size_t max_routes;          /* 0: BMP_DEFAULT_MAX_ROUTES */
+	size_t max_vantages;        /* 0: BMP_DEFAULT_MAX_VANTAGES */
+};
+
+/* A prefix of ours and the origin AS that may announce it (0: any origin is ours). */
+struct bmp_watch {
+	struct cidr prefix;
+	uint32_t origin_as;
+};
+
+struct bmp_vantage {
+	struct cidr router;         /* the BMP session's remote address */
+	char router_name[BMP_NAME_MAX];  /* sysName from its Initiation, "" before */
+	uint8_t peer_type, view;
+	uint64_t distinguisher;
+	struct cidr peer_addr;
+	uint32_t peer_as, peer_bgp_id;
+};
+
+enum bmp_relation {
+	BMP_REL_EXACT = 0,
+	BMP_REL_MORE_SPECIFIC = 1,
+	BMP_REL_LESS_SPECIFIC = 2,
+};
+
+enum bmp_verdict {
+	BMP_VERDICT_OK = 0,                     /* exact prefix, our origin */
+	BMP_VERDICT_ORIGIN_MISMATCH = 1,        /* exact prefix, another origin: hijack */
+	BMP_VERDICT_MORE_SPECIFIC = 2,          /* more-specific from our origin */
+	BMP_VERDICT_MORE_SPECIFIC_OTHER = 3,    /* more-specific from another origin: hijack */
+	BMP_VERDICT_LESS_SPECIFIC = 4,          /* a covering route */
+	BMP_VERDICT_ORIGIN_UNKNOWN = 5,         /* the path ends in an AS_SET */
+};
+
+struct bmp_route {
+	struct cidr prefix;
+	struct bmp_vantage vantage;
+	bool origin_known;
+	uint32_t origin_as, first_as;
+	char as_path[BMP_ASPATH_TEXT];
+	double since;               /* ev_now() when this vantage got it with this origin/path */
+	struct cidr watched;        /* the watched prefix it concerns (the longest covering, or
+	                             * for a less-specific the first one inside it) */
+	uint32_t expected_origin;   /* that watch's origin_as */
+	uint8_t relation;           /* enum bmp_relation, of prefix to watched */
+	uint8_t verdict;            /* enum bmp_verdict */
+};
+
+enum bmp_event_type {
+	BMP_EV_ROUTE_UP = 0,
+	BMP_EV_ROUTE_CHANGED = 1,
+	BMP_EV_ROUTE_DOWN = 2,
+	BMP_EV_SESSION_UP = 3,
+	BMP_EV_SESSION_DOWN = 4,
+};
+
+struct bmp_event {
+	uint8_t type;               /* enum bmp_event_type */
+	const struct bmp_route *route;  /* route events: as it is now (DOWN: as it was) */
+	uint8_t old_verdict;        /* ROUTE_CHANGED: the verdict before */
+	const struct cidr *router;  /* every event: the router's address */
+	const char *reason;         /* ROUTE_DOWN: "withdrawn", "peer-down", "session-closed",
+	                             * "unwatched"; SESSION_DOWN: "closed", "termination" or the
+	                             * reader's code ("bmp-bad-as-path", ...) */
+};
+
+/* Called on the loop thread while the station applies a message. It may read the station
+ * (bmp_visibility, bmp_station_stats) but must not free it, change its watch or subscribe. */
+typedef void (*bmp_event_cb)(void *arg, const struct bmp_event *ev);
+
+struct bmp_station_stats {
+	uint64_t sessions_accepted, sessions_refused, sessions_malformed, sessions_open;
+	uint64_t messages, bytes;
+	uint64_t routes_seen;       /* prefixes announced or withdrawn, all sessions */
+	uint64_t routes_outside;    /* of those, outside our space: not kept */
+	uint64_t routes_dropped;    /* in our space but over max_routes / max_vantages */
+	uint64_t routes_kept;       /* now */
+	uint64_t vantages;          /* now */
+};
+
+/* Makes a station listening on conf->listen_addr:listen_port. Returns it, or NULL with e:
+ * "invalid-argument" (no allow list, a bad address) or "listen-failed". */
+struct bmp_station *bmp_station_new(struct ev_loop *loop, const struct bmp_conf *conf,
+    struct err *e);
+/* Closes every session and the listener and frees all. NULL is a no-op. No events. */
+void bmp_station_free(struct bmp_station *s);
+/* The port it listens on. */
+unsigned bmp_station_port(const struct bmp_station *s);
+/* Replaces the watched prefixes (copied). Returns 0, or -1 with "invalid-argument" when
+ * two watches have the same prefix. Routes no longer in scope are forgotten with a
+ * ROUTE_DOWN "unwatched" each. */
+int bmp_set_watch(struct bmp_station *s, const struct bmp_watch *w, size_t n, struct err *e);
+/* The subscriber (NULL cb: none). */
+void bmp_subscribe(struct bmp_station *s, bmp_event_cb cb, void *arg);
+/* The kept routes whose prefix overlaps q (equal, inside or covering), in prefix order, as
+ * many as fit in out[max]. Returns how many there are (may exceed max). */
+size_t bmp_visibility(const struct bmp_station *s, const struct cidr *q, struct bmp_route *out,
+    size_t max);
+void bmp_station_stats(const struct bmp_station *s, struct bmp_station_stats *out);
+const char *bmp_verdict_name(int verdict);
 
 #endif

@@ -16,28 +16,21 @@
 #include <string.h>
 
 #include "bmp.h"
+#include "unit_bmp.h"
 
-#define CAPTURE_MSGS 25
+#define CAPTURE_MSGS UNIT_BMP_CAPTURE_MSGS
 
-static uint8_t capture[8192];
+static uint8_t capture[UNIT_BMP_CAPTURE_LEN + 1];
 static size_t capture_len;
 static size_t msg_off[CAPTURE_MSGS + 1];
 
 static void
 load_capture(void)
 {
-	const char *src = getenv("PREFIXD_SOURCE_DIR");
-	char path[1024];
-	FILE *f;
-
 	if (capture_len)
 		return;
-	snprintf(path, sizeof(path), "%s/tests/unit/data/bmp_gobgp.bin", src ? src : ".");
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	capture_len = fread(capture, 1, sizeof(capture), f);
-	fclose(f);
-	assert_int_equal(capture_len, 2668);
+	unit_bmp_capture(capture, msg_off);
+	capture_len = UNIT_BMP_CAPTURE_LEN;
 }
 
 /* Frames and parses every captured message; *m[i] is message i. */
