@@ -73,11 +73,12 @@
  *
  * Bounds (each refusal counted in struct bmp_station_stats):
  *   max_routes    routes kept, all vantage points together (default 65536). One route costs
- *                 sizeof(struct bmp_path) (about 200 bytes, the AS path kept as text of at most
+ *                 a struct bmp_path (160 bytes on x86-64, the AS path kept as text of at most
  *                 BMP_ASPATH_TEXT bytes) plus, per distinct prefix, a tree node and a
- *                 struct bmp_rnode: at most about 20 MB at the default. A route beyond the
- *                 cap is dropped (routes_dropped) and logged once per session.
- *   max_vantages  vantage points (default 1024), about 150 bytes each.
+ *                 struct bmp_rnode (32): with allocator overhead under 300 bytes, so at most
+ *                 about 20 MB at the default (bench_bmp measures the growth). A route beyond
+ *                 the cap is dropped (routes_dropped) and logged once per session.
+ *   max_vantages  vantage points (default 1024), a table of 168-byte slots made up front.
  *   max_sessions  concurrent router sessions (default 16); max_msg bytes of buffer each
  *                 (default and most BMP_MSG_MAX, 256 KB).
  * A read callback handles at most BMP_READ_BUDGET bytes before it yields to the loop.
