@@ -20,7 +20,7 @@
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections) need a restart; conf_restart_keys() names the ones that
+ * request_timeout, max_connections) and [store] backend, dsn need a restart; conf_restart_keys() names the ones that
  * changed. Keys of later modules ([rpki] [bird] [bgp] [auth] [policy]) are read by those
  * modules from the live struct conf.
  */
@@ -35,6 +35,7 @@
 #define CONF_MAX_RPKI_CACHES 8
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
+enum conf_store_backend { CONF_STORE_SQLITE, CONF_STORE_POSTGRESQL };
 
 struct conf {
 	char *path;                     /* the file read, NULL for the embedded default */
@@ -61,6 +62,9 @@ struct conf {
 	unsigned policy_min_change_interval, policy_max_withdraw, policy_max_withdraw_percent;
 	enum conf_on_invalid policy_on_invalid;
 	unsigned policy_provision_timeout;
+	/* [store] (restart to change) */
+	enum conf_store_backend store_backend;  /* default sqlite: state_dir/prefixd.db */
+	char *store_dsn;                /* backend = postgresql: a libpq connection string */
 };
 
 /* The embedded default (no file). Never fails except on out-of-memory (fatal). */

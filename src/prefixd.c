@@ -5,7 +5,8 @@
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
- * Start-up: config -> log -> state dir -> store (SQLite, state_dir/prefixd.db) -> model
+ * Start-up: config -> log -> state dir -> store ([store] backend: SQLite state_dir/prefixd.db,
+ * or PostgreSQL at [store] dsn) -> model
  * (ipam_load) -> listeners -> loop. Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
@@ -32,6 +33,7 @@
 #include "reconcile.h"
 #include "rtr.h"
 #include "store.h"
+#include "store_pg.h"
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
@@ -161,11 +163,18 @@ pd_open_store(void)
 
 	if (mkdir(pd.conf->state_dir, 0750) < 0 && errno != EEXIST)
 		fatal("mkdir %s", pd.conf->state_dir);
-	if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
-		fatal("asprintf");
 	err_clear(&e);
-	if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
-		fatalx("store: %s", e.msg);
+	if (pd.conf->store_backend == CONF_STORE_POSTGRESQL) {
+		if (store_pg_open(pd.conf->store_dsn, &pd.store, &e) < 0)
+			fatalx("%s", e.msg);
+		if ((pd.store_path = strdup(store_pg_name(pd.store))) == NULL)
+			fatal("strdup");
+	} else {
+		if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
+			fatal("asprintf");
+		if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
+			fatalx("store: %s", e.msg);
+	}
 	pd.ipam = ipam_new(pd.store);
 	if (ipam_load(pd.ipam, &e) < 0)
 		fatalx("loading the model from %s: %s", pd.store_path, e.msg);
