@@ -175,5 +175,15 @@ pd_dump() {
 		grep -v -e '^INSERT INTO event_ranges VALUES' -e "^INSERT INTO meta VALUES('ranges_upto'"
 }
 
+# pd_store_sql SQLITE-SQL POSTGRESQL-SQL: edits the store behind prefixd's back (stop it
+# first), with the statement written for the backend in use.
+pd_store_sql() {
+	if [ -n "${PG_DSN:-}" ]; then
+		pg_psql "$2" >/dev/null
+	else
+		sqlite3 "$(pd_db)" "$1"
+	fi
+}
+
 # pd_ctl ARGS...: runs prefixctl against the test daemon.
 pd_ctl() { "$PCTL_BIN" -s "$PD_SOCK" "$@"; }
