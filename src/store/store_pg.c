@@ -204,7 +204,9 @@ store_pg_msg(const char *m, char *buf, size_t len)
 	if (m == NULL || m[0] == '\0')
 		m = "unknown error";
 	for (; *m != '\0' && n + 3 < len; m++) {
-		if (*m != '\n') {
+		if (*m == '\t') {
+			continue;
+		} else if (*m != '\n') {
 			buf[n++] = *m;
 		} else if (m[1] != '\0') {
 			buf[n++] = ';';
@@ -803,12 +805,19 @@ store_pg_migrate(struct store_pg *s, struct err *e)
 {
 	char sql[96], what[48];
 	int version = 0, rc = -1;
+	PGresult *r;
 
 	if (store_pg_exec(s, "BEGIN", e) != 0)
 		return -1;
-	if (store_pg_exec(s, "SELECT pg_advisory_xact_lock(" STORE_PG_MIGRATE_LOCK ")", e) != 0 ||
-	    store_pg_exec(s, "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)",
-	    e) != 0 || store_pg_version(s, &version, e) != 0)
+	if (store_pg_exec(s, "SELECT pg_advisory_xact_lock(" STORE_PG_MIGRATE_LOCK ")", e) != 0)
+		goto out;
+	r = PQexec(s->conn, "CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		store_pg_fail(s, r, e, "migration: creating schema_version");
+		goto out;
+	}
+	PQclear(r);
+	if (store_pg_version(s, &version, e) != 0)
 		goto out;
 	if (version > STORE_PG_NMIGRATIONS) {
 		err_set(e, "store-failed", "store %s has schema version %d, newer than this prefixd "
@@ -817,8 +826,7 @@ store_pg_migrate(struct store_pg *s, struct err *e)
 		goto out;
 	}
 	for (int i = version; i < STORE_PG_NMIGRATIONS; i++) {
-		PGresult *r = PQexec(s->conn, store_pg_migrations[i]);
-
+		r = PQexec(s->conn, store_pg_migrations[i]);
 		snprintf(what, sizeof(what), "migration %d", i + 1);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			store_pg_fail(s, r, e, what);
