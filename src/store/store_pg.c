@@ -365,6 +365,12 @@ store_pg_begin(struct store *st, struct err *e)
 	s->saved[st->depth] = s->head;
 	if (st->depth == 0) {
 		s->head.valid = false;
+		if (store_pg_exec(s, "BEGIN", e) == 0)
+			return 0;
+		/* A connection cut while idle shows only now; nothing was done yet, so reconnect
+		 * (store_pg_ready, with its backoff) and begin once more. */
+		if (PQstatus(s->conn) == CONNECTION_OK || store_pg_ready(s, e) != 0)
+			return -1;
 		return store_pg_exec(s, "BEGIN", e);
 	}
 	snprintf(sql, sizeof(sql), "SAVEPOINT s%d", st->depth);
