@@ -5,6 +5,9 @@
 #   pg_setup                  # temp cluster, stopped and removed when the shell exits
 #   pg_start DIR              # the same inside DIR (which the caller removes); pg_stop stops it
 #   pg_psql [-d DB] SQL       # runs SQL as the superuser, prints unaligned tuples, fails loudly
+# With lib/prefixd.sh, do not call pg_setup: export PREFIXD_TEST_STORE=postgresql before
+# pd_setup, which starts the cluster in $PD_DIR/pg and stops it after prefixd (pd_setup's
+# `trap pd_cleanup EXIT` would replace the exit hook pg_setup registered).
 #
 # What it makes: initdb + pg_ctl from /usr/lib/postgresql/15/bin (Debian's postgresql package),
 # run as a non-root user (PostgreSQL refuses to run as root; CI runs as root): the system user
