@@ -63,6 +63,15 @@ pg_start() {
 		start >/dev/null ||
 		{ cat "$PG_LOG" >&2; echo "FAIL: pg_ctl start" >&2; exit 1; }
 	PG_DSN="host=$PG_SOCKDIR user=postgres dbname=prefixd"
+	# A test that replaces the EXIT hook (its own `trap ... EXIT`) or dies by SIGKILL would
+	# leave the server running: a watchdog stops it once the test's shell is gone.
+	(
+		trap '' HUP INT TERM
+		while kill -0 "$$" 2>/dev/null; do sleep 1; done
+		[ -f "$dir/data/postmaster.pid" ] &&
+			pg_run "$PG_BINDIR/pg_ctl" -D "$dir/data" -w -t 20 -m immediate stop
+		rm -rf "$dir"
+	) </dev/null >/dev/null 2>&1 &
 	pg_psql -d postgres "CREATE DATABASE prefixd" >/dev/null
 }
 
