@@ -26,8 +26,8 @@
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections) and user, group, groups need a restart;
- * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
+ * request_timeout, max_connections), user, group, groups and [store] backend, dsn need a
+ * restart; conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
  * (lifecycle_ctl_set_conf); [bird] needs a restart.
  */
@@ -43,6 +43,7 @@
 #define CONF_MAX_GROUPS 16             /* [daemon] groups: supplementary groups */
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
+enum conf_store_backend { CONF_STORE_SQLITE, CONF_STORE_POSTGRESQL };
 
 struct conf {
 	char *path;                     /* the file read, NULL for the embedded default */
@@ -70,6 +71,9 @@ struct conf {
 	unsigned policy_min_change_interval, policy_max_withdraw, policy_max_withdraw_percent;
 	enum conf_on_invalid policy_on_invalid;
 	unsigned policy_provision_timeout;
+	/* [store] (restart to change) */
+	enum conf_store_backend store_backend;  /* default sqlite: state_dir/prefixd.db */
+	char *store_dsn;                /* backend = postgresql: a libpq connection string */
 };
 
 /* The embedded default (no file). Never fails except on out-of-memory (fatal). */
