@@ -3,6 +3,7 @@
  */
 #include "api.h"
 #include "api_events.h"
+#include "api_ui.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +45,7 @@ api_register_builtin(void)
 	api_ipam_register();
 	api_import_register();
 	api_events_register();
+	api_ui_register();
 }
 
 void
@@ -253,6 +255,10 @@ api_dispatch(struct http_req *req, void *arg)
 	ctx->route = api_route_find(ctx);
 	if (ctx->route == NULL)
 		goto done;
+	if (req->role == HTTP_ROLE_NONE && ctx->route->min_role > HTTP_ROLE_NONE) {
+		api_error(ctx, 401, "unauthorized", "missing or unknown bearer token");
+		goto done;
+	}
 	if (req->role < ctx->route->min_role) {
 		api_error(ctx, 403, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
@@ -274,6 +280,16 @@ api_dispatch(struct http_req *req, void *arg)
 done:
 	api_finish_metrics(ctx);
 	api_ctx_free(ctx);
+}
+
+/* Whether path is served to anyone (a route with min_role HTTP_ROLE_NONE): http_set_anonymous. */
+static int
+api_path_anonymous(const char *path)
+{
+	for (size_t i = 0; i < api_nroutes; i++)
+		if (api_routes[i]->min_role == HTTP_ROLE_NONE && api_match(api_routes[i]->pattern, path, NULL))
+			return 1;
+	return 0;
 }
 
 /*
@@ -392,6 +408,8 @@ void
 api_init(struct daemon *d)
 {
 	api_d = d;
+	if (d->http != NULL)
+		http_set_anonymous(d->http, api_path_anonymous);
 	ev_prepare_init(&api_prepare_w, api_prepare_cb);
 	ev_prepare_start(d->loop, &api_prepare_w);
 	ev_idle_init(&api_idle_w, api_idle_cb);

@@ -51,7 +51,7 @@ typedef void (*api_handler)(struct api_ctx *ctx);
 struct api_route {
 	const char *method;             /* "GET", "POST", "DELETE" */
 	const char *pattern;            /* "/v1/pools/{name}/allocations" */
-	enum http_role min_role;
+	enum http_role min_role;        /* HTTP_ROLE_NONE: anyone, even without a token on TCP */
 	api_handler handler;
 };
 

@@ -51,6 +51,7 @@ struct http {
 	struct http_limits lim;
 	http_cb cb;
 	void *arg;
+	int (*anon_ok)(const char *path);  /* http_set_anonymous */
 	struct http_listener *listeners;
 	struct http_token *tokens;
 	size_t ntokens;
