@@ -175,30 +175,38 @@
 
 	/* ---- addresses (BigInt) ------------------------------------------------------------ */
 
+	/*
+	 * A CIDR as {start, size, end}: plain Numbers for IPv4 (exact below 2^53, and fast for
+	 * 10,000 blocks), BigInt for IPv6. Blocks of one pool are all of one kind, so <, +, - work.
+	 */
 	function parseCidr(s) {
 		const slash = s.indexOf('/');
 		const addr = s.slice(0, slash), len = Number(s.slice(slash + 1));
-		let v = 0n, bits;
-		if (addr.includes(':')) {
-			bits = 128;
-			let [head, tail] = addr.split('::');
-			const h = head ? head.split(':') : [];
-			const t = tail !== undefined && tail ? tail.split(':') : [];
-			const groups = tail === undefined ? h : h.concat(new Array(8 - h.length - t.length).fill('0'), t);
-			for (const g of groups)
-				v = (v << 16n) | BigInt(parseInt(g || '0', 16));
-		} else {
-			bits = 32;
-			for (const o of addr.split('.'))
-				v = (v << 8n) | BigInt(Number(o));
+		if (!addr.includes(':')) {
+			const o = addr.split('.');
+			const v = ((+o[0]) * 16777216) + ((+o[1]) << 16) + ((+o[2]) << 8) + (+o[3]);
+			const size = 2 ** (32 - len);
+			return { text: s, start: v, size: size, end: v + size, bits: 32 };
 		}
-		const size = 1n << BigInt(bits - len);
-		return { text: s, start: v, size: size, end: v + size, bits: bits };
+		let v = 0n;
+		const [head, tail] = addr.split('::');
+		const h = head ? head.split(':') : [];
+		const t = tail !== undefined && tail ? tail.split(':') : [];
+		const groups = tail === undefined ? h : h.concat(new Array(8 - h.length - t.length).fill('0'), t);
+		for (const g of groups)
+			v = (v << 16n) | BigInt(parseInt(g || '0', 16));
+		const size = 1n << BigInt(128 - len);
+		return { text: s, start: v, size: size, end: v + size, bits: 128 };
+	}
+
+	/* a / b as a Number, for Numbers or BigInts. */
+	function ratio(a, b) {
+		return typeof a === 'bigint' ? Number((a * 1000000000n) / b) / 1e9 : a / b;
 	}
 
 	function formatAddr(v, bits) {
 		if (bits === 32)
-			return [24n, 16n, 8n, 0n].map((sh) => String((v >> sh) & 255n)).join('.');
+			return [24, 16, 8, 0].map((sh) => String(Math.floor(v / 2 ** sh) % 256)).join('.');
 		const g = [];
 		for (let sh = 112n; sh >= 0n; sh -= 16n)
 			g.push(((v >> sh) & 0xffffn).toString(16));
@@ -207,7 +215,7 @@
 
 	/* Number of addresses as text, with a short form for big numbers. */
 	function sizeText(n) {
-		return n < 100000n ? String(n) : '2^' + (n.toString(2).length - 1);
+		return n < 100000 ? String(n) : '2^' + Math.round(Math.log2(Number(n)));
 	}
 
 	/* ---- router ------------------------------------------------------------------------ */
@@ -466,15 +474,15 @@
 		let at = prov.start;
 		for (const a of allocs) {
 			if (a.start > at)
-				out.push({ kind: 'free', start: at, size: a.start - at, bits: prov.bits });
+				out.push({ kind: 'free', start: at, size: a.start - at, end: a.start, bits: prov.bits });
 			out.push({ kind: a.a.kind === 'pool' ? 'pool' : 'alloc', start: a.start, size: a.size, a: a.a });
 			at = a.end > at ? a.end : at;
 		}
 		if (prov.end > at)
-			out.push({ kind: 'free', start: at, size: prov.end - at, bits: prov.bits });
+			out.push({ kind: 'free', start: at, size: prov.end - at, end: prov.end, bits: prov.bits });
 		for (const b of out)
 			if (b.kind === 'free')
-				b.label = formatAddr(b.start, b.bits) + ' – ' + formatAddr(b.start + b.size - 1n, b.bits);
+				b.label = formatAddr(b.start, b.bits) + ' – ' + formatAddr(b.end - (b.bits === 32 ? 1 : 1n), b.bits);
 		return out;
 	}
 
@@ -498,13 +506,13 @@
 				if (b.size < min)
 					min = b.size;
 			const width = Math.max(300, main.clientWidth - 40);
-			const minShare = Number((min * 1000000000n) / prov.size) / 1e9;
+			const minShare = ratio(min, prov.size);
 			const rows = Math.max(1, Math.min(40, Math.ceil(4 / (minShare * width))));
 			const map = el('div', { class: 'map', role: 'group',
 				'aria-label': 'address map of ' + prov.text + ': ' + blocks.length + ' blocks; arrow keys move' });
 			const frag = document.createDocumentFragment();
 			for (const b of blocks) {
-				const share = Number((b.size * 1000000000n) / prov.size) / 1e9;
+				const share = ratio(b.size, prov.size);
 				const w = share * rows * 100;
 				const d = document.createElement('div');
 				d.className = 'blk ' + b.kind;
@@ -518,8 +526,10 @@
 				const label = b.kind === 'free' ? 'free ' + b.label :
 					(b.kind === 'pool' ? 'child pool ' + b.a.child_pool + ' ' : 'allocation ') + b.a.cidr;
 				d.setAttribute('aria-label', label);
-				if (w >= 12)
+				if (w >= 12) {
+					d.className += ' lbl';
 					d.textContent = b.kind === 'free' ? 'free' : b.kind === 'pool' ? b.a.child_pool + ' ' + b.a.cidr : b.a.cidr;
+				}
 				frag.appendChild(d);
 				all.push(b);
 			}
@@ -582,6 +592,7 @@
 			api('/v1/allocations?pool=' + encodeURIComponent(name), signal)]);
 		if (gen !== generation)
 			return;
+		performance.mark('pool-fetched');
 		const u = pool.utilization;
 		main.append(el('p', { class: 'crumbs' }, link('#/', 'Overview'), ' › ', pool.scope,
 			pool.parent ? el('span', null, ' › ', link(poolHref(pool.parent), pool.parent)) : null),
@@ -612,6 +623,7 @@
 		const grid = el('div', { class: 'grid' }, head, rules, mapCard, chart);
 		main.appendChild(grid);
 		mapCard.appendChild(buildMap(pool, al.allocations));
+		performance.mark('pool-built');
 		await new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
 		if (gen !== generation)
 			return;
@@ -633,13 +645,13 @@
 		if (gen !== generation)
 			return;
 		const sorted = [...evs.values()].sort((a, b) => a.id - b.id);
-		let prov = 0n, used = 0n;
+		let prov = 0, used = 0;
 		const pts = [];
 		for (const ev of sorted) {
 			const o = ev.after || ev.before;
 			if (!o || o.pool !== pool.name || !o.cidr)
 				continue;
-			const n = parseCidr(o.cidr).size;
+			const n = Number(parseCidr(o.cidr).size);
 			if (ev.action === 'provision')
 				prov += n;
 			else if (ev.action === 'deprovision')
@@ -650,7 +662,7 @@
 				used -= n;
 			else
 				continue;
-			pts.push({ t: Date.parse(ev.time), p: prov > 0n ? Number((used * 100000n) / prov) / 1000 : 0 });
+			pts.push({ t: Date.parse(ev.time), p: prov > 0 ? (used * 100) / prov : 0 });
 		}
 		card.lastElementChild.remove();
 		if (!pts.length) {
