@@ -63,6 +63,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
 
 static const struct {
