@@ -57,6 +57,7 @@ struct http_req {
 	size_t resp_len;
 	const char *resp_type;
 	int suspended, too_large;
+	int must_close;                 /* answer with Connection: close (a malformed request) */
 };
 
 typedef void (*http_cb)(struct http_req *req, void *arg);
