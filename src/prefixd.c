@@ -43,6 +43,7 @@
 #include "notify.h"
 #include "obs.h"
 #include "priv.h"
+#include "rdap.h"
 #include "rtr.h"
 #include "store.h"
 
@@ -352,6 +353,36 @@ pd_run(int debug)
 	return 0;
 }
 
+/*
+ * prefixd -n: the config and what it names that the daemon reads at start (the tokens file:
+ * a bad path, mode or line fails here, not at start-up), then the config normalised, with
+ * credentials embedded in [auth] rdap_url shown as "***@" (the output lands in tickets).
+ */
+static int
+pd_check(struct conf *c)
+{
+	struct err e;
+	char *url;
+
+	if (http_tokens_check(c->tokens_file, &e) < 0) {
+		fprintf(stderr, "prefixd: tokens_file %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->auth_rdap_url != NULL) {
+		size_t len = strlen(c->auth_rdap_url) + 16;
+
+		if ((url = malloc(len)) == NULL)
+			fatal("malloc");
+		rdap_redact_url(c->auth_rdap_url, url, len);
+		free(c->auth_rdap_url);
+		c->auth_rdap_url = url;
+	}
+	conf_print(c, stdout);
+	conf_free(c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,10 +426,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "prefixd: %s\n", e.msg);
 		return 1;
 	}
-	if (check) {
-		conf_print(pd.conf, stdout);
-		conf_free(pd.conf);
-		return 0;
-	}
+	if (check)
+		return pd_check(pd.conf);
 	return pd_run(debug);
 }

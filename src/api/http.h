@@ -91,6 +91,13 @@ int http_listen_tcp(struct http *h, const char *hostport, struct err *e);
  */
 int http_tokens_load(struct http *h, const char *path, struct err *e);
 
+/*
+ * Reads a tokens file as http_tokens_load would, and keeps nothing (`prefixd -n`). Refused
+ * (both): a file group or others may write, a bad or overlong line, a hash listed twice.
+ * path NULL passes.
+ */
+int http_tokens_check(const char *path, struct err *e);
+
 /* Changes the limits that apply to new requests (SIGHUP: max_body). */
 void http_set_limits(struct http *h, const struct http_limits *lim);
 
