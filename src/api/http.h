@@ -75,12 +75,13 @@ struct http *http_new(struct ev_loop *loop, const struct http_limits *lim, http_
 void http_free(struct http *h);
 
 /*
- * Listens on a unix socket at `path` (an existing socket file is replaced), mode 0660, group
- * `group` (NULL: the daemon's group). `readonly`: every peer is reader. admin_group (may be
- * NULL) names the group whose members are admin. Returns 0 or -1 with e set.
+ * Listens on a unix socket at `path` (an existing socket file is replaced) with `mode` (0660
+ * for the main socket; [daemon] readonly_socket_mode for the read-only one), group `group`
+ * (NULL: the daemon's group). `readonly`: every peer is reader. admin_group (may be NULL)
+ * names the group whose members are admin. Returns 0 or -1 with e set.
  */
-int http_listen_unix(struct http *h, const char *path, const char *group, int readonly,
-    const char *admin_group, struct err *e);
+int http_listen_unix(struct http *h, const char *path, const char *group, unsigned mode,
+    int readonly, const char *admin_group, struct err *e);
 
 /* Listens on TCP "host:port"; requests need a bearer token. Returns 0 or -1 with e set. */
 int http_listen_tcp(struct http *h, const char *hostport, struct err *e);

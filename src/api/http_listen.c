@@ -182,8 +182,8 @@ out:
 }
 
 int
-http_listen_unix(struct http *h, const char *path, const char *group, int readonly,
-    const char *admin_group, struct err *e)
+http_listen_unix(struct http *h, const char *path, const char *group, unsigned mode,
+    int readonly, const char *admin_group, struct err *e)
 {
 	struct http_listener *l;
 	struct sockaddr_un sun;
@@ -199,7 +199,7 @@ http_listen_unix(struct http *h, const char *path, const char *group, int readon
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set(e, "listen-failed", "socket: %s", strerror(errno));
-	if (http_unix_bind(fd, path, gid, 0660, e) < 0) {
+	if (http_unix_bind(fd, path, gid, (mode_t)mode, e) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -224,8 +224,8 @@ http_listen_unix(struct http *h, const char *path, const char *group, int readon
 		free(l);
 		return -1;
 	}
-	log_info("listening on %s (%s, mode 0660, gid %u)", path,
-	    readonly ? "read-only" : "peer credentials", (unsigned)gid);
+	log_info("listening on %s (%s, mode %04o, gid %u)", path,
+	    readonly ? "read-only" : "peer credentials", mode, (unsigned)gid);
 	return 0;
 }
 
