@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,29 @@ http_kick(struct http *h)
 
 static void http_notify_conn(void *, struct MHD_Connection *, void **, enum MHD_ConnectionNotificationCode);
 
+/*
+ * libmicrohttpd's own messages (a refused connection at the limit, a malformed request, a
+ * socket error) go through our logger, in the configured format (log_format = json stays
+ * JSON), at info, one line each, bytes outside printable ASCII shown as '?' (they may quote
+ * the client).
+ */
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	log_info("libmicrohttpd: %s", msg);
+}
+
 /* Starts the MHD daemon on l->fd and hooks it into the loop. */
 static int
 http_start(struct http *h, struct http_listener *l, struct err *e)
@@ -80,6 +104,7 @@ http_start(struct http *h, struct http_listener *l, struct err *e)
 	l->h = h;
 	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, http_access, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, l,        /* first: MHD's own rule */
 	    MHD_OPTION_LISTEN_SOCKET, l->fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, l,
