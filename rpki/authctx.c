@@ -268,11 +268,19 @@ authctx_verify_pems(const struct authctx_conf *c, const char *prefix, const char
 	return try_all(msg, raw, rawlen, pems, npem, now, r);
 }
 
-/* Where the record came from, credentials in a URL hidden (evidence is shown to readers). */
+/*
+ * Where the record came from (evidence is shown to readers): a URL with its credentials
+ * hidden, a file of auth.rdap_dir as "rdap_dir:NAME" without the directory's path.
+ */
 static void
 keep_source(struct authctx_result *r, const char *source)
 {
-	rdap_redact_url(source ? source : "", r->rdap_source, sizeof(r->rdap_source));
+	const char *slash;
+
+	if (source != NULL && strstr(source, "://") == NULL && (slash = strrchr(source, '/')) != NULL)
+		snprintf(r->rdap_source, sizeof(r->rdap_source), "rdap_dir:%s", slash + 1);
+	else
+		rdap_redact_url(source ? source : "", r->rdap_source, sizeof(r->rdap_source));
 }
 
 /* Keeps a copy of the RDAP document: only once it is known to be the RDAP record covering

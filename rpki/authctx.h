@@ -107,7 +107,7 @@ struct authctx_result {
 	size_t nchecks;
 	char msg_sha256[65];        /* hex SHA-256 of the exact message bytes */
 	char cert_sha256[65];       /* hex SHA-256 of the DER of the certificate that verified */
-	char rdap_source[AUTHCTX_PATH_MAX]; /* URL (credentials redacted) or file of the record */
+	char rdap_source[AUTHCTX_PATH_MAX]; /* URL (credentials redacted) or "rdap_dir:FILE" */
 	char *rdap_doc;             /* the RDAP document as received (owned, NUL-terminated) */
 	size_t rdap_len;
 };

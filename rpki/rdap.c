@@ -255,11 +255,12 @@ rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
 	if ((size_t)snprintf(path, pathlen, "%s/%s.json", dir, name) >= pathlen)
 		return err_set(e, "rdap-unavailable", "rdap: auth.rdap_dir path too long");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return err_set(e, "rdap-unavailable", "rdap: no record %.300s", path);
+		return err_set(e, "rdap-unavailable", "rdap: no record %s.json in auth.rdap_dir",
+		    name);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > RDAP_MAX_DOC) {
 		close(fd);
-		return err_set(e, "rdap-unavailable", "rdap: %.300s is not a regular file of "
-		    "at most %d bytes", path, RDAP_MAX_DOC);
+		return err_set(e, "rdap-unavailable", "rdap: %s.json in auth.rdap_dir is not a "
+		    "regular file of at most %d bytes", name, RDAP_MAX_DOC);
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
@@ -269,7 +270,8 @@ rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
 	close(fd);
 	if (n != st.st_size) {
 		free(buf);
-		return err_set(e, "rdap-unavailable", "rdap: cannot read %.300s", path);
+		return err_set(e, "rdap-unavailable", "rdap: cannot read %s.json in auth.rdap_dir",
+		    name);
 	}
 	buf[n] = '\0';
 	*doc = buf;

@@ -27,6 +27,7 @@ enum conf_type {
 	CT_LEVEL, CT_FORMAT, CT_ON_INVALID,
 	CT_ASN,
 	CT_BACKEND,     /* sqlite|postgresql */
+	CT_MODE,        /* file mode in octal ("0660"), within [min,max], owner rw always */
 };
 
 struct conf_key {
@@ -45,6 +46,8 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "socket", CT_PATH, O(socket), 0, 0, "./prefixd.sock" },
 	{ "daemon", "socket_group", CT_STR, O(socket_group), 0, 0, NULL },
 	{ "daemon", "readonly_socket", CT_STR, O(readonly_socket), 0, 0, NULL },
+	{ "daemon", "readonly_socket_group", CT_STR, O(readonly_socket_group), 0, 0, NULL },
+	{ "daemon", "readonly_socket_mode", CT_MODE, O(readonly_socket_mode), 0600, 0666, "0660" },
 	{ "daemon", "listen", CT_HOSTPORT, O(listen), 0, 0, NULL },
 	{ "daemon", "tokens_file", CT_STR, O(tokens_file), 0, 0, NULL },
 	{ "daemon", "admin_group", CT_STR, O(admin_group), 0, 0, NULL },
@@ -208,6 +211,18 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			    k->key, v, k->min, k->max);
 		*(unsigned *)f = (unsigned)n;
 		return 0;
+	case CT_MODE: {
+		char *end;
+
+		errno = 0;
+		n = strtoul(v, &end, 8);
+		if (*v == '\0' || *end != '\0' || errno != 0 || n > k->max || (n & k->min) != k->min ||
+		    (n & ~k->max) != 0 || strspn(v, "01234567") != strlen(v))
+			return err_set(e, "conf-invalid", "%s: '%s' is not an octal mode with rw for the "
+			    "owner and no bits beyond %04lo", k->key, v, k->max);
+		*(unsigned *)f = (unsigned)n;
+		return 0;
+	}
 	case CT_ASN:
 		if (*v == '\0') {
 			*(uint32_t *)f = 0;
@@ -516,6 +531,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 	case CT_UINT:
 		snprintf(buf, len, "%u", *(const unsigned *)f);
 		return;
+	case CT_MODE:
+		snprintf(buf, len, "%04o", *(const unsigned *)f);
+		return;
 	case CT_ASN:
 		if (*(const uint32_t *)f)
 			snprintf(buf, len, "%u", (unsigned)*(const uint32_t *)f);
@@ -570,8 +588,8 @@ int
 conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf, size_t len)
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
-	    "readonly_socket", "listen", "request_timeout", "max_connections", "user", "group",
-	    "groups", "backend", "dsn" };
+	    "readonly_socket", "readonly_socket_group", "readonly_socket_mode", "listen",
+	    "request_timeout", "max_connections", "user", "group", "groups", "backend", "dsn" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;

@@ -12,6 +12,11 @@
  *
  * Keys added beyond SPEC §7 (documented in the README):
  *   [daemon] admin_group       group whose members are admin on the unix socket (besides root)
+ *            readonly_socket_group  group of readonly_socket (unset: socket_group); a
+ *                              monitoring agent in this group reads /metrics and status as a
+ *                              reader without being an operator on the main socket
+ *            readonly_socket_mode   mode of readonly_socket, octal, 0600..0666 with rw for
+ *                              the owner (default 0660; 0666 lets every local user read)
  *            request_timeout   seconds an idle or slow client may hold a connection (default 30)
  *            max_body          largest request body in bytes (default 1048576)
  *            max_connections   connections per listener (default 256)
@@ -25,9 +30,10 @@
  *                              group exists, for BIRD's control socket; else none)
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
- * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections), user, group, groups and [store] backend, dsn need a
- * restart; conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
+ * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket,
+ * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections),
+ * user, group, groups and [store] backend, dsn need a restart; conf_restart_keys() names the
+ * ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
  * (lifecycle_ctl_set_conf); [bird] needs a restart.
  */
@@ -50,6 +56,8 @@ struct conf {
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
 	char *admin_group;
+	char *readonly_socket_group;    /* NULL: socket_group */
+	unsigned readonly_socket_mode;  /* 0660 */
 	char *user, *group, *groups;    /* privilege drop (priv.h); NULL: unset */
 	enum log_level log_level;
 	enum log_format log_format;

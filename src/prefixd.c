@@ -43,6 +43,7 @@
 #include "notify.h"
 #include "obs.h"
 #include "priv.h"
+#include "rdap.h"
 #include "rtr.h"
 #include "store.h"
 #include "store_pg.h"
@@ -223,10 +224,11 @@ pd_listen(struct err *e)
 	struct conf *c = pd.conf;
 
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
-	    http_listen_unix(pd.http, c->socket, c->socket_group, 0, c->admin_group, e) < 0)
+	    http_listen_unix(pd.http, c->socket, c->socket_group, 0660, 0, c->admin_group, e) < 0)
 		return -1;
 	if (c->readonly_socket != NULL &&
-	    http_listen_unix(pd.http, c->readonly_socket, c->socket_group, 1, NULL, e) < 0)
+	    http_listen_unix(pd.http, c->readonly_socket, c->readonly_socket_group ?
+	    c->readonly_socket_group : c->socket_group, c->readonly_socket_mode, 1, NULL, e) < 0)
 		return -1;
 	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, e) < 0)
 		return -1;
@@ -371,6 +373,36 @@ pd_run(int debug)
 	return 0;
 }
 
+/*
+ * prefixd -n: the config and what it names that the daemon reads at start (the tokens file:
+ * a bad path, mode or line fails here, not at start-up), then the config normalised, with
+ * credentials embedded in [auth] rdap_url shown as "***@" (the output lands in tickets).
+ */
+static int
+pd_check(struct conf *c)
+{
+	struct err e;
+	char *url;
+
+	if (http_tokens_check(c->tokens_file, &e) < 0) {
+		fprintf(stderr, "prefixd: tokens_file %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->auth_rdap_url != NULL) {
+		size_t len = strlen(c->auth_rdap_url) + 16;
+
+		if ((url = malloc(len)) == NULL)
+			fatal("malloc");
+		rdap_redact_url(c->auth_rdap_url, url, len);
+		free(c->auth_rdap_url);
+		c->auth_rdap_url = url;
+	}
+	conf_print(c, stdout);
+	conf_free(c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,10 +446,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "prefixd: %s\n", e.msg);
 		return 1;
 	}
-	if (check) {
-		conf_print(pd.conf, stdout);
-		conf_free(pd.conf);
-		return 0;
-	}
+	if (check)
+		return pd_check(pd.conf);
 	return pd_run(debug);
 }

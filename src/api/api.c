@@ -200,13 +200,26 @@ api_reply(struct api_ctx *ctx, int status, json_t *j)
 	http_reply_json(ctx->req, status, j);
 }
 
+void
+api_req_error(struct http_req *req, int status, const char *code, const char *msg)
+{
+	if (code != NULL && (strcmp(code, "store-failed") == 0 || strcmp(code, "storage-full") == 0)) {
+		log_error("request %s: %s: %s", req->request_id, code, msg);
+		http_reply_error(req, status, code, "%s; the details are in the daemon's log "
+		    "(request %s)", strcmp(code, "storage-full") == 0 ? "the store's disk is full" :
+		    "the store failed", req->request_id);
+		return;
+	}
+	http_reply_error(req, status, code, "%s", msg);
+}
+
 static void
 api_verror(struct api_ctx *ctx, int status, const char *code, const char *fmt, va_list ap)
 {
 	char msg[ERR_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	http_reply_error(ctx->req, status, code, "%s", msg);
+	api_req_error(ctx->req, status, code, msg);
 }
 
 void

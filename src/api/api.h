@@ -163,6 +163,13 @@ void api_error_status(struct api_ctx *ctx, int status, const char *code, const c
 	__attribute__((format(printf, 4, 5)));
 /* Replies with e's code and message at the status api_status_of(e->code). */
 void api_reply_err(struct api_ctx *ctx, const struct err *e);
+
+/*
+ * The one place errors reach a client (api_error* and api_reply_err end here). A store error
+ * (store-failed, storage-full) quotes SQL and the store's path: it is logged with the request
+ * id, and the client gets a generic message naming that id (issue 15, 15).
+ */
+void api_req_error(struct http_req *req, int status, const char *code, const char *msg);
 int api_status_of(const char *code);
 
 /*
