@@ -28,6 +28,7 @@ enum conf_type {
 	CT_ASN,
 	CT_ADDRS,       /* [bmp] allow: ADDR[/LEN][,...] into bmp_allow_v, text normalised */
 	CT_ASNS,        /* [bmp] transits: ASN[,...] into bmp_transits_v, text normalised */
+	CT_BACKEND,     /* sqlite|postgresql */
 };
 
 struct conf_key {
@@ -79,6 +80,8 @@ static const struct conf_key conf_keys[] = {
 	{ "policy", "max_withdraw_percent", CT_UINT, O(policy_max_withdraw_percent), 0, 100, "10" },
 	{ "policy", "on_invalid", CT_ON_INVALID, O(policy_on_invalid), 0, 0, "alert" },
 	{ "policy", "provision_timeout", CT_UINT, O(policy_provision_timeout), 1, 604800, "3600" },
+	{ "store", "backend", CT_BACKEND, O(store_backend), 0, 0, "sqlite" },
+	{ "store", "dsn", CT_STR, O(store_dsn), 0, 0, NULL },
 	{ "bmp", "listen", CT_HOSTPORT, O(bmp_listen), 0, 0, NULL },
 	{ "bmp", "allow", CT_ADDRS, O(bmp_allow), 0, 0, NULL },
 	{ "bmp", "require_visibility", CT_UINT, O(bmp_require_visibility), 0, 1024, "0" },
@@ -88,7 +91,7 @@ static const struct conf_key conf_keys[] = {
 #undef O
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 static const char *const conf_sections[] = { "daemon", "rpki", "bird", "bgp", "auth", "policy",
-	"bmp" };
+    "store", "bmp" };
 
 struct conf_parse {
 	struct conf *c;
@@ -310,6 +313,14 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 		else
 			return err_set(e, "conf-invalid", "%s: '%s' is not alert|withdraw", k->key, v);
 		return 0;
+	case CT_BACKEND:
+		if (strcmp(v, "sqlite") == 0)
+			*(enum conf_store_backend *)f = CONF_STORE_SQLITE;
+		else if (strcmp(v, "postgresql") == 0)
+			*(enum conf_store_backend *)f = CONF_STORE_POSTGRESQL;
+		else
+			return err_set(e, "conf-invalid", "%s: '%s' is not sqlite|postgresql", k->key, v);
+		return 0;
 	}
 	return err_set(e, "conf-invalid", "%s: unhandled type", k->key);
 }
@@ -523,6 +534,11 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 		return -1;
 	if ((c->group != NULL || c->groups != NULL) && c->user == NULL)
 		return err_set(e, "conf-invalid", "%s: [daemon] group and groups need user", name);
+	if (c->store_backend == CONF_STORE_POSTGRESQL && c->store_dsn == NULL)
+		return err_set(e, "conf-invalid", "%s: [store] backend = postgresql needs dsn", name);
+	if (c->store_backend == CONF_STORE_SQLITE && c->store_dsn != NULL)
+		return err_set(e, "conf-invalid", "%s: [store] dsn is set but backend is sqlite (the "
+		    "SQLite store is state_dir/prefixd.db)", name);
 	return conf_check_bmp(c, name, e);
 }
 
@@ -623,6 +639,10 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 	case CT_CACHES:
 		buf[0] = '\0';
 		return;
+	case CT_BACKEND:
+		snprintf(buf, len, "%s", *(const enum conf_store_backend *)f == CONF_STORE_POSTGRESQL ?
+		    "postgresql" : "sqlite");
+		return;
 	}
 }
 
@@ -655,7 +675,7 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
 	    "readonly_socket", "listen", "request_timeout", "max_connections", "user", "group",
-	    "groups" };
+	    "groups", "backend", "dsn" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;
@@ -675,7 +695,7 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 			n += strcmp(a, b) != 0;
 			continue;
 		}
-		if (strcmp(k->section, "daemon") != 0)
+		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0)
 			continue;
 		for (size_t j = 0; j < sizeof(restart) / sizeof(restart[0]); j++)
 			is_restart |= strcmp(restart[j], k->key) == 0;

@@ -31,8 +31,8 @@
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections) and user, group, groups need a restart;
- * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
+ * request_timeout, max_connections), user, group, groups and [store] backend, dsn need a
+ * restart; conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
  * (lifecycle_ctl_set_conf); [bird] needs a restart, and so do [bmp] listen and allow (the
  * other [bmp] keys reach the monitor at once).
@@ -52,6 +52,7 @@
 #define CONF_MAX_TRANSITS 16           /* [bmp] transits */
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
+enum conf_store_backend { CONF_STORE_SQLITE, CONF_STORE_POSTGRESQL };
 
 struct conf {
 	char *path;                     /* the file read, NULL for the embedded default */
@@ -87,6 +88,9 @@ struct conf {
 	uint32_t bmp_transits_v[CONF_MAX_TRANSITS];
 	unsigned n_bmp_transits;
 	unsigned bmp_require_visibility, bmp_visibility_timeout;
+	/* [store] (restart to change) */
+	enum conf_store_backend store_backend;  /* default sqlite: state_dir/prefixd.db */
+	char *store_dsn;                /* backend = postgresql: a libpq connection string */
 };
 
 /* The embedded default (no file). Never fails except on out-of-memory (fatal). */

@@ -8,10 +8,10 @@
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
  * Start-up: config -> log -> listeners (as root) -> privilege drop ([daemon] user, priv.h)
- * -> state dir -> store (SQLite, state_dir/prefixd.db) -> model (ipam_load) -> metrics, obs ->
- * RPKI, verifier, lifecycle, BIRD -> API (routes, status sections, renderers: pd_serve) ->
- * loop (readiness to systemd, notify.h). Tear-down runs in reverse.
- * Signals are libev watchers, so handlers run on the loop:
+ * -> state dir -> store ([store] backend: SQLite state_dir/prefixd.db, or PostgreSQL at
+ * [store] dsn) -> model (ipam_load) -> metrics, obs -> RPKI, verifier, lifecycle, BIRD -> API
+ * (routes, status sections, renderers: pd_serve) -> loop (readiness to systemd, notify.h).
+ * Tear-down runs in reverse. Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
@@ -47,6 +47,7 @@
 #include "priv.h"
 #include "rtr.h"
 #include "store.h"
+#include "store_pg.h"
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
@@ -65,6 +66,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
 	&api_bmp_routes,        /* visibility (BMP) */
+	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
 
 static const struct {
@@ -278,6 +280,16 @@ pd_listen(struct err *e)
 	return 0;
 }
 
+/* Opens the store and loads the model. On failure the listeners opened before (as root) are
+ * closed and their sockets removed, so a bad [store] changes nothing, then prefixd exits. */
+static void
+pd_store_fail(const char *fmt, const char *what, const char *msg)
+{
+	http_free(pd.http);
+	pd.http = NULL;
+	fatalx(fmt, what, msg);
+}
+
 static void
 pd_open_store(void)
 {
@@ -285,14 +297,21 @@ pd_open_store(void)
 
 	if (mkdir(pd.conf->state_dir, 0750) < 0 && errno != EEXIST)
 		fatal("mkdir %s", pd.conf->state_dir);
-	if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
-		fatal("asprintf");
 	err_clear(&e);
-	if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
-		fatalx("store: %s", e.msg);
+	if (pd.conf->store_backend == CONF_STORE_POSTGRESQL) {
+		if (store_pg_open(pd.conf->store_dsn, &pd.store, &e) < 0)
+			pd_store_fail("%s%s", "", e.msg);
+		if ((pd.store_path = strdup(store_pg_name(pd.store))) == NULL)
+			fatal("strdup");
+	} else {
+		if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
+			fatal("asprintf");
+		if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
+			pd_store_fail("%s%s", "store: ", e.msg);
+	}
 	pd.ipam = ipam_new(pd.store);
 	if (ipam_load(pd.ipam, &e) < 0)
-		fatalx("loading the model from %s: %s", pd.store_path, e.msg);
+		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
 }
 

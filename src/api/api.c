@@ -351,6 +351,10 @@ api_dispatch(struct http_req *req, void *arg)
 	ctx->route = api_route_find(ctx);
 	if (ctx->route == NULL)
 		goto done;
+	if (req->role == HTTP_ROLE_NONE && ctx->route->min_role > HTTP_ROLE_NONE) {
+		api_error(ctx, "unauthorized", "missing or unknown bearer token");
+		goto done;
+	}
 	if (req->role < ctx->route->min_role) {
 		api_error(ctx, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
@@ -372,6 +376,19 @@ api_dispatch(struct http_req *req, void *arg)
 done:
 	api_finish_metrics(ctx);
 	api_ctx_free(ctx);
+}
+
+/* Whether path is served to anyone (a route with min_role HTTP_ROLE_NONE): http_set_anonymous. */
+static int
+api_path_anonymous(void *arg, const char *path)
+{
+	const struct api *a = arg;
+
+	for (size_t i = 0; i < a->nroutes; i++)
+		if (a->routes[i]->min_role == HTTP_ROLE_NONE &&
+		    api_match(a->routes[i]->pattern, path, NULL))
+			return 1;
+	return 0;
 }
 
 /*
@@ -506,6 +523,8 @@ api_init(struct daemon *d)
 	ev_idle_init(&a->idle_w, api_idle_cb);
 	ev_timer_init(&a->gather_w, api_gather_cb, 0., 0.);
 	a->gather_w.data = d;
+	if (d->http != NULL)
+		http_set_anonymous(d->http, api_path_anonymous, a);
 }
 
 void

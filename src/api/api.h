@@ -63,7 +63,7 @@ typedef void (*api_handler)(struct api_ctx *ctx);
 struct api_route {
 	const char *method;             /* "GET", "POST", "DELETE" */
 	const char *pattern;            /* "/v1/pools/{name}/allocations" */
-	enum http_role min_role;
+	enum http_role min_role;        /* HTTP_ROLE_NONE: anyone, even without a token on TCP */
 	api_handler handler;
 };
 
@@ -102,6 +102,7 @@ extern const struct api_table api_rpki_routes;          /* api_rpki.c */
 extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
 extern const struct api_table api_bmp_routes;           /* api_bmp.c: visibility */
+extern const struct api_table api_ui_routes;            /* api_ui.c: the dashboard's static files */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);

@@ -73,6 +73,8 @@ http_queue(struct http_req *r)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	for (const char *const *h = r->resp_headers; h != NULL && h[0] != NULL; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"prefixd\"");
 	if (r->too_large)
@@ -89,7 +91,10 @@ http_precheck(struct http_req *r)
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-	if (r->role == HTTP_ROLE_NONE) {
+	if (r->role == HTTP_ROLE_NONE && r->lis->kind == HTTP_TCP && r->lis->h->anon_ok != NULL &&
+	    r->lis->h->anon_ok(r->lis->h->anon_arg, r->path)) {
+		r->body_cap = 0;        /* anonymous: a public file, no body */
+	} else if (r->role == HTTP_ROLE_NONE) {
 		if (r->lis->kind == HTTP_TCP)
 			http_reply_error(r, 401, "unauthorized", "missing or unknown bearer token");
 		else
@@ -249,6 +254,12 @@ http_reply(struct http_req *req, int status, const char *type, const char *body,
 }
 
 void
+http_reply_headers(struct http_req *req, const char *const *hdrs)
+{
+	req->resp_headers = hdrs;
+}
+
+void
 http_reply_json(struct http_req *req, int status, json_t *j)
 {
 	static const char internal[] =
@@ -333,6 +344,13 @@ void
 http_set_limits(struct http *h, const struct http_limits *lim)
 {
 	h->lim.max_body = lim->max_body;
+}
+
+void
+http_set_anonymous(struct http *h, int (*ok)(void *arg, const char *path), void *arg)
+{
+	h->anon_ok = ok;
+	h->anon_arg = arg;
 }
 
 void

@@ -48,6 +48,7 @@ struct http_req {
 	char actor[64];                 /* "uid:0", "token:ci", ... recorded in events */
 	char request_id[65];
 	double started;                 /* ev_now() when the request's headers arrived */
+	const char *const *resp_headers; /* NULL or {name, value, ..., NULL}: see http_reply_headers */
 	/* transport-private below */
 	struct http_listener *lis;
 	void *conn;                     /* struct MHD_Connection * */
@@ -118,6 +119,16 @@ const char *http_query(struct http_req *req, const char *name);
 
 /* Sets the reply: status and body (copied). Sent at once, or at http_resume if suspended. */
 void http_reply(struct http_req *req, int status, const char *type, const char *body, size_t len);
+
+/* Extra headers for the reply: hdrs is {name, value, ..., NULL} and must outlive the reply. */
+void http_reply_headers(struct http_req *req, const char *const *hdrs);
+
+/*
+ * A TCP request without a known bearer token normally gets 401 before the callback sees it.
+ * When ok(arg, path) answers 1, it goes to the callback instead, with role HTTP_ROLE_NONE and no
+ * body allowed (413): for public, data-free files such as the dashboard's. NULL: never.
+ */
+void http_set_anonymous(struct http *h, int (*ok)(void *arg, const char *path), void *arg);
 
 /* Sets a JSON reply; takes the reference to j. */
 void http_reply_json(struct http_req *req, int status, json_t *j);

@@ -51,6 +51,8 @@ struct http {
 	struct http_limits lim;
 	http_cb cb;
 	void *arg;
+	int (*anon_ok)(void *arg, const char *path);    /* http_set_anonymous */
+	void *anon_arg;
 	struct http_listener *listeners;
 	struct http_token *tokens;
 	size_t ntokens;

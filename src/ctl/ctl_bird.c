@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-extern const struct ctl_cmd ctl_bird_cmds[];
 
 static long long
 num(json_t *obj, const char *key)

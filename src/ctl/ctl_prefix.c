@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct ctl_cmd ctl_prefix_cmds[];
 
 static const struct ctl_col prefix_cols[] = {
 	{ "CIDR", "cidr" }, { "POOL", "pool" }, { "ORIGIN", "origin_asn" },

@@ -69,7 +69,8 @@ pd_ok "a valid proof is kept as evidence; without fresh RPKI the prefix waits, t
 
 # ---- a provisioned prefix on a daemon without RPKI and BIRD ----
 pd_stop
-sqlite3 "$(pd_db)" "UPDATE docs SET doc = json_set(doc, '\$.state', 'provisioned', '\$.failure_reason', NULL) WHERE key = '192.0.2.0/24'"
+pd_store_sql "UPDATE docs SET doc = json_set(doc, '\$.state', 'provisioned', '\$.failure_reason', NULL) WHERE key = '192.0.2.0/24'" \
+	"UPDATE docs SET doc = (doc::jsonb || '{\"state\": \"provisioned\", \"failure_reason\": null}')::text WHERE key = '192.0.2.0/24'"
 pd_start
 pd_expect 503 rpki-stale POST /v1/advertise '{"cidrs":["192.0.2.0/24"]}' >/dev/null
 pd_expect 503 rpki-stale POST /v1/advertise '{"cidr":"192.0.2.0/24","dry_run":true}' >/dev/null

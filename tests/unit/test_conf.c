@@ -186,6 +186,60 @@ test_on_invalid_accepts_alert_and_withdraw_only(void **state)
 }
 
 static void
+test_store_backend_defaults_to_sqlite(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_int_equal(c->store_backend, CONF_STORE_SQLITE);
+	assert_null(c->store_dsn);
+	conf_free(c);
+}
+
+static void
+test_store_postgresql_takes_a_dsn(void **state)
+{
+	struct err e;
+	struct conf *c = load("[store]\nbackend = postgresql\n"
+	    "dsn = host=/run/postgresql dbname=prefixd\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->store_backend, CONF_STORE_POSTGRESQL);
+	assert_string_equal(c->store_dsn, "host=/run/postgresql dbname=prefixd");
+	out = printed(c);
+	assert_non_null(strstr(out, "[store]\nbackend = postgresql\n"
+	    "dsn = host=/run/postgresql dbname=prefixd\n"));
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_store_backend_and_dsn_must_agree(void **state)
+{
+	(void)state;
+	refused("[store]\nbackend = mysql\n", "backend: 'mysql' is not sqlite|postgresql");
+	refused("[store]\nbackend = postgresql\n", "[store] backend = postgresql needs dsn");
+	refused("[store]\ndsn = dbname=prefixd\n", "[store] dsn is set but backend is sqlite");
+}
+
+static void
+test_store_keys_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[store]\nbackend = sqlite\n", &e);
+	struct conf *b = load("[store]\nbackend = postgresql\ndsn = dbname=x\n", &e);
+	char keys[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, keys, sizeof(keys)), 2);
+	assert_string_equal(keys, "backend,dsn");
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
 test_origin_asn_accepts_as_prefix(void **state)
 {
 	struct err e;
@@ -497,6 +551,10 @@ main(void)
 		cmocka_unit_test(test_bmp_listen_without_allow_is_refused),
 		cmocka_unit_test(test_bmp_bad_list_items_are_refused),
 		cmocka_unit_test(test_bmp_listen_and_allow_need_a_restart),
+		cmocka_unit_test(test_store_backend_defaults_to_sqlite),
+		cmocka_unit_test(test_store_postgresql_takes_a_dsn),
+		cmocka_unit_test(test_store_backend_and_dsn_must_agree),
+		cmocka_unit_test(test_store_keys_need_a_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
