@@ -26,6 +26,8 @@ enum conf_type {
 	CT_CACHES,      /* repeatable host:port list */
 	CT_LEVEL, CT_FORMAT, CT_ON_INVALID,
 	CT_ASN,
+	CT_ADDRS,       /* [bmp] allow: ADDR[/LEN][,...] into bmp_allow_v, text normalised */
+	CT_ASNS,        /* [bmp] transits: ASN[,...] into bmp_transits_v, text normalised */
 	CT_BACKEND,     /* sqlite|postgresql */
 	CT_MODE,        /* file mode in octal ("0660"), within [min,max], owner rw always */
 };
@@ -83,11 +85,16 @@ static const struct conf_key conf_keys[] = {
 	{ "policy", "provision_timeout", CT_UINT, O(policy_provision_timeout), 1, 604800, "3600" },
 	{ "store", "backend", CT_BACKEND, O(store_backend), 0, 0, "sqlite" },
 	{ "store", "dsn", CT_STR, O(store_dsn), 0, 0, NULL },
+	{ "bmp", "listen", CT_HOSTPORT, O(bmp_listen), 0, 0, NULL },
+	{ "bmp", "allow", CT_ADDRS, O(bmp_allow), 0, 0, NULL },
+	{ "bmp", "require_visibility", CT_UINT, O(bmp_require_visibility), 0, 1024, "0" },
+	{ "bmp", "visibility_timeout", CT_UINT, O(bmp_visibility_timeout), 1, 3600, "60" },
+	{ "bmp", "transits", CT_ASNS, O(bmp_transits), 0, 0, NULL },
 };
 #undef O
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 static const char *const conf_sections[] = { "daemon", "rpki", "bird", "bgp", "auth", "policy",
-    "store" };
+    "store", "bmp" };
 
 struct conf_parse {
 	struct conf *c;
@@ -169,6 +176,77 @@ conf_text_ok(const char *v)
 	return 0;
 }
 
+/* An AS number, "64500" or "AS64500". 0 or -1. */
+static int
+conf_parse_asn(const char *v, uint32_t *out)
+{
+	unsigned long n;
+
+	if (strncasecmp(v, "AS", 2) == 0)
+		v += 2;
+	if (conf_parse_uint(v, 1, 4294967295UL, &n) < 0)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * A comma-separated list ([bmp] allow: addresses or prefixes; [bmp] transits: AS numbers)
+ * into c's array and a normalised text ("10.0.1.2, 2001:db8::/64"; "64510, 64511"), which is
+ * what `prefixd -n` prints. Empty: unset. -1 with e on a bad item or too many.
+ */
+static int
+conf_set_list(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
+{
+	bool addrs = k->type == CT_ADDRS;
+	unsigned max = addrs ? CONF_MAX_BMP_ALLOW : CONF_MAX_TRANSITS, n = 0;
+	char item[128], text[CONF_MAX_BMP_ALLOW * (CIDR_STRLEN + 2)], one[CIDR_STRLEN];
+	size_t used = 0;
+	struct err ie;
+
+	text[0] = '\0';
+	for (const char *p = v; *v != '\0'; p = strchr(p, ',') + 1) {
+		const char *a = p, *b = strchr(p, ',');
+
+		if (b == NULL)
+			b = p + strlen(p);
+		while (a < b && isspace((unsigned char)*a))
+			a++;
+		while (b > a && isspace((unsigned char)b[-1]))
+			b--;
+		if (b == a || (size_t)(b - a) >= sizeof(item))
+			return err_set(e, "conf-invalid", "%s: empty or overlong item in '%s'", k->key, v);
+		if (n == max)
+			return err_set(e, "conf-invalid", "%s: at most %u items", k->key, max);
+		memcpy(item, a, (size_t)(b - a));
+		item[b - a] = '\0';
+		if (addrs) {
+			struct cidr *ca = &c->bmp_allow_v[n];
+
+			if ((strchr(item, '/') ? cidr_parse(item, ca, &ie) :
+			    cidr_parse_addr(item, ca, &ie)) < 0)
+				return err_set(e, "conf-invalid", "%s: '%s': %s", k->key, item, ie.msg);
+			if (ca->len == cidr_maxlen(ca->family))
+				cidr_format_addr(ca, one, sizeof(one));
+			else
+				cidr_format(ca, one, sizeof(one));
+		} else {
+			if (conf_parse_asn(item, &c->bmp_transits_v[n]) < 0)
+				return err_set(e, "conf-invalid", "%s: '%s' is not an AS number "
+				    "1..4294967295", k->key, item);
+			snprintf(one, sizeof(one), "%u", (unsigned)c->bmp_transits_v[n]);
+		}
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", n ? ", " : "", one);
+		n++;
+		if (strchr(p, ',') == NULL)
+			break;
+	}
+	*(addrs ? &c->n_bmp_allow : &c->n_bmp_transits) = n;
+	free(*(char **)conf_field(c, k));
+	*(char **)conf_field(c, k) = n ? xstrdup(text) : NULL;
+	return 0;
+}
+
 /* Stores value v for key k into c; -1 with e set on a bad value. */
 static int
 conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
@@ -228,12 +306,12 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			*(uint32_t *)f = 0;
 			return 0;
 		}
-		if (strncasecmp(v, "AS", 2) == 0)
-			v += 2;
-		if (conf_parse_uint(v, 1, 4294967295UL, &n) < 0)
+		if (conf_parse_asn(v, (uint32_t *)f) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not an AS number 1..4294967295", k->key, v);
-		*(uint32_t *)f = (uint32_t)n;
 		return 0;
+	case CT_ADDRS:
+	case CT_ASNS:
+		return conf_set_list(c, k, v, e);
 	case CT_LEVEL:
 		if (log_level_parse(v, (enum log_level *)f) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not debug|info|warn|error", k->key, v);
@@ -423,6 +501,31 @@ conf_check_account(const char *key, const char *v, int list, const char *name, s
 	return 0;
 }
 
+/* [bmp]: the station listens on a numeric address and only for the routers in allow. */
+static int
+conf_check_bmp(const struct conf *c, const char *name, struct err *e)
+{
+	char host[256];
+	unsigned port;
+	struct cidr a;
+	struct err he;
+
+	if (c->bmp_listen == NULL) {
+		if (c->bmp_require_visibility > 0)
+			return err_set(e, "conf-invalid", "%s: [bmp] require_visibility needs listen "
+			    "(no vantage point can confirm anything without the station)", name);
+		return 0;
+	}
+	if (c->n_bmp_allow == 0)
+		return err_set(e, "conf-invalid", "%s: [bmp] listen needs allow (the routers that "
+		    "may connect)", name);
+	if (conf_split_hostport(c->bmp_listen, host, sizeof(host), &port, &he) < 0 ||
+	    cidr_parse_addr(host, &a, &he) < 0)
+		return err_set(e, "conf-invalid", "%s: [bmp] listen: '%s' is not ADDRESS:PORT with "
+		    "a numeric address", name, c->bmp_listen);
+	return 0;
+}
+
 /* Rules across keys, checked once the whole file is read. */
 static int
 conf_check(const struct conf *c, const char *name, struct err *e)
@@ -451,7 +554,7 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 	if (c->store_backend == CONF_STORE_SQLITE && c->store_dsn != NULL)
 		return err_set(e, "conf-invalid", "%s: [store] dsn is set but backend is sqlite (the "
 		    "SQLite store is state_dir/prefixd.db)", name);
-	return 0;
+	return conf_check_bmp(c, name, e);
 }
 
 static struct conf *
@@ -508,7 +611,8 @@ conf_free(struct conf *c)
 		return;
 	for (size_t i = 0; i < CONF_NKEYS; i++)
 		if (conf_keys[i].type == CT_STR || conf_keys[i].type == CT_PATH ||
-		    conf_keys[i].type == CT_HOSTPORT)
+		    conf_keys[i].type == CT_HOSTPORT || conf_keys[i].type == CT_ADDRS ||
+		    conf_keys[i].type == CT_ASNS)
 			free(*(char **)conf_field(c, &conf_keys[i]));
 	for (unsigned i = 0; i < c->n_rpki_cache; i++)
 		free(c->rpki_cache[i]);
@@ -524,7 +628,7 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 	const char *s = NULL;
 
 	switch (k->type) {
-	case CT_STR: case CT_PATH: case CT_HOSTPORT:
+	case CT_STR: case CT_PATH: case CT_HOSTPORT: case CT_ADDRS: case CT_ASNS:
 		s = *(char *const *)f;
 		snprintf(buf, len, "%s", s ? s : "");
 		return;
@@ -599,6 +703,16 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 		int is_restart = 0;
+		if (strcmp(k->section, "bmp") == 0 && (strcmp(k->key, "listen") == 0 ||
+		    strcmp(k->key, "allow") == 0)) {
+			conf_format(old, k, a, sizeof(a));
+			conf_format(new_conf, k, b, sizeof(b));
+			if (strcmp(a, b) != 0 && used < len)
+				used += (size_t)snprintf(buf + used, len - used, "%s[bmp] %s",
+				    n ? "," : "", k->key);
+			n += strcmp(a, b) != 0;
+			continue;
+		}
 		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0)
 			continue;
 		for (size_t j = 0; j < sizeof(restart) / sizeof(restart[0]); j++)

@@ -26,6 +26,8 @@ struct rtr;
 struct authctx;
 struct bird;
 struct lifecycle_ctl;
+struct bmp_station;
+struct lifecycle_bmp;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -38,6 +40,8 @@ struct daemon {
 	struct authctx *auth;           /* ownership proofs (rpki/authctx.h) */
 	struct bird *bird;              /* the router (bgp/bird.h); NULL without [bird] */
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
+	struct bmp_station *bmp;        /* the BMP station (bgp/bmp.h); NULL without [bmp] listen */
+	struct lifecycle_bmp *bmpmon;   /* its monitor (src/lifecycle/lifecycle_bmp.h); NULL too */
 	struct http *http;
 	struct api *api;                /* routes, status sections, group commit */
 	char *store_path;

@@ -32,10 +32,12 @@
 #include "api.h"
 #include "authctx.h"
 #include "bird.h"
+#include "bmp.h"
 #include "conf.h"
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "logcap.h"
@@ -64,6 +66,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_bmp_routes,        /* visibility (BMP) */
 	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
 
@@ -74,6 +77,7 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "bmp", api_bmp_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -102,7 +106,8 @@ pd_serve(void)
 	    metrics_add_renderer(pd.metrics, obs_metrics, pd.obs) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
-	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0)
+	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_bmp_metrics, &pd) < 0)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
@@ -164,6 +169,42 @@ pd_apply(struct conf *c, struct err *e)
 	return 0;
 }
 
+/* [bmp]'s keys for the monitor (the transits stay c's: the monitor copies them). */
+static void
+pd_bmp_conf(const struct conf *c, struct lifecycle_bmp_conf *mc)
+{
+	*mc = (struct lifecycle_bmp_conf){ c->bmp_require_visibility, c->bmp_visibility_timeout,
+		c->bmp_transits_v, c->n_bmp_transits };
+}
+
+/* With [bmp] listen: the station and its monitor, which confirms advertisements for the
+ * controller made next (deps->visibility). */
+static void
+pd_bmp_start(struct lifecycle_deps *deps)
+{
+	struct conf *c = pd.conf;
+	struct bmp_conf bc = { 0 };
+	struct lifecycle_bmp_conf mc;
+	char host[256];
+	unsigned port;
+	struct err e = { 0 };
+
+	if (c->bmp_listen == NULL)
+		return;
+	if (conf_split_hostport(c->bmp_listen, host, sizeof(host), &port, &e) < 0)
+		fatalx("bmp: %s", e.msg);
+	bc.listen_addr = host;
+	bc.listen_port = port;
+	bc.allow = c->bmp_allow_v;
+	bc.nallow = c->n_bmp_allow;
+	if ((pd.bmp = bmp_station_new(pd.loop, &bc, &e)) == NULL)
+		fatalx("bmp: %s", e.msg);
+	pd_bmp_conf(c, &mc);
+	pd.bmpmon = lifecycle_bmp_new(pd.loop, pd.bmp, pd.obs, pd.rtr, &mc);
+	deps->visibility = (struct lifecycle_visibility){ lifecycle_bmp_wait, pd.bmpmon };
+	log_info("bmp: listening on %s for %u routers", c->bmp_listen, c->n_bmp_allow);
+}
+
 static void
 pd_reload(void)
 {
@@ -189,6 +230,12 @@ pd_reload(void)
 		log_warnx("SIGHUP: %s changed and take effect only after a restart", keys);
 	if (pd.lc != NULL)
 		lifecycle_ctl_set_conf(pd.lc, c);
+	if (pd.bmpmon != NULL) {
+		struct lifecycle_bmp_conf mc;
+
+		pd_bmp_conf(c, &mc);
+		lifecycle_bmp_set_conf(pd.bmpmon, &mc);
+	}
 	conf_free(pd.conf);
 	pd.conf = c;
 	if (pd.auth != NULL) {
@@ -293,12 +340,15 @@ pd_public_start(void)
 	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth };
+		pd.auth, { NULL, NULL } };
+	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
 		fatalx("loading public prefixes: %s", e.msg);
+	if (pd.bmpmon != NULL)
+		lifecycle_bmp_attach(pd.bmpmon, pd.lc);
 }
 
 /* Tears the public side down in the safe order (see each header). */
@@ -306,6 +356,10 @@ static void
 pd_public_stop(void)
 {
 	authctx_drain(pd.auth);
+	lifecycle_bmp_free(pd.bmpmon);          /* answers waiting advertisements first */
+	pd.bmpmon = NULL;
+	bmp_station_free(pd.bmp);
+	pd.bmp = NULL;
 	lifecycle_ctl_set_bird(pd.lc, NULL);
 	bird_stop(pd.bird);
 	pd.bird = NULL;

@@ -179,7 +179,8 @@ api_status_of(const char *code)
 		{ "internal", 500 },
 		{ "store-failed", 503 }, { "storage-full", 503 }, { "shutting-down", 503 },
 		{ "not-ready", 503 }, { "rpki-stale", 503 }, { "rpki-unavailable", 503 },
-		{ "rov-unavailable", 503 }, { "rov-failed", 503 },
+		{ "rov-unavailable", 503 }, { "rov-failed", 503 }, { "bmp-unavailable", 503 },
+		{ "not-visible", 504 },
 	};
 
 	if (code == NULL)

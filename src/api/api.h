@@ -101,6 +101,7 @@ extern const struct api_table api_prefix_routes;        /* api_prefix.c: public 
 extern const struct api_table api_rpki_routes;          /* api_rpki.c */
 extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
+extern const struct api_table api_bmp_routes;           /* api_bmp.c: visibility */
 extern const struct api_table api_ui_routes;            /* api_ui.c: the dashboard's static files */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
@@ -108,6 +109,7 @@ typedef json_t *(*api_section_fn)(struct daemon *d);
 json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
+json_t *api_bmp_status(struct daemon *d);               /* "bmp" */
 struct rtr_status;
 json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/status */
 
@@ -115,6 +117,7 @@ json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/
 void api_rpki_metrics(void *arg, FILE *out);
 void api_bird_metrics(void *arg, FILE *out);
 void api_prefix_metrics(void *arg, FILE *out);
+void api_bmp_metrics(void *arg, FILE *out);
 
 /* obs_tick_fn (arg: the struct daemon): answers the event feed's long polls. */
 void api_events_tick(void *arg, uint64_t head);
@@ -186,6 +189,9 @@ int api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field
 json_t *api_tags_to_json(const struct ipam_tags *t);
 /* Parses a CIDR field value; replies 400 (cidr-invalid / cidr-not-canonical) and returns -1. */
 int api_cidr_arg(struct api_ctx *ctx, const char *s, struct cidr *out);
+/* The CIDR of a route's {cidr} ('_' for '/') or {addr}/{len} path; replies 400 and returns
+ * -1 when bad (api_prefix.c). */
+int api_path_cidr(struct api_ctx *ctx, struct cidr *out);
 /* The id as a decimal string; a string or JSON null. */
 json_t *api_id_json(uint64_t id);
 json_t *api_str_or_null(const char *s);

@@ -16,6 +16,7 @@
  *   ctl_rpki.c    rpki status / validate (written by the RPKI module's owner)
  *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
  *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
+ *   ctl_bmp.c     visibility (BMP: which vantage points hold a prefix)
  *   ctl_prefix.c  prefix list / show, advertise, withdraw (written by the lifecycle's owner)
  *   ctl_events.c  events [--follow], audit verify (written by the observability owner)
  *
@@ -138,6 +139,7 @@ struct ctl_ctx {
 
 extern const struct ctl_cmd ctl_ipam_cmds[];    /* ctl_ipam.c */
 extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
+extern const struct ctl_cmd ctl_bmp_cmds[];     /* ctl_bmp.c */
 extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */

@@ -361,6 +361,8 @@ lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycl
 	(c->quiet ? log_debug : log_info)("prefix %s: %s -> %s (%s)",
 	    cidr_format(&p->cidr, b, sizeof(b)), lifecycle_state_name(before),
 	    lifecycle_state_name(p->state), lifecycle_event_name(ev));
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, p, before);
 	return 0;
 }
 
@@ -756,6 +758,7 @@ lifecycle_ctl_new(const struct lifecycle_deps *deps)
 	c->obs = deps->obs;
 	c->rtr = deps->rtr;
 	c->auth = deps->auth;
+	c->vis = deps->visibility;
 	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
 		log_warnx("lifecycle: no RTR change events: %s", e.msg);
 	ev_timer_init(&c->tick, lc_tick, 1., 1.);
@@ -810,6 +813,8 @@ lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 	}
 	log_info("lifecycle: %zu public prefixes (%zu advertised)", c->n,
 	    lc_count_state(c, LIFECYCLE_ADVERTISED));
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
 	if (lc_bird_up(c))
 		lc_ops_resume(c);
 	return 0;
@@ -876,7 +881,31 @@ lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e)
 		c->dropped[c->ndropped++] = p;
 	}
 	c->n = n;
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
 	return 0;
+}
+
+void
+lifecycle_ctl_on_change(struct lifecycle_ctl *c, lifecycle_ctl_change_fn fn, void *arg)
+{
+	c->on_change = fn;
+	c->on_change_arg = arg;
+}
+
+void
+lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char *action,
+    const char *key, json_t *note)
+{
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
+	struct err e = { 0 };
+
+	if (p == NULL)
+		return;
+	json_object_set(p->evidence, key, note);
+	if (lc_save(c, p, &e) < 0)
+		log_warnx("lifecycle: saving %s evidence: %s", key, e.msg);
+	lc_event(c, p, action, note);
 }
 
 int

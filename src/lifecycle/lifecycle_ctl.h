@@ -95,6 +95,25 @@ struct lifecycle_prefix {
 	uint64_t verify_gen;            /* which verification's answer counts */
 };
 
+/*
+ * Confirmation from outside (the BMP monitor, lifecycle_bmp.h; optional). Once BIRD confirmed
+ * an advertisement of n prefixes, the controller calls wait(arg, cidrs, n, done, op) and
+ * answers the request only when done(op, v) comes: exactly once, from the loop (possibly
+ * before wait returns), v[i] telling whether cidrs[i] became visible in time. A prefix that
+ * did not stays advertised and is reported "not-visible" (the operator decides).
+ */
+struct lifecycle_visible {
+	bool visible;
+	unsigned holding, required;     /* vantage points holding it from its origin / asked */
+	double waited;                  /* seconds */
+};
+typedef void (*lifecycle_visible_done_fn)(void *op, const struct lifecycle_visible *v);
+struct lifecycle_visibility {
+	void (*wait)(void *arg, const struct cidr *cidrs, size_t n, lifecycle_visible_done_fn done,
+	    void *op);                  /* NULL: advertisements answer once BIRD confirmed */
+	void *arg;
+};
+
 /* What the controller uses; all borrowed (the daemon owns them). rtr and auth may be NULL (not
  * configured); store NULL keeps everything in memory (tests). */
 struct lifecycle_deps {
@@ -105,6 +124,7 @@ struct lifecycle_deps {
 	struct obs *obs;                /* alerts; may be NULL */
 	struct rtr *rtr;
 	struct authctx *auth;
+	struct lifecycle_visibility visibility;
 };
 
 /* Creates the controller (the router is attached after, lifecycle_ctl_set_bird). */
@@ -134,6 +154,20 @@ void lifecycle_ctl_rollback(void *arg);
 
 /* reconcile_desired_fn: the routes BIRD should hold now (arg is the controller). */
 int lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e);
+
+/*
+ * FN(arg, p, before) after every state change of a prefix and, with p NULL, after the rows were
+ * (re)loaded. It runs inside the controller's transaction: it notes what changed and acts later
+ * (no store writes, no calls back into the controller). One subscriber; NULL fn removes it.
+ */
+typedef void (*lifecycle_ctl_change_fn)(void *arg, const struct lifecycle_prefix *p,
+    enum lifecycle_state before);
+void lifecycle_ctl_on_change(struct lifecycle_ctl *c, lifecycle_ctl_change_fn fn, void *arg);
+
+/* Records NOTE (borrowed) under KEY in the prefix's evidence and as an event ACTION (actor
+ * prefixd) in its history. Not inside a transaction of the controller. Unknown CIDR: no-op. */
+void lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char *action,
+    const char *key, json_t *note);
 
 /* Look-up and iteration (address order is not guaranteed: insertion order). */
 struct lifecycle_prefix *lifecycle_ctl_find(struct lifecycle_ctl *c, const struct cidr *p);

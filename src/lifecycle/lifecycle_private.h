@@ -34,6 +34,9 @@ struct lifecycle_ctl {
 	struct lifecycle_prefix **dropped;      /* reload removed them while verifying */
 	size_t ndropped, capdropped;
 	uint64_t verify_gen;
+	struct lifecycle_visibility vis;        /* deps->visibility */
+	lifecycle_ctl_change_fn on_change;      /* lifecycle_ctl_on_change */
+	void *on_change_arg;
 };
 
 /* lifecycle_ctl.c */
