@@ -44,6 +44,7 @@
 #include "obs.h"
 #include "priv.h"
 #include "rtr.h"
+#include "site_lease.h"
 #include "store.h"
 #include "store_pg.h"
 
@@ -73,6 +74,7 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "site", api_site_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -101,7 +103,8 @@ pd_serve(void)
 	    metrics_add_renderer(pd.metrics, obs_metrics, pd.obs) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
-	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0)
+	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_site_metrics, &pd) < 0)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
@@ -290,6 +293,8 @@ pd_public_start(void)
 	authctx_conf_from(c, &ac);
 	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
+	pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store, c->site_name,
+	    NULL, c->site_lease_renew });
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
 		pd.auth };
 	pd.lc = lifecycle_ctl_new(&deps);
@@ -313,6 +318,8 @@ pd_public_stop(void)
 	pd.rtr = NULL;
 	authctx_free(pd.auth);
 	pd.auth = NULL;
+	site_lease_free(pd.site);       /* a clean stop hands the site over at once */
+	pd.site = NULL;
 }
 
 static int
