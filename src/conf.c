@@ -30,6 +30,7 @@ enum conf_type {
 	CT_ASNS,        /* [bmp] transits: ASN[,...] into bmp_transits_v, text normalised */
 	CT_BACKEND,     /* sqlite|postgresql */
 	CT_MODE,        /* file mode in octal ("0660"), within [min,max], owner rw always */
+	CT_SITE,        /* a site name: [a-z0-9-]{1,32} (conf_site_name_ok) */
 };
 
 struct conf_key {
@@ -83,6 +84,7 @@ static const struct conf_key conf_keys[] = {
 	{ "policy", "max_withdraw_percent", CT_UINT, O(policy_max_withdraw_percent), 0, 100, "10" },
 	{ "policy", "on_invalid", CT_ON_INVALID, O(policy_on_invalid), 0, 0, "alert" },
 	{ "policy", "provision_timeout", CT_UINT, O(policy_provision_timeout), 1, 604800, "3600" },
+	{ "policy", "max_withdraw_rate", CT_UINT, O(policy_max_withdraw_rate), 0, 1000000, "0" },
 	{ "store", "backend", CT_BACKEND, O(store_backend), 0, 0, "sqlite" },
 	{ "store", "dsn", CT_STR, O(store_dsn), 0, 0, NULL },
 	{ "bmp", "listen", CT_HOSTPORT, O(bmp_listen), 0, 0, NULL },
@@ -90,11 +92,14 @@ static const struct conf_key conf_keys[] = {
 	{ "bmp", "require_visibility", CT_UINT, O(bmp_require_visibility), 0, 1024, "0" },
 	{ "bmp", "visibility_timeout", CT_UINT, O(bmp_visibility_timeout), 1, 3600, "60" },
 	{ "bmp", "transits", CT_ASNS, O(bmp_transits), 0, 0, NULL },
+	{ "site", "name", CT_SITE, O(site_name), 0, 0, "local" },
+	{ "site", "change_timeout", CT_UINT, O(site_change_timeout), 1, 3600, "30" },
+	{ "site", "lease_renew", CT_UINT, O(site_lease_renew), 1, 600, "2" },
 };
 #undef O
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 static const char *const conf_sections[] = { "daemon", "rpki", "bird", "bgp", "auth", "policy",
-    "store", "bmp" };
+    "store", "bmp", "site" };
 
 struct conf_parse {
 	struct conf *c;
@@ -167,6 +172,17 @@ conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned *port, s
  * Free-text values must print back to the same value (prefixd -n): no control characters,
  * and no ';' or '#', which inih would read as the start of a comment.
  */
+int
+conf_site_name_ok(const char *v, size_t len)
+{
+	if (len == 0 || len > CONF_SITE_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return -1;
+	return 0;
+}
+
 static int
 conf_text_ok(const char *v)
 {
@@ -335,6 +351,14 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			*(enum conf_store_backend *)f = CONF_STORE_POSTGRESQL;
 		else
 			return err_set(e, "conf-invalid", "%s: '%s' is not sqlite|postgresql", k->key, v);
+		return 0;
+	case CT_SITE:
+		if (*v == '\0')
+			v = k->def;         /* empty: unset, the default */
+		if (conf_site_name_ok(v, strlen(v)) < 0)
+			return err_set(e, "conf-invalid", "%s: '%s' is not a site name (1-%d of a-z, "
+			    "0-9, '-')", k->key, v, CONF_SITE_NAME_MAX);
+		snprintf((char *)f, CONF_SITE_NAME_MAX + 1, "%s", v);
 		return 0;
 	}
 	return err_set(e, "conf-invalid", "%s: unhandled type", k->key);
@@ -661,6 +685,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 		snprintf(buf, len, "%s", *(const enum conf_store_backend *)f == CONF_STORE_POSTGRESQL ?
 		    "postgresql" : "sqlite");
 		return;
+	case CT_SITE:
+		snprintf(buf, len, "%s", (const char *)f);
+		return;
 	}
 }
 
@@ -693,7 +720,8 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
 	    "readonly_socket", "readonly_socket_group", "readonly_socket_mode", "listen",
-	    "request_timeout", "max_connections", "user", "group", "groups", "backend", "dsn" };
+	    "request_timeout", "max_connections", "user", "group", "groups", "backend", "dsn",
+	    "name", "lease_renew" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;
@@ -713,7 +741,8 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 			n += strcmp(a, b) != 0;
 			continue;
 		}
-		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0)
+		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0 &&
+		    strcmp(k->section, "site") != 0)
 			continue;
 		for (size_t j = 0; j < sizeof(restart) / sizeof(restart[0]); j++)
 			is_restart |= strcmp(restart[j], k->key) == 0;

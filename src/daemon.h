@@ -28,6 +28,7 @@ struct bird;
 struct lifecycle_ctl;
 struct bmp_station;
 struct lifecycle_bmp;
+struct site_lease;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -42,6 +43,7 @@ struct daemon {
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
 	struct bmp_station *bmp;        /* the BMP station (bgp/bmp.h); NULL without [bmp] listen */
 	struct lifecycle_bmp *bmpmon;   /* its monitor (src/lifecycle/lifecycle_bmp.h); NULL too */
+	struct site_lease *site;        /* this site's writer lease (src/lifecycle/site_lease.h) */
 	struct http *http;
 	struct api *api;                /* routes, status sections, group commit */
 	char *store_path;

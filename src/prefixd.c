@@ -47,6 +47,7 @@
 #include "priv.h"
 #include "rdap.h"
 #include "rtr.h"
+#include "site_lease.h"
 #include "store.h"
 #include "store_pg.h"
 
@@ -78,6 +79,7 @@ static const struct {
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
 	{ "bmp", api_bmp_status },
+	{ "site", api_site_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -107,7 +109,8 @@ pd_serve(void)
 	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0 ||
-	    metrics_add_renderer(pd.metrics, api_bmp_metrics, &pd) < 0)
+	    metrics_add_renderer(pd.metrics, api_bmp_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_site_metrics, &pd) < 0)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
@@ -339,6 +342,11 @@ pd_public_start(void)
 	authctx_conf_from(c, &ac);
 	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
+	/* The writer lease matters only where several instances share a store (PostgreSQL); an
+	 * SQLite store belongs to one process, which is its site's writer by construction. */
+	if (c->store_backend == CONF_STORE_POSTGRESQL)
+		pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store,
+		    c->site_name, NULL, c->site_lease_renew });
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
 		pd.auth, { NULL, NULL } };
 	pd_bmp_start(&deps);
@@ -369,6 +377,8 @@ pd_public_stop(void)
 	pd.rtr = NULL;
 	authctx_free(pd.auth);
 	pd.auth = NULL;
+	site_lease_free(pd.site);       /* a clean stop hands the site over at once */
+	pd.site = NULL;
 }
 
 static int

@@ -110,6 +110,7 @@ json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
 json_t *api_bmp_status(struct daemon *d);               /* "bmp" */
+json_t *api_site_status(struct daemon *d);              /* "site" (api_site.c) */
 struct rtr_status;
 json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/status */
 
@@ -118,6 +119,7 @@ void api_rpki_metrics(void *arg, FILE *out);
 void api_bird_metrics(void *arg, FILE *out);
 void api_prefix_metrics(void *arg, FILE *out);
 void api_bmp_metrics(void *arg, FILE *out);
+void api_site_metrics(void *arg, FILE *out);
 
 /* obs_tick_fn (arg: the struct daemon): answers the event feed's long polls. */
 void api_events_tick(void *arg, uint64_t head);

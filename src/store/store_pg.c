@@ -87,6 +87,8 @@ static const char *const store_pg_migrations[] = {
 	"CREATE TABLE counters(name text PRIMARY KEY, value bigint NOT NULL);"
 	"CREATE TABLE docs(kind text NOT NULL, key text NOT NULL, doc text NOT NULL,"
 	"  PRIMARY KEY(kind, key));"),
+	/* 2: sites (issue 17): per (prefix, site) desire and state, leases, the breaker */
+	store_pg_sites_migration,
 };
 #define STORE_PG_NMIGRATIONS \
 	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
@@ -783,6 +785,7 @@ static const struct store_ops store_pg_ops = {
 	.event_head = store_pg_event_head,
 	.audit_verify = store_pg_audit_verify,
 	.events_index = store_pg_events_index,
+	.sites = &store_pg_site_ops,
 };
 
 int

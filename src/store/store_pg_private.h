@@ -100,6 +100,11 @@ int64_t store_pg_int(const PGresult *r, int row, int col);
 const char *store_pg_text(const PGresult *r, int row, int col);     /* NULL when NULL */
 int store_pg_cidr(const PGresult *r, int row, int col, struct cidr *c, struct err *e);
 
+/* ---- sites (store_pg_sites.c; store_sites.h) ---- */
+
+extern const char store_pg_sites_migration[];          /* migration 2 */
+extern const struct store_site_ops store_pg_site_ops;
+
 /* ---- the event log (store_pg_events.c) ---- */
 
 /* Takes the chain head's row lock unless this transaction holds it (see store_pg_head);

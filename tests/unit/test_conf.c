@@ -514,6 +514,71 @@ test_bmp_listen_and_allow_need_a_restart(void **state)
 	conf_free(b);
 }
 
+static void
+test_site_defaults_to_local(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_string_equal(c->site_name, "local");
+	assert_int_equal(c->site_change_timeout, 30);
+	assert_int_equal(c->site_lease_renew, 2);
+	assert_int_equal(c->policy_max_withdraw_rate, 0);
+	conf_free(c);
+}
+
+static void
+test_site_keys_load(void **state)
+{
+	struct err e;
+	struct conf *c = load("[site]\nname = fra1-b\nchange_timeout = 5\nlease_renew = 1\n"
+	    "[policy]\nmax_withdraw_rate = 20\n", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->site_name, "fra1-b");
+	assert_int_equal(c->site_change_timeout, 5);
+	assert_int_equal(c->site_lease_renew, 1);
+	assert_int_equal(c->policy_max_withdraw_rate, 20);
+	conf_free(c);
+	c = load("[site]\nname =\n", &e);         /* empty: the default */
+	assert_non_null(c);
+	assert_string_equal(c->site_name, "local");
+	conf_free(c);
+}
+
+static void
+test_site_name_refuses_bad_characters(void **state)
+{
+	(void)state;
+	refused("[site]\nname = Edge1\n", "t.conf:2: name: 'Edge1' is not a site name");
+	refused("[site]\nname = edge_1\n", "is not a site name (1-32 of a-z, 0-9, '-')");
+	refused("[site]\nname = edge 1\n", "is not a site name");
+	refused("[site]\nname = edge1,edge2\n", "is not a site name");
+	refused("[site]\nname = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "is not a site name");
+	refused("[site]\nlease_renew = 0\n", "lease_renew: '0' is not an integer in 1..600");
+	refused("[site]\nchange_timeout = 0\n", "change_timeout");
+	refused("[site]\nzone = a\n", "unknown key 'zone' in [site]");
+	assert_int_equal(conf_site_name_ok("a", 1), 0);
+	assert_int_equal(conf_site_name_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 32), 0);
+	assert_int_equal(conf_site_name_ok("", 0), -1);
+}
+
+static void
+test_site_name_and_lease_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[site]\nname = a\n", &e);
+	struct conf *b = load("[site]\nname = b\nlease_renew = 3\nchange_timeout = 9\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "name,lease_renew");
+	conf_free(a);
+	conf_free(b);
+}
+
 int
 main(void)
 {
@@ -555,6 +620,10 @@ main(void)
 		cmocka_unit_test(test_store_postgresql_takes_a_dsn),
 		cmocka_unit_test(test_store_backend_and_dsn_must_agree),
 		cmocka_unit_test(test_store_keys_need_a_restart),
+		cmocka_unit_test(test_site_defaults_to_local),
+		cmocka_unit_test(test_site_keys_load),
+		cmocka_unit_test(test_site_name_refuses_bad_characters),
+		cmocka_unit_test(test_site_name_and_lease_need_a_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

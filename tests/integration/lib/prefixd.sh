@@ -160,7 +160,8 @@ pd_db() {
 
 # pd_dump: the store as SQL text, stable across runs (reads through WAL; safe while running).
 # Leaves out history's address index (event_ranges and meta "ranges_upto"): derived data
-# that the daemon brings up to date on its own about once a second (store_events_index).
+# that the daemon brings up to date on its own about once a second (store_events_index),
+# and the site lease (site_leases: renewed every [site] lease_renew seconds, liveness).
 pd_dump() {
 	local db t
 	if [ -n "${PG_DSN:-}" ]; then
@@ -172,7 +173,8 @@ pd_dump() {
 	fi
 	db=$(pd_db) || pd_fail "no store file in $PD_STATE"
 	sqlite3 -readonly "$db" .dump |
-		grep -v -e '^INSERT INTO event_ranges VALUES' -e "^INSERT INTO meta VALUES('ranges_upto'"
+		grep -v -e '^INSERT INTO event_ranges VALUES' -e "^INSERT INTO meta VALUES('ranges_upto'" \
+		    -e '^INSERT INTO site_leases VALUES'
 }
 
 # pd_store_sql SQLITE-SQL POSTGRESQL-SQL: edits the store behind prefixd's back (stop it
