@@ -48,6 +48,7 @@
 #include "rdap.h"
 #include "rtr.h"
 #include "site_lease.h"
+#include "api_prefix_sites.h"
 #include "store.h"
 #include "store_pg.h"
 
@@ -69,6 +70,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_bird_routes,       /* BIRD status, reconcile */
 	&api_bmp_routes,        /* visibility (BMP) */
 	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
+	&api_sites_routes,      /* sites (issue 17): list, withdrawal breaker reset */
 };
 
 static const struct {
@@ -348,7 +350,7 @@ pd_public_start(void)
 		pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store,
 		    c->site_name, NULL, c->site_lease_renew });
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth, { NULL, NULL } };
+		pd.auth, { NULL, NULL }, pd.site };
 	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);

@@ -181,6 +181,9 @@ api_status_of(const char *code)
 		{ "not-ready", 503 }, { "rpki-stale", 503 }, { "rpki-unavailable", 503 },
 		{ "rov-unavailable", 503 }, { "rov-failed", 503 }, { "bmp-unavailable", 503 },
 		{ "not-visible", 504 },
+		/* sites (issue 17) */
+		{ "site-unknown", 404 }, { "lease-lost", 409 }, { "circuit-open", 503 },
+		{ "site-standby", 503 }, { "site-unavailable", 503 }, { "site-timeout", 504 },
 	};
 
 	if (code == NULL)

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_prefix_sites.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "metrics.h"
@@ -107,6 +108,7 @@ apx_list(struct api_ctx *ctx)
 			continue;
 		json_array_append_new(list, lifecycle_ctl_prefix_json(p));
 	}
+	api_sites_summary(ctx->d, list);
 	lifecycle_ctl_counts(c, counts);
 	cj = json_object();
 	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
@@ -127,7 +129,10 @@ apx_show(struct api_ctx *ctx)
 		api_error(ctx, "not-found", "%.64s is not a public prefix", ctx->params[0]);
 		return;
 	}
-	api_reply(ctx, 200, lifecycle_ctl_prefix_json(p));
+	json_t *j = lifecycle_ctl_prefix_json(p);
+
+	json_object_set_new(j, "sites", api_sites_of(ctx->d, p));
+	api_reply(ctx, 200, j);
 }
 
 /* ---- advertise / withdraw ------------------------------------------------------------- */
@@ -280,9 +285,9 @@ static void
 apx_change(struct api_ctx *ctx, bool withdraw)
 {
 	static const char *const adv_f[] = { "cidr:s", "cidrs:a", "allow_origin:a", "dry_run:b",
-		NULL };
+		"sites:a", "all_sites:b", NULL };
 	static const char *const wd_f[] = { "cidr:s", "cidrs:a", "drain:i", "confirm_large:b",
-		"dry_run:b", NULL };
+		"dry_run:b", "sites:a", "all_sites:b", NULL };
 	struct lifecycle_ctl *c = apx_need(ctx);
 	struct lifecycle_ctl_req r = { 0 };
 	uint32_t allow[LIFECYCLE_CTL_MAX_ALLOW];
@@ -306,6 +311,11 @@ apx_change(struct api_ctx *ctx, bool withdraw)
 	r.confirm_large = json_is_true(json_object_get(ctx->body, "confirm_large"));
 	r.dry_run = json_is_true(json_object_get(ctx->body, "dry_run"));
 	r.who = &ctx->who;
+	if (api_sites_requested(ctx->body)) {   /* issue 17: at several sites */
+		api_sites_change(ctx, withdraw, &r);
+		free(v);
+		return;
+	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("calloc");
 	w->req = ctx->req;

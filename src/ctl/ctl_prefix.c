@@ -7,6 +7,11 @@
  *                                               POST /v1/advertise; waits for BIRD's read-back
  *   withdraw CIDR... [--drain SECONDS] [--confirm-large] [--dry-run]
  *                                               POST /v1/withdraw
+ *   advertise|withdraw ... --site S[,S...] | --all-sites
+ *                                               at those sites (issue 17); without either,
+ *                                               this instance's site only (as before)
+ *   site list                                   GET /v1/sites
+ *   site breaker-reset                          POST /v1/sites/breaker/reset (admin)
  *
  * Exit 0 only when every prefix reached its goal (advertised; withdrawn, or draining with
  * --drain; a dry run whose checks all passed), 1 with the first failure's code otherwise.
@@ -22,7 +27,17 @@
 
 static const struct ctl_col prefix_cols[] = {
 	{ "CIDR", "cidr" }, { "POOL", "pool" }, { "ORIGIN", "origin_asn" },
-	{ "STATE", "state" }, { "FAILURE", "failure_reason" }, { 0 },
+	{ "STATE", "state" }, { "SITES", "sites" }, { "FAILURE", "failure_reason" }, { 0 },
+};
+
+static const struct ctl_col site_change_cols[] = {
+	{ "SITE", "site" }, { "CIDR", "cidr" }, { "STATE", "state" }, { "CODE", "code" },
+	{ "MESSAGE", "message" }, { 0 },
+};
+
+static const struct ctl_col site_cols[] = {
+	{ "SITE", "site" }, { "HOLDER", "holder" }, { "EPOCH", "epoch" }, { "LIVE", "live" },
+	{ 0 },
 };
 
 static const struct ctl_col change_cols[] = {
@@ -82,7 +97,10 @@ print_change(struct ctl_ctx *ctx, json_t *reply)
 	const char *diff = json_string_value(json_object_get(reply, "diff"));
 	char d[4096];
 
-	ctl_out_table(ctx->out, json_object_get(reply, "prefixes"), change_cols);
+	if (json_object_get(reply, "results") != NULL)  /* by site */
+		ctl_out_table(ctx->out, json_object_get(reply, "results"), site_change_cols);
+	else
+		ctl_out_table(ctx->out, json_object_get(reply, "prefixes"), change_cols);
 	if (json_is_true(json_object_get(reply, "dry_run")))
 		fprintf(ctx->out, "dry run: nothing changed; BIRD route diff: %s\n",
 		    diff && diff[0] ? ctl_out_text(diff, d, sizeof(d)) : "(none)");
@@ -120,6 +138,48 @@ run_show(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	return ctl_request(ctx, "GET", p.s, NULL, print_prefix);
 }
 
+/* --site S[,S...] into "sites", --all-sites into "all_sites"; -1 (told) when unusable. The
+ * daemon checks the names again (it knows the sites); an empty name is refused here. */
+static int
+change_sites(struct ctl_ctx *ctx, const struct ctl_inv *inv, json_t *body)
+{
+	const char *site = ctl_inv_str(inv, "site");
+	json_t *list;
+	char buf[1024];
+
+	if (site != NULL && ctl_inv_flag(inv, "all-sites")) {
+		fprintf(ctx->errf, "prefixctl: give --site or --all-sites, not both\n");
+		return -1;
+	}
+	if (ctl_inv_flag(inv, "all-sites"))
+		json_object_set_new(body, "all_sites", json_true());
+	if (site == NULL)
+		return 0;
+	if (snprintf(buf, sizeof(buf), "%s", site) >= (int)sizeof(buf)) {
+		fprintf(ctx->errf, "prefixctl: --site: too long\n");
+		return -1;
+	}
+	list = json_array();
+	json_object_set_new(body, "sites", list);
+	for (size_t i = 0, start = 0; ; i++) {
+		if (buf[i] != ',' && buf[i] != '\0')
+			continue;
+		if (i == start) {
+			fprintf(ctx->errf, "prefixctl: --site: an empty site name in '%s' (give "
+			    "S[,S...]; --all-sites for every site)\n", site);
+			return -1;
+		}
+		if (buf[i] == '\0') {
+			json_array_append_new(list, json_string(buf + start));
+			break;
+		}
+		buf[i] = '\0';
+		json_array_append_new(list, json_string(buf + start));
+		start = i + 1;
+	}
+	return 0;
+}
+
 /* {"cidrs":[every positional], "dry_run"?} */
 static json_t *
 change_body(const struct ctl_inv *inv)
@@ -153,6 +213,10 @@ run_advertise(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	while ((s = ctl_inv_next(inv, "allow-origin", &it)) != NULL)
 		json_array_append_new(allow, json_integer(strtoll(s, NULL, 10)));
 	json_object_set_new(body, "allow_origin", allow);
+	if (change_sites(ctx, inv, body) < 0) {
+		json_decref(body);
+		return CTL_EXIT_USAGE;
+	}
 	return send_change(ctx, "/v1/advertise", body);
 }
 
@@ -166,7 +230,50 @@ run_withdraw(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 		json_object_set_new(body, "drain", json_integer(drain));
 	if (ctl_inv_flag(inv, "confirm-large"))
 		json_object_set_new(body, "confirm_large", json_true());
+	if (change_sites(ctx, inv, body) < 0) {
+		json_decref(body);
+		return CTL_EXIT_USAGE;
+	}
 	return send_change(ctx, "/v1/withdraw", body);
+}
+
+static void
+print_sites(struct ctl_ctx *ctx, json_t *reply)
+{
+	json_t *b = json_object_get(reply, "breaker");
+
+	ctl_out_table(ctx->out, json_object_get(reply, "sites"), site_cols);
+	fprintf(ctx->out, "withdrawal breaker: %s (%lld withdrawals in the last minute, "
+	    "max_withdraw_rate %lld)\n", json_string_value(json_object_get(b, "state")) ?
+	    json_string_value(json_object_get(b, "state")) : "?",
+	    (long long)json_integer_value(json_object_get(b, "withdrawals_last_minute")),
+	    (long long)json_integer_value(json_object_get(b, "max_withdraw_rate")));
+}
+
+static int
+run_sites(struct ctl_ctx *ctx, const struct ctl_inv *inv)
+{
+	(void)inv;
+	return ctl_request(ctx, "GET", "/v1/sites", NULL, print_sites);
+}
+
+static void
+print_reset(struct ctl_ctx *ctx, json_t *reply)
+{
+	(void)reply;
+	fprintf(ctx->out, "withdrawal breaker: closed\n");
+}
+
+static int
+run_breaker_reset(struct ctl_ctx *ctx, const struct ctl_inv *inv)
+{
+	json_t *body = json_object();
+	int rc;
+
+	(void)inv;
+	rc = ctl_request(ctx, "POST", "/v1/sites/breaker/reset", body, print_reset);
+	json_decref(body);
+	return rc;
 }
 
 #define CIDR_ARG(flags) { "CIDR", CTL_CIDR, flags, NULL, 0, 0, NULL, "a public prefix" }
@@ -180,10 +287,16 @@ static const struct ctl_opt opt_list[] = {
 	{ "pool", CTL_STRING, 0, "P", 0, 0, NULL, "only prefixes of this pool" },
 	{ 0 },
 };
+#define SITE_OPTS \
+	{ "site", CTL_STRING, 0, "S[,S...]", 0, 0, NULL, "at these sites (default: this " \
+	  "instance's own site)" }, \
+	{ "all-sites", CTL_FLAG, 0, NULL, 0, 0, NULL, "at every site the store knows" }
+
 static const struct ctl_opt opt_advertise[] = {
 	{ "allow-origin", CTL_NUM, CTL_OPT_REPEAT, "ASN", 1, 4294967295LL, NULL,
 	  "another origin AS that may still announce it (planned hand-over)" },
 	{ "dry-run", CTL_FLAG, 0, NULL, 0, 0, NULL, "run every check, show BIRD's route diff" },
+	SITE_OPTS,
 	{ 0 },
 };
 static const struct ctl_opt opt_withdraw[] = {
@@ -191,6 +304,7 @@ static const struct ctl_opt opt_withdraw[] = {
 	  "announce with GRACEFUL_SHUTDOWN (65535:0) this long first" },
 	{ "confirm-large", CTL_FLAG, 0, NULL, 0, 0, NULL, "allow more than max_withdraw" },
 	{ "dry-run", CTL_FLAG, 0, NULL, 0, 0, NULL, "run every check, show BIRD's route diff" },
+	SITE_OPTS,
 	{ 0 },
 };
 
@@ -199,10 +313,15 @@ const struct ctl_cmd ctl_prefix_cmds[] = {
 	  NULL, opt_list, NULL, run_list },
 	{ "prefix show", "CIDR", "one public prefix: state, failure_reason, evidence", arg_one,
 	  NULL, NULL, run_show },
-	{ "advertise", "CIDR... [--allow-origin ASN] [--dry-run]",
+	{ "advertise", "CIDR... [--allow-origin ASN] [--dry-run] [--site S[,S...] | --all-sites]",
 	  "announce public prefixes through BIRD (every interlock of SPEC §3)", arg_many,
 	  opt_advertise, NULL, run_advertise },
-	{ "withdraw", "CIDR... [--drain SECONDS] [--confirm-large] [--dry-run]",
+	{ "withdraw", "CIDR... [--drain SECONDS] [--confirm-large] [--dry-run] "
+	  "[--site S[,S...] | --all-sites]",
 	  "stop announcing public prefixes", arg_many, opt_withdraw, NULL, run_withdraw },
+	{ "site list", "", "sites in the store: writer lease holder, epoch, live; the "
+	  "withdrawal circuit breaker", NULL, NULL, NULL, run_sites },
+	{ "site breaker-reset", "", "close the withdrawal circuit breaker (admin)", NULL, NULL,
+	  NULL, run_breaker_reset },
 	{ 0 },
 };

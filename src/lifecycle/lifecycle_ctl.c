@@ -759,11 +759,13 @@ lifecycle_ctl_new(const struct lifecycle_deps *deps)
 	c->rtr = deps->rtr;
 	c->auth = deps->auth;
 	c->vis = deps->visibility;
+	c->lease = deps->lease;
 	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
 		log_warnx("lifecycle: no RTR change events: %s", e.msg);
 	ev_timer_init(&c->tick, lc_tick, 1., 1.);
 	c->tick.data = c;
 	ev_timer_start(c->loop, &c->tick);
+	lc_sites_start(c);
 	return c;
 }
 
@@ -787,6 +789,7 @@ lifecycle_ctl_free(struct lifecycle_ctl *c)
 	if (c == NULL)
 		return;
 	ev_timer_stop(c->loop, &c->tick);
+	lc_sites_stop(c);
 	if (c->rtr != NULL)
 		rtr_unsubscribe(c->rtr, lc_rtr_change, c);
 	for (size_t i = 0; i < c->n; i++)
@@ -911,7 +914,16 @@ lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char 
 int
 lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e)
 {
-	struct lifecycle_ctl *c = arg;
+	/* the reconciler writes what this answers: a standby never writes BIRD, not even a
+	 * repair (its run ends with site-standby) */
+	if (!lc_may_write(arg, e))
+		return -1;
+	return lc_desired_set(arg, out, e);
+}
+
+int
+lc_desired_set(struct lifecycle_ctl *c, struct bird_routeset *out, struct err *e)
+{
 	int64_t now = lc_now();
 
 	for (size_t i = 0; i < c->n; i++) {

@@ -65,6 +65,7 @@ struct authctx;
 struct bird;
 struct bird_routeset;
 struct lifecycle_ctl;
+struct site_lease;
 
 #define LIFECYCLE_CTL_MAX_BATCH 100000   /* prefixes in one advertise / withdraw request */
 #define LIFECYCLE_CTL_MAX_ALLOW 16       /* --allow-origin values */
@@ -125,6 +126,13 @@ struct lifecycle_deps {
 	struct rtr *rtr;
 	struct authctx *auth;
 	struct lifecycle_visibility visibility;
+	/* Issue 17: this instance's writer lease (site_lease.h), NULL on SQLite (one instance,
+	 * its site's writer). With a lease, every BIRD transaction needs site_lease_may_write
+	 * (else "site-standby"), every (prefix, own site) result is recorded in the store
+	 * (store_site_record, fenced by the epoch of the transaction), and the controller
+	 * follows the store: every second it applies the desired state other instances recorded
+	 * for its site (lifecycle_ctl_sites_follow). */
+	struct site_lease *lease;
 };
 
 /* Creates the controller (the router is attached after, lifecycle_ctl_set_bird). */
@@ -238,6 +246,13 @@ void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl
     lifecycle_ctl_done_fn done, void *arg);
 void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
+
+/* The site this controller writes: the lease's, else [site] name. */
+const char *lifecycle_ctl_site(const struct lifecycle_ctl *c);
+/* One follow pass now (the 1 s timer runs it too): rows of the own site whose desire is not
+ * applied yet (pending, or failed before the desire was last recorded) become advertise /
+ * withdraw operations of this instance; their results are recorded per (prefix, site). */
+void lifecycle_ctl_sites_follow(struct lifecycle_ctl *c);
 
 /* Counters for metrics and status. */
 struct lifecycle_ctl_stats {

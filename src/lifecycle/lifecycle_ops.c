@@ -25,6 +25,7 @@
 #include "lifecycle_private.h"
 #include "log.h"
 #include "rpki.h"
+#include "store_sites.h"
 
 struct lc_item {
 	struct lifecycle_ctl *c;
@@ -55,6 +56,7 @@ struct lc_op {
 	size_t *vis_idx, nvis;          /* items awaiting c->vis (advertise) */
 	lifecycle_ctl_done_fn done;
 	void *arg;
+	uint64_t epoch;                 /* the lease epoch its BIRD transaction ran under */
 };
 
 static void lc_op_apply(struct lc_op *op);
@@ -119,6 +121,52 @@ lc_item_fail(struct lc_item *it, const char *code, const char *detail, bool with
 		it->msg[sizeof(it->msg) - 2] = '.';     /* cut: the prefix and code still stand */
 }
 
+/*
+ * Records each prefix's result at the own site (issue 17; only with a lease): advertised /
+ * withdrawn where it stands so, failed with its code otherwise; busy and site-standby are no
+ * result of this site. Under the epoch of the BIRD transaction (or the current one when BIRD
+ * was not reached): once the lease moved on, nothing is recorded and the prefix is reported
+ * lease-lost.
+ */
+static void
+lc_op_record(struct lc_op *op)
+{
+	struct lifecycle_ctl *c = op->c;
+	uint64_t epoch = op->epoch ? op->epoch : lc_epoch(c);
+	struct err e = { 0 };
+
+	if (c->lease == NULL || op->dry_run || op->n == 0)
+		return;
+	lc_batch_begin(c, op->n);
+	for (size_t i = 0; i < op->n; i++) {
+		struct lc_item *it = &op->items[i];
+		const char *state, *code = it->code;
+
+		if (it->p == NULL || (code != NULL && (strcmp(code, "busy") == 0 ||
+		    strcmp(code, "site-standby") == 0)))
+			continue;
+		bool up = it->p->state == LIFECYCLE_ADVERTISED;
+		bool down = !lifecycle_state_wants_route(it->p->state) &&
+		    !lifecycle_state_is_pending(it->p->state);
+
+		/* where it stands is the site's state; a refusal that leaves it where the request
+		 * wanted it (advertise of an advertised prefix, not-visible) is no failure */
+		if (up && (code == NULL || !op->withdraw))
+			state = "advertised", code = NULL;
+		else if (down && (code == NULL || op->withdraw))
+			state = "withdrawn", code = NULL;
+		else if (code != NULL)
+			state = "failed";
+		else
+			continue;               /* a drain still running: recorded when it ends */
+		if (lc_site_record(c, &it->cidr, state, code, code ? it->msg : NULL, epoch,
+		    &e) < 0)
+			lc_item_fail(it, e.code, e.msg, true);
+	}
+	if (lc_batch_end(c, NULL, &e) < 0)
+		log_warnx("site results not recorded: %s", e.msg);
+}
+
 /* Answers (or, for internal operations, logs) and frees the operation. */
 static void
 lc_op_finish(struct lc_op *op)
@@ -128,6 +176,7 @@ lc_op_finish(struct lc_op *op)
 
 	if (res == NULL)
 		fatal("calloc");
+	lc_op_record(op);
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 
@@ -228,7 +277,7 @@ lc_dry_run(struct lc_op *op)
 	struct err e = { 0 };
 	char buf[CIDR_STRLEN];
 
-	lifecycle_ctl_desired(c, &want, &e);
+	lc_desired_set(c, &want, &e);
 	bird_routeset_normalize(&want);
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
@@ -393,6 +442,14 @@ lc_op_apply(struct lc_op *op)
 		    .message = "no BIRD configured" });
 		return;
 	}
+	if (!lc_may_write(c, &e)) {     /* the lease went away since the checks */
+		struct bird_apply_result r = { .code = "site-standby" };
+
+		snprintf(r.message, sizeof(r.message), "%s", e.msg);
+		lc_applied(op, &r);
+		return;
+	}
+	op->epoch = lc_epoch(c);
 	lifecycle_ctl_desired(c, &want, &e);
 	bird_apply(c->bird, &want, lc_applied, op);
 	bird_routeset_clear(&want);
@@ -516,6 +573,8 @@ lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl_req 
 		lc_adv_check(it, NULL, 0, false);
 		if (it->code == NULL && !lc_bird_up(c))
 			lc_item_fail(it, "bird-unavailable", "BIRD is not connected", true);
+		if (it->code == NULL && !op->dry_run && !lc_may_write(c, &e))
+			lc_item_fail(it, e.code, e.msg, true);
 	}
 	op->rib_pending = 1;            /* held until every look-up is started */
 	for (size_t i = 0; i < op->n; i++) {
@@ -586,6 +645,17 @@ lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *
 		}
 		if (!lc_bird_up(c)) {
 			lc_item_fail(it, "bird-unavailable", "BIRD is not connected", true);
+			continue;
+		}
+		if (!op->dry_run && !lc_may_write(c, &e)) {
+			lc_item_fail(it, e.code, e.msg, true);
+			continue;
+		}
+		/* the circuit breaker counts every prefix-site withdrawal across instances; the
+		 * last check, so that only withdrawals about to happen are counted */
+		if (!op->dry_run && c->store != NULL && store_withdraw_admit(c->store, &it->cidr,
+		    lifecycle_ctl_site(c), lc_now(), cf->policy_max_withdraw_rate, &e) < 0) {
+			lc_item_fail(it, e.code, e.msg, true);
 			continue;
 		}
 		it->go = true;
@@ -664,7 +734,7 @@ lc_ops_resume(struct lifecycle_ctl *c)
 	int64_t now = lc_now();
 	size_t n = 0;
 
-	if (!lc_bird_up(c))
+	if (!lc_bird_up(c) || !lc_may_write(c, NULL))
 		return;
 	for (size_t i = 0; i < c->n; i++)
 		n += !c->v[i]->busy && lc_want_resume(c->v[i], now);
@@ -683,6 +753,7 @@ lc_ops_resume(struct lifecycle_ctl *c)
 		    .go = true, .held = true };
 		p->busy = true;
 	}
+	op->epoch = lc_epoch(c);
 	bird_reconcile_now(c->bird, lc_resume_done, op);
 }
 
@@ -694,15 +765,22 @@ lc_ops_drain_tick(struct lifecycle_ctl *c)
 
 	for (size_t i = 0; i < c->n; i++)
 		any |= !c->v[i]->busy && lc_want_drained(c->v[i], now);
-	if (any && lc_bird_up(c))
+	if (any && lc_bird_up(c) && lc_may_write(c, NULL))
 		lc_internal(c, true, NULL, lc_want_drained);
 }
 
 void
 lc_ops_policy_withdraw(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 {
-	if (p->state != LIFECYCLE_ADVERTISED || p->busy)
+	struct err e = { 0 };
+
+	if (p->state != LIFECYCLE_ADVERTISED || p->busy || !lc_may_write(c, NULL))
 		return;
+	if (c->store != NULL && store_withdraw_admit(c->store, &p->cidr, lifecycle_ctl_site(c),
+	    lc_now(), c->conf->policy_max_withdraw_rate, &e) < 0) {
+		log_warnx("policy on_invalid = withdraw: not withdrawn: %s", e.msg);
+		return;
+	}
 	log_warnx("policy on_invalid = withdraw: withdrawing an invalid prefix");
 	lc_internal(c, true, p, NULL);
 }

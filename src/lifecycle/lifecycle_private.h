@@ -37,6 +37,9 @@ struct lifecycle_ctl {
 	struct lifecycle_visibility vis;        /* deps->visibility */
 	lifecycle_ctl_change_fn on_change;      /* lifecycle_ctl_on_change */
 	void *on_change_arg;
+	struct site_lease *lease;               /* deps->lease (issue 17) */
+	ev_timer follow;                        /* 1 s: lifecycle_ctl_sites_follow */
+	unsigned following;                     /* follow operations running */
 };
 
 /* lifecycle_ctl.c */
@@ -62,6 +65,22 @@ int lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e);
 /* Appends an event without a transition (alerts). */
 void lc_event(struct lifecycle_ctl *c, struct lifecycle_prefix *p, const char *action,
     json_t *evidence);
+
+/* The routes BIRD should hold (lifecycle_ctl_desired without the writer check: dry runs). */
+int lc_desired_set(struct lifecycle_ctl *c, struct bird_routeset *out, struct err *e);
+
+/* lifecycle_sites.c (issue 17) */
+/* False (with e: site-standby) while another instance holds the site's lease. */
+bool lc_may_write(const struct lifecycle_ctl *c, struct err *e);
+/* The lease epoch now (0 without a lease). */
+uint64_t lc_epoch(const struct lifecycle_ctl *c);
+/* Records the result of CIDR at the own site (no-op without a lease): STATE "advertised",
+ * "withdrawn" or "failed" (CODE its reason), under EPOCH. -1 with e (lease-lost: the
+ * epoch moved on, nothing written). */
+int lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *state,
+    const char *code, const char *msg, uint64_t epoch, struct err *e);
+void lc_sites_start(struct lifecycle_ctl *c);
+void lc_sites_stop(struct lifecycle_ctl *c);
 
 /* lifecycle_ops.c */
 /* Re-applies the desired set after a restart or a BIRD reconnect: pending-advertise and

@@ -218,6 +218,29 @@ pgs_lease_get(struct store *st, const char *site, struct store_lease *out, struc
 }
 
 static int
+pgs_lease_list(struct store *st, struct store_lease *out, size_t max, size_t *n,
+    struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+	PGresult *r;
+
+	if ((r = pgs_run(store_pg(st), "SELECT site, holder, epoch, expires FROM site_leases"
+	    " ORDER BY site", &a, e)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		struct store_lease *l = &out[(*n)++];
+
+		memset(l, 0, sizeof(*l));
+		snprintf(l->site, sizeof(l->site), "%s", PQgetvalue(r, i, 0));
+		snprintf(l->holder, sizeof(l->holder), "%s", PQgetvalue(r, i, 1));
+		l->epoch = (uint64_t)store_pg_int(r, i, 2);
+		l->expires = store_pg_int(r, i, 3);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
 pgs_withdraw_lock(struct store *st, struct err *e)
 {
 	struct store_pg_args a = { .n = 0 };
@@ -294,6 +317,7 @@ const struct store_site_ops store_pg_site_ops = {
 	.lease_lock = pgs_lease_lock,
 	.lease_put = pgs_lease_put,
 	.lease_get = pgs_lease_get,
+	.lease_list = pgs_lease_list,
 	.withdraw_lock = pgs_withdraw_lock,
 	.withdraw_count = pgs_withdraw_count,
 	.withdraw_add = pgs_withdraw_add,

@@ -132,6 +132,16 @@ store_lease_get(struct store *st, const char *site, struct store_lease *out, str
 }
 
 int
+store_lease_list(struct store *st, struct store_lease *out, size_t max, size_t *n,
+    struct err *e)
+{
+	*n = 0;
+	if (SITE_OPS(st) == NULL)
+		return site_unsupported(st, e);
+	return SITE_OPS(st)->lease_list(st, out, max, n, e);
+}
+
+int
 store_lease_release(struct store *st, const char *site, const char *holder, struct err *e)
 {
 	struct store_lease l;

@@ -40,6 +40,7 @@
 #define PREFIXD_STORE_SITES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cidr.h"
@@ -90,6 +91,8 @@ struct store_site_ops {
 	int (*lease_put)(struct store *st, const struct store_lease *l, struct err *e);
 	int (*lease_get)(struct store *st, const char *site, struct store_lease *out,
 	    struct err *e);
+	int (*lease_list)(struct store *st, struct store_lease *out, size_t max, size_t *n,
+	    struct err *e);
 	int (*withdraw_lock)(struct store *st, struct err *e);
 	int (*withdraw_count)(struct store *st, int64_t since, int64_t *n, struct err *e);
 	int (*withdraw_add)(struct store *st, const struct cidr *c, const char *site,
@@ -120,6 +123,10 @@ int store_lease_acquire(struct store *st, const char *site, const char *holder, 
     unsigned ttl, struct store_lease *out, struct err *e);
 /* 0 and *out, 1 when SITE has no lease row, -1 with e. */
 int store_lease_get(struct store *st, const char *site, struct store_lease *out,
+    struct err *e);
+/* Every site's lease row, in site order: up to MAX into OUT, *n of them (the sites the store
+ * knows: every instance that ever ran on it made its site's row). 0 or -1 with e. */
+int store_lease_list(struct store *st, struct store_lease *out, size_t max, size_t *n,
     struct err *e);
 /* Gives the lease up (expires now) if HOLDER holds it; a clean stop hands over at once. */
 int store_lease_release(struct store *st, const char *site, const char *holder,

@@ -201,6 +201,32 @@ sq_lease_get(struct store *st, const char *site, struct store_lease *out, struct
 }
 
 static int
+sq_lease_list(struct store *st, struct store_lease *out, size_t max, size_t *n,
+    struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q = sq_prep(s, "SELECT site, holder, epoch, expires FROM site_leases"
+	    " ORDER BY site", e, "");
+	int step;
+
+	if (q == NULL)
+		return -1;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
+		struct store_lease *l = &out[(*n)++];
+
+		memset(l, 0, sizeof(*l));
+		snprintf(l->site, sizeof(l->site), "%s", store_col_text(q, 0));
+		snprintf(l->holder, sizeof(l->holder), "%s", store_col_text(q, 1));
+		l->epoch = (uint64_t)sqlite3_column_int64(q, 2);
+		l->expires = sqlite3_column_int64(q, 3);
+	}
+	sqlite3_finalize(q);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return store_fail(s, e, "site leases");
+	return 0;
+}
+
+static int
 sq_withdraw_lock(struct store *st, struct err *e)
 {
 	(void)st;
@@ -274,6 +300,7 @@ const struct store_site_ops store_sqlite_site_ops = {
 	.lease_lock = sq_lease_lock,
 	.lease_put = sq_lease_put,
 	.lease_get = sq_lease_get,
+	.lease_list = sq_lease_list,
 	.withdraw_lock = sq_withdraw_lock,
 	.withdraw_count = sq_withdraw_count,
 	.withdraw_add = sq_withdraw_add,

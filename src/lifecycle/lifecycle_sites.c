@@ -1,0 +1,211 @@
+/*
+ * lifecycle_sites — the controller's part of sites (issue 17; contract in lifecycle_ctl.h,
+ * struct lifecycle_deps.lease): the writer check before BIRD is touched, the per-(prefix,
+ * site) record of each result under the lease epoch, and the follower that applies what
+ * other instances asked of this site.
+ *
+ * The follower: every second, while this instance holds its site's lease, it reads the store's
+ * rows of its own site (store_site_load) and takes those whose desire is not applied yet —
+ * state "pending", or "failed" with the desire recorded after the failure (asked again). A
+ * prefix already where the desire wants it is recorded so at once; the others become one
+ * advertise and one withdraw operation of this instance (every interlock of this site runs:
+ * its RIB, its RTR view, its rate limit, the circuit breaker), whose results lc_op_record
+ * writes. The blast-radius cap was the asking instance's check (confirm_large here).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "lifecycle_private.h"
+#include "log.h"
+#include "site_lease.h"
+#include "store_sites.h"
+
+const char *
+lifecycle_ctl_site(const struct lifecycle_ctl *c)
+{
+	return c->lease != NULL ? site_lease_site(c->lease) : c->conf->site_name;
+}
+
+bool
+lc_may_write(const struct lifecycle_ctl *c, struct err *e)
+{
+	if (c->lease == NULL || site_lease_may_write(c->lease))
+		return true;
+	if (e != NULL)
+		err_set(e, "site-standby", "this instance is a standby of site %s (another "
+		    "instance holds its writer lease): it does not write BIRD",
+		    site_lease_site(c->lease));
+	return false;
+}
+
+uint64_t
+lc_epoch(const struct lifecycle_ctl *c)
+{
+	return c->lease != NULL ? site_lease_epoch(c->lease) : 0;
+}
+
+int
+lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *state,
+    const char *code, const char *msg, uint64_t epoch, struct err *e)
+{
+	struct store_site_row r = { 0 };
+	json_t *ev = NULL;
+	char *evs = NULL;
+	int rc;
+
+	if (c->lease == NULL || c->store == NULL)
+		return 0;
+	if (code != NULL) {
+		ev = json_pack("{s:s, s:s}", "code", code, "message", msg ? msg : "");
+		evs = json_dumps(ev, JSON_COMPACT);
+	}
+	r.cidr = *cidr;
+	r.site = site_lease_site(c->lease);
+	r.state = state;
+	r.last_change = lc_now();
+	r.failure_reason = code;
+	r.evidence = evs;
+	r.epoch = epoch;
+	rc = store_site_record(c->store, &r, site_lease_holder(c->lease), lc_now(), e);
+	free(evs);
+	json_decref(ev);
+	return rc;
+}
+
+/* ---- the follower -------------------------------------------------------------------- */
+
+struct lc_follow {
+	struct cidr *v;                 /* rows to act on (collected first: no store write
+	                                   while the store's rows are being read) */
+	bool *want;
+	size_t n, cap;
+};
+
+static int
+lc_follow_row(void *arg, const struct store_site_row *r, struct err *e)
+{
+	struct lc_follow *f = arg;
+
+	(void)e;
+	if (strcmp(r->state, "pending") != 0 && !(strcmp(r->state, "failed") == 0 &&
+	    r->desired_at > r->last_change))
+		return 0;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		if ((f->v = realloc(f->v, f->cap * sizeof(*f->v))) == NULL ||
+		    (f->want = realloc(f->want, f->cap * sizeof(*f->want))) == NULL)
+			fatal("realloc");
+	}
+	f->v[f->n] = r->cidr;
+	f->want[f->n++] = r->want;
+	return 0;
+}
+
+/* Sorts the collected rows into the two operations; a prefix already where its desire wants
+ * it is recorded at once. */
+static void
+lc_follow_sort(struct lifecycle_ctl *c, const struct lc_follow *f, struct cidr *adv,
+    size_t *nadv, struct cidr *wd, size_t *nwd)
+{
+	uint64_t epoch = lc_epoch(c);
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct lifecycle_prefix *p = lifecycle_ctl_find(c, &f->v[i]);
+		const char *state = NULL, *code = NULL;
+
+		if (p == NULL)
+			state = "failed", code = "not-found";
+		else if (p->busy)
+			continue;               /* its running operation records the result */
+		else if (f->want[i] && p->state == LIFECYCLE_ADVERTISED)
+			state = "advertised";
+		else if (!f->want[i] && !lifecycle_state_wants_route(p->state) &&
+		    !lifecycle_state_is_pending(p->state))
+			state = "withdrawn";
+		else if (f->want[i])
+			adv[(*nadv)++] = f->v[i];
+		else
+			wd[(*nwd)++] = f->v[i];
+		if (state != NULL && lc_site_record(c, &f->v[i], state, code, code ?
+		    "not a public prefix at this site's instance" : NULL, epoch, &e) < 0)
+			log_warnx("site follow: %s", e.msg);
+	}
+}
+
+static void
+lc_follow_done(void *arg, const struct lifecycle_outcome *o)
+{
+	struct lifecycle_ctl *c = arg;
+	char buf[CIDR_STRLEN];
+
+	c->following--;
+	if (o->first_failure != NULL)
+		log_warnx("site %s: %s of %s asked by another instance: %s",
+		    lifecycle_ctl_site(c), o->action, o->n ? cidr_format(&o->first_failure->cidr,
+		    buf, sizeof(buf)) : "(none)", o->first_failure->message);
+}
+
+void
+lifecycle_ctl_sites_follow(struct lifecycle_ctl *c)
+{
+	static const struct ipam_actor who = { .actor = "site-follower", .role = "system",
+		.request_id = "" };
+	struct lc_follow f = { 0 };
+	struct cidr *adv = NULL, *wd = NULL;
+	size_t nadv = 0, nwd = 0;
+	struct err e = { 0 };
+
+	if (c->lease == NULL || c->store == NULL || c->following > 0 || !lc_bird_up(c) ||
+	    !lc_may_write(c, NULL))
+		return;                 /* a site that cannot write leaves its rows pending */
+	if (store_site_load(c->store, NULL, lifecycle_ctl_site(c), lc_follow_row, &f, &e) < 0)
+		log_warnx("site follow: %s", e.msg);
+	else if (f.n > 0) {
+		if ((adv = calloc(f.n, sizeof(*adv))) == NULL ||
+		    (wd = calloc(f.n, sizeof(*wd))) == NULL)
+			fatal("calloc");
+		lc_follow_sort(c, &f, adv, &nadv, wd, &nwd);
+	}
+	if (nadv > 0) {
+		c->following++;
+		lifecycle_ctl_advertise(c, &(struct lifecycle_ctl_req){ .cidrs = adv, .n = nadv,
+		    .who = &who }, lc_follow_done, c);
+	}
+	if (nwd > 0) {
+		c->following++;
+		lifecycle_ctl_withdraw(c, &(struct lifecycle_ctl_req){ .cidrs = wd, .n = nwd,
+		    .confirm_large = true, .who = &who }, lc_follow_done, c);
+	}
+	free(adv);
+	free(wd);
+	free(f.v);
+	free(f.want);
+}
+
+static void
+lc_follow_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	lifecycle_ctl_sites_follow(w->data);
+}
+
+void
+lc_sites_start(struct lifecycle_ctl *c)
+{
+	if (c->lease == NULL)
+		return;
+	ev_timer_init(&c->follow, lc_follow_tick, 1., 1.);
+	c->follow.data = c;
+	ev_timer_start(c->loop, &c->follow);
+}
+
+void
+lc_sites_stop(struct lifecycle_ctl *c)
+{
+	if (c->lease != NULL)
+		ev_timer_stop(c->loop, &c->follow);
+}
