@@ -16,6 +16,8 @@ LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_SRC/../tests/integration/lib/common.sh"
 
 LAB_NODES="edge onprem upstream svc"
+# lab/up --sites adds edge2 (issue 17): a second edge site, its own BIRD, the same origin AS.
+LAB_NODES_ALL="$LAB_NODES edge2"
 
 # The fixed plan: identical in every lab (lab/README.md draws it); used by the scripts that
 # source this file.
@@ -33,6 +35,15 @@ UPSTREAM_ONPREM_ADDR4=10.0.2.2
 UPSTREAM_ONPREM_ADDR6=fd00:0:2::2
 EDGE_SVC_ADDR4=10.0.3.1
 SVC_ADDR4=10.0.3.2
+# --sites: edge2's links (upstream 10.0.4.0/24 + fd00:0:4::/64, services 10.0.5.0/24; edge2
+# reaches the services at SVC_ADDR4 through 10.0.5.2) and PostgreSQL on the services node.
+EDGE2_UP_ADDR4=10.0.4.1
+EDGE2_UP_ADDR6=fd00:0:4::1
+UPSTREAM_EDGE2_ADDR4=10.0.4.2
+UPSTREAM_EDGE2_ADDR6=fd00:0:4::2
+EDGE2_SVC_ADDR4=10.0.5.1
+SVC_EDGE2_ADDR4=10.0.5.2
+PG_PORT=5432
 RTR_PORT=3323
 RTR_METRICS_PORT=9847
 RDAP_PORT=8080
@@ -56,21 +67,22 @@ lab_init() {
 	NS_ONPREM=$LAB_NAME-onprem
 	NS_UPSTREAM=$LAB_NAME-upstream
 	NS_SVC=$LAB_NAME-svc
+	NS_EDGE2=$LAB_NAME-edge2
 	export LAB_NAME
 }
 
 # lab_ns NODE: the namespace of a node, or an error for an unknown node.
 lab_ns() {
 	case $1 in
-	edge|onprem|upstream|svc) echo "$LAB_NAME-$1" ;;
-	*) echo "lab: unknown node '$1' (one of: $LAB_NODES)" >&2; return 1 ;;
+	edge|onprem|upstream|svc|edge2) echo "$LAB_NAME-$1" ;;
+	*) echo "lab: unknown node '$1' (one of: $LAB_NODES_ALL)" >&2; return 1 ;;
 	esac
 }
 
 # lab_namespaces: the lab's namespaces that exist now, one per line.
 lab_namespaces() {
 	local n
-	for n in $LAB_NODES; do
+	for n in $LAB_NODES_ALL; do
 		[ -e "/run/netns/$LAB_NAME-$n" ] && echo "$LAB_NAME-$n"
 	done
 	return 0
@@ -140,10 +152,13 @@ lab_env_load() {
 
 # ---- state checks (each a question: 0 yes, 1 no; used by lab/wait and the test helper) -------
 
-# lab_upstream_established: all four BGP sessions of the upstream are Established.
+# lab_upstream_established: all BGP sessions of the upstream are Established (four; six with
+# --sites, LAB_SITES=1 in lab.env).
 lab_upstream_established() {
+	local n=4
+	[ "${LAB_SITES:-0}" = 1 ] && n=6
 	lab_gobgp neighbor -j 2>/dev/null |
-		jq -e 'length == 4 and all(.[]; .state.session_state == 6)' >/dev/null
+		jq -e --argjson n "$n" 'length == $n and all(.[]; .state.session_state == 6)' >/dev/null
 }
 
 # lab_rtr_established: edge's BIRD rpki protocol has an Established RTR session.
