@@ -190,6 +190,15 @@ aps_own_done(void *arg, const struct lifecycle_outcome *o)
 		    LIFECYCLE_ADVERTISED ? "advertised" : a->withdraw ? "withdrawn" :
 		    lifecycle_state_name(r->state);
 
+		/* already where the request wants it at this site: no failure here (the other
+		 * sites may still have to change) */
+		if (r->code != NULL && ((!a->withdraw && strcmp(r->code, "not-provisioned") == 0 &&
+		    r->state == LIFECYCLE_ADVERTISED) || (a->withdraw &&
+		    strcmp(r->code, "not-advertised") == 0 && r->state == LIFECYCLE_PROVISIONED))) {
+			aps_set(a, s, i, a->withdraw ? "withdrawn" : "advertised", NULL, NULL);
+			continue;
+		}
+
 		if (o->dry_run && r->code == NULL)
 			state = "dry-run";
 		aps_set(a, s, i, state, r->code, "%s", r->message);

@@ -216,6 +216,14 @@ ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *b
 	if (r.status >= 200 && r.status < 300) {
 		rc = answer(ctx, &r, human);
 	} else {
+		json_t *j = !ctx->json && human != NULL && r.body != NULL ?
+		    json_loads(r.body, 0, NULL) : NULL;
+
+		/* a refusal that lists per-site results (sites, issue 17) shows them all: one
+		 * site's failure never hides what the others did */
+		if (json_is_array(json_object_get(j, "results")))
+			human(ctx, j);
+		json_decref(j);
 		ctl_out_refusal(ctx->errf, r.status, r.body);
 		if (ctx->json && r.len > 0) {
 			fwrite(r.body, 1, r.len, ctx->out);

@@ -806,6 +806,7 @@ lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 {
 	if (c->store != NULL && store_doc_load(c->store, "prefix", lc_row_load, c, e) < 0)
 		return -1;
+	lc_sites_adopt(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];
 
@@ -884,6 +885,7 @@ lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e)
 		c->dropped[c->ndropped++] = p;
 	}
 	c->n = n;
+	lc_sites_adopt(c);
 	if (c->on_change != NULL)
 		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
 	return 0;

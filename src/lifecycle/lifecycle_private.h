@@ -80,6 +80,10 @@ uint64_t lc_epoch(const struct lifecycle_ctl *c);
 int lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *state,
     const char *code, const char *msg, uint64_t epoch, struct err *e);
 void lc_sites_start(struct lifecycle_ctl *c);
+/* After (re)loading the prefix documents: the document's state is the last writer's, which
+ * with several sites may be another site's; a prefix whose own-site row says advertised or
+ * withdrawn takes that state in memory (this site's BIRD is what this instance drives). */
+void lc_sites_adopt(struct lifecycle_ctl *c);
 void lc_sites_stop(struct lifecycle_ctl *c);
 
 /* lifecycle_ops.c */

@@ -74,6 +74,33 @@ lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *sta
 	return rc;
 }
 
+static int
+lc_adopt_row(void *arg, const struct store_site_row *r, struct err *e)
+{
+	struct lifecycle_ctl *c = arg;
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, &r->cidr);
+
+	(void)e;
+	if (p == NULL || (p->state != LIFECYCLE_ADVERTISED && p->state != LIFECYCLE_PROVISIONED))
+		return 0;
+	if (strcmp(r->state, "advertised") == 0)
+		p->state = LIFECYCLE_ADVERTISED;
+	else if (strcmp(r->state, "withdrawn") == 0)
+		p->state = LIFECYCLE_PROVISIONED;
+	return 0;
+}
+
+void
+lc_sites_adopt(struct lifecycle_ctl *c)
+{
+	struct err e = { 0 };
+
+	if (c->lease != NULL && c->store != NULL &&
+	    store_site_load(c->store, NULL, lifecycle_ctl_site(c), lc_adopt_row, c, &e) < 0)
+		log_warnx("site %s: own-site states not read (the documents' states stand): %s",
+		    lifecycle_ctl_site(c), e.msg);
+}
+
 /* ---- the follower -------------------------------------------------------------------- */
 
 struct lc_follow {

@@ -55,6 +55,7 @@ _lab_check_hook() {
 }
 
 # lab_start [NAME]: builds a ready lab (default name t<pid>) and arranges its removal.
+# LAB_UP_ARGS=--sites adds edge2 and PostgreSQL (lab/up --sites).
 lab_start() {
 	[ "$(id -u)" = 0 ] || fail "the lab needs root (network namespaces); tests run as root here"
 	local name=${1:-t$$} t0
@@ -63,7 +64,8 @@ lab_start() {
 	on_exit _lab_exit_hook
 	_lab_started=$name
 	t0=$(now_ms)
-	LAB_OWNER_PID=$$ "$LAB_DIR/up" "$name" || fail "lab/up $name failed"
+	# shellcheck disable=SC2086 # LAB_UP_ARGS: words (e.g. --sites)
+	LAB_OWNER_PID=$$ "$LAB_DIR/up" ${LAB_UP_ARGS:-} "$name" || fail "lab/up $name failed"
 	LAB_UP_MS=$(( $(now_ms) - t0 ))
 	# shellcheck disable=SC1091
 	. "$LAB_RUN/lab.env"

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Sites in the lab (issue 17, must-be-true 1 and 2): lab/up --sites (edge and edge2, both AS
+# 64500, PostgreSQL on svc), one prefixd per site on that PostgreSQL (site edge1 beside edge's
+# BIRD, site edge2 beside edge2's), driven through the real prefixctl of edge1's instance;
+# every step asserted at the upstream's GoBGP RIB:
+#   1. advertise --site edge1: upstream holds the route from edge1 (10.0.1.1) only;
+#      advertise --all-sites adds edge2 (10.0.4.1): two paths, one origin (64500);
+#      withdraw --site edge1 leaves edge2's path only.
+#   2. withdraw --site edge2, then edge2's prefixd stopped: advertise --all-sites answers
+#      within change_timeout naming site-unavailable for edge2 (exit 1, never "done"), the
+#      prefix shows advertised at edge1 and pending at edge2, and `prefix list` says
+#      "advertised 1/2"; edge2's prefixd started again applies the desired state by itself
+#      and upstream holds both paths.
+set -euo pipefail
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+LC_EXTRA_CONF=$'[policy]\nmin_change_interval = 0'
+TIMEOUT=8
+
+pd_setup
+LAB_UP_ARGS=--sites lab_start "s2sites$$"
+pd_config <<EOF2
+[store]
+backend = postgresql
+dsn = $LAB_PG_DSN
+[site]
+name = edge1
+lease_renew = 1
+change_timeout = $TIMEOUT
+EOF2
+lc_pd_start
+wait_until 30 "edge1's prefixd: fresh RTR data" lc_rpki_fresh
+wait_until 30 "edge1's prefixd: BIRD connected" lc_bird_up
+lc_after_handover
+P=$LAB_PREFIX4
+lc_provision_ok "$P"
+ok "edge1's prefixd (PostgreSQL on svc) provisioned $P"
+
+# edge2's prefixd: the same store, edge2's BIRD, site edge2 (started after provisioning: it
+# loads the prefix from the store)
+B_SOCK=$PD_DIR/b.sock B_CONF=$PD_DIR/b.conf B_LOG=$PD_DIR/b.log
+sed -e "s|^socket = $PD_SOCK\$|socket = $B_SOCK|" -e "s|^state_dir = .*|state_dir = $PD_DIR/b-state|" \
+    -e "s|^name = edge1|name = edge2|" -e "s|^socket = $EDGE_BIRD_SOCK|socket = $EDGE2_BIRD_SOCK|" \
+    -e "s|^config = $EDGE_BIRD_CONF|config = $EDGE2_BIRD_CONF|" \
+    -e "s|^include = $EDGE_BIRD_INCLUDE|include = $EDGE2_BIRD_INCLUDE|" "$PD_CONF" > "$B_CONF"
+grep -qx "include = $EDGE2_BIRD_INCLUDE" "$B_CONF" && grep -qx 'name = edge2' "$B_CONF" &&
+	grep -qx "socket = $B_SOCK" "$B_CONF" && grep -qx "socket = $EDGE2_BIRD_SOCK" "$B_CONF" ||
+	fail "edge2's config: $(cat "$B_CONF")"
+B_PID=
+b_start() {
+	ip netns exec "$NS_EDGE2" "$PD_BIN" -c "$B_CONF" >>"$B_LOG" 2>&1 &
+	B_PID=$!
+}
+b_stop() {
+	kill -TERM "$B_PID"
+	wait "$B_PID" || fail "edge2's prefixd exited $?"
+	B_PID=
+}
+b_cleanup() {
+	local rc=$?
+	[ -z "$B_PID" ] || { kill -TERM "$B_PID" 2>/dev/null; wait "$B_PID" 2>/dev/null; } || true
+	[ "$rc" = 0 ] || { echo "--- edge2's prefixd (last lines)" >&2; tail -n 30 "$B_LOG" >&2 || true; }
+	return "$rc"
+}
+on_exit b_cleanup
+b_ready() {
+	curl -sf --max-time 2 --unix-socket "$B_SOCK" http://prefixd/v1/status |
+		jq -e '.site.role == "writer" and .bird.up == true' >/dev/null
+}
+b_start
+wait_until 30 "edge2's prefixd: writer of edge2, BIRD connected" b_ready
+
+paths() { lc_upstream_paths "$P" | awk '{ print $1, $2 }' | sort | xargs; }
+paths_are() { [ "$(paths)" = "$1" ]; }
+want_paths() { poll_until 15 paths_are "$1" || fail "$2: upstream holds [$(paths)], want [$1]"; }
+E1="$EDGE_UP_ADDR4 $EDGE_AS" E2="$EDGE2_UP_ADDR4 $EDGE_AS"
+
+# ---- must-be-true 1 ----
+out=$(lc_json advertise "$P" --site edge1) || fail "advertise --site edge1: $out"
+jq -e '[.results[] | [.site, .state, .code]] == [["edge1","advertised",null]]' <<<"$out" >/dev/null ||
+	fail "advertise --site edge1 answer: $out"
+want_paths "$E1" "advertise --site edge1"
+ok "advertise --site edge1: upstream holds $P from edge1 only ($(paths))"
+
+out=$(lc_json advertise "$P" --all-sites) || fail "advertise --all-sites: $out"
+jq -e '[.results[] | [.site, .state, .code]] == [["edge1","advertised",null],["edge2","advertised",null]]' \
+	<<<"$out" >/dev/null || fail "advertise --all-sites answer: $out"
+want_paths "$E1 $E2" "advertise --all-sites"
+[ "$(lc_upstream_origins "$P" | xargs)" = "$EDGE_AS" ] || fail "origins: $(lc_upstream_origins "$P")"
+lc_ctl prefix list | grep -E "^$P .*advertised 2/2" >/dev/null || fail "prefix list: $(lc_ctl prefix list)"
+ok "advertise --all-sites adds edge2: two paths, one origin $EDGE_AS; prefix list says advertised 2/2"
+
+out=$(lc_json withdraw "$P" --site edge1) || fail "withdraw --site edge1: $out"
+want_paths "$E2" "withdraw --site edge1"
+sites=$(lc_json prefix show "$P" | jq -c '[.sites[] | [.site, .want, .state]]')
+[ "$sites" = '[["edge1","withdrawn","withdrawn"],["edge2","advertised","advertised"]]' ] ||
+	fail "prefix show sites: $sites"
+ok "withdraw --site edge1 leaves edge2's path only; prefix show lists each site's state"
+
+# ---- must-be-true 2 ----
+out=$(lc_json withdraw "$P" --site edge2) || fail "withdraw --site edge2: $out"
+want_paths "" "withdraw --site edge2"
+b_stop
+t0=$(now_ms)
+rc=0
+out=$(lc_json advertise "$P" --all-sites) || rc=$?
+took=$(( $(now_ms) - t0 ))
+[ "$rc" = 1 ] || fail "advertise --all-sites with edge2 down: exit $rc: $out"
+[ "$took" -le $(( TIMEOUT * 1000 + 1000 )) ] || fail "answered after $took ms (change_timeout ${TIMEOUT}s)"
+jq -e '.error.code == "site-unavailable" and .error.site == "edge2" and
+	([.results[] | [.site, .state, .code]] == [["edge1","advertised",null],["edge2","pending","site-unavailable"]])' \
+	<<<"$out" >/dev/null || fail "advertise --all-sites with edge2 down: $out"
+human=$(lc_ctl advertise "$P" --all-sites 2>&1) && fail "prefixctl said done with edge2 down: $human"
+grep -Eq 'edge2 .*site-unavailable' <<<"$human" || fail "human answer does not name edge2's code: $human"
+sites=$(lc_json prefix show "$P" | jq -c '[.sites[] | [.site, .state]]')
+[ "$sites" = '[["edge1","advertised"],["edge2","pending"]]' ] || fail "prefix show sites: $sites"
+lc_ctl prefix list | grep -E "^$P .*advertised 1/2" >/dev/null || fail "prefix list: $(lc_ctl prefix list)"
+want_paths "$E1" "edge2 down"
+ok "edge2 down: advertise --all-sites answered in $took ms: site-unavailable at edge2, advertised at edge1; advertised 1/2"
+
+b_start
+want_paths "$E1 $E2" "edge2 back"
+both() { [ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","advertised"]' ]; }
+poll_until 10 both || fail "prefix show after edge2 came back: $(lc_json prefix show "$P" | jq -c .sites)"
+ok "edge2's prefixd back: it applied the recorded desire by itself; upstream holds both paths"
