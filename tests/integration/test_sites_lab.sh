@@ -124,3 +124,24 @@ want_paths "$E1 $E2" "edge2 back"
 both() { [ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","advertised"]' ]; }
 poll_until 10 both || fail "prefix show after edge2 came back: $(lc_json prefix show "$P" | jq -c .sites)"
 ok "edge2's prefixd back: it applied the recorded desire by itself; upstream holds both paths"
+
+# ---- a restart keeps each site's own state (the shared prefix document is the last writer's) ----
+out=$(lc_json withdraw "$P" --site edge2) || fail "withdraw --site edge2: $out"
+want_paths "$E1" "withdraw --site edge2"
+for c in withdraw advertise; do    # edge1 writes the document last: "advertised"
+	out=$(lc_json "$c" "$P" --site edge1) || fail "$c --site edge1: $out"
+done
+want_paths "$E1" "edge1 re-advertised"
+b_stop
+b_start
+wait_until 30 "edge2's prefixd back: writer of edge2, BIRD connected" b_ready
+b_reconciled() {   # the reconciler ran since the connection: BIRD equals edge2's desired set
+	curl -sf --max-time 2 --unix-socket "$B_SOCK" http://prefixd/v1/bird/status |
+		jq -e '.reconcile.runs > 0 and .reconcile.last_code == "ok"' >/dev/null
+}
+wait_until 15 "edge2's first reconcile run" b_reconciled
+# and 5 s more for a route to show up at upstream if edge2 went wrong
+! poll_until 5 eval '! paths_are "$E1"' || fail "edge2 announced a prefix withdrawn at edge2 after its restart: [$(paths)]"
+[ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","withdrawn"]' ] ||
+	fail "prefix show after edge2's restart: $(lc_json prefix show "$P" | jq -c .sites)"
+ok "edge2 restarted with $P withdrawn there (advertised at edge1, the document's last state): it stays withdrawn at edge2"
