@@ -11,11 +11,18 @@
 #      prefix shows advertised at edge1 and pending at edge2, and `prefix list` says
 #      "advertised 1/2"; edge2's prefixd started again applies the desired state by itself
 #      and upstream holds both paths.
+#   3. a restarted site keeps its own state when the shared prefix document is the other site's.
+#   4. the withdrawal circuit breaker counts across both instances: after four withdrawals
+#      (edge1, edge2, edge2, edge1) withdraw --all-sites withdraws at edge1 (the fifth) and is
+#      refused circuit-open at edge2, whose path stays at upstream; GET /v1/sites shows it open
+#      and an admin's `prefixctl site breaker-reset` closes it.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
-LC_EXTRA_CONF=$'[policy]\nmin_change_interval = 0'
+# max_withdraw_rate 5: the test withdraws four times at the two sites, the fifth withdrawal
+# (last part) opens the circuit breaker that both instances share
+LC_EXTRA_CONF=$'[policy]\nmin_change_interval = 0\nmax_withdraw_rate = 5'
 TIMEOUT=8
 
 pd_setup
@@ -145,3 +152,20 @@ wait_until 15 "edge2's first reconcile run" b_reconciled
 [ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","withdrawn"]' ] ||
 	fail "prefix show after edge2's restart: $(lc_json prefix show "$P" | jq -c .sites)"
 ok "edge2 restarted with $P withdrawn there (advertised at edge1, the document's last state): it stays withdrawn at edge2"
+
+# ---- the withdrawal circuit breaker across both instances ----
+out=$(lc_json advertise "$P" --site edge2) || fail "advertise --site edge2: $out"
+want_paths "$E1 $E2" "advertise --site edge2"
+n=$(lc_json site list | jq .breaker.withdrawals_last_minute)
+[ "$n" = 4 ] || fail "withdrawals in the last minute: $n, want 4 (did the test take over a minute?)"
+rc=0
+out=$(lc_json withdraw "$P" --all-sites) || rc=$?
+[ "$rc" = 1 ] || fail "withdraw --all-sites past the rate: exit $rc: $out"
+jq -e '.error.code == "circuit-open" and .error.site == "edge2" and
+	([.results[] | [.site, .state, .code]] == [["edge1","withdrawn",null],["edge2","failed","circuit-open"]])' \
+	<<<"$out" >/dev/null || fail "withdraw --all-sites past the rate: $out"
+want_paths "$E2" "breaker open"
+lc_json site list | jq -e '.breaker.state == "open"' >/dev/null || fail "site list: $(lc_json site list)"
+lc_ctl site breaker-reset >/dev/null || fail "site breaker-reset"
+lc_json site list | jq -e '.breaker.state == "closed"' >/dev/null || fail "site list after reset: $(lc_json site list)"
+ok "the fifth withdrawal across both instances (edge1's) passed, the sixth (edge2's) was refused circuit-open and its path stays; an admin reset closes the breaker"
