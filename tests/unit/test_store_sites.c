@@ -208,6 +208,19 @@ test_lease_standby_takeover_and_fencing(void **state)
 	/* leases are per site */
 	assert_int_equal(store_lease_acquire(f->b, "edge2", "b", 113, 6, &lb, &f->e), 0);
 	assert_int_equal(lb.epoch, 1);
+	/* every site the store knows, in site order (--all-sites), bounded by the caller */
+	struct store_lease all[4];
+	size_t n;
+
+	assert_int_equal(store_lease_list(f->a, all, 4, &n, &f->e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(all[0].site, "edge1");
+	assert_string_equal(all[0].holder, "a");
+	assert_int_equal(all[0].epoch, 3);
+	assert_string_equal(all[1].site, "edge2");
+	assert_int_equal(all[1].expires, 119);
+	assert_int_equal(store_lease_list(f->a, all, 1, &n, &f->e), 0);
+	assert_int_equal(n, 1);
 }
 
 static void
