@@ -11,7 +11,7 @@
  *                                               at those sites (issue 17); without either,
  *                                               this instance's site only (as before)
  *   site list                                   GET /v1/sites
- *   site breaker-reset                          POST /v1/sites/breaker/reset (admin)
+ *   breaker reset                          POST /v1/sites/breaker/reset (admin)
  *
  * Exit 0 only when every prefix reached its goal (advertised; withdrawn, or draining with
  * --drain; a dry run whose checks all passed), 1 with the first failure's code otherwise.
@@ -321,7 +321,7 @@ const struct ctl_cmd ctl_prefix_cmds[] = {
 	  "stop announcing public prefixes", arg_many, opt_withdraw, NULL, run_withdraw },
 	{ "site list", "", "sites in the store: writer lease holder, epoch, live; the "
 	  "withdrawal circuit breaker", NULL, NULL, NULL, run_sites },
-	{ "site breaker-reset", "", "close the withdrawal circuit breaker (admin)", NULL, NULL,
+	{ "breaker reset", "", "close the withdrawal circuit breaker (admin)", NULL, NULL,
 	  NULL, run_breaker_reset },
 	{ 0 },
 };

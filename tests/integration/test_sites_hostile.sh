@@ -4,8 +4,8 @@
 # empty name in --site, a name with characters outside [a-z0-9-], a name given twice, both
 # --site and --all-sites, and a dry run of another site are refused with clear errors, by the
 # API and by prefixctl, and change nothing (the store dumped before and after, the site rows
-# included). GET /v1/sites lists both sites with a live writer; the withdrawal breaker reset is
-# admin-only.
+# included). GET /v1/sites lists both sites with a live writer; POST /v1/sites/breaker/reset
+# (an admin route) and `prefixctl breaker reset` close the breaker.
 # ctest-labels: postgresql
 set -euo pipefail
 export PREFIXD_TEST_STORE=postgresql
@@ -93,6 +93,6 @@ pd_ok "nothing changed in the store (site rows included)"
 pd_curl GET /v1/sites | jq -e '.breaker.state == "closed"' >/dev/null || pd_fail "breaker: $(pd_curl GET /v1/sites)"
 pd_expect 200 - POST /v1/sites/breaker/reset '{}' >/dev/null
 pd_expect 400 unknown-field POST /v1/sites/breaker/reset '{"x":1}' >/dev/null
-pd_ctl site breaker-reset | grep -q 'withdrawal breaker: closed' || pd_fail "prefixctl site breaker-reset"
+pd_ctl breaker reset | grep -q 'withdrawal breaker: closed' || pd_fail "prefixctl breaker reset"
 pd_ctl site list | grep -Eq '^edge2 ' || pd_fail "prefixctl site list: $(pd_ctl site list)"
-pd_ok "the breaker shows closed; POST /v1/sites/breaker/reset and prefixctl site breaker-reset close it"
+pd_ok "the breaker shows closed; POST /v1/sites/breaker/reset and prefixctl breaker reset close it"

@@ -15,7 +15,7 @@
 #   4. the withdrawal circuit breaker counts across both instances: after four withdrawals
 #      (edge1, edge2, edge2, edge1) withdraw --all-sites withdraws at edge1 (the fifth) and is
 #      refused circuit-open at edge2, whose path stays at upstream; GET /v1/sites shows it open
-#      and an admin's `prefixctl site breaker-reset` closes it.
+#      and an admin's `prefixctl breaker reset` closes it.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
@@ -166,6 +166,6 @@ jq -e '.error.code == "circuit-open" and .error.site == "edge2" and
 	<<<"$out" >/dev/null || fail "withdraw --all-sites past the rate: $out"
 want_paths "$E2" "breaker open"
 lc_json site list | jq -e '.breaker.state == "open"' >/dev/null || fail "site list: $(lc_json site list)"
-lc_ctl site breaker-reset >/dev/null || fail "site breaker-reset"
+lc_ctl breaker reset >/dev/null || fail "breaker reset"
 lc_json site list | jq -e '.breaker.state == "closed"' >/dev/null || fail "site list after reset: $(lc_json site list)"
 ok "the fifth withdrawal across both instances (edge1's) passed, the sixth (edge2's) was refused circuit-open and its path stays; an admin reset closes the breaker"
