@@ -445,10 +445,12 @@ api_sites_change(struct api_ctx *ctx, bool withdraw, const struct lifecycle_ctl_
 		else
 			lifecycle_ctl_advertise(d->lc, r, aps_own_done, a);
 	}
-	if (a->left > 0 || a->own_running)
-		ev_timer_start(d->loop, &a->poll);
-	else
-		aps_answer(a);
+	if (a->body == NULL) {          /* the own site may have answered at once */
+		if (a->left > 0 || a->own_running)
+			ev_timer_start(d->loop, &a->poll);
+		else
+			aps_answer(a);
+	}
 	if (a->body != NULL) {          /* answered before suspension */
 		api_reply(ctx, a->status, a->body);
 		a->body = NULL;
