@@ -85,6 +85,14 @@ for cmd in advertise withdraw; do
 done
 pd_ok "prefixctl refuses the same with clear errors (exit 1 from the daemon, 2 for usage)"
 
+# a CIDR that is no public prefix: refused per site, at once, nothing desired anywhere
+for sites in '["edge1"]' '["edge2"]' '["edge1","edge2"]'; do
+	got=$(pd_expect 404 not-found POST /v1/advertise "{\"cidr\":\"192.0.2.0/24\",\"sites\":$sites}")
+	jq -e --argjson s "$sites" '[.results[] | .site] == $s and all(.results[]; .code == "not-found")' \
+		<<<"$got" >/dev/null || pd_fail "advertise 192.0.2.0/24 at $sites: $got"
+done
+pd_ok "a CIDR that is no public prefix is refused not-found at each named site"
+
 after=$(pd_dump; sites_rows)
 [ "$before" = "$after" ] || pd_fail "the store changed: $(diff <(echo "$before") <(echo "$after") | head -20)"
 pd_ok "nothing changed in the store (site rows included)"
