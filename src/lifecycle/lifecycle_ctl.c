@@ -920,6 +920,7 @@ lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e)
 	 * repair (its run ends with site-standby) */
 	if (!lc_may_write(arg, e))
 		return -1;
+	lc_sites_takeover(arg);
 	return lc_desired_set(arg, out, e);
 }
 

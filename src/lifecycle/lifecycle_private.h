@@ -40,6 +40,7 @@ struct lifecycle_ctl {
 	struct site_lease *lease;               /* deps->lease (issue 17) */
 	ev_timer follow;                        /* 1 s: lifecycle_ctl_sites_follow */
 	unsigned following;                     /* follow operations running */
+	uint64_t adopted_epoch;                 /* lease epoch whose own-site states are in memory */
 };
 
 /* lifecycle_ctl.c */
@@ -84,6 +85,9 @@ void lc_sites_start(struct lifecycle_ctl *c);
  * with several sites may be another site's; a prefix whose own-site row says advertised or
  * withdrawn takes that state in memory (this site's BIRD is what this instance drives). */
 void lc_sites_adopt(struct lifecycle_ctl *c);
+/* Before BIRD is written under a lease epoch not seen yet (this instance took the lease over):
+ * the own-site states again, since the previous holder changed them while this one stood by. */
+void lc_sites_takeover(struct lifecycle_ctl *c);
 void lc_sites_stop(struct lifecycle_ctl *c);
 
 /* lifecycle_ops.c */

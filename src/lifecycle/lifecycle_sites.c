@@ -101,6 +101,23 @@ lc_sites_adopt(struct lifecycle_ctl *c)
 		    lifecycle_ctl_site(c), e.msg);
 }
 
+void
+lc_sites_takeover(struct lifecycle_ctl *c)
+{
+	uint64_t epoch = lc_epoch(c);
+
+	if (c->lease == NULL || epoch == 0 || epoch == c->adopted_epoch ||
+	    !site_lease_may_write(c->lease))
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i]->busy)
+			return;                 /* an operation runs: it decides (next call) */
+	c->adopted_epoch = epoch;
+	log_info("site %s: writer under epoch %llu: own-site states read again",
+	    lifecycle_ctl_site(c), (unsigned long long)epoch);
+	lc_sites_adopt(c);
+}
+
 /* ---- the follower -------------------------------------------------------------------- */
 
 struct lc_follow {
@@ -188,6 +205,7 @@ lifecycle_ctl_sites_follow(struct lifecycle_ctl *c)
 	if (c->lease == NULL || c->store == NULL || c->following > 0 || !lc_bird_up(c) ||
 	    !lc_may_write(c, NULL))
 		return;                 /* a site that cannot write leaves its rows pending */
+	lc_sites_takeover(c);
 	if (store_site_load(c->store, NULL, lifecycle_ctl_site(c), lc_follow_row, &f, &e) < 0)
 		log_warnx("site follow: %s", e.msg);
 	else if (f.n > 0) {
