@@ -26,6 +26,7 @@ enum conf_type {
 	CT_CACHES,      /* repeatable host:port list */
 	CT_LEVEL, CT_FORMAT, CT_ON_INVALID,
 	CT_ASN,
+	CT_BOOL,        /* true | false */
 };
 
 struct conf_key {
@@ -68,6 +69,8 @@ static const struct conf_key conf_keys[] = {
 	{ "auth", "owner_id", CT_STR, O(auth_owner_id), 0, 0, NULL },
 	{ "auth", "rdap_url", CT_STR, O(auth_rdap_url), 0, 0, NULL },
 	{ "auth", "rdap_dir", CT_STR, O(auth_rdap_dir), 0, 0, NULL },
+	{ "auth", "rdap_asn_url", CT_STR, O(auth_rdap_asn_url), 0, 0, NULL },
+	{ "auth", "allow_unproven_asn", CT_BOOL, O(auth_allow_unproven_asn), 0, 0, "false" },
 	{ "auth", "max_validity_days", CT_UINT, O(auth_max_validity_days), 1, 3660, "366" },
 	{ "policy", "min_change_interval", CT_UINT, O(policy_min_change_interval), 0, 86400, "10" },
 	{ "policy", "max_withdraw", CT_UINT, O(policy_max_withdraw), 0, 1000000, "1" },
@@ -211,6 +214,11 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 		if (conf_parse_uint(v, 1, 4294967295UL, &n) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not an AS number 1..4294967295", k->key, v);
 		*(uint32_t *)f = (uint32_t)n;
+		return 0;
+	case CT_BOOL:
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return err_set(e, "conf-invalid", "%s: '%s' is not true or false", k->key, v);
+		*(unsigned *)f = strcmp(v, "true") == 0;
 		return 0;
 	case CT_LEVEL:
 		if (log_level_parse(v, (enum log_level *)f) < 0)
@@ -374,6 +382,8 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 	if (c->auth_rdap_url != NULL && strstr(c->auth_rdap_url, "{cidr}") == NULL &&
 	    strstr(c->auth_rdap_url, "{addr}") == NULL)
 		return err_set(e, "conf-invalid", "%s: [auth] rdap_url has no {cidr} or {addr}", name);
+	if (c->auth_rdap_asn_url != NULL && strstr(c->auth_rdap_asn_url, "{asn}") == NULL)
+		return err_set(e, "conf-invalid", "%s: [auth] rdap_asn_url has no {asn}", name);
 	return 0;
 }
 
@@ -459,6 +469,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 			snprintf(buf, len, "%u", (unsigned)*(const uint32_t *)f);
 		else
 			buf[0] = '\0';
+		return;
+	case CT_BOOL:
+		snprintf(buf, len, "%s", *(const unsigned *)f ? "true" : "false");
 		return;
 	case CT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)f));
