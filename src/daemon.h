@@ -26,6 +26,7 @@ struct rtr;
 struct authctx;
 struct bird;
 struct lifecycle_ctl;
+struct asn_reg;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -38,6 +39,7 @@ struct daemon {
 	struct authctx *auth;           /* ownership proofs (rpki/authctx.h) */
 	struct bird *bird;              /* the router (bgp/bird.h); NULL without [bird] */
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
+	struct asn_reg *asns;           /* public-scope ASNs (src/lifecycle/asn.h) */
 	struct http *http;
 	struct api *api;                /* routes, status sections, group commit */
 	char *store_path;

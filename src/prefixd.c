@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "asn.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "metrics.h"
@@ -55,6 +56,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
 };
 
 static const struct {
@@ -64,6 +66,7 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "asns", api_asn_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -239,6 +242,7 @@ pd_public_start(void)
 	struct authctx_conf ac;
 	struct rtr_conf rc;
 	struct lifecycle_deps deps;
+	struct asn_deps adeps;
 	struct err e = { 0 };
 
 	if (c->n_rpki_cache > 0) {
@@ -250,9 +254,22 @@ pd_public_start(void)
 	authctx_conf_from(c, &ac);
 	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
+	adeps = (struct asn_deps){ pd.loop, pd.store, pd.auth };
+	pd.asns = asn_reg_new(&adeps);
+	if (asn_reg_load(pd.asns, &e) < 0)
+		fatalx("loading ASNs: %s", e.msg);
+	if (c->auth_allow_unproven_asn)
+		log_warnx("[auth] allow_unproven_asn = true: origin ASNs are used without a proof "
+		    "(a lab setting; never in production)");
+	else if (c->bgp_origin_asn != 0 && !asn_is_provisioned(pd.asns, c->bgp_origin_asn))
+		log_warnx("[bgp] origin_asn AS%u is not a provisioned ASN: prefixes of pools without "
+		    "their own origin_asn fail asn-not-provisioned until it is proven "
+		    "(prefixctl asn provision AS%u)", (unsigned)c->bgp_origin_asn,
+		    (unsigned)c->bgp_origin_asn);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth };
+		pd.auth, pd.asns };
 	pd.lc = lifecycle_ctl_new(&deps);
+	asn_reg_set_in_use(pd.asns, lifecycle_ctl_asn_in_use, pd.lc);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
@@ -269,6 +286,8 @@ pd_public_stop(void)
 	pd.bird = NULL;
 	lifecycle_ctl_free(pd.lc);
 	pd.lc = NULL;
+	asn_reg_free(pd.asns);
+	pd.asns = NULL;
 	rtr_free(pd.rtr);
 	pd.rtr = NULL;
 	authctx_free(pd.auth);

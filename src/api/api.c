@@ -148,7 +148,7 @@ api_status_of(const char *code)
 {
 	static const struct { const char *code; int status; } map[] = {
 		{ "invalid-json", 400 }, { "invalid-argument", 400 }, { "unknown-field", 400 },
-		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 },
+		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 }, { "asn-invalid", 400 },
 		{ "unauthorized", 401 }, { "forbidden", 403 },
 		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
 		{ "request-timeout", 408 },
@@ -156,6 +156,7 @@ api_status_of(const char *code)
 		{ "pool-exhausted", 409 }, { "audit-broken", 409 },
 		{ "too-many", 409 }, { "busy", 409 }, { "not-provisioned", 409 },
 		{ "not-advertised", 409 }, { "other-origin-present", 409 },
+		{ "asn-not-provisioned", 409 },
 		{ "body-too-large", 413 },
 		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
 		{ "locale-mismatch", 422 }, { "rpki-invalid", 422 }, { "rpki-not-found", 422 },

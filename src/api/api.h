@@ -28,10 +28,10 @@
  *
  * Error statuses: one table (api_status_of, api.c) maps every error code that engines report
  * to its HTTP status; engines never name a status. 400 invalid-json invalid-argument
- * unknown-field cidr-invalid cidr-not-canonical; 401 unauthorized; 403 forbidden; 404
+ * unknown-field cidr-invalid cidr-not-canonical asn-invalid; 401 unauthorized; 403 forbidden; 404
  * not-found no-such-route; 405 method-not-allowed; 408 request-timeout; 409 overlap exists
  * in-use token-conflict pool-exhausted audit-broken too-many busy not-provisioned
- * not-advertised other-origin-present; 413 body-too-large; 422 netmask-too-large
+ * not-advertised other-origin-present asn-not-provisioned; 413 body-too-large; 422 netmask-too-large
  * netmask-too-small missing-tag locale-mismatch rpki-invalid rpki-not-found; 429
  * rate-limited; 500 internal; 503 store-failed storage-full shutting-down not-ready
  * rpki-stale rpki-unavailable rov-unavailable rov-failed bird-*; anything else 400.
@@ -99,12 +99,14 @@ extern const struct api_table api_prefix_routes;        /* api_prefix.c: public 
 extern const struct api_table api_rpki_routes;          /* api_rpki.c */
 extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
+extern const struct api_table api_asn_routes;           /* api_asn.c: public-scope ASNs */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);
 json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
+json_t *api_asn_status(struct daemon *d);               /* "asns" */
 struct rtr_status;
 json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/status */
 
@@ -177,6 +179,13 @@ json_t *api_str_or_null(const char *s);
 const char *api_str_field(struct api_ctx *ctx, const char *name);
 /* The optional ?scope= filter: *out NULL when absent. Replies 404 and returns -1 if unknown. */
 int api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out);
+/* Issue 21: a public pool's origin_asn must be a provisioned ASN (d->asns) unless [auth]
+ * allow_unproven_asn. Replies 409 asn-not-provisioned and returns -1 when it is not. */
+struct ipam_pool_spec;
+int api_asn_origin_check(struct api_ctx *ctx, const struct ipam_pool_spec *spec);
+/* An ASN given as text (64500 or AS64500) into its canonical "AS<n>" (buf of 16 bytes or
+ * more); replies 400 asn-invalid and returns -1 when it is not an AS number. */
+int api_asn_subject(struct api_ctx *ctx, const char *s, char *buf);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

@@ -308,6 +308,8 @@ api_pool_create_work(struct api_ctx *ctx)
 	struct err e;
 
 	err_clear(&e);
+	if (api_asn_origin_check(ctx, &a->spec) < 0)
+		return;
 	if (ipam_pool_create(ctx->d->ipam, &ctx->who, &a->spec, &p, &e) < 0)
 		api_reply_err(ctx, &e);
 	else

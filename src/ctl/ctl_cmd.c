@@ -15,6 +15,7 @@
 static const struct ctl_cmd *const areas[] = {
 	ctl_ipam_cmds,
 	ctl_prefix_cmds,
+	ctl_asn_cmds,
 	ctl_rpki_cmds,
 	ctl_auth_cmds,
 	ctl_bird_cmds,

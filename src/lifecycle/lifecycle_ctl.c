@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "asn.h"
 #include "authctx.h"
 #include "bird.h"
 #include "conf.h"
@@ -518,6 +519,10 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 		    "origin_asn is unset", NULL, NULL);
 		return err_set(e, "origin-asn-missing", "%s", p->message);
 	}
+	if (lifecycle_ctl_origin_ok(c, asn, e) < 0) {
+		lc_fail(c, p, "asn-not-provisioned", e->msg, NULL, NULL);
+		return err_set(e, "asn-not-provisioned", "%s", p->message);
+	}
 	lc_verify(c, p);
 	if (p->state == LIFECYCLE_FAILED_PROVISION)     /* refused before any fetch */
 		return err_set(e, p->failure_reason, "%s", p->message);
@@ -548,6 +553,34 @@ lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 	if (lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
 		return -1;
 	return lc_transition(c, p, LIFECYCLE_EV_DEPROVISIONED, who, NULL, NULL, e);
+}
+
+int
+lifecycle_ctl_origin_ok(const struct lifecycle_ctl *c, uint32_t asn, struct err *e)
+{
+	if (c->conf->auth_allow_unproven_asn || asn_is_provisioned(c->asns, asn))
+		return 0;
+	return err_set(e, "asn-not-provisioned", "AS%u is not a provisioned ASN: prove it first "
+	    "(prefixctl asn provision AS%u)", (unsigned)asn, (unsigned)asn);
+}
+
+int
+lifecycle_ctl_asn_in_use(void *arg, uint32_t asn, char *why, size_t len)
+{
+	struct lifecycle_ctl *c = arg;
+	char buf[CIDR_STRLEN];
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->origin_asn != asn || (p->state != LIFECYCLE_ADVERTISED &&
+		    p->state != LIFECYCLE_PENDING_ADVERTISE && p->state != LIFECYCLE_PENDING_WITHDRAW))
+			continue;
+		snprintf(why, len, "%s is %s from AS%u", cidr_format(&p->cidr, buf, sizeof(buf)),
+		    lifecycle_state_name(p->state), (unsigned)asn);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- re-validation ------------------------------------------------------------------- */
@@ -702,6 +735,7 @@ lifecycle_ctl_new(const struct lifecycle_deps *deps)
 	c->obs = deps->obs;
 	c->rtr = deps->rtr;
 	c->auth = deps->auth;
+	c->asns = deps->asns;
 	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
 		log_warnx("lifecycle: no RTR change events: %s", e.msg);
 	ev_timer_init(&c->tick, lc_tick, 1., 1.);

@@ -65,6 +65,7 @@ struct authctx;
 struct bird;
 struct bird_routeset;
 struct lifecycle_ctl;
+struct asn_reg;
 
 #define LIFECYCLE_CTL_MAX_BATCH 100000   /* prefixes in one advertise / withdraw request */
 #define LIFECYCLE_CTL_MAX_ALLOW 16       /* --allow-origin values */
@@ -103,6 +104,8 @@ struct lifecycle_deps {
 	struct obs *obs;                /* alerts; may be NULL */
 	struct rtr *rtr;
 	struct authctx *auth;
+	struct asn_reg *asns;           /* proven ASNs; an origin must be one unless [auth]
+	                                 * allow_unproven_asn (issue 21) */
 };
 
 /* Creates the controller (the router is attached after, lifecycle_ctl_set_bird). */
@@ -137,7 +140,8 @@ json_t *lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p);
  * Provisioning of CIDR into public pool POOL (run inside the caller's transaction). Returns 0
  * with *out in pending-provision (verification started), or -1 with e: overlap / exists /
  * invalid-state / store-failed (nothing recorded), or a failure found at once —
- * prefix-too-specific, auth-malformed (no context), origin-asn-missing — recorded as
+ * prefix-too-specific, auth-malformed (no context), origin-asn-missing, asn-not-provisioned
+ * (the origin is not a proven ASN, issue 21) — recorded as
  * failed-provision (*out is set then too). Later failures arrive asynchronously.
  */
 int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
@@ -191,6 +195,14 @@ void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl
     lifecycle_ctl_done_fn done, void *arg);
 void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
+
+/* asn_in_use_fn (arg: the controller): 1 with why when a prefix is advertised (or on its way
+ * up or down) from asn. */
+int lifecycle_ctl_asn_in_use(void *arg, uint32_t asn, char *why, size_t len);
+
+/* 0 when asn may originate public prefixes (proven, or [auth] allow_unproven_asn), else -1
+ * with e "asn-not-provisioned" naming it. */
+int lifecycle_ctl_origin_ok(const struct lifecycle_ctl *c, uint32_t asn, struct err *e);
 
 /* Counters for metrics and status. */
 struct lifecycle_ctl_stats {

@@ -415,6 +415,8 @@ lc_adv_check(struct lc_item *it, const struct advertise_origin *others, size_t n
 		f.min_change_interval = 0;
 	if (advertise_check(&f, &e) < 0)
 		lc_item_fail(it, e.code, e.msg, false);
+	else if (lifecycle_ctl_origin_ok(it->c, it->p->origin_asn, &e) < 0)
+		lc_item_fail(it, e.code, e.msg, false);
 }
 
 static void
