@@ -27,6 +27,7 @@ struct authctx;
 struct bird;
 struct lifecycle_ctl;
 struct asn_reg;
+struct grants;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -40,6 +41,7 @@ struct daemon {
 	struct bird *bird;              /* the router (bgp/bird.h); NULL without [bird] */
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
 	struct asn_reg *asns;           /* public-scope ASNs (src/lifecycle/asn.h) */
+	struct grants *grants;          /* shared pools (src/ipam/grant.h) */
 	struct http *http;
 	struct api *api;                /* routes, status sections, group commit */
 	char *store_path;

@@ -33,6 +33,7 @@
 #include "http.h"
 #include "ipam.h"
 #include "asn.h"
+#include "grant.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "metrics.h"
@@ -57,6 +58,7 @@ static const struct api_table *const pd_routes[] = {
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
 	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
+	&api_grants_routes,     /* shared pools: pool share / unshare */
 };
 
 static const struct {
@@ -229,6 +231,9 @@ pd_open_store(void)
 	if (ipam_load(pd.ipam, &e) < 0)
 		fatalx("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
+	pd.grants = grants_new(pd.store);
+	if (grants_load(pd.grants, &e) < 0)
+		fatalx("loading pool grants from %s: %s", pd.store_path, e.msg);
 }
 
 /* Creates the public side (SPEC §3-§5): RTR, the ownership verifier, the lifecycle controller
@@ -331,6 +336,7 @@ pd_run(int debug)
 	api_free(pd.api);
 	obs_free(pd.obs);
 	metrics_free(pd.metrics);
+	grants_free(pd.grants);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
 	log_info("prefixd stopped");

@@ -324,6 +324,7 @@ api_dispatch(struct http_req *req, void *arg)
 {
 	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *m = req->method;
+	int granted;
 
 	if (ctx == NULL)
 		fatal("calloc");
@@ -335,7 +336,9 @@ api_dispatch(struct http_req *req, void *arg)
 	ctx->route = api_route_find(ctx);
 	if (ctx->route == NULL)
 		goto done;
-	if (req->role < ctx->route->min_role) {
+	if ((granted = api_grant_admit(ctx)) < 0)
+		goto done;
+	if (!granted && req->role < ctx->route->min_role) {
 		api_error(ctx, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
 		    http_role_name(req->role));

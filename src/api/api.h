@@ -79,6 +79,7 @@ struct api_ctx {
 	void (*work_free)(void *);
 	struct api_ctx *next;
 	char pbuf[API_MAX_PARAMS][256];
+	char grant_role[IPAM_NAME_MAX + 32];    /* "grant:POOL:operator" when a grant admitted it */
 };
 
 /* One route file's routes (the array outlives the daemon). */
@@ -100,6 +101,7 @@ extern const struct api_table api_rpki_routes;          /* api_rpki.c */
 extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
 extern const struct api_table api_asn_routes;           /* api_asn.c: public-scope ASNs */
+extern const struct api_table api_grants_routes;        /* api_grants.c: shared pools */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);
@@ -186,6 +188,12 @@ int api_asn_origin_check(struct api_ctx *ctx, const struct ipam_pool_spec *spec)
 /* An ASN given as text (64500 or AS64500) into its canonical "AS<n>" (buf of 16 bytes or
  * more); replies 400 asn-invalid and returns -1 when it is not an AS number. */
 int api_asn_subject(struct api_ctx *ctx, const char *s, char *buf);
+/* Shared pools (api_grants.c): 1 when a grant admits the request (the role check is skipped;
+ * ctx->who.role names the grant), 0 when the caller is not confined to grants (the global
+ * role decides), -1 when refused (403 forbidden sent). */
+int api_grant_admit(struct api_ctx *ctx);
+/* The grants of pool as a JSON array (pool show). New reference. */
+json_t *api_grants_json(struct daemon *d, const char *pool);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

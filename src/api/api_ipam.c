@@ -297,6 +297,7 @@ api_pool_get(struct api_ctx *ctx)
 	c.names = json_array();
 	ipam_pool_foreach(ctx->d->ipam, p->scope, api_child_push, &c);
 	json_object_set_new(j, "children", c.names);
+	json_object_set_new(j, "grants", api_grants_json(ctx->d, p->name));
 	api_reply(ctx, 200, j);
 }
 

@@ -143,6 +143,7 @@ extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */
 extern const struct ctl_cmd ctl_events_cmds[];  /* ctl_events.c */
 extern const struct ctl_cmd ctl_asn_cmds[];     /* ctl_asn.c: public-scope ASNs (issue 21) */
+extern const struct ctl_cmd ctl_grants_cmds[];  /* ctl_grants.c: shared pools (issue 21) */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);

@@ -14,6 +14,7 @@
 /* Every area's table, in help order. Add a new area here. */
 static const struct ctl_cmd *const areas[] = {
 	ctl_ipam_cmds,
+	ctl_grants_cmds,
 	ctl_prefix_cmds,
 	ctl_asn_cmds,
 	ctl_rpki_cmds,

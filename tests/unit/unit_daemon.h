@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "asn.h"
+#include "grant.h"
 #include "conf.h"
 #include "ipam.h"
 #include "metrics.h"
@@ -22,7 +23,7 @@
 static const struct api_table *const unit_daemon_routes[] = {
 	&api_status_routes, &api_ipam_routes, &api_import_routes, &api_events_routes,
 	&api_prefix_routes, &api_rpki_routes, &api_auth_routes, &api_bird_routes,
-	&api_asn_routes,
+	&api_asn_routes, &api_grants_routes,
 };
 
 /* 0, or -1 with e. */
@@ -40,6 +41,9 @@ unit_daemon_open(struct daemon *d, const char *path, struct err *e)
 		return -1;
 	d->ipam = ipam_new(d->store);
 	if (ipam_load(d->ipam, e) < 0)
+		return -1;
+	d->grants = grants_new(d->store);
+	if (grants_load(d->grants, e) < 0)
 		return -1;
 	d->metrics = metrics_new(d->started);
 	d->obs = obs_new(d->loop, d->store, d->ipam);
@@ -70,6 +74,7 @@ unit_daemon_close(struct daemon *d)
 	api_free(d->api);
 	obs_free(d->obs);
 	asn_reg_free(d->asns);
+	grants_free(d->grants);
 	metrics_free(d->metrics);
 	ipam_free(d->ipam);
 	store_close(d->store);
