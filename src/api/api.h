@@ -194,6 +194,9 @@ int api_asn_subject(struct api_ctx *ctx, const char *s, char *buf);
 int api_grant_admit(struct api_ctx *ctx);
 /* The grants of pool as a JSON array (pool show). New reference. */
 json_t *api_grants_json(struct daemon *d, const char *pool);
+/* A CIDR path segment, '_' standing for '/' (203.0.113.0_24). Replies 400 and returns -1 when
+ * bad. */
+int api_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

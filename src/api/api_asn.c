@@ -6,6 +6,10 @@
  *   POST /v1/asns                      admin   {"asn","auth_message","auth_signature"} -> 202
  *                                              with the ASN in pending-provision
  *   POST /v1/asns/{asn}/deprovision    admin   409 in-use while an advertised prefix uses it
+ *   POST /v1/prefixes/{cidr}/associate admin   {"asn"}: announce the provisioned prefix from
+ *                                              this provisioned ASN instead of its pool's
+ *                                              origin; RPKI must be valid for it
+ *   POST /v1/prefixes/{cidr}/disassociate admin  back to the pool's origin
  *
  * An ASN in a body is a string ("AS64500" or "64500") or an integer; anything else — 0,
  * 4294967296, "AS", "ASx", a negative number, AS_TRANS — is 400 asn-invalid and changes nothing.
@@ -20,6 +24,7 @@
 #include "asn.h"
 #include "asnum.h"
 #include "conf.h"
+#include "lifecycle_ctl.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -218,6 +223,65 @@ api_asn_origin_check(struct api_ctx *ctx, const struct ipam_pool_spec *spec)
 	return -1;
 }
 
+struct aasn_assoc {
+	struct cidr cidr;
+	uint32_t asn;           /* 0: disassociate */
+};
+
+static void
+aasn_assoc_work(struct api_ctx *ctx)
+{
+	struct aasn_assoc *a = ctx->work_arg;
+	struct err e = { 0 };
+
+	if (lifecycle_ctl_associate(ctx->d->lc, &ctx->who, &a->cidr, a->asn, &e) < 0) {
+		api_reply_err(ctx, &e);
+		return;
+	}
+	api_reply(ctx, 200, lifecycle_ctl_prefix_json(lifecycle_ctl_find(ctx->d->lc, &a->cidr)));
+}
+
+/* POST /v1/prefixes/{cidr}/associate {"asn"} and .../disassociate {}. */
+static void
+aasn_assoc(struct api_ctx *ctx, bool dis)
+{
+	static const char *const fs[] = { "asn:s", NULL }, *const fi[] = { "asn:i", NULL };
+	static const char *const none[] = { NULL };
+	json_t *v = json_object_get(ctx->body, "asn");
+	struct aasn_assoc *a;
+
+	if (ctx->d->lc == NULL) {
+		api_error(ctx, "not-ready", "the public-prefix controller is not running");
+		return;
+	}
+	if (api_body_check(ctx, ctx->body, dis ? none : json_is_integer(v) ? fi : fs) < 0)
+		return;
+	if (!dis && v == NULL) {
+		api_error(ctx, "asn-invalid", "asn is required");
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		fatal("calloc");
+	if (api_path_cidr(ctx, ctx->params[0], &a->cidr) < 0 ||
+	    (!dis && aasn_value(ctx, v, &a->asn) < 0)) {
+		free(a);
+		return;
+	}
+	api_defer(ctx, aasn_assoc_work, a, free);
+}
+
+static void
+aasn_associate(struct api_ctx *ctx)
+{
+	aasn_assoc(ctx, false);
+}
+
+static void
+aasn_disassociate(struct api_ctx *ctx)
+{
+	aasn_assoc(ctx, true);
+}
+
 /* GET /v1/status "asns": counts per state. */
 json_t *
 api_asn_status(struct daemon *d)
@@ -239,5 +303,7 @@ static const struct api_route aasn_routes[] = {
 	{ "GET", "/v1/asns/{asn}", HTTP_ROLE_READER, aasn_show },
 	{ "POST", "/v1/asns", HTTP_ROLE_ADMIN, aasn_provision },
 	{ "POST", "/v1/asns/{asn}/deprovision", HTTP_ROLE_ADMIN, aasn_deprovision },
+	{ "POST", "/v1/prefixes/{cidr}/associate", HTTP_ROLE_ADMIN, aasn_associate },
+	{ "POST", "/v1/prefixes/{cidr}/disassociate", HTTP_ROLE_ADMIN, aasn_disassociate },
 };
 API_TABLE(api_asn_routes, aasn_routes);

@@ -55,9 +55,8 @@ apx_need(struct api_ctx *ctx)
 	return ctx->d->lc;
 }
 
-/* A CIDR path segment: '_' stands for '/'. Replies 400 and returns -1 when bad. */
-static int
-apx_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out)
+int
+api_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out)
 {
 	char buf[128];
 
@@ -124,7 +123,7 @@ apx_show(struct api_ctx *ctx)
 		snprintf(joined, sizeof(joined), "%.100s_%.8s", ctx->params[0], ctx->params[1]);
 		ctx->params[0] = joined;
 	}
-	if (c == NULL || apx_path_cidr(ctx, ctx->params[0], &cidr) < 0)
+	if (c == NULL || api_path_cidr(ctx, ctx->params[0], &cidr) < 0)
 		return;
 	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL) {
 		api_error(ctx, "not-found", "%.64s is not a public prefix", ctx->params[0]);

@@ -241,6 +241,14 @@ int ctl_path_query(struct ctl_path *p, const char *key, const char *value);
 int ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *body,
     void (*human)(struct ctl_ctx *ctx, json_t *reply));
 
+/*
+ * <method> /v1/<a>[/<b>[/<c>]] (segments percent-encoded; b and c may be NULL) with body
+ * (consumed; may be NULL), answered as ctl_request does. A path too long is a usage error.
+ * (ctl_ipam.c)
+ */
+int ctl_send3(struct ctl_ctx *ctx, const char *method, const char *a, const char *b,
+    const char *c, json_t *body, void (*human)(struct ctl_ctx *, json_t *));
+
 /* --- ctl_out.c: output --- */
 
 /* One column of a table: its heading and the member of each row object it shows. */

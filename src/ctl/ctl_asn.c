@@ -6,6 +6,8 @@
  *   asn list                                                   GET /v1/asns
  *   asn show ASN                                               GET /v1/asns/ASN
  *   asn deprovision ASN                                        POST /v1/asns/ASN/deprovision
+ *   prefix associate CIDR --asn ASN     POST /v1/prefixes/CIDR/associate (the ASN announcing it)
+ *   prefix disassociate CIDR            POST /v1/prefixes/CIDR/disassociate (the pool's again)
  *
  * ASN is 64500 or AS64500; a value that is not an AS number (0, 4294967296, AS, ASx, a
  * negative number) is a usage error (exit 2) and nothing is sent. `auth message AS64500`
@@ -82,31 +84,11 @@ check_asn(const struct ctl_inv *inv, struct err *e)
 	return 0;
 }
 
-/* /v1/asns[/ASN[/tail]] into p; -1 when too long. */
-static int
-asn_path(struct ctl_path *p, const char *asn, const char *tail)
-{
-	ctl_path_init(p, "/v1/asns");
-	if ((asn != NULL && ctl_path_add(p, asn) < 0) || (tail != NULL && ctl_path_add(p, tail) < 0))
-		return -1;
-	return 0;
-}
-
 static int
 run_request(struct ctl_ctx *ctx, const char *method, const char *asn, const char *tail,
     json_t *body, void (*human)(struct ctl_ctx *, json_t *))
 {
-	struct ctl_path p;
-	int rc;
-
-	if (asn_path(&p, asn, tail) < 0) {
-		json_decref(body);
-		fprintf(ctx->errf, "prefixctl: request path too long\n");
-		return CTL_EXIT_USAGE;
-	}
-	rc = ctl_request(ctx, method, p.s, body, human);
-	json_decref(body);
-	return rc;
+	return ctl_send3(ctx, method, "asns", asn, tail, body, human);
 }
 
 static int
@@ -136,6 +118,55 @@ run_deprovision(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	return run_request(ctx, "POST", inv->pos[0], "deprovision", json_object(), print_asn);
 }
 
+/* POST /v1/prefixes/CIDR/(dis)associate ('/' sent as '_'). */
+static int
+run_assoc(struct ctl_ctx *ctx, const struct ctl_inv *inv, const char *verb, json_t *body)
+{
+	char seg[128];
+
+	snprintf(seg, sizeof(seg), "%s", inv->pos[0]);
+	for (char *s = seg; *s != '\0'; s++)
+		if (*s == '/')
+			*s = '_';
+	return ctl_send3(ctx, "POST", "prefixes", seg, verb, body, print_asn);
+}
+
+static int
+run_associate(struct ctl_ctx *ctx, const struct ctl_inv *inv)
+{
+	return run_assoc(ctx, inv, "associate", json_pack("{s:s}", "asn",
+	    ctl_inv_str(inv, "asn")));
+}
+
+static int
+run_disassociate(struct ctl_ctx *ctx, const struct ctl_inv *inv)
+{
+	return run_assoc(ctx, inv, "disassociate", json_object());
+}
+
+/* --asn of prefix associate must be an AS number. */
+static int
+check_assoc(const struct ctl_inv *inv, struct err *e)
+{
+	uint32_t asn;
+	struct err ae = { 0 };
+	const char *s = ctl_inv_str(inv, "asn");
+
+	if (s != NULL && asnum_parse(s, 0, &asn, &ae) < 0)
+		return err_set(e, "usage", "--asn: %s", ae.msg);
+	return 0;
+}
+
+static const struct ctl_opt arg_cidr[] = {
+	{ "CIDR", CTL_CIDR, 0, NULL, 0, 0, NULL, "a provisioned public prefix" },
+	{ 0 },
+};
+static const struct ctl_opt opt_assoc[] = {
+	{ "asn", CTL_STRING, CTL_OPT_REQUIRED, "ASN", 0, 0, NULL,
+	  "a provisioned ASN to announce it from (RPKI must be valid for it)" },
+	{ 0 },
+};
+
 static const struct ctl_opt arg_asn[] = {
 	{ "ASN", CTL_STRING, 0, NULL, 0, 0, NULL, "an AS number: 64500 or AS64500" },
 	{ 0 },
@@ -157,5 +188,10 @@ const struct ctl_cmd ctl_asn_cmds[] = {
 	  check_asn, run_show },
 	{ "asn deprovision", "ASN", "Deprovision an ASN no advertised prefix uses.", arg_asn,
 	  NULL, check_asn, run_deprovision },
+	{ "prefix associate", "CIDR --asn ASN",
+	  "Announce a provisioned prefix from another proven ASN than its pool's.", arg_cidr,
+	  opt_assoc, check_assoc, run_associate },
+	{ "prefix disassociate", "CIDR", "Announce a provisioned prefix from its pool's origin "
+	  "again.", arg_cidr, NULL, NULL, run_disassociate },
 	{ 0 },
 };

@@ -40,20 +40,10 @@ static int
 run_share(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
 	json_t *body = json_pack("{s:s}", "principal", ctl_inv_str(inv, "to"));
-	struct ctl_path p;
-	int rc;
 
 	if (ctl_inv_str(inv, "role") != NULL)
 		json_object_set_new(body, "role", json_string(ctl_inv_str(inv, "role")));
-	ctl_path_init(&p, "/v1/pools");
-	if (ctl_path_add(&p, inv->pos[0]) < 0 || ctl_path_add(&p, "grants") < 0) {
-		json_decref(body);
-		fprintf(ctx->errf, "prefixctl: request path too long\n");
-		return CTL_EXIT_USAGE;
-	}
-	rc = ctl_request(ctx, "POST", p.s, body, print_grants);
-	json_decref(body);
-	return rc;
+	return ctl_send3(ctx, "POST", "pools", inv->pos[0], "grants", body, print_grants);
 }
 
 static int

@@ -74,7 +74,9 @@ struct asn_reg;
 struct lifecycle_prefix {
 	struct cidr cidr;
 	char pool[IPAM_NAME_MAX + 1];
-	uint32_t origin_asn;
+	uint32_t origin_asn;            /* the origin it is announced with (and validated for) */
+	uint32_t associated_asn;        /* 0, or the proven ASN `prefix associate` chose instead
+	                                 * of the pool's origin (then origin_asn equals it) */
 	enum lifecycle_state state;
 	char failure_reason[48];        /* "" unless failed-provision */
 	char message[ERR_MSG_MAX];      /* failure message, or why it waits */
@@ -195,6 +197,22 @@ void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl
     lifecycle_ctl_done_fn done, void *arg);
 void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
+
+/*
+ * `prefix associate` (issue 21): announce the provisioned prefix cidr from the provisioned ASN
+ * asn instead of its pool's origin; asn 0 goes back to the pool's origin (disassociate). The
+ * prefix must be provisioned (advertised or pending: "in-use", withdraw first; else
+ * "not-provisioned"); asn must be provisioned ("asn-not-provisioned"), and with RTR data fresh
+ * the prefix must be RPKI-valid for it ("rpki-invalid", "rpki-not-found"; "rpki-stale" while
+ * the data is not fresh). Writes the row and an "associate" event. 0 or -1 with e.
+ */
+int lifecycle_ctl_associate(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    const struct cidr *cidr, uint32_t asn, struct err *e);
+
+/* The origin BIRD must prepend for p: its associated ASN when that is not [bgp] origin_asn,
+ * else 0 (the router's own AS originates it). */
+uint32_t lifecycle_ctl_route_origin(const struct lifecycle_ctl *c,
+    const struct lifecycle_prefix *p);
 
 /* asn_in_use_fn (arg: the controller): 1 with why when a prefix is advertised (or on its way
  * up or down) from asn. */

@@ -193,6 +193,7 @@ lc_dry_run(struct lc_op *op)
 		if (!it->go || bird_route_parse(cidr_format(&it->cidr, buf, sizeof(buf)), &r,
 		    &e) < 0)
 			continue;
+		r.origin = lifecycle_ctl_route_origin(c, it->p);
 		if (!op->withdraw)
 			bird_routeset_add_route(&want, &r);     /* merged by the normalise below */
 		else if ((at = bird_routeset_find(&want, &r)) >= 0 && op->drain > 0)
