@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "grant.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -428,7 +429,7 @@ api_run_batch(struct daemon *d)
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, code, "not committed: %s", e.msg);
-		if (ipam_load(d->ipam, &e) < 0)
+		if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
 	}
 	metrics_commit(d->metrics, ev_time() - t0, n, failed);

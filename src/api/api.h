@@ -192,6 +192,9 @@ int api_asn_subject(struct api_ctx *ctx, const char *s, char *buf);
  * ctx->who.role names the grant), 0 when the caller is not confined to grants (the global
  * role decides), -1 when refused (403 forbidden sent). */
 int api_grant_admit(struct api_ctx *ctx);
+/* Removes every grant of pool (a deleted pool's grants must not pass to a new pool of that
+ * name); a failure is logged. */
+void api_grants_drop_pool(struct api_ctx *ctx, const char *pool);
 /* The grants of pool as a JSON array (pool show). New reference. */
 json_t *api_grants_json(struct daemon *d, const char *pool);
 /* A CIDR path segment, '_' standing for '/' (203.0.113.0_24). Replies 400 and returns -1 when

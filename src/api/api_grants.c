@@ -13,7 +13,8 @@
  * with a grant of the route's role (operator to allocate and release, reader or operator to
  * read). Everything else answers 403 forbidden naming the pool (or the principal's pools).
  * An admitted request's events carry the grant used as their role:
- * "grant:POOL:operator". Principals match as events write actors: "token:NAME" and "uid:N"
+ * "grant:POOL:operator". Requests on the read-only socket are never confined nor admitted by
+ * a grant (nothing changes through that socket). Principals match as events write actors: "token:NAME" and "uid:N"
  * exactly; "group:NAME" any unix peer whose user is in that group (getgrouplist).
  */
 #include <grp.h>
@@ -127,7 +128,9 @@ api_grant_admit(struct api_ctx *ctx)
 	char mine[256];
 	size_t i;
 
-	if (req->role >= HTTP_ROLE_OPERATOR || !grants_any(ctx->d->grants, agr_match, req))
+	/* the read-only socket never gains a write through a grant: its global role decides */
+	if (req->role >= HTTP_ROLE_OPERATOR || http_req_read_only(req) ||
+	    !grants_any(ctx->d->grants, agr_match, req))
 		return 0;
 	for (i = 0; i < sizeof(agr_scoped) / sizeof(agr_scoped[0]); i++)
 		if (strcmp(agr_scoped[i].method, r->method) == 0 &&
@@ -168,6 +171,23 @@ api_grants_json(struct daemon *d, const char *pool)
 			    (json_int_t)g->created));
 	}
 	return list;
+}
+
+void
+api_grants_drop_pool(struct api_ctx *ctx, const char *pool)
+{
+	struct err e = { 0 };
+
+	for (size_t i = grants_count(ctx->d->grants); i > 0; i--) {
+		const struct grant *g = grants_at(ctx->d->grants, i - 1);
+		char principal[GRANT_PRINCIPAL_MAX];
+
+		if (strcmp(g->pool, pool) != 0)
+			continue;
+		snprintf(principal, sizeof(principal), "%s", g->principal);
+		if (grants_remove(ctx->d->grants, &ctx->who, pool, principal, &e) < 0)
+			log_warnx("pool %s deleted, its grant to %s stays: %s", pool, principal, e.msg);
+	}
 }
 
 static void

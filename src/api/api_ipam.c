@@ -388,14 +388,17 @@ api_pool_delete_work(struct api_ctx *ctx)
 {
 	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
 	json_t *j;
+	int rc;
 	struct err e;
 
 	if (p == NULL)
 		return;
 	j = api_pool_json(p);
 	err_clear(&e);
-	api_reply_deleted(ctx, j, ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e),
-	    &e);
+	rc = ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e);
+	if (rc == 0)
+		api_grants_drop_pool(ctx, ctx->params[0]);     /* a new pool of that name starts bare */
+	api_reply_deleted(ctx, j, rc, &e);
 }
 
 static void

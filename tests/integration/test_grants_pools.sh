@@ -119,3 +119,26 @@ want 200 - "" -- "$A" GET /v1/pools >/dev/null
 rc=0; pd_ctl pool unshare team-b --to token:team-a 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || pd_fail "unshare of a grant that is gone: exit $rc"
 pd_ok "after unshare token team-a is refused on team-a; with no grant left its global reader role is back"
+
+# ---- a deleted pool's grants do not pass to a new pool of the same name ----
+pd_ctl pool create tmp --scope private-default >/dev/null
+pd_ctl pool share tmp --to token:team-a >/dev/null
+pd_ctl pool delete tmp >/dev/null
+pd_ctl pool create tmp --scope private-default >/dev/null
+pd_ctl --json pool show tmp | jq -e '.grants == []' >/dev/null ||
+	pd_fail "a re-created pool inherited grants: $(pd_ctl --json pool show tmp | jq -c .grants)"
+pd_curl GET '/v1/events?limit=1000' | jq -e '[.events[] | select(.action == "unshare")] | length >= 3' >/dev/null ||
+	pd_fail "deleting the pool recorded no unshare event"
+pd_ok "deleting a pool drops its grants (with unshare events); a new pool of that name starts bare"
+
+# ---- the read-only socket gains nothing from a grant ----
+pd_stop
+pd_config <<INI
+[daemon]
+readonly_socket = $PD_RO_SOCK
+INI
+pd_start
+pd_ctl pool share team-a --to uid:0 >/dev/null
+PD_CURL_SOCK=$PD_RO_SOCK pd_expect 403 forbidden POST /v1/pools/team-a/allocations '{"netmask":24}' >/dev/null
+PD_CURL_SOCK=$PD_RO_SOCK pd_expect 200 - GET /v1/pools >/dev/null
+pd_ok "an operator grant to uid:0 allocates nothing through the read-only socket (403), which still lists everything"
