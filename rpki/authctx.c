@@ -269,9 +269,25 @@ authctx_verify_pems(const struct authctx_conf *c, const char *prefix, const char
 	return try_all(msg, raw, rawlen, pems, npem, now, r);
 }
 
-/* Keeps a copy of the RDAP document and where it came from. */
+/*
+ * Where the record came from (evidence is shown to readers): a URL with its credentials
+ * hidden, a file of auth.rdap_dir as "rdap_dir:NAME" without the directory's path.
+ */
 static void
-keep_doc(struct authctx_result *r, const char *doc, size_t len, const char *source)
+keep_source(struct authctx_result *r, const char *source)
+{
+	const char *slash;
+
+	if (source != NULL && strstr(source, "://") == NULL && (slash = strrchr(source, '/')) != NULL)
+		snprintf(r->rdap_source, sizeof(r->rdap_source), "rdap_dir:%s", slash + 1);
+	else
+		rdap_redact_url(source ? source : "", r->rdap_source, sizeof(r->rdap_source));
+}
+
+/* Keeps a copy of the RDAP document: only once it is known to be the RDAP record covering
+ * the prefix, so that the verifier never hands back an arbitrary fetched body. */
+static void
+keep_doc(struct authctx_result *r, const char *doc, size_t len)
 {
 	free(r->rdap_doc);
 	if ((r->rdap_doc = malloc(len + 1)) == NULL)
@@ -279,7 +295,6 @@ keep_doc(struct authctx_result *r, const char *doc, size_t len, const char *sour
 	memcpy(r->rdap_doc, doc, len);
 	r->rdap_doc[len] = '\0';
 	r->rdap_len = len;
-	snprintf(r->rdap_source, sizeof(r->rdap_source), "%s", source ? source : "");
 }
 
 /* The RDAP half after the local checks passed. */
@@ -291,9 +306,10 @@ verify_record(const char *prefix, const char *msg, const unsigned char *raw, siz
 	struct err ce = { 0 };
 	int rc;
 
-	keep_doc(r, doc, doclen, source);
+	keep_source(r, source);
 	if (rdap_record_certs(doc, doclen, prefix, &p, &ce) == -1)
 		return authctx_fail(r, &r->err, "rdap", ce.code, ce.msg);
+	keep_doc(r, doc, doclen);
 	authctx_report(r, "rdap", 1, "record covers %s; %zu certificate(s)", prefix, p.n);
 	if (p.n == 0 && p.markers > 0) {
 		rdap_pems_clear(&p);
@@ -353,7 +369,7 @@ verify_blocking(const struct authctx_conf *c, const char *prefix, const char *ms
 	if (check_local(c, prefix, msg, sig, now, raw, &rawlen, r) == -1)
 		return -1;
 	if (get_record(c, prefix, cancel, &doc, &len, source, sizeof(source), &ce) == -1) {
-		snprintf(r->rdap_source, sizeof(r->rdap_source), "%s", source);
+		keep_source(r, source);
 		free(doc);
 		return authctx_fail(r, &r->err, "rdap", ce.code, ce.msg);
 	}

@@ -124,7 +124,7 @@ struct authctx_result {
 	size_t nchecks;
 	char msg_sha256[65];        /* hex SHA-256 of the exact message bytes */
 	char cert_sha256[65];       /* hex SHA-256 of the DER of the certificate that verified */
-	char rdap_source[AUTHCTX_PATH_MAX]; /* URL or file the record came from */
+	char rdap_source[AUTHCTX_PATH_MAX]; /* URL (credentials redacted) or "rdap_dir:FILE" */
 	char *rdap_doc;             /* the RDAP document as received (owned, NUL-terminated) */
 	size_t rdap_len;
 };
@@ -181,7 +181,8 @@ int authctx_verify_pems(const struct authctx_conf *c, const char *prefix, const 
 /*
  * Full check with the certificate taken from an RDAP document (already fetched or read):
  * parses it, checks it covers the prefix, extracts the PEMs, then as authctx_verify_pems().
- * Keeps a copy of the document in r as evidence. Returns 0 if the proof holds, else -1.
+ * Keeps a copy of the document in r as evidence only when it is a record covering the prefix
+ * (a document that is not is never handed back). Returns 0 if the proof holds, else -1.
  */
 int authctx_verify_doc(const struct authctx_conf *c, const char *prefix, const char *msg,
     const char *sig, const char *doc, size_t doclen, const char *source, time_t now,
@@ -222,7 +223,8 @@ int authctx_verify_start(struct authctx *a, const char *prefix, const char *msg,
     const char *sig, time_t now, authctx_done_cb cb, void *arg, struct err *e);
 
 /* As authctx_verify_start, with the configuration conf (copied) instead of the current one:
- * `prefixctl auth verify --rdap-url URL` checks against another RDAP source. */
+ * POST /v1/auth/verify restricts the configured sources to one of them. conf comes from the
+ * daemon's configuration, never from a request. */
 int authctx_verify_start_with(struct authctx *a, const struct authctx_conf *conf,
     const char *prefix, const char *msg, const char *sig, time_t now, authctx_done_cb cb,
     void *arg, struct err *e);

@@ -108,26 +108,46 @@ fetch_error(CURLcode rc, const struct sink *s, long timeout_ms, const char *url,
 	    curl_easy_strerror(rc));
 }
 
-int
-rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
-    size_t *len, struct err *e)
+/* The origin (scheme, host, port) of url in out; -1 when url does not parse. */
+static int
+url_origin(const char *url, char *out, size_t outlen)
 {
-	long timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
-	long ctimeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
-	struct sink s = { .b.max = RDAP_MAX_DOC, .cancel = opts ? opts->cancel : NULL };
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = -1;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+	    (size_t)snprintf(out, outlen, "%s://%s:%s", scheme, host, port) < outlen)
+		rc = 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* One request without following redirects: status in *status, a redirect target (malloc'd)
+ * in *location when the answer is 3xx with a Location. */
+static CURLcode
+fetch_once(const char *url, long timeout, long ctimeout, struct sink *s, long *status,
+    char **location)
+{
 	struct curl_slist *hdr = NULL;
+	char *loc = NULL;
 	CURL *c;
 	CURLcode rc;
-	long status = 0;
 
+	*status = 0;
+	*location = NULL;
 	if ((c = curl_easy_init()) == NULL)
-		return err_set(e, "rdap-unavailable", "rdap: libcurl unavailable");
+		return CURLE_FAILED_INIT;
 	hdr = curl_slist_append(hdr, "Accept: application/rdap+json, application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -135,28 +155,95 @@ rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "prefixd/" PREFIXD_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, sink_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
 	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (rc == CURLE_OK && *status >= 300 && *status < 400 &&
+	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc != NULL &&
+	    (*location = strdup(loc)) == NULL)
+		rc = CURLE_OUT_OF_MEMORY;
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
+	return rc;
+}
+
+/*
+ * Redirects are followed by hand, at most RDAP_MAX_REDIRS, and only within the origin (scheme,
+ * host, port) of the configured URL: a record server may move a path, never send the daemon
+ * to another host (a redirect is how an RDAP answer would point it at loopback admin pages or
+ * cloud metadata).
+ */
+int
+rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
+    size_t *len, struct err *e)
+{
+	long timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+	long ctimeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
+	struct sink s = { .b.max = RDAP_MAX_DOC, .cancel = opts ? opts->cancel : NULL };
+	char origin[512], there[512], *cur = strdup(url), *next = NULL;
+	CURLcode rc = CURLE_OK;
+	long status = 0;
+	char safe[RDAP_URL_SHOWN];
+
+	rdap_redact_url(url, safe, sizeof(safe));
+	if (cur == NULL || url_origin(url, origin, sizeof(origin)) == -1) {
+		free(cur);
+		return err_set(e, "rdap-unavailable", "rdap: %.200s is not a URL", safe);
+	}
+	for (int hop = 0;; hop++) {
+		free(s.b.data);
+		s.b = (struct buf){ .max = RDAP_MAX_DOC };
+		rc = fetch_once(cur, timeout, ctimeout, &s, &status, &next);
+		if (rc != CURLE_OK || next == NULL)
+			break;
+		free(cur);
+		cur = next;
+		if (hop == RDAP_MAX_REDIRS || url_origin(cur, there, sizeof(there)) == -1 ||
+		    strcmp(origin, there) != 0) {
+			free(cur);
+			free(s.b.data);
+			return err_set(e, "rdap-unavailable", "rdap: %.200s redirects %s; only "
+			    "%d redirects within its own host are followed", safe,
+			    hop == RDAP_MAX_REDIRS ? "too often" : "to another host",
+			    RDAP_MAX_REDIRS);
+		}
+	}
+	free(cur);
 	if (rc == CURLE_OK && status != 200) {
 		free(s.b.data);
-		return err_set(e, "rdap-unavailable", "rdap: %.200s answered HTTP %ld", url,
+		return err_set(e, "rdap-unavailable", "rdap: %.200s answered HTTP %ld", safe,
 		    status);
 	}
 	if (rc != CURLE_OK) {
 		free(s.b.data);
-		return fetch_error(rc, &s, timeout, url, e);
+		return fetch_error(rc, &s, timeout, safe, e);
 	}
 	if (s.b.data == NULL && (s.b.data = calloc(1, 1)) == NULL)
 		return err_set(e, "rdap-unavailable", "rdap: out of memory");
 	*doc = s.b.data;
 	*len = s.b.len;
 	return 0;
+}
+
+void
+rdap_redact_url(const char *url, char *out, size_t outlen)
+{
+	const char *host = strstr(url, "://"), *at, *path, *q;
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	host = host ? host + 3 : url;
+	path = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(path - host));
+	q = strchr(path, '?');
+	o = (size_t)snprintf(out, outlen, "%.*s%s", (int)(host - url), url, at ? "***@" : "");
+	if (o < outlen)
+		snprintf(out + o, outlen - o, "%.*s%s", (int)((q ? q : path + strlen(path)) -
+		    (at ? at + 1 : host)), at ? at + 1 : host, q ? "?***" : "");
 }
 
 int
@@ -185,11 +272,12 @@ rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
 	if ((size_t)snprintf(path, pathlen, "%s/%s.json", dir, name) >= pathlen)
 		return err_set(e, "rdap-unavailable", "rdap: auth.rdap_dir path too long");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return err_set(e, "rdap-unavailable", "rdap: no record %.300s", path);
+		return err_set(e, "rdap-unavailable", "rdap: no record %s.json in auth.rdap_dir",
+		    name);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > RDAP_MAX_DOC) {
 		close(fd);
-		return err_set(e, "rdap-unavailable", "rdap: %.300s is not a regular file of "
-		    "at most %d bytes", path, RDAP_MAX_DOC);
+		return err_set(e, "rdap-unavailable", "rdap: %s.json in auth.rdap_dir is not a "
+		    "regular file of at most %d bytes", name, RDAP_MAX_DOC);
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
@@ -199,7 +287,8 @@ rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
 	close(fd);
 	if (n != st.st_size) {
 		free(buf);
-		return err_set(e, "rdap-unavailable", "rdap: cannot read %.300s", path);
+		return err_set(e, "rdap-unavailable", "rdap: cannot read %s.json in auth.rdap_dir",
+		    name);
 	}
 	buf[n] = '\0';
 	*doc = buf;
@@ -400,8 +489,8 @@ rdap_record_certs(const char *doc, size_t len, const char *prefix, struct rdap_p
 		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
 		    prefix);
 	if ((rec = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return err_set(e, "rdap-unavailable", "rdap: record is not JSON (line %d: "
-		    "%.100s)", jerr.line, jerr.text);
+		return err_set(e, "rdap-unavailable", "rdap: record is not JSON (line %d)",
+		    jerr.line);
 	if (!json_is_object(rec)) {
 		json_decref(rec);
 		return err_set(e, "rdap-unavailable", "rdap: record is not a JSON object");

@@ -8,8 +8,9 @@
  *
  * URL template (auth.rdap_url): "{cidr}" expands to ADDR/LEN unescaped (RDAP's own path form,
  * RFC 9082 "/ip/192.0.2.0/24"), "{addr}" to the network address alone; e.g.
- * "http://127.0.0.1:8080/ip/{cidr}". Only http and https, also on redirects (at most 3).
- * HTTP status must be 200. Documents above RDAP_MAX_DOC (1 MiB) abort the transfer.
+ * "http://127.0.0.1:8080/ip/{cidr}". Only http and https. Redirects are followed only within
+ * the URL's own scheme, host and port (at most RDAP_MAX_REDIRS); a redirect to another host is
+ * rdap-unavailable. HTTP status must be 200. Documents above RDAP_MAX_DOC (1 MiB) abort the transfer.
  *
  * Directory (auth.rdap_dir): the record for 192.0.2.0/24 is the file "192.0.2.0_24.json"
  * (IPv6: "2001:db8::_32.json"); a missing file is rdap-unavailable.
@@ -34,6 +35,8 @@
 #define RDAP_MAX_DOC    (1024 * 1024)
 #define RDAP_MAX_CERTS  8
 #define RDAP_MAX_PEM    (64 * 1024)
+#define RDAP_MAX_REDIRS 3
+#define RDAP_URL_SHOWN 1024  /* a redacted URL fits in this */
 
 struct rdap_fetch_opts {
 	long timeout_ms;            /* whole transfer; <= 0 means 10000 */
@@ -63,6 +66,12 @@ int rdap_expand_url(const char *tmpl, const char *prefix, char *out, size_t outl
  */
 int rdap_fetch_url(const char *url, const struct rdap_fetch_opts *opts, char **doc,
     size_t *len, struct err *e);
+
+/*
+ * Copies url into out with what may be a credential hidden: the user:password@ part becomes
+ * "***@" and a query string "?***". For logs, evidence and `prefixd -n`.
+ */
+void rdap_redact_url(const char *url, char *out, size_t outlen);
 
 /*
  * Reads the record for prefix from dir (file name above), at most RDAP_MAX_DOC bytes.

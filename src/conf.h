@@ -12,37 +12,62 @@
  *
  * Keys added beyond SPEC §7 (documented in the README):
  *   [daemon] admin_group       group whose members are admin on the unix socket (besides root)
+ *            readonly_socket_group  group of readonly_socket (unset: socket_group); a
+ *                              monitoring agent in this group reads /metrics and status as a
+ *                              reader without being an operator on the main socket
+ *            readonly_socket_mode   mode of readonly_socket, octal, 0600..0666 with rw for
+ *                              the owner (default 0660; 0666 lets every local user read)
  *            request_timeout   seconds an idle or slow client may hold a connection (default 30)
  *            max_body          largest request body in bytes (default 1048576)
  *            max_connections   connections per listener (default 256)
  *            commit_delay_us   group commit: how long a batch waits for requests from other
  *                              open connections before it commits (microseconds, default
  *                              500, 0 = never wait); an exception to "durations are seconds"
+ *            user              drop to this user once the listeners and the store are open
+ *                              (unset: keep running as started); see priv.h
+ *            group             the primary group after the drop (unset: the user's own)
+ *            groups            supplementary groups, comma-separated (unset: "bird" when that
+ *                              group exists, for BIRD's control socket; else none)
+ *
+ * [bmp] (beyond SPEC §7, issue 19): listen = HOST:PORT (off when unset), allow = ADDR[,ADDR...]
+ * (required with listen; addresses or prefixes), require_visibility = N (default 0: advertise
+ * does not wait for vantage points), visibility_timeout (seconds, default 60), transits =
+ * ASN[,ASN...] (unset: no transit check). require_visibility needs listen.
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
- * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections) need a restart; conf_restart_keys() names the ones that
- * changed. [rpki] and [auth] are passed on (rtr_reconfigure,
- * authctx_reconfigure), [policy] and [bgp] reach the lifecycle (lifecycle_ctl_set_conf);
- * [bird] needs a restart.
+ * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket,
+ * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections),
+ * user, group, groups and [store] backend, dsn need a restart; conf_restart_keys() names the
+ * ones that changed. [rpki] and [auth] are passed on
+ * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
+ * (lifecycle_ctl_set_conf); [bird] needs a restart, and so do [bmp] listen and allow (the
+ * other [bmp] keys reach the monitor at once).
  */
 #ifndef PREFIXD_CONF_H
 #define PREFIXD_CONF_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include "cidr.h"
 #include "err.h"
 #include "log.h"
 
 #define CONF_MAX_RPKI_CACHES 8
+#define CONF_MAX_GROUPS 16             /* [daemon] groups: supplementary groups */
+#define CONF_MAX_BMP_ALLOW 16          /* [bmp] allow: routers that may connect */
+#define CONF_MAX_TRANSITS 16           /* [bmp] transits */
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
+enum conf_store_backend { CONF_STORE_SQLITE, CONF_STORE_POSTGRESQL };
 
 struct conf {
 	char *path;                     /* the file read, NULL for the embedded default */
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
 	char *admin_group;
+	char *readonly_socket_group;    /* NULL: socket_group */
+	unsigned readonly_socket_mode;  /* 0660 */
+	char *user, *group, *groups;    /* privilege drop (priv.h); NULL: unset */
 	enum log_level log_level;
 	enum log_format log_format;
 	unsigned request_timeout, max_body, max_connections;
@@ -64,6 +89,17 @@ struct conf {
 	unsigned policy_min_change_interval, policy_max_withdraw, policy_max_withdraw_percent;
 	enum conf_on_invalid policy_on_invalid;
 	unsigned policy_provision_timeout;
+	/* [bmp] (the BMP station, bgp/bmp.h; the monitor, lifecycle_bmp.h) */
+	char *bmp_listen;               /* HOST:PORT; NULL: no station */
+	char *bmp_allow, *bmp_transits; /* normalised text ("ADDR, ADDR", "ASN, ASN") for -n */
+	struct cidr bmp_allow_v[CONF_MAX_BMP_ALLOW];
+	unsigned n_bmp_allow;
+	uint32_t bmp_transits_v[CONF_MAX_TRANSITS];
+	unsigned n_bmp_transits;
+	unsigned bmp_require_visibility, bmp_visibility_timeout;
+	/* [store] (restart to change) */
+	enum conf_store_backend store_backend;  /* default sqlite: state_dir/prefixd.db */
+	char *store_dsn;                /* backend = postgresql: a libpq connection string */
 };
 
 /* The embedded default (no file). Never fails except on out-of-memory (fatal). */

@@ -28,6 +28,8 @@ struct bird;
 struct lifecycle_ctl;
 struct asn_reg;
 struct grants;
+struct bmp_station;
+struct lifecycle_bmp;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -42,6 +44,8 @@ struct daemon {
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
 	struct asn_reg *asns;           /* public-scope ASNs (src/lifecycle/asn.h) */
 	struct grants *grants;          /* shared pools (src/ipam/grant.h) */
+	struct bmp_station *bmp;        /* the BMP station (bgp/bmp.h); NULL without [bmp] listen */
+	struct lifecycle_bmp *bmpmon;   /* its monitor (src/lifecycle/lifecycle_bmp.h); NULL too */
 	struct http *http;
 	struct api *api;                /* routes, status sections, group commit */
 	char *store_path;

@@ -7,15 +7,19 @@
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
  *
- * Start-up: config -> log -> state dir -> store (SQLite, state_dir/prefixd.db) -> model
- * (ipam_load) -> metrics, obs -> RPKI, verifier, lifecycle, BIRD -> API (routes, status
- * sections, renderers: pd_serve) -> listeners -> loop. Tear-down runs in reverse.
- * Signals are libev watchers, so handlers run on the loop:
+ * Start-up: config -> log -> listeners (as root) -> privilege drop ([daemon] user, priv.h)
+ * -> state dir -> store ([store] backend: SQLite state_dir/prefixd.db, or PostgreSQL at
+ * [store] dsn) -> model (ipam_load) -> metrics, obs -> RPKI, verifier, lifecycle, BIRD -> API
+ * (routes, status sections, renderers: pd_serve) -> loop (readiness to systemd, notify.h).
+ * Tear-down runs in reverse. Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
  *            keys that need a restart are named in the log (conf.h lists them)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
  *            (at most 2 s), close the store, remove the sockets, exit 0
  * SIGPIPE is ignored (a client that hangs up must not kill the daemon).
+ * With [daemon] user, prefixd drops to that user once the listeners are open, before it
+ * opens the store (priv.h); under systemd it reports readiness and keep-alives (notify.h); library chatter on
+ * stderr is logged at debug (logcap.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,18 +32,25 @@
 #include "api.h"
 #include "authctx.h"
 #include "bird.h"
+#include "bmp.h"
 #include "conf.h"
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
 #include "asn.h"
 #include "grant.h"
+#include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
+#include "logcap.h"
 #include "metrics.h"
+#include "notify.h"
 #include "obs.h"
+#include "priv.h"
+#include "rdap.h"
 #include "rtr.h"
 #include "store.h"
+#include "store_pg.h"
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
@@ -59,6 +70,8 @@ static const struct api_table *const pd_routes[] = {
 	&api_bird_routes,       /* BIRD status, reconcile */
 	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
 	&api_grants_routes,     /* shared pools: pool share / unshare */
+	&api_bmp_routes,        /* visibility (BMP) */
+	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
 
 static const struct {
@@ -69,6 +82,7 @@ static const struct {
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
 	{ "asns", api_asn_status },
+	{ "bmp", api_bmp_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -97,11 +111,17 @@ pd_serve(void)
 	    metrics_add_renderer(pd.metrics, obs_metrics, pd.obs) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
-	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0)
+	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_bmp_metrics, &pd) < 0)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
+	/* a batch whose COMMIT failed: the model (api.c) and the lifecycle forget it */
+	if (api_on_rollback(pd.api, lifecycle_ctl_rollback, pd.lc) < 0)
+		fatalx("api: too many rollback hooks");
 }
+
+static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */
 
 static void
 usage(FILE *out)
@@ -131,6 +151,7 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (pd.stopping)
 		return;
 	log_info("signal %d: stopping", w->signum);
+	notify_stopping();
 	pd.stopping = 1;
 	http_quiesce(pd.http);
 	api_shutdown(&pd);
@@ -153,16 +174,49 @@ pd_apply(struct conf *c, struct err *e)
 	return 0;
 }
 
+/* [bmp]'s keys for the monitor (the transits stay c's: the monitor copies them). */
 static void
-pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+pd_bmp_conf(const struct conf *c, struct lifecycle_bmp_conf *mc)
+{
+	*mc = (struct lifecycle_bmp_conf){ c->bmp_require_visibility, c->bmp_visibility_timeout,
+		c->bmp_transits_v, c->n_bmp_transits };
+}
+
+/* With [bmp] listen: the station and its monitor, which confirms advertisements for the
+ * controller made next (deps->visibility). */
+static void
+pd_bmp_start(struct lifecycle_deps *deps)
+{
+	struct conf *c = pd.conf;
+	struct bmp_conf bc = { 0 };
+	struct lifecycle_bmp_conf mc;
+	char host[256];
+	unsigned port;
+	struct err e = { 0 };
+
+	if (c->bmp_listen == NULL)
+		return;
+	if (conf_split_hostport(c->bmp_listen, host, sizeof(host), &port, &e) < 0)
+		fatalx("bmp: %s", e.msg);
+	bc.listen_addr = host;
+	bc.listen_port = port;
+	bc.allow = c->bmp_allow_v;
+	bc.nallow = c->n_bmp_allow;
+	if ((pd.bmp = bmp_station_new(pd.loop, &bc, &e)) == NULL)
+		fatalx("bmp: %s", e.msg);
+	pd_bmp_conf(c, &mc);
+	pd.bmpmon = lifecycle_bmp_new(pd.loop, pd.bmp, pd.obs, pd.rtr, &mc);
+	deps->visibility = (struct lifecycle_visibility){ lifecycle_bmp_wait, pd.bmpmon };
+	log_info("bmp: listening on %s for %u routers", c->bmp_listen, c->n_bmp_allow);
+}
+
+static void
+pd_reload(void)
 {
 	struct conf *c;
 	struct err e;
 	char keys[256];
 
-	(void)loop;
-	(void)w;
-	(void)revents;
 	if (pd.conf->path == NULL) {
 		log_info("SIGHUP: running on the embedded default, nothing to reload");
 		return;
@@ -181,6 +235,12 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_warnx("SIGHUP: %s changed and take effect only after a restart", keys);
 	if (pd.lc != NULL)
 		lifecycle_ctl_set_conf(pd.lc, c);
+	if (pd.bmpmon != NULL) {
+		struct lifecycle_bmp_conf mc;
+
+		pd_bmp_conf(c, &mc);
+		lifecycle_bmp_set_conf(pd.bmpmon, &mc);
+	}
 	conf_free(pd.conf);
 	pd.conf = c;
 	if (pd.auth != NULL) {
@@ -199,20 +259,42 @@ pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("SIGHUP: config %s reloaded", c->path);
 }
 
+static void
+pd_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	notify_reloading();
+	pd_reload();
+	notify_ready();
+}
+
 static int
 pd_listen(struct err *e)
 {
 	struct conf *c = pd.conf;
 
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
-	    http_listen_unix(pd.http, c->socket, c->socket_group, 0, c->admin_group, e) < 0)
+	    http_listen_unix(pd.http, c->socket, c->socket_group, 0660, 0, c->admin_group, e) < 0)
 		return -1;
 	if (c->readonly_socket != NULL &&
-	    http_listen_unix(pd.http, c->readonly_socket, c->socket_group, 1, NULL, e) < 0)
+	    http_listen_unix(pd.http, c->readonly_socket, c->readonly_socket_group ?
+	    c->readonly_socket_group : c->socket_group, c->readonly_socket_mode, 1, NULL, e) < 0)
 		return -1;
 	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* Opens the store and loads the model. On failure the listeners opened before (as root) are
+ * closed and their sockets removed, so a bad [store] changes nothing, then prefixd exits. */
+static void
+pd_store_fail(const char *fmt, const char *what, const char *msg)
+{
+	http_free(pd.http);
+	pd.http = NULL;
+	fatalx(fmt, what, msg);
 }
 
 static void
@@ -222,14 +304,21 @@ pd_open_store(void)
 
 	if (mkdir(pd.conf->state_dir, 0750) < 0 && errno != EEXIST)
 		fatal("mkdir %s", pd.conf->state_dir);
-	if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
-		fatal("asprintf");
 	err_clear(&e);
-	if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
-		fatalx("store: %s", e.msg);
+	if (pd.conf->store_backend == CONF_STORE_POSTGRESQL) {
+		if (store_pg_open(pd.conf->store_dsn, &pd.store, &e) < 0)
+			pd_store_fail("%s%s", "", e.msg);
+		if ((pd.store_path = strdup(store_pg_name(pd.store))) == NULL)
+			fatal("strdup");
+	} else {
+		if (asprintf(&pd.store_path, "%s/prefixd.db", pd.conf->state_dir) < 0)
+			fatal("asprintf");
+		if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
+			pd_store_fail("%s%s", "store: ", e.msg);
+	}
 	pd.ipam = ipam_new(pd.store);
 	if (ipam_load(pd.ipam, &e) < 0)
-		fatalx("loading the model from %s: %s", pd.store_path, e.msg);
+		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
 	pd.grants = grants_new(pd.store);
 	if (grants_load(pd.grants, &e) < 0)
@@ -272,13 +361,16 @@ pd_public_start(void)
 		    "(prefixctl asn provision AS%u)", (unsigned)c->bgp_origin_asn,
 		    (unsigned)c->bgp_origin_asn);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth, pd.asns };
+		pd.auth, { NULL, NULL }, pd.asns };
+	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
 	asn_reg_set_in_use(pd.asns, lifecycle_ctl_asn_in_use, pd.lc);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
 		fatalx("loading public prefixes: %s", e.msg);
+	if (pd.bmpmon != NULL)
+		lifecycle_bmp_attach(pd.bmpmon, pd.lc);
 }
 
 /* Tears the public side down in the safe order (see each header). */
@@ -286,6 +378,10 @@ static void
 pd_public_stop(void)
 {
 	authctx_drain(pd.auth);
+	lifecycle_bmp_free(pd.bmpmon);          /* answers waiting advertisements first */
+	pd.bmpmon = NULL;
+	bmp_station_free(pd.bmp);
+	pd.bmp = NULL;
 	lifecycle_ctl_set_bird(pd.lc, NULL);
 	bird_stop(pd.bird);
 	pd.bird = NULL;
@@ -310,17 +406,24 @@ pd_run(int debug)
 	signal(SIGPIPE, SIG_IGN);
 	pd.loop = ev_default_loop(EVFLAG_AUTO);
 	pd.started = ev_time();
+	err_clear(&e);
+	if (priv_resolve(pd.conf, &pd_priv, &e) < 0)
+		fatalx("refusing to start: %s", e.msg);
+	if (logcap_start(pd.loop, &e) < 0)
+		fatalx("%s", e.msg);
+	/* Listeners as root, then the drop, then the store as the user (priv.h says why). */
+	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
+	if (pd_listen(&e) < 0)
+		fatalx("%s", e.msg);
+	if (priv_drop(&pd_priv, pd.conf, &e) < 0)
+		fatalx("refusing to run: cannot run as [daemon] user %s: %s", pd.conf->user, e.msg);
 	pd_open_store();
 	pd.metrics = metrics_new(pd.started);
 	pd.obs = obs_new(pd.loop, pd.store, pd.ipam);
 	pd_public_start();
-	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	api_init(&pd);
 	pd_serve();
 	obs_start(pd.obs);
-	err_clear(&e);
-	if (pd_listen(&e) < 0)
-		fatalx("%s", e.msg);
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
 	ev_signal_init(&pd_sighup, pd_hup_cb, SIGHUP);
@@ -329,9 +432,12 @@ pd_run(int debug)
 	ev_signal_start(pd.loop, &pd_sighup);
 	log_info("prefixd %s started (config %s)", PREFIXD_VERSION,
 	    pd.conf->path ? pd.conf->path : "embedded default");
+	notify_ready();
+	notify_watchdog_start(pd.loop);
 	ev_run(pd.loop, 0);
 	api_shutdown(&pd);
 	pd_public_stop();
+	logcap_stop();
 	http_free(pd.http);
 	api_free(pd.api);
 	obs_free(pd.obs);
@@ -343,6 +449,36 @@ pd_run(int debug)
 	free(pd.store_path);
 	conf_free(pd.conf);
 	ev_loop_destroy(pd.loop);
+	return 0;
+}
+
+/*
+ * prefixd -n: the config and what it names that the daemon reads at start (the tokens file:
+ * a bad path, mode or line fails here, not at start-up), then the config normalised, with
+ * credentials embedded in [auth] rdap_url shown as "***@" (the output lands in tickets).
+ */
+static int
+pd_check(struct conf *c)
+{
+	struct err e;
+	char *url;
+
+	if (http_tokens_check(c->tokens_file, &e) < 0) {
+		fprintf(stderr, "prefixd: tokens_file %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->auth_rdap_url != NULL) {
+		size_t len = strlen(c->auth_rdap_url) + 16;
+
+		if ((url = malloc(len)) == NULL)
+			fatal("malloc");
+		rdap_redact_url(c->auth_rdap_url, url, len);
+		free(c->auth_rdap_url);
+		c->auth_rdap_url = url;
+	}
+	conf_print(c, stdout);
+	conf_free(c);
 	return 0;
 }
 
@@ -389,10 +525,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "prefixd: %s\n", e.msg);
 		return 1;
 	}
-	if (check) {
-		conf_print(pd.conf, stdout);
-		conf_free(pd.conf);
-		return 0;
-	}
+	if (check)
+		return pd_check(pd.conf);
 	return pd_run(debug);
 }

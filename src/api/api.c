@@ -29,6 +29,9 @@ struct api {
 	size_t nroutes;
 	struct api_section sections[API_MAX_SECTIONS];
 	size_t nsections;
+	/* What else must forget a batch whose COMMIT failed (api_on_rollback). */
+	struct { void (*fn)(void *); void *arg; } rollback[API_MAX_ROLLBACK_HOOKS];
+	size_t nrollback;
 	/* Group commit: one queue, drained once per loop iteration. */
 	struct api_ctx *queue_head, **queue_tail;
 	size_t nqueued;
@@ -52,6 +55,19 @@ void
 api_free(struct api *a)
 {
 	free(a);
+}
+
+int
+api_on_rollback(struct api *a, void (*fn)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < a->nrollback; i++)
+		if (a->rollback[i].fn == fn && a->rollback[i].arg == arg)
+			return 0;
+	if (a->nrollback == API_MAX_ROLLBACK_HOOKS)
+		return -1;
+	a->rollback[a->nrollback].fn = fn;
+	a->rollback[a->nrollback++].arg = arg;
+	return 0;
 }
 
 int
@@ -165,7 +181,8 @@ api_status_of(const char *code)
 		{ "internal", 500 },
 		{ "store-failed", 503 }, { "storage-full", 503 }, { "shutting-down", 503 },
 		{ "not-ready", 503 }, { "rpki-stale", 503 }, { "rpki-unavailable", 503 },
-		{ "rov-unavailable", 503 }, { "rov-failed", 503 },
+		{ "rov-unavailable", 503 }, { "rov-failed", 503 }, { "bmp-unavailable", 503 },
+		{ "not-visible", 504 },
 	};
 
 	if (code == NULL)
@@ -186,13 +203,26 @@ api_reply(struct api_ctx *ctx, int status, json_t *j)
 	http_reply_json(ctx->req, status, j);
 }
 
+void
+api_req_error(struct http_req *req, int status, const char *code, const char *msg)
+{
+	if (code != NULL && (strcmp(code, "store-failed") == 0 || strcmp(code, "storage-full") == 0)) {
+		log_error("request %s: %s: %s", req->request_id, code, msg);
+		http_reply_error(req, status, code, "%s; the details are in the daemon's log "
+		    "(request %s)", strcmp(code, "storage-full") == 0 ? "the store's disk is full" :
+		    "the store failed", req->request_id);
+		return;
+	}
+	http_reply_error(req, status, code, "%s", msg);
+}
+
 static void
 api_verror(struct api_ctx *ctx, int status, const char *code, const char *fmt, va_list ap)
 {
 	char msg[ERR_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	http_reply_error(ctx->req, status, code, "%s", msg);
+	api_req_error(ctx->req, status, code, msg);
 }
 
 void
@@ -337,6 +367,10 @@ api_dispatch(struct http_req *req, void *arg)
 	ctx->route = api_route_find(ctx);
 	if (ctx->route == NULL)
 		goto done;
+	if (req->role == HTTP_ROLE_NONE && ctx->route->min_role > HTTP_ROLE_NONE) {
+		api_error(ctx, "unauthorized", "missing or unknown bearer token");
+		goto done;
+	}
 	if ((granted = api_grant_admit(ctx)) < 0)
 		goto done;
 	if (!granted && req->role < ctx->route->min_role) {
@@ -360,6 +394,19 @@ api_dispatch(struct http_req *req, void *arg)
 done:
 	api_finish_metrics(ctx);
 	api_ctx_free(ctx);
+}
+
+/* Whether path is served to anyone (a route with min_role HTTP_ROLE_NONE): http_set_anonymous. */
+static int
+api_path_anonymous(void *arg, const char *path)
+{
+	const struct api *a = arg;
+
+	for (size_t i = 0; i < a->nroutes; i++)
+		if (a->routes[i]->min_role == HTTP_ROLE_NONE &&
+		    api_match(a->routes[i]->pattern, path, NULL))
+			return 1;
+	return 0;
 }
 
 /*
@@ -431,6 +478,8 @@ api_run_batch(struct daemon *d)
 			api_error(ctx, code, "not committed: %s", e.msg);
 		if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
+		for (size_t i = 0; i < a->nrollback; i++)
+			a->rollback[i].fn(a->rollback[i].arg);
 	}
 	metrics_commit(d->metrics, ev_time() - t0, n, failed);
 	for (ctx = batch; ctx != NULL; ctx = next) {
@@ -492,6 +541,8 @@ api_init(struct daemon *d)
 	ev_idle_init(&a->idle_w, api_idle_cb);
 	ev_timer_init(&a->gather_w, api_gather_cb, 0., 0.);
 	a->gather_w.data = d;
+	if (d->http != NULL)
+		http_set_anonymous(d->http, api_path_anonymous, a);
 }
 
 void
@@ -583,6 +634,11 @@ api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field,
 	memset(out, 0, sizeof(*out));
 	if (obj == NULL)
 		return 0;
+	if (json_object_size(obj) > IPAM_MAX_TAGS) {    /* refused before any work is done */
+		api_error(ctx, "invalid-argument", "%s: %zu tags; at most %d", field,
+		    json_object_size(obj), IPAM_MAX_TAGS);
+		return -1;
+	}
 	out->v = calloc(json_object_size(obj) + 1, sizeof(*out->v));
 	if (out->v == NULL)
 		fatal("calloc");

@@ -22,7 +22,9 @@
  * each sets its own reply, a refused one (4xx) does not disturb the others because every ipam
  * mutation has its own savepoint. The replies go out only after COMMIT; if COMMIT fails, every
  * request of the batch gets 503 (storage-full on a full disk, else store-failed) and the model
- * is rebuilt from the store (ipam_load). Reads answer directly from memory. When other
+ * is rebuilt from the store (ipam_load), and so is every other engine that src/prefixd.c
+ * registered with api_on_rollback (the lifecycle controller): nothing answered 503 survives
+ * in memory. Reads answer directly from memory. When other
  * connections are open that have queued nothing yet, the batch waits up to [daemon]
  * commit_delay_us for them (an ev_timer) so that answered clients join the next batch.
  *
@@ -61,7 +63,7 @@ typedef void (*api_handler)(struct api_ctx *ctx);
 struct api_route {
 	const char *method;             /* "GET", "POST", "DELETE" */
 	const char *pattern;            /* "/v1/pools/{name}/allocations" */
-	enum http_role min_role;
+	enum http_role min_role;        /* HTTP_ROLE_NONE: anyone, even without a token on TCP */
 	api_handler handler;
 };
 
@@ -102,6 +104,8 @@ extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
 extern const struct api_table api_asn_routes;           /* api_asn.c: public-scope ASNs */
 extern const struct api_table api_grants_routes;        /* api_grants.c: shared pools */
+extern const struct api_table api_bmp_routes;           /* api_bmp.c: visibility */
+extern const struct api_table api_ui_routes;            /* api_ui.c: the dashboard's static files */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);
@@ -109,6 +113,7 @@ json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
 json_t *api_asn_status(struct daemon *d);               /* "asns" */
+json_t *api_bmp_status(struct daemon *d);               /* "bmp" */
 struct rtr_status;
 json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/status */
 
@@ -116,6 +121,7 @@ json_t *api_rpki_status_json(const struct rtr_status *st);      /* GET /v1/rpki/
 void api_rpki_metrics(void *arg, FILE *out);
 void api_bird_metrics(void *arg, FILE *out);
 void api_prefix_metrics(void *arg, FILE *out);
+void api_bmp_metrics(void *arg, FILE *out);
 
 /* obs_tick_fn (arg: the struct daemon): answers the event feed's long polls. */
 void api_events_tick(void *arg, uint64_t head);
@@ -144,6 +150,12 @@ void api_routes_print(const struct api *a, FILE *out);
 /* The http_cb: dispatches one complete request (arg is the struct daemon). */
 void api_dispatch(struct http_req *req, void *arg);
 
+/* Registers fn(arg), called after a batch's COMMIT failed (the store rolled it back) so that an
+ * engine whose work ran inside the batch rebuilds its memory from the store. At most
+ * API_MAX_ROLLBACK_HOOKS; returns 0 or -1 when full. */
+#define API_MAX_ROLLBACK_HOOKS 8
+int api_on_rollback(struct api *a, void (*fn)(void *arg), void *arg);
+
 /* Queues work(ctx) for this iteration's batch transaction; arg is freed with free_fn after. */
 void api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void *));
 
@@ -158,6 +170,13 @@ void api_error_status(struct api_ctx *ctx, int status, const char *code, const c
 	__attribute__((format(printf, 4, 5)));
 /* Replies with e's code and message at the status api_status_of(e->code). */
 void api_reply_err(struct api_ctx *ctx, const struct err *e);
+
+/*
+ * The one place errors reach a client (api_error* and api_reply_err end here). A store error
+ * (store-failed, storage-full) quotes SQL and the store's path: it is logged with the request
+ * id, and the client gets a generic message naming that id (issue 15, 15).
+ */
+void api_req_error(struct http_req *req, int status, const char *code, const char *msg);
 int api_status_of(const char *code);
 
 /*
@@ -174,6 +193,9 @@ int api_tags_from_json(struct api_ctx *ctx, const json_t *obj, const char *field
 json_t *api_tags_to_json(const struct ipam_tags *t);
 /* Parses a CIDR field value; replies 400 (cidr-invalid / cidr-not-canonical) and returns -1. */
 int api_cidr_arg(struct api_ctx *ctx, const char *s, struct cidr *out);
+/* The CIDR of a route's {cidr} ('_' for '/') or {addr}/{len} path; replies 400 and returns
+ * -1 when bad (api_prefix.c). */
+int api_path_cidr(struct api_ctx *ctx, struct cidr *out);
 /* The id as a decimal string; a string or JSON null. */
 json_t *api_id_json(uint64_t id);
 json_t *api_str_or_null(const char *s);
@@ -197,9 +219,6 @@ int api_grant_admit(struct api_ctx *ctx);
 void api_grants_drop_pool(struct api_ctx *ctx, const char *pool);
 /* The grants of pool as a JSON array (pool show). New reference. */
 json_t *api_grants_json(struct daemon *d, const char *pool);
-/* A CIDR path segment, '_' standing for '/' (203.0.113.0_24). Replies 400 and returns -1 when
- * bad. */
-int api_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

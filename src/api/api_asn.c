@@ -262,7 +262,7 @@ aasn_assoc(struct api_ctx *ctx, bool dis)
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		fatal("calloc");
-	if (api_path_cidr(ctx, ctx->params[0], &a->cidr) < 0 ||
+	if (api_path_cidr(ctx, &a->cidr) < 0 ||
 	    (!dis && aasn_value(ctx, v, &a->asn) < 0)) {
 		free(a);
 		return;

@@ -9,8 +9,14 @@
  *       400 with the code of the check that refuses the message (auth-malformed, auth-expired,
  *       auth-owner-mismatch when auth.owner_id is not configured, ...).
  *   POST /v1/auth/verify   (operator)  {"cidr","message","signature",
- *                                       "cert": PEM text (optional), "rdap_url": template
- *                                       (optional; overrides auth.rdap_url and rdap_dir)}
+ *                                       "cert": PEM text (optional),
+ *                                       "rdap_source": "url" | "dir" (optional: only
+ *                                       auth.rdap_url, or only auth.rdap_dir),
+ *                                       "rdap_url": (optional) the configured auth.rdap_url
+ *                                       template itself, the same as "rdap_source":"url"}
+ *       The RDAP source is never taken from a request: a URL that is not the configured
+ *       template is refused 400 rdap-source-not-configured (a request-chosen URL made the
+ *       daemon fetch loopback and intranet pages for whoever asked).
  *       200 authctx_result_json() with "ok": true when the proof holds;
  *       422 {"error":{"code","message"}, ...the same members} when it does not.
  *       Without "cert" the RDAP record is fetched on authctx's worker; the request is
@@ -68,12 +74,45 @@ need(struct api_ctx *ctx, const char *field)
 	return v;
 }
 
+/*
+ * Narrows c to the configured source the request names: "rdap_source" "url" or "dir", or
+ * "rdap_url" equal to the configured template. Replies 400 and returns -1 otherwise.
+ */
+static int
+pick_source(struct api_ctx *ctx, struct authctx_conf *c)
+{
+	const char *url = json_string_value(json_object_get(ctx->body, "rdap_url"));
+	const char *src = json_string_value(json_object_get(ctx->body, "rdap_source"));
+
+	if (url != NULL && (c->rdap_url[0] == '\0' || strcmp(url, c->rdap_url) != 0)) {
+		api_error(ctx, "rdap-source-not-configured", "field 'rdap_url' is not the "
+		    "configured auth.rdap_url; the RDAP source is chosen by configuration");
+		return -1;
+	}
+	if (url != NULL)
+		src = src ? src : "url";
+	if (src == NULL)
+		return 0;
+	if ((strcmp(src, "url") != 0 && strcmp(src, "dir") != 0) || (url && src[0] != 'u')) {
+		api_error(ctx, "invalid-argument", "field 'rdap_source' must be \"url\" "
+		    "or \"dir\"");
+		return -1;
+	}
+	if ((src[0] == 'u' ? c->rdap_url : c->rdap_dir)[0] == '\0') {
+		api_error(ctx, "rdap-source-not-configured", "auth.rdap_%s is not "
+		    "configured", src);
+		return -1;
+	}
+	(src[0] == 'u' ? c->rdap_dir : c->rdap_url)[0] = '\0';
+	return 0;
+}
+
 static void
 api_auth_verify(struct api_ctx *ctx)
 {
 	static const char *const fields[] = { "cidr:s", "message:s", "signature:s", "cert:s",
-		"rdap_url:s", NULL };
-	const char *cidr, *msg, *sig, *pem, *url;
+		"rdap_url:s", "rdap_source:s", NULL };
+	const char *cidr, *msg, *sig, *pem;
 	struct verify_wait *w;
 	struct authctx_conf c = { 0 };
 	struct err e = { 0 };
@@ -94,14 +133,8 @@ api_auth_verify(struct api_ctx *ctx)
 		authctx_result_free(r);
 		return;
 	}
-	if ((url = json_string_value(json_object_get(ctx->body, "rdap_url"))) != NULL) {
-		if ((size_t)snprintf(c.rdap_url, sizeof(c.rdap_url), "%s", url) >=
-		    sizeof(c.rdap_url)) {
-			api_error(ctx, "invalid-argument", "field 'rdap_url' is too long");
-			return;
-		}
-		c.rdap_dir[0] = '\0';
-	}
+	if (pick_source(ctx, &c) < 0)
+		return;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("calloc");
 	w->req = ctx->req;

@@ -451,6 +451,22 @@ cidr_count(const struct cidr *c)
 	return cidr_count_len(c->family, c->len);
 }
 
+cidr_u128
+cidr_u128_add(cidr_u128 a, cidr_u128 n)
+{
+	return a == CIDR_U128_MAX || n == CIDR_U128_MAX || a + n < a ? CIDR_U128_MAX : a + n;
+}
+
+cidr_u128
+cidr_u128_sub(cidr_u128 a, cidr_u128 n)
+{
+	if (n == CIDR_U128_MAX)
+		return 0;                       /* 2^128 - 2^128, or less than nothing */
+	if (a == CIDR_U128_MAX)
+		return n == 0 ? a : a - n + 1;  /* 2^128 - n */
+	return a >= n ? a - n : 0;
+}
+
 char *
 cidr_u128_format(cidr_u128 v, char *buf, size_t size)
 {

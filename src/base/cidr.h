@@ -122,6 +122,15 @@ cidr_u128 cidr_count(const struct cidr *c);
 /* Number of addresses in a block of length len of the family (same rules as cidr_count). */
 cidr_u128 cidr_count_len(int family, unsigned len);
 
+/*
+ * Sums of address counts inside one address space, where CIDR_U128_MAX stands for 2^128 (the
+ * count of ::/0, as cidr_count saturates). Such a sum never exceeds 2^128, so a carry means
+ * exactly 2^128: add saturates to CIDR_U128_MAX, sub takes CIDR_U128_MAX as 2^128. Plain
+ * + and - wrapped: a pool ::/0 allocated in two halves showed 0 %.
+ */
+cidr_u128 cidr_u128_add(cidr_u128 a, cidr_u128 n);
+cidr_u128 cidr_u128_sub(cidr_u128 a, cidr_u128 n);
+
 /* Formats v in decimal into buf (size >= CIDR_U128_STRLEN is enough). Returns buf. */
 char *cidr_u128_format(cidr_u128 v, char *buf, size_t size);
 

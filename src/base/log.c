@@ -14,6 +14,7 @@
 static enum log_level cur_level = LOG_LEVEL_INFO;
 static enum log_format cur_format = LOG_FORMAT_TEXT;
 static char cur_request_id[80];    /* http request ids are at most 64 characters */
+static FILE *cur_out;              /* NULL: stderr (logcap.c moves stdio's stderr elsewhere) */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static const char *const format_names[] = { "text", "json" };
@@ -23,6 +24,12 @@ log_init(enum log_level level, enum log_format format)
 {
 	cur_level = level;
 	cur_format = format;
+}
+
+void
+log_set_stream(FILE *out)
+{
+	cur_out = out;
 }
 
 int
@@ -74,6 +81,7 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 	char msg[2048], ts[64];
 	struct timeval tv;
 	struct tm tm;
+	FILE *out = cur_out ? cur_out : stderr;
 
 	if (level < cur_level)
 		return;
@@ -99,14 +107,14 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 			json_object_set_new(o, "request_id", json_string(cur_request_id));
 		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (line != NULL)
-			fprintf(stderr, "%s\n", line);
+			fprintf(out, "%s\n", line);
 		free(line);
 		json_decref(o);
 	} else {
-		fprintf(stderr, "%s %s%s%s%s %s\n", ts, level_names[level],
+		fprintf(out, "%s %s%s%s%s %s\n", ts, level_names[level],
 		    cur_request_id[0] ? " [" : "", cur_request_id, cur_request_id[0] ? "]" : "", msg);
 	}
-	fflush(stderr);
+	fflush(out);
 }
 
 #define LOG_FN(name, level)                          \

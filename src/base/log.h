@@ -14,6 +14,8 @@
 #ifndef PREFIXD_LOG_H
 #define PREFIXD_LOG_H
 
+#include <stdio.h>
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
@@ -24,6 +26,8 @@ int  log_format_parse(const char *s, enum log_format *out);
 const char *log_level_name(enum log_level level);
 const char *log_format_name(enum log_format format);
 void log_set_request_id(const char *id);
+/* Writes the log to out from now on (NULL: stderr, the default); see logcap.h. */
+void log_set_stream(FILE *out);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

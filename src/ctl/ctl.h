@@ -16,6 +16,7 @@
  *   ctl_rpki.c    rpki status / validate (written by the RPKI module's owner)
  *   ctl_auth.c    auth message / verify (written by the authorization module's owner)
  *   ctl_bird.c    bird status / reconcile (written by the BIRD module's owner)
+ *   ctl_bmp.c     visibility (BMP: which vantage points hold a prefix)
  *   ctl_prefix.c  prefix list / show, advertise, withdraw (written by the lifecycle's owner)
  *   ctl_events.c  events [--follow], audit verify (written by the observability owner)
  *
@@ -138,6 +139,7 @@ struct ctl_ctx {
 
 extern const struct ctl_cmd ctl_ipam_cmds[];    /* ctl_ipam.c */
 extern const struct ctl_cmd ctl_rpki_cmds[];    /* ctl_rpki.c */
+extern const struct ctl_cmd ctl_bmp_cmds[];     /* ctl_bmp.c */
 extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */
@@ -267,10 +269,18 @@ void ctl_out_table(FILE *f, json_t *rows, const struct ctl_col *cols);
 void ctl_out_object(FILE *f, json_t *obj);
 
 /*
- * Renders a JSON value as one table cell into buf: strings as they are, numbers, booleans,
- * null as "-", arrays joined with ",", objects as "k=v,k=v".
+ * Renders a JSON value as one table cell into buf: strings escaped as ctl_out_text does,
+ * numbers, booleans, null as "-", arrays joined with ",", objects as "k=v,k=v".
  */
 void ctl_out_cell(json_t *v, char *buf, size_t len);
+
+/*
+ * Escapes text from the daemon (or from anything outside) for the terminal into buf and
+ * returns buf: C0/C1 controls, DEL, bidi overrides and isolates, zero-width characters and
+ * line separators as "\u202e", bytes that are not UTF-8 as "\xff"; NULL prints "-". Every
+ * string from a reply that reaches the terminal goes through it or ctl_out_cell().
+ */
+const char *ctl_out_text(const char *s, char *buf, size_t len);
 
 /* Prints "prefixctl: CODE: MESSAGE" for the error in a reply body (or the bare status). */
 void ctl_out_refusal(FILE *f, long status, const char *body);

@@ -65,7 +65,7 @@ static const struct ctl_opt opt_verify[] = {
 	{ .name = "cert", .kind = CTL_STRING, .metavar = "FILE",
 	  .help = "the certificate as a PEM file" },
 	{ .name = "rdap-url", .kind = CTL_STRING, .metavar = "URL",
-	  .help = "RDAP URL template ({cidr}, {addr}) to fetch the certificate from" },
+	  .help = "the daemon's configured auth.rdap_url template (another URL is refused)" },
 	{ 0 },
 };
 
@@ -81,9 +81,12 @@ check_verify(const struct ctl_inv *inv, struct err *e)
 static void
 print_message(struct ctl_ctx *ctx, json_t *reply)
 {
-	fprintf(ctx->out, "message: %s\n", json_string_value(json_object_get(reply, "message")));
-	fprintf(ctx->out, "sign with:\n  %s\n",
-	    json_string_value(json_object_get(reply, "sign_command")));
+	char a[1024], b[4096];
+
+	fprintf(ctx->out, "message: %s\n", ctl_out_text(json_string_value(
+	    json_object_get(reply, "message")), a, sizeof(a)));
+	fprintf(ctx->out, "sign with:\n  %s\n", ctl_out_text(json_string_value(
+	    json_object_get(reply, "sign_command")), b, sizeof(b)));
 }
 
 static int
@@ -103,21 +106,22 @@ static void
 print_checks(struct ctl_ctx *ctx, json_t *reply)
 {
 	json_t *checks = json_object_get(reply, "checks"), *c, *ev;
+	char n[128], d[1024];
 	size_t i;
 
 	json_array_foreach(checks, i, c)
 		fprintf(ctx->out, "%-4s  %-18s  %s\n",
 		    json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
-		    json_string_value(json_object_get(c, "name")),
-		    json_string_value(json_object_get(c, "detail")));
+		    ctl_out_text(json_string_value(json_object_get(c, "name")), n, sizeof(n)),
+		    ctl_out_text(json_string_value(json_object_get(c, "detail")), d, sizeof(d)));
 	ev = json_object_get(reply, "evidence");
 	fprintf(ctx->out, "result: %s\n", json_is_true(json_object_get(reply, "ok")) ?
-	    "ok" : json_string_value(json_object_get(reply, "code")));
-	fprintf(ctx->out, "message sha256: %s\n",
-	    json_string_value(json_object_get(ev, "message_sha256")));
+	    "ok" : ctl_out_text(json_string_value(json_object_get(reply, "code")), n, sizeof(n)));
+	fprintf(ctx->out, "message sha256: %s\n", ctl_out_text(json_string_value(
+	    json_object_get(ev, "message_sha256")), d, sizeof(d)));
 	if (json_string_value(json_object_get(ev, "cert_sha256")) != NULL)
-		fprintf(ctx->out, "certificate sha256: %s\n",
-		    json_string_value(json_object_get(ev, "cert_sha256")));
+		fprintf(ctx->out, "certificate sha256: %s\n", ctl_out_text(json_string_value(
+		    json_object_get(ev, "cert_sha256")), d, sizeof(d)));
 }
 
 /* Builds the verify request body; NULL after printing why (cert file unreadable). */

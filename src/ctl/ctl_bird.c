@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-extern const struct ctl_cmd ctl_bird_cmds[];
 
 static long long
 num(json_t *obj, const char *key)
@@ -30,14 +29,17 @@ static void
 print_status(struct ctl_ctx *ctx, json_t *r)
 {
 	json_t *t = json_object_get(r, "transactions"), *rc = json_object_get(r, "reconcile");
+	char s[1024];
 
 	if (!json_is_true(json_object_get(r, "configured"))) {
 		fprintf(ctx->out, "bird: not configured\n");
 		return;
 	}
 	fprintf(ctx->out, "bird: %s (%s)\n", json_is_true(json_object_get(r, "up")) ?
-	    "connected" : "not connected", json_string_value(json_object_get(r, "socket")));
-	fprintf(ctx->out, "version: %s\n", json_string_value(json_object_get(r, "version")));
+	    "connected" : "not connected", ctl_out_text(json_string_value(json_object_get(r,
+	    "socket")), s, sizeof(s)));
+	fprintf(ctx->out, "version: %s\n", ctl_out_text(json_string_value(json_object_get(r,
+	    "version")), s, sizeof(s)));
 	fprintf(ctx->out, "connects: %lld, disconnects: %lld, protocol errors: %lld\n",
 	    num(r, "connects"), num(r, "disconnects"), num(r, "protocol_errors"));
 	fprintf(ctx->out, "transactions: %lld (ok %lld, no-op %lld, config-invalid %lld, "
@@ -46,7 +48,8 @@ print_status(struct ctl_ctx *ctx, json_t *r)
 	    num(t, "unavailable"), num(t, "undos"));
 	fprintf(ctx->out, "reconcile: %lld runs, drift found %lld, repaired %lld, failed %lld; "
 	    "last: %s\n", num(rc, "runs"), num(rc, "drift"), num(rc, "repaired"),
-	    num(rc, "failed"), json_string_value(json_object_get(rc, "last_code")));
+	    num(rc, "failed"), ctl_out_text(json_string_value(json_object_get(rc, "last_code")),
+	    s, sizeof(s)));
 }
 
 static int

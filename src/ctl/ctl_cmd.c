@@ -20,6 +20,7 @@ static const struct ctl_cmd *const areas[] = {
 	ctl_rpki_cmds,
 	ctl_auth_cmds,
 	ctl_bird_cmds,
+	ctl_bmp_cmds,
 	ctl_events_cmds,
 	NULL,
 };

@@ -24,7 +24,7 @@
 static void
 print_event_line(struct ctl_ctx *ctx, json_t *ev)
 {
-	char cidr[64], what[512];
+	char cidr[64], what[512], t[64], ac[128], who[256], ro[64], kind[64];
 	json_t *after = json_object_get(ev, "after"), *before = json_object_get(ev, "before");
 	char *s = NULL;
 
@@ -33,15 +33,16 @@ print_event_line(struct ctl_ctx *ctx, json_t *ev)
 		s = json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY);
 	else if (!json_is_null(before) && before != NULL)
 		s = json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY);
-	snprintf(what, sizeof(what), "%s", s != NULL ? s : "-");
+	ctl_out_text(s, what, sizeof(what));
 	free(s);
 	fprintf(ctx->out, "%-6lld %s %-16s %s(%s) %s %s %s\n",
 	    (long long)json_integer_value(json_object_get(ev, "id")),
-	    json_string_value(json_object_get(ev, "time")) ?: "-",
-	    json_string_value(json_object_get(ev, "action")) ?: "-",
-	    json_string_value(json_object_get(ev, "actor")) ?: "-",
-	    json_string_value(json_object_get(ev, "role")) ?: "-",
-	    json_string_value(json_object_get(ev, "object_kind")) ?: "-", cidr, what);
+	    ctl_out_text(json_string_value(json_object_get(ev, "time")), t, sizeof(t)),
+	    ctl_out_text(json_string_value(json_object_get(ev, "action")), ac, sizeof(ac)),
+	    ctl_out_text(json_string_value(json_object_get(ev, "actor")), who, sizeof(who)),
+	    ctl_out_text(json_string_value(json_object_get(ev, "role")), ro, sizeof(ro)),
+	    ctl_out_text(json_string_value(json_object_get(ev, "object_kind")), kind,
+	    sizeof(kind)), cidr, what);
 }
 
 static void

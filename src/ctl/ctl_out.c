@@ -3,8 +3,11 @@
  *
  * Called by the command handlers' printers (ctl_ipam.c, ...) with the daemon's parsed JSON;
  * --json output never comes here (ctl_request prints the reply as it arrived). It owns only
- * temporary cell buffers. Anything the daemon sends is printed through ctl_out_cell(), which
- * replaces control characters so that a hostile reply cannot drive the terminal.
+ * temporary cell buffers. Anything the daemon sends is printed through ctl_out_cell() or
+ * ctl_out_text(), the one terminal escaper: a hostile reply cannot drive the terminal (C0 and
+ * C1 controls, which VTE acts on also as UTF-8 CSI/OSC/ST) nor reorder what it shows (bidi
+ * overrides and isolates, zero-width and line-separator characters): each such character is
+ * printed as its code point, "\u202e", and a byte that is not UTF-8 as "\xff".
  */
 #include "ctl.h"
 
@@ -13,13 +16,75 @@
 
 #define CELL_MAX 1024
 
-/* Appends s to buf, control characters as '?'; keeps buf NUL-terminated and never overflows. */
+/* Decodes the well-formed UTF-8 sequence at s into *cp; its length, or 0 if it is not one. */
+static size_t
+utf8_decode(const unsigned char *s, unsigned *cp)
+{
+	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+	    (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned v = n == 1 ? s[0] : n == 2 ? s[0] & 0x1fu : n == 3 ? s[0] & 0x0fu : s[0] & 0x07u;
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	if (n == 0 || v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* A code point a terminal acts on or that changes how the line reads. */
+static bool
+term_unsafe(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+/* Appends s to buf, escaped for a terminal; keeps buf NUL-terminated, never overflows and
+ * never cuts an escape or a character in two. */
 static void
 cell_put(char *buf, size_t len, size_t *at, const char *s)
 {
-	for (; *s != '\0' && *at + 1 < len; s++)
-		buf[(*at)++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	const unsigned char *u = (const unsigned char *)s;
+	char esc[8];
+	unsigned cp = 0;
+	size_t n, k;
+
+	while (*u != '\0') {
+		const char *out = (const char *)u;
+
+		if ((n = utf8_decode(u, &cp)) == 0) {
+			k = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *u);
+			out = esc, n = 1;
+		} else if (term_unsafe(cp)) {
+			k = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			out = esc;
+		} else
+			k = n;
+		if (*at + k >= len)
+			break;
+		memcpy(buf + *at, out, k);
+		*at += k;
+		u += n;
+	}
 	buf[*at] = '\0';
+}
+
+const char *
+ctl_out_text(const char *s, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (len == 0)
+		return "";
+	buf[0] = '\0';
+	cell_put(buf, len, &at, s != NULL ? s : "-");
+	return buf;
 }
 
 static void cell_render(json_t *v, char *buf, size_t len, size_t *at, int depth);

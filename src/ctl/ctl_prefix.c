@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct ctl_cmd ctl_prefix_cmds[];
 
 static const struct ctl_col prefix_cols[] = {
 	{ "CIDR", "cidr" }, { "POOL", "pool" }, { "ORIGIN", "origin_asn" },
@@ -81,11 +80,12 @@ static void
 print_change(struct ctl_ctx *ctx, json_t *reply)
 {
 	const char *diff = json_string_value(json_object_get(reply, "diff"));
+	char d[4096];
 
 	ctl_out_table(ctx->out, json_object_get(reply, "prefixes"), change_cols);
 	if (json_is_true(json_object_get(reply, "dry_run")))
 		fprintf(ctx->out, "dry run: nothing changed; BIRD route diff: %s\n",
-		    diff && diff[0] ? diff : "(none)");
+		    diff && diff[0] ? ctl_out_text(diff, d, sizeof(d)) : "(none)");
 }
 
 static int

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-extern const struct ctl_cmd ctl_rpki_cmds[];
 
 static const struct ctl_opt arg_validate[] = {
 	{ "PREFIX", CTL_CIDR, 0, NULL, 0, 0, NULL, "the announced prefix" },

@@ -63,6 +63,7 @@
 #define IPAM_SCOPE_PUBLIC_DEFAULT "public-default"
 #define IPAM_NAME_MAX 64            /* scope, pool, resource names: [A-Za-z0-9._-], 1..64 */
 #define IPAM_TEXT_MAX 1024          /* description, tag keys/values, locale, token */
+#define IPAM_MAX_TAGS 64            /* tags on one pool, allocation or resource */
 
 struct ipam;
 struct ipam_pool;
@@ -277,6 +278,8 @@ int ipam_pool_provisioned_foreach(const struct ipam_pool *p, ipam_cidr_cb cb, vo
 /* The pool's free blocks (maximal aligned) in address order. */
 int ipam_pool_free_foreach(const struct ipam_pool *p, ipam_cidr_cb cb, void *arg);
 void ipam_pool_util(const struct ipam_pool *p, struct ipam_util *out);
+/* ipam_pool_util's "alarm" alone, in O(1) (no walk of the free blocks). */
+bool ipam_pool_alarmed(const struct ipam_pool *p);
 
 /* Provisioning. Exactly one of c (explicit) and netmask >= 0 (a child pool drawing from its
  * parent by size) is given. *out (may be NULL) receives the provisioned CIDR. */

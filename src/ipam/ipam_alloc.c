@@ -160,7 +160,7 @@ ipam_alloc_attach(struct ipam *m, struct ipam_pool *p, uint64_t id, const struct
 	ipam_hash_insert(&m->alloc_by_id, a);
 	if (x->token != NULL)
 		ipam_hash_insert(&m->alloc_by_token, a);
-	p->allocated += cidr_count(c);
+	p->allocated = cidr_u128_add(p->allocated, cidr_count(c));
 	p->nallocs++;
 	m->nallocs++;
 	if (id >= m->next_id[IPAM_ID_ALLOC])
@@ -175,7 +175,7 @@ ipam_alloc_detach(struct ipam *m, struct ipam_alloc *a)
 	ipam_hash_remove(&m->alloc_by_id, a);
 	if (a->x->token != NULL)
 		ipam_hash_remove(&m->alloc_by_token, a);
-	a->pool->allocated -= cidr_count(&a->cidr);
+	a->pool->allocated = cidr_u128_sub(a->pool->allocated, cidr_count(&a->cidr));
 	a->pool->nallocs--;
 	m->nallocs--;
 }

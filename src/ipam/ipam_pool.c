@@ -327,7 +327,7 @@ ipam_prov_attach(struct ipam *m, struct ipam_pool *p, uint64_t id, const struct 
 		return NULL;
 	}
 	ptree_insert(p->free, c, NULL);
-	p->provisioned += cidr_count(c);
+	p->provisioned = cidr_u128_add(p->provisioned, cidr_count(c));
 	if (id >= m->next_id[IPAM_ID_PROV])
 		m->next_id[IPAM_ID_PROV] = id + 1;
 	return v;
@@ -513,7 +513,7 @@ ipam_deprovision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool 
 	ptree_remove(p->prov, c, NULL);
 	if (p->parent == NULL)
 		ptree_remove(ipam_scope_tree(p->scope, p->family), c, NULL);
-	p->provisioned -= cidr_count(c);
+	p->provisioned = cidr_u128_sub(p->provisioned, cidr_count(c));
 	if (from != NULL) {
 		ipam_alloc_detach(m, from);
 		ipam_space_give(p->parent, c);

@@ -30,6 +30,13 @@ ipam_pool_util(const struct ipam_pool *p, struct ipam_util *out)
 	out->alarm = p->provisioned != 0 && out->percent >= (double)p->alarm_at;
 }
 
+bool
+ipam_pool_alarmed(const struct ipam_pool *p)
+{
+	return p->provisioned != 0 &&
+	    (double)p->allocated * 100.0 / (double)p->provisioned >= (double)p->alarm_at;
+}
+
 /* ---- resources ---- */
 
 struct ipam_resource *
@@ -79,7 +86,7 @@ ipam_resource_import(struct ipam *m, const struct ipam_actor *who, const char *s
 
 	if (s == NULL)
 		return err_set(e, "not-found", "scope '%s' not found", scope ? scope : "");
-	if (ipam_check_cidr(c, e) != 0 || ipam_check_text("resource name", name, e) != 0 ||
+	if (ipam_check_cidr(c, e) != 0 || ipam_check_name("resource name", name, e) != 0 ||
 	    ipam_check_tags(tags, e) != 0)
 		return -1;
 	if (name == NULL || name[0] == '\0')

@@ -198,24 +198,36 @@ ipam_check_tag_key(const char *k, struct err *e)
 	return 0;
 }
 
+static int
+ipam_key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* At most IPAM_MAX_TAGS tags; duplicates found by sorting the keys (n log n, not n^2). */
 int
 ipam_check_tags(const struct ipam_tags *t, struct err *e)
 {
-	size_t i, j;
+	const char *keys[IPAM_MAX_TAGS];
+	size_t i;
 
 	if (t == NULL)
 		return 0;
+	if (t->n > IPAM_MAX_TAGS)
+		return err_set(e, "invalid-argument", "%zu tags; at most %d", t->n,
+		    IPAM_MAX_TAGS);
 	for (i = 0; i < t->n; i++) {
 		if (ipam_check_tag_key(t->v[i].key, e) != 0 ||
 		    ipam_check_text("tag value", t->v[i].value, e) != 0)
 			return -1;
 		if (t->v[i].value == NULL)
 			return err_set(e, "invalid-argument", "tag '%s' has no value", t->v[i].key);
-		for (j = 0; j < i; j++)
-			if (strcmp(t->v[j].key, t->v[i].key) == 0)
-				return err_set(e, "invalid-argument", "tag '%s' is given twice",
-				    t->v[i].key);
+		keys[i] = t->v[i].key;
 	}
+	qsort(keys, t->n, sizeof(keys[0]), ipam_key_cmp);
+	for (i = 1; i < t->n; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			return err_set(e, "invalid-argument", "tag '%s' is given twice", keys[i]);
 	return 0;
 }
 

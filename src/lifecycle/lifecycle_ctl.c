@@ -184,23 +184,15 @@ lc_set_str(char **dst, const char *s)
 	*dst = xstrdup(s);
 }
 
-static int
-lc_row_load(void *arg, const char *key, const char *doc, struct err *e)
+/* Sets p's stored fields from its document j (state already parsed into st). */
+static void
+lc_row_fill(struct lifecycle_prefix *p, json_t *j, enum lifecycle_state st)
 {
-	struct lifecycle_ctl *c = arg;
-	json_t *j = json_loads(doc, 0, NULL), *v;
-	struct lifecycle_prefix *p;
-	enum lifecycle_state st;
-	struct cidr cidr;
+	json_t *v;
 	size_t i;
 
-	if (j == NULL || cidr_parse(key, &cidr, e) < 0 ||
-	    lifecycle_state_parse(json_string_value(json_object_get(j, "state")), &st) < 0) {
-		json_decref(j);
-		return err_set(e, "store-failed", "prefix row %s is unreadable", key);
-	}
-	p = lc_add(c, &cidr);
 	p->state = st;
+	p->failure_reason[0] = p->message[0] = '\0';
 	snprintf(p->pool, sizeof(p->pool), "%s", json_string_value(json_object_get(j, "pool")) ?
 	    json_string_value(json_object_get(j, "pool")) : "");
 	p->origin_asn = (uint32_t)json_integer_value(json_object_get(j, "origin_asn"));
@@ -219,9 +211,36 @@ lc_row_load(void *arg, const char *key, const char *doc, struct err *e)
 	p->updated = json_integer_value(json_object_get(j, "updated"));
 	p->provision_started = json_integer_value(json_object_get(j, "provision_started"));
 	p->drain_until = json_integer_value(json_object_get(j, "drain_until"));
+	p->n_allow = 0;
 	json_array_foreach(json_object_get(j, "allow_origin"), i, v)
 		if (p->n_allow < LIFECYCLE_CTL_MAX_ALLOW)
 			p->allow_origin[p->n_allow++] = (uint32_t)json_integer_value(v);
+}
+
+/* Parses one stored row; j and st are set on success. */
+static int
+lc_row_parse(const char *key, const char *doc, struct cidr *cidr, json_t **j,
+    enum lifecycle_state *st, struct err *e)
+{
+	if ((*j = json_loads(doc, 0, NULL)) == NULL || cidr_parse(key, cidr, e) < 0 ||
+	    lifecycle_state_parse(json_string_value(json_object_get(*j, "state")), st) < 0) {
+		json_decref(*j);
+		return err_set(e, "store-failed", "prefix row %s is unreadable", key);
+	}
+	return 0;
+}
+
+static int
+lc_row_load(void *arg, const char *key, const char *doc, struct err *e)
+{
+	struct lifecycle_ctl *c = arg;
+	enum lifecycle_state st;
+	struct cidr cidr;
+	json_t *j;
+
+	if (lc_row_parse(key, doc, &cidr, &j, &st, e) < 0)
+		return -1;
+	lc_row_fill(lc_add(c, &cidr), j, st);
 	json_decref(j);
 	return 0;
 }
@@ -346,6 +365,8 @@ lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycl
 	(c->quiet ? log_debug : log_info)("prefix %s: %s -> %s (%s)",
 	    cidr_format(&p->cidr, b, sizeof(b)), lifecycle_state_name(before),
 	    lifecycle_state_name(p->state), lifecycle_event_name(ev));
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, p, before);
 	return 0;
 }
 
@@ -428,15 +449,44 @@ lc_rpki_step(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 		c->stats.provisioned++;
 }
 
+/* Which verification of which row an answer belongs to: a reload (failed COMMIT) may drop the
+ * row or start it over, and then this answer no longer counts. */
+struct lc_verify_arg {
+	struct lifecycle_prefix *p;
+	uint64_t gen;
+};
+
+/* Frees p if a reload dropped it and nothing refers to it any more. */
+static void
+lc_dropped_release(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
+{
+	for (size_t i = 0; c != NULL && i < c->ndropped; i++)
+		if (c->dropped[i] == p) {
+			c->dropped[i] = c->dropped[--c->ndropped];
+			lc_prefix_free(p);
+			return;
+		}
+}
+
 static void
 lc_verify_done(struct authctx_result *res, void *arg)
 {
-	struct lifecycle_prefix *p = arg;
+	struct lc_verify_arg *va = arg;
+	struct lifecycle_prefix *p = va->p;
 	struct lifecycle_ctl *c = p->ctl;
 	json_t *note = authctx_result_json(res);
+	bool stale = p->verify_gen != va->gen;
 
-	p->verifying = false;
-	if (c == NULL || p->state != LIFECYCLE_PENDING_PROVISION) {
+	free(va);
+	if (p->dropped) {
+		json_decref(note);
+		authctx_result_free(res);
+		lc_dropped_release(c, p);
+		return;
+	}
+	if (!stale)
+		p->verifying = false;
+	if (c == NULL || stale || p->state != LIFECYCLE_PENDING_PROVISION) {
 		json_decref(note);
 		authctx_result_free(res);
 		return;
@@ -456,6 +506,7 @@ lc_verify_done(struct authctx_result *res, void *arg)
 static void
 lc_verify(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 {
+	struct lc_verify_arg *va;
 	char buf[CIDR_STRLEN];
 	struct err e = { 0 };
 
@@ -468,9 +519,14 @@ lc_verify(struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 		lc_fail(c, p, "rdap-unavailable", "no ownership verifier configured", NULL, NULL);
 		return;
 	}
+	if ((va = malloc(sizeof(*va))) == NULL)
+		fatal("malloc");
+	va->p = p;
+	va->gen = p->verify_gen = ++c->verify_gen;
 	p->verifying = true;
 	if (authctx_verify_start(c->auth, cidr_format(&p->cidr, buf, sizeof(buf)),
-	    p->auth_message, p->auth_signature, time(NULL), lc_verify_done, p, &e) < 0) {
+	    p->auth_message, p->auth_signature, time(NULL), lc_verify_done, va, &e) < 0) {
+		free(va);
 		p->verifying = false;
 		log_warnx("prefix %s: verification not started (%s), retrying", buf, e.msg);
 	}
@@ -824,6 +880,7 @@ lifecycle_ctl_new(const struct lifecycle_deps *deps)
 	c->rtr = deps->rtr;
 	c->auth = deps->auth;
 	c->asns = deps->asns;
+	c->vis = deps->visibility;
 	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
 		log_warnx("lifecycle: no RTR change events: %s", e.msg);
 	ev_timer_init(&c->tick, lc_tick, 1., 1.);
@@ -856,7 +913,10 @@ lifecycle_ctl_free(struct lifecycle_ctl *c)
 		rtr_unsubscribe(c->rtr, lc_rtr_change, c);
 	for (size_t i = 0; i < c->n; i++)
 		lc_prefix_free(c->v[i]);
+	for (size_t i = 0; i < c->ndropped; i++)
+		lc_prefix_free(c->dropped[i]);
 	free(c->v);
+	free(c->dropped);
 	free(c);
 }
 
@@ -875,9 +935,99 @@ lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 	}
 	log_info("lifecycle: %zu public prefixes (%zu advertised)", c->n,
 	    lc_count_state(c, LIFECYCLE_ADVERTISED));
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
 	if (lc_bird_up(c))
 		lc_ops_resume(c);
 	return 0;
+}
+
+/* lifecycle_ctl_reload's store callback: the stored row back into memory, marked seen. */
+static int
+lc_row_reload(void *arg, const char *key, const char *doc, struct err *e)
+{
+	struct lifecycle_ctl *c = arg;
+	struct lifecycle_prefix *p;
+	enum lifecycle_state st;
+	struct cidr cidr;
+	json_t *j;
+
+	if (lc_row_parse(key, doc, &cidr, &j, &st, e) < 0)
+		return -1;
+	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL)
+		p = lc_add(c, &cidr);
+	else if (p->state != st) {      /* changed by the batch: its verification is void */
+		p->verify_gen = 0;
+		p->verifying = false;
+	}
+	lc_row_fill(p, j, st);
+	p->auth_ok = false;
+	p->dropped = true;          /* "seen" while reloading; cleared below */
+	json_decref(j);
+	return 0;
+}
+
+int
+lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e)
+{
+	size_t i, n = 0;
+	char buf[CIDR_STRLEN];
+
+	if (c->store == NULL)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		c->v[i]->dropped = false;
+	if (store_doc_load(c->store, "prefix", lc_row_reload, c, e) < 0)
+		return -1;
+	for (i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->dropped) {               /* seen: the store holds it */
+			p->dropped = false;
+			c->v[n++] = p;
+			continue;
+		}
+		log_info("prefix %s: dropped, its provision was not committed",
+		    cidr_format(&p->cidr, buf, sizeof(buf)));
+		p->dropped = true;
+		if (!p->verifying) {
+			lc_prefix_free(p);
+			continue;
+		}
+		if (c->ndropped == c->capdropped) {
+			c->capdropped = c->capdropped ? 2 * c->capdropped : 8;
+			if ((c->dropped = realloc(c->dropped, c->capdropped *
+			    sizeof(*c->dropped))) == NULL)
+				fatal("realloc");
+		}
+		c->dropped[c->ndropped++] = p;
+	}
+	c->n = n;
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
+	return 0;
+}
+
+void
+lifecycle_ctl_on_change(struct lifecycle_ctl *c, lifecycle_ctl_change_fn fn, void *arg)
+{
+	c->on_change = fn;
+	c->on_change_arg = arg;
+}
+
+void
+lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char *action,
+    const char *key, json_t *note)
+{
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
+	struct err e = { 0 };
+
+	if (p == NULL)
+		return;
+	json_object_set(p->evidence, key, note);
+	if (lc_save(c, p, &e) < 0)
+		log_warnx("lifecycle: saving %s evidence: %s", key, e.msg);
+	lc_event(c, p, action, note);
 }
 
 int
@@ -905,4 +1055,13 @@ lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e)
 			return err_set(e, "out-of-memory", "desired routes");
 	}
 	return 0;
+}
+
+void
+lifecycle_ctl_rollback(void *arg)
+{
+	struct err e = { 0 };
+
+	if (lifecycle_ctl_reload(arg, &e) < 0)
+		log_error("lifecycle: reloading the rows after a failed COMMIT: %s", e.msg);
 }

@@ -94,6 +94,27 @@ struct lifecycle_prefix {
 	bool alerted;                   /* an rpki alert is standing */
 	bool busy;                      /* an advertise / withdraw operation holds it */
 	struct lifecycle_ctl *ctl;      /* the controller that holds it */
+	bool dropped;                   /* reload removed it; freed when its verification ends */
+	uint64_t verify_gen;            /* which verification's answer counts */
+};
+
+/*
+ * Confirmation from outside (the BMP monitor, lifecycle_bmp.h; optional). Once BIRD confirmed
+ * an advertisement of n prefixes, the controller calls wait(arg, cidrs, n, done, op) and
+ * answers the request only when done(op, v) comes: exactly once, from the loop (possibly
+ * before wait returns), v[i] telling whether cidrs[i] became visible in time. A prefix that
+ * did not stays advertised and is reported "not-visible" (the operator decides).
+ */
+struct lifecycle_visible {
+	bool visible;
+	unsigned holding, required;     /* vantage points holding it from its origin / asked */
+	double waited;                  /* seconds */
+};
+typedef void (*lifecycle_visible_done_fn)(void *op, const struct lifecycle_visible *v);
+struct lifecycle_visibility {
+	void (*wait)(void *arg, const struct cidr *cidrs, size_t n, lifecycle_visible_done_fn done,
+	    void *op);                  /* NULL: advertisements answer once BIRD confirmed */
+	void *arg;
 };
 
 /* What the controller uses; all borrowed (the daemon owns them). rtr and auth may be NULL (not
@@ -106,6 +127,7 @@ struct lifecycle_deps {
 	struct obs *obs;                /* alerts; may be NULL */
 	struct rtr *rtr;
 	struct authctx *auth;
+	struct lifecycle_visibility visibility;
 	struct asn_reg *asns;           /* proven ASNs; an origin must be one unless [auth]
 	                                 * allow_unproven_asn (issue 21) */
 };
@@ -124,8 +146,33 @@ void lifecycle_ctl_set_bird(struct lifecycle_ctl *c, struct bird *bird);
 /* Loads every row from the store and resumes pending states. 0 or -1 with e. */
 int lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e);
 
+/*
+ * After a COMMIT failed (the caller's batch was rolled back): memory becomes the store's rows
+ * again. A row the store does not hold is dropped (a provision answered 503 never happened);
+ * a row it holds gets its stored fields back. A verification still running for a dropped or
+ * reset row is ignored when it reports. 0 or -1 with e (the store could not be read).
+ */
+int lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e);
+/* The same as a rollback hook (arg: the controller; failures are logged). src/prefixd.c
+ * registers it with the API's group commit (api_on_rollback). */
+void lifecycle_ctl_rollback(void *arg);
+
 /* reconcile_desired_fn: the routes BIRD should hold now (arg is the controller). */
 int lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e);
+
+/*
+ * FN(arg, p, before) after every state change of a prefix and, with p NULL, after the rows were
+ * (re)loaded. It runs inside the controller's transaction: it notes what changed and acts later
+ * (no store writes, no calls back into the controller). One subscriber; NULL fn removes it.
+ */
+typedef void (*lifecycle_ctl_change_fn)(void *arg, const struct lifecycle_prefix *p,
+    enum lifecycle_state before);
+void lifecycle_ctl_on_change(struct lifecycle_ctl *c, lifecycle_ctl_change_fn fn, void *arg);
+
+/* Records NOTE (borrowed) under KEY in the prefix's evidence and as an event ACTION (actor
+ * prefixd) in its history. Not inside a transaction of the controller. Unknown CIDR: no-op. */
+void lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char *action,
+    const char *key, json_t *note);
 
 /* Look-up and iteration (address order is not guaranteed: insertion order). */
 struct lifecycle_prefix *lifecycle_ctl_find(struct lifecycle_ctl *c, const struct cidr *p);

@@ -32,6 +32,12 @@ struct lifecycle_ctl {
 	bool quiet;                     /* a large operation: transitions logged at debug */
 	bool resume_wanted;             /* a batch's COMMIT failed: resume pending-* on the tick */
 	struct lifecycle_ctl_stats stats;
+	struct lifecycle_prefix **dropped;      /* reload removed them while verifying */
+	size_t ndropped, capdropped;
+	uint64_t verify_gen;
+	struct lifecycle_visibility vis;        /* deps->visibility */
+	lifecycle_ctl_change_fn on_change;      /* lifecycle_ctl_on_change */
+	void *on_change_arg;
 };
 
 /* lifecycle_ctl.c */

@@ -28,7 +28,7 @@ struct metrics_hist {
 
 struct metrics_req {
 	const char *route;
-	char method[8];
+	const char *method;             /* one of metrics_methods */
 	int status;
 	unsigned long long n;
 };
@@ -38,6 +38,22 @@ struct metrics_route_hist {
 	struct metrics_hist h;
 };
 
+/* The method label is drawn from this closed set: anything else a client sends is "other"
+ * (a method is a client's free text; as a label it could break the page or fill the table). */
+static const char *const metrics_methods[] = {
+	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other",
+};
+
+static const char *
+metrics_method(const char *m)
+{
+	size_t n = sizeof(metrics_methods) / sizeof(metrics_methods[0]);
+
+	for (size_t i = 0; i + 1 < n; i++)
+		if (strcmp(m, metrics_methods[i]) == 0)
+			return metrics_methods[i];
+	return metrics_methods[n - 1];
+}
 struct metrics_renderer_slot {
 	metrics_renderer fn;
 	void *arg;
@@ -51,6 +67,7 @@ struct metrics {
 	size_t nrhist;
 	struct metrics_hist commit_hist;
 	unsigned long long commit_changes, commit_failures;
+	unsigned long long series_dropped;      /* samples a full series table refused */
 	struct metrics_renderer_slot renderers[METRICS_MAX_RENDERERS];
 	size_t nrenderers;
 };
@@ -90,18 +107,21 @@ metrics_request(struct metrics *m, const char *route, const char *method, int st
 
 	if (m == NULL || status == 0)
 		return;         /* suspended (a long poll): counted when it is answered */
+	method = metrics_method(method);
 	for (i = 0; i < m->nreqs; i++)
 		if (m->reqs[i].route == route && m->reqs[i].status == status &&
-		    strcmp(m->reqs[i].method, method) == 0)
+		    m->reqs[i].method == method)
 			break;
 	if (i == m->nreqs && m->nreqs < METRICS_MAX_SERIES) {
 		m->reqs[i].route = route;
-		snprintf(m->reqs[i].method, sizeof(m->reqs[i].method), "%s", method);
+		m->reqs[i].method = method;
 		m->reqs[i].status = status;
 		m->nreqs++;
 	}
 	if (i < m->nreqs)
 		m->reqs[i].n++;
+	else
+		m->series_dropped++;
 	for (i = 0; i < m->nrhist; i++)
 		if (m->rhist[i].route == route)
 			break;
@@ -147,18 +167,40 @@ metrics_hist_print(FILE *out, const char *name, const char *labels, const struct
 		fprintf(out, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, h->count);
 }
 
-/* Escapes a label value (backslash, quote, newline) into buf. */
-static const char *
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t
+metrics_utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2 ? 2 :
+	    (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+const char *
 metrics_esc(const char *s, char *buf, size_t len)
 {
-	size_t o = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, n;
 
-	for (; *s != '\0' && o + 3 < len; s++) {
-		if (*s == '\\' || *s == '"' || *s == '\n') {
+	while (*u != '\0' && o + 5 < len) {
+		if (*u == '\\' || *u == '"' || *u == '\n') {
 			buf[o++] = '\\';
-			buf[o++] = *s == '\n' ? 'n' : *s;
+			buf[o++] = *u == '\n' ? 'n' : (char)*u;
+			u++;
+		} else if (*u < 0x20 || *u == 0x7f || (n = metrics_utf8_len(u)) == 0) {
+			buf[o++] = '?';         /* control byte or broken UTF-8 */
+			u++;
 		} else {
-			buf[o++] = *s;
+			memcpy(buf + o, u, n);
+			o += n;
+			u += n;
 		}
 	}
 	buf[o] = '\0';
@@ -236,6 +278,10 @@ metrics_render(struct metrics *m, FILE *out)
 	    "prefixd_build_info{version=\"%s\"} 1\n", PREFIXD_VERSION);
 	fprintf(out, "# HELP prefixd_uptime_seconds Seconds since start.\n# TYPE prefixd_uptime_seconds gauge\n"
 	    "prefixd_uptime_seconds %.0f\n", ev_time() - m->started);
+	fprintf(out, "# HELP prefixd_metrics_series_dropped_total Samples not counted because "
+	    "the series table (%d) was full.\n# TYPE prefixd_metrics_series_dropped_total counter\n"
+	    "prefixd_metrics_series_dropped_total %llu\n", METRICS_MAX_SERIES,
+	    m->series_dropped);
 	fprintf(out, "# HELP prefixd_api_requests_total API requests answered.\n"
 	    "# TYPE prefixd_api_requests_total counter\n");
 	for (size_t i = 0; i < m->nreqs; i++)

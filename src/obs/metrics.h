@@ -6,8 +6,10 @@
  * the lifecycle, RPKI and BIRD); the API records every answered request (metrics_request) and
  * every group commit (metrics_commit) and renders the page (metrics_render). Only touched on
  * the loop thread. Label sets are bounded: the route label is the route's pattern
- * ("/v1/pools/{name}") or "unmatched", never a raw path; status codes come from a fixed set;
- * the table holds at most METRICS_MAX_SERIES series.
+ * ("/v1/pools/{name}") or "unmatched", never a raw path; the method one of GET HEAD POST PUT
+ * PATCH DELETE OPTIONS or "other"; status codes come from a fixed set; the table holds at
+ * most METRICS_MAX_SERIES series, and a sample that finds it full is counted in
+ * prefixd_metrics_series_dropped_total.
  *
  * Families written here: prefixd_build_info, prefixd_uptime_seconds,
  * prefixd_api_requests_total{route,method,code}, prefixd_api_request_duration_seconds
@@ -46,6 +48,11 @@ int metrics_add_renderer(struct metrics *m, metrics_renderer fn, void *arg);
 
 /* The ipam families (arg: the struct ipam). */
 void metrics_ipam(void *ipam, FILE *out);
+
+/* Escapes s as a Prometheus label value into buf (len bytes) and returns buf: backslash,
+ * quote and newline escaped; other control bytes and broken UTF-8 become '?'. Every label
+ * value that is not a constant goes through it. */
+const char *metrics_esc(const char *s, char *buf, size_t len);
 
 /* Writes the whole page to out. */
 void metrics_render(struct metrics *m, FILE *out);

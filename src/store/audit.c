@@ -210,3 +210,28 @@ audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
 	v->count++;
 	return 0;
 }
+
+int
+audit_verify_event(struct audit_verifier *v, const struct store_event *ev, struct err *e)
+{
+	char *canon = audit_event_canonical(ev);
+	int rc = audit_verify_step(v, ev->id, canon, ev->hash, e);
+
+	free(canon);
+	return rc;
+}
+
+int
+audit_verify_head(const struct audit_verifier *v, uint64_t head_id, const char *head,
+    struct err *e)
+{
+	if (head_id > v->last_id)
+		return err_set(e, "audit-broken", "event %llu is missing: the log ends at event %llu "
+		    "but the chain head is event %llu", (unsigned long long)(v->last_id + 1),
+		    (unsigned long long)v->last_id, (unsigned long long)head_id);
+	if (head_id != v->last_id || strcmp(head, v->prev) != 0)
+		return err_set(e, "audit-broken", "event %llu does not match the chain head "
+		    "(head: event %llu)", (unsigned long long)v->last_id,
+		    (unsigned long long)head_id);
+	return 0;
+}

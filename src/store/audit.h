@@ -79,4 +79,16 @@ void audit_verifier_init(struct audit_verifier *v);
 int audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
     const char *stored_hash, struct err *e);
 
+/* audit_verify_step on a stored event (its canonical form and its stored hash): what each
+ * store backend's verify walk calls per event. */
+int audit_verify_event(struct audit_verifier *v, const struct store_event *ev, struct err *e);
+
+/*
+ * After the walk: the chain head kept by the store (head_id, head hash) must be the last
+ * verified event. Returns 0, or -1 with e "audit-broken": events missing at the end (a
+ * truncated tail) or a last event that is not the head.
+ */
+int audit_verify_head(const struct audit_verifier *v, uint64_t head_id, const char *head,
+    struct err *e);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * store — the backend-neutral wrappers of store.h (store_begin, store_alloc_put, ...): each
  * dispatches through the backend's ops table; store_begin/commit/rollback also keep the
- * nesting depth. The one backend is src/store/store_sqlite.c.
+ * nesting depth. The backends are store_sqlite.c and store_pg.c.
  */
 #include "store.h"
 

@@ -2,9 +2,9 @@
  * store — persistence interface of the address model (SPEC §6 "Store", DESIGN decision 2).
  *
  * The store is the truth; ipam's memory is an index rebuilt from it at start (ipam_load).
- * This header is backend-neutral: a struct store carries an ops table, and store_sqlite.c is
- * the one backend today (WAL, synchronous=FULL, versioned migrations). No SQL appears outside
- * the backend, so a PostgreSQL backend can be added later behind the same ops.
+ * This header is backend-neutral: a struct store carries an ops table; the backends are
+ * store_sqlite.c (embedded, WAL, synchronous=FULL) and store_pg.c (PostgreSQL, store_pg.h),
+ * each with versioned migrations. No SQL appears outside the backends.
  *
  * Rows are plain structs. ids are assigned by ipam (max id + 1 at load), so they are stable
  * across restarts and identical in every backend. Text fields may be NULL (absent). Tag lists

@@ -322,11 +322,8 @@ static int
 store_verify_cb(void *arg, const struct store_event *ev)
 {
 	struct store_verify_arg *a = arg;
-	char *canon = audit_event_canonical(ev);
-	int rc;
+	int rc = audit_verify_event(a->v, ev, a->e);
 
-	rc = audit_verify_step(a->v, ev->id, canon, ev->hash, a->e);
-	free(canon);
 	a->failed = rc != 0;
 	return rc;
 }
@@ -352,15 +349,7 @@ store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err
 	sqlite3_finalize(q);
 	if (store_sqlite_event_head(st, &head_id, head, e) != 0)
 		return -1;
-	if (head_id > v->last_id)
-		return err_set(e, "audit-broken", "event %llu is missing: the log ends at event %llu "
-		    "but the chain head is event %llu", (unsigned long long)(v->last_id + 1),
-		    (unsigned long long)v->last_id, (unsigned long long)head_id);
-	if (head_id != v->last_id || strcmp(head, v->prev) != 0)
-		return err_set(e, "audit-broken", "event %llu does not match the chain head "
-		    "(head: event %llu)", (unsigned long long)v->last_id,
-		    (unsigned long long)head_id);
-	return 0;
+	return audit_verify_head(v, head_id, head, e);
 }
 
 /*

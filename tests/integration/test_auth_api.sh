@@ -103,10 +103,17 @@ out=$(curl -s --unix-socket "$sock" -X POST -w '\n%{http_code}' --data @"$work/b
 [ "$(status_of "$out")" = 413 ] || fail "2 MB signature: $out"
 ok "auth/verify refuses a non-canonical cidr (400) and a 2 MB body (413)"
 
-# 5. A hanging RDAP server (rdap_url override) does not stall the loop.
-hang=$(jq -n --arg c "$prefix" --arg m "$msg" --arg s "$sig" --arg u "$base/hang/ip/{cidr}" \
-	'{cidr: $c, message: $m, signature: $s, rdap_url: $u}')
-api /v1/auth/verify "$hang" > "$work/hang.out" &
+# 5. A hanging RDAP server (the configured source; a request cannot name one) does not stall
+# the loop: restart on a configuration whose rdap_url hangs.
+kill -TERM "$server"
+wait "$server" || fail "auth_api_server exited with status $?"
+sed "s|/ok/ip/|/hang/ip/|" "$work/prefixd.conf" > "$work/hang.conf"
+"$server_bin" -c "$work/hang.conf" 2> "$work/server.log" &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+wait_until 10 "the API socket" curl -sf --unix-socket "$sock" -X POST --data \
+	"{\"cidr\":\"$prefix\",\"expires\":\"$expires\"}" http://prefixd/v1/auth/message
+api /v1/auth/verify "$(verify_body "$msg")" > "$work/hang.out" &
 hung=$!
 wait_until 5 "the hanging fetch to arrive" grep -q 'hang' "$work/rdap.log"
 t0=$(now_ms)

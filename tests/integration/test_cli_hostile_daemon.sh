@@ -32,6 +32,7 @@ def reply(mode, c):
         "html500": (500, b"<html>internal\x1b[2J error</html>"),
         "escape": (409, b'{"error":{"code":"overlap","message":"evil \\u001b]0;owned\\u0007 \\u001b[2J text"}}'),
         "oddjson": (404, b'{"error":"just a string"}'),
+        "c1bidi": (409, b'{"error":{"code":"overlap","message":"a\\u009b2J b\\u009d0;x\\u009c c\\u202edcba"}}'),
     }
     if mode == "nothttp":
         c.sendall(b"HELLO THERE\r\n\r\n"); return
@@ -50,7 +51,7 @@ def serve(mode):
             buf += got
         reply(mode, c)
         c.close()
-modes = ["silent", "huge", "garbage", "html500", "escape", "oddjson", "nothttp"]
+modes = ["silent", "huge", "garbage", "html500", "escape", "oddjson", "c1bidi", "nothttp"]
 for m in modes:
     threading.Thread(target=serve, args=(m,), daemon=True).start()
 threading.Event().wait(600)
@@ -75,6 +76,9 @@ run silent 3 "no reply from $dir/silent.sock within 1000 ms"
 run huge 3 "reply exceeds"
 run garbage 3 "unreadable reply from the daemon"
 run nothttp 3 "^prefixctl: talking to $dir/nothttp.sock"
-run html500 1 "^prefixctl: HTTP 500: <html>internal?\[2J error</html>"
-run escape 1 "^prefixctl: overlap: evil ?\]0;owned? ?\[2J text"
+run html500 1 '^prefixctl: HTTP 500: <html>internal\\u001b\[2J error</html>'
+run escape 1 '^prefixctl: overlap: evil \\u001b\]0;owned\\u0007 \\u001b\[2J text'
+# C1 controls as UTF-8 (CSI, OSC, ST) and a bidi override (issue 15 finding 8).
+run c1bidi 1 '^prefixctl: overlap: a\\u009b2J b\\u009d0;x\\u009c c\\u202edcba$'
+LC_ALL=C grep -qP '\xc2[\x80-\x9f]|\xe2\x80\xae' "$dir/err" && fail "c1bidi: a C1 or bidi character reached the terminal"
 run oddjson 1 '^prefixctl: HTTP 404: {"error":"just a string"}'

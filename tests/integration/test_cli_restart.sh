@@ -46,11 +46,11 @@ ctl pool create v6 --scope lab-domain --family ipv6 --default-netmask 64 >/dev/n
 ctl pool provision v6 2001:db8::/48 >/dev/null
 ctl allocate v6 >/dev/null
 ctl import --scope private-default --cidr 10.0.0.0/25 --name overlapping-vpc --tag Owner=legacy >/dev/null
-printf 'cidr,name,tags\n172.16.0.0/12,site lans,Owner=ops;Site=b\n' > "$PD_DIR/res.csv"
+printf 'cidr,name,tags\n172.16.0.0/12,site-lans,Owner=ops;Site=b\n' > "$PD_DIR/res.csv"
 ctl import --scope private-default --file "$PD_DIR/res.csv" >/dev/null
 printf '{"resources": [{"cidr": "192.168.0.0/16", "name": "office", "tags": {"Site": "c"}}]}' > "$PD_DIR/res.json"
 ctl import --scope lab-domain --file "$PD_DIR/res.json" >/dev/null
-jq -e '[.resources[] | .name] | sort == ["office", "overlapping-vpc", "site lans"]' <<<"$(ctl resource list)" >/dev/null ||
+jq -e '[.resources[] | .name] | sort == ["office", "overlapping-vpc", "site-lans"]' <<<"$(ctl resource list)" >/dev/null ||
 	pd_fail "imported resources missing: $(ctl resource list)"
 # --since/--until reach the daemon as times: nothing before 2000, everything after it
 jq -e '.events == []' <<<"$(ctl history 10.0.0.0/8 --until 2000-01-01)" >/dev/null || pd_fail "history --until"

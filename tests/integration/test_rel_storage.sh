@@ -126,9 +126,23 @@ preload=$shim
 # An ASan build needs its runtime first in the preload list.
 asan_rt=$(ldd "$PD_BIN" | awk '/libasan|libclang_rt.asan/ { print $3; exit }')
 [ -n "$asan_rt" ] && preload="$asan_rt:$shim"
+# A public prefix provisioned inside a failed batch (issue 15 finding 2): the proof is good
+# (certificate in auth.rdap_dir), so only the COMMIT decides.
+pd_config <<EOF
+[auth]
+owner_id = rel-owner
+rdap_dir = $PD_DIR/rdap
+allow_unproven_asn = true
+EOF
+pbody=$(pd_auth_proof rel-owner 192.0.2.0/24 192.0.2.0 192.0.2.255)
 LD_PRELOAD=$preload pd_start
+pd_expect 201 - POST /v1/pools '{"name":"pub","scope":"public-default","family":"ipv4","origin_asn":64500}' >/dev/null
 : > "$PD_DIR/acks2"
 touch "$trigger"
+pd_curl POST /v1/pools/pub/provision "$pbody" >/dev/null
+[ "$PD_STATUS" = 503 ] || pd_fail "a public provision while fsync fails answered $PD_STATUS"
+pd_curl GET /v1/prefixes/192.0.2.0_24 >/dev/null
+[ "$PD_STATUS" = 404 ] || pd_fail "the provision answered 503 exists in memory: $(pd_curl GET /v1/prefixes/192.0.2.0_24)"
 alloc_many 5 "$PD_DIR/acks2"
 grep -q '^201 ' "$PD_DIR/acks2" && pd_fail "an allocation was acknowledged although fsync failed: $(grep '^201 ' "$PD_DIR/acks2" | head -1)"
 grep -q '^503 ' "$PD_DIR/acks2" || pd_fail "want 503 while fsync fails, got: $(head -1 "$PD_DIR/acks2")"
@@ -138,6 +152,12 @@ rm -f "$trigger"
 ok_again2() { alloc_many 1 "$PD_DIR/acks3"; [ "$(tail -1 "$PD_DIR/acks3" | cut -d' ' -f1)" = 201 ]; }
 pd_wait_for ok_again2 || pd_fail "prefixd did not recover after fsync worked again: $(tail -3 "$PD_DIR/acks3")"
 pd_ok "fsync works again: allocations succeed without a restart"
+pd_curl GET /v1/prefixes/192.0.2.0_24 >/dev/null
+[ "$PD_STATUS" = 404 ] || pd_fail "the uncommitted provision came back: $(pd_curl GET /v1/prefixes/192.0.2.0_24)"
+[ "$(sqlite3 -readonly "$(pd_db)" "SELECT count(*) FROM docs WHERE key = '192.0.2.0/24'")" = 0 ] ||
+	pd_fail "the uncommitted provision is in the store"
+pd_expect 202 - POST /v1/pools/pub/provision "$pbody" >/dev/null
+pd_ok "a public provision answered 503 exists neither in memory nor in the store; provisioning it again works"
 pd_stop
 check_acked "$PD_DIR/acks3" >/dev/null
 total=$(sqlite3 -readonly "$(pd_db)" 'SELECT count(*) FROM allocations')

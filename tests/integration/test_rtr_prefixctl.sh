@@ -14,38 +14,15 @@ set -euo pipefail
 : "${PREFIXD_SOURCE_DIR:?}" "${PREFIXD_BUILD_DIR:?}"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/common.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
-command -v stayrtr >/dev/null || fail "stayrtr is not installed"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/lsan-rtrlib.supp:print_suppressions=0
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/stayrtr.sh"
 
 pd_setup
-STAYRTR_PID=
-# Only StayRTR's own pid: a bare `wait` would also wait for prefixd, which is still running
-# when a check fails before pd_stop, and turn that failure into a hang until ctest's timeout.
-stop_stayrtr() {
-	[ -n "$STAYRTR_PID" ] || return 0
-	kill "$STAYRTR_PID" 2>/dev/null
-	wait "$STAYRTR_PID" 2>/dev/null || true
-}
-on_exit stop_stayrtr
-
-listening() { [ -n "$(ss -Htln "src 127.0.0.1 and sport = :$1")" ]; }
-port_free() { [ -z "$(ss -Htln "sport = :$1")" ]; }
-for _ in $(seq 50); do
-	SP=$(( 20000 + RANDOM % 20000 ))
-	port_free "$SP" && port_free $((SP + 1)) && break
-done
-
 cat >"$PD_DIR/vrps.json" <<EOF
 {"metadata":{"buildtime":"$(date -u +%Y-%m-%dT%H:%M:%SZ)"},"roas":[
  {"prefix":"192.0.2.0/24","maxLength":24,"asn":"AS65001"},
  {"prefix":"2001:db8::/32","maxLength":48,"asn":"AS65001"}]}
 EOF
-stayrtr -bind "127.0.0.1:$SP" -metrics.addr "127.0.0.1:$((SP + 1))" -cache "$PD_DIR/vrps.json" \
-    -refresh 1 -checktime=false -rtr.refresh 1 -rtr.retry 1 -log.verbose=false \
-    >"$PD_DIR/stayrtr.log" 2>&1 &
-STAYRTR_PID=$!
-wait_until 10 "StayRTR listening" listening "$SP"
+stayrtr_start "$PD_DIR/vrps.json" "$PD_DIR/stayrtr.log"
 
 pd_config <<EOF
 [rpki]

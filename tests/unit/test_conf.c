@@ -186,6 +186,60 @@ test_on_invalid_accepts_alert_and_withdraw_only(void **state)
 }
 
 static void
+test_store_backend_defaults_to_sqlite(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_int_equal(c->store_backend, CONF_STORE_SQLITE);
+	assert_null(c->store_dsn);
+	conf_free(c);
+}
+
+static void
+test_store_postgresql_takes_a_dsn(void **state)
+{
+	struct err e;
+	struct conf *c = load("[store]\nbackend = postgresql\n"
+	    "dsn = host=/run/postgresql dbname=prefixd\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->store_backend, CONF_STORE_POSTGRESQL);
+	assert_string_equal(c->store_dsn, "host=/run/postgresql dbname=prefixd");
+	out = printed(c);
+	assert_non_null(strstr(out, "[store]\nbackend = postgresql\n"
+	    "dsn = host=/run/postgresql dbname=prefixd\n"));
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_store_backend_and_dsn_must_agree(void **state)
+{
+	(void)state;
+	refused("[store]\nbackend = mysql\n", "backend: 'mysql' is not sqlite|postgresql");
+	refused("[store]\nbackend = postgresql\n", "[store] backend = postgresql needs dsn");
+	refused("[store]\ndsn = dbname=prefixd\n", "[store] dsn is set but backend is sqlite");
+}
+
+static void
+test_store_keys_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[store]\nbackend = sqlite\n", &e);
+	struct conf *b = load("[store]\nbackend = postgresql\ndsn = dbname=x\n", &e);
+	char keys[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, keys, sizeof(keys)), 2);
+	assert_string_equal(keys, "backend,dsn");
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
 test_origin_asn_accepts_as_prefix(void **state)
 {
 	struct err e;
@@ -351,10 +405,133 @@ test_restart_keys_name_changed_listener_keys_only(void **state)
 }
 
 static void
+test_privilege_keys_default_to_unset_and_load(void **state)
+{
+	struct err e;
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_null(c->user);
+	assert_null(c->group);
+	assert_null(c->groups);
+	conf_free(c);
+	c = load("[daemon]\nuser = prefixd\ngroup = prefixd\ngroups = bird,adm\n", &e);
+	assert_non_null(c);
+	assert_string_equal(c->user, "prefixd");
+	assert_string_equal(c->group, "prefixd");
+	assert_string_equal(c->groups, "bird,adm");
+	conf_free(c);
+}
+
+static void
+test_privilege_keys_refuse_bad_names(void **state)
+{
+	(void)state;
+	refused("[daemon]\nuser = pre fixd\n", "'pre fixd' is not a user or group name");
+	refused("[daemon]\nuser = a,b\n", "user: one name, not a list");
+	refused("[daemon]\nuser = -x\n", "is not a user or group name");
+	refused("[daemon]\nuser = p\ngroups = bird,,adm\n", "groups: empty name");
+	refused("[daemon]\nuser = p\ngroups = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+	    "at most 16 groups");
+	refused("[daemon]\ngroup = prefixd\n", "group and groups need user");
+}
+
+static void
+test_privilege_keys_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[daemon]\nuser = a\n", &e);
+	struct conf *b = load("[daemon]\nuser = b\ngroups = bird\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "user,groups");
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
 test_free_null_is_a_noop(void **state)
 {
 	(void)state;
 	conf_free(NULL);
+}
+
+static void
+test_bmp_is_off_by_default(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_null(c->bmp_listen);
+	assert_int_equal(c->n_bmp_allow, 0);
+	assert_int_equal(c->bmp_require_visibility, 0);
+	assert_int_equal(c->bmp_visibility_timeout, 60);
+	assert_int_equal(c->n_bmp_transits, 0);
+	conf_free(c);
+}
+
+static void
+test_bmp_lists_load_and_print_normalised(void **state)
+{
+	struct err e;
+	struct conf *c = load("[bmp]\nlisten = [::1]:11019\nallow = 10.0.1.2 ,2001:db8::/64\n"
+	    "transits = AS64510,64511\nrequire_visibility = 2\nvisibility_timeout = 5\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->n_bmp_allow, 2);
+	assert_int_equal(c->bmp_allow_v[0].len, 32);
+	assert_int_equal(c->bmp_allow_v[1].len, 64);
+	assert_int_equal(c->n_bmp_transits, 2);
+	assert_int_equal(c->bmp_transits_v[0], 64510);
+	assert_int_equal(c->bmp_transits_v[1], 64511);
+	assert_int_equal(c->bmp_require_visibility, 2);
+	out = printed(c);
+	assert_non_null(strstr(out, "[bmp]\nlisten = [::1]:11019\nallow = 10.0.1.2, 2001:db8::/64\n"
+	    "require_visibility = 2\nvisibility_timeout = 5\ntransits = 64510, 64511\n"));
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_bmp_listen_without_allow_is_refused(void **state)
+{
+	(void)state;
+	refused("[bmp]\nlisten = 127.0.0.1:11019\n", "[bmp] listen needs allow");
+	refused("[bmp]\nlisten = localhost:11019\nallow = 127.0.0.1\n", "numeric address");
+	refused("[bmp]\nrequire_visibility = 1\n", "require_visibility needs listen");
+}
+
+static void
+test_bmp_bad_list_items_are_refused(void **state)
+{
+	(void)state;
+	refused("[bmp]\nallow = 10.0.1.2,\n", "t.conf:2: allow: empty");
+	refused("[bmp]\nallow = 10.0.1.2,,10.0.1.3\n", "empty");
+	refused("[bmp]\nallow = router1\n", "'router1'");
+	refused("[bmp]\ntransits = 64510, x\n", "'x' is not an AS number");
+	refused("[bmp]\ntransits = 0\n", "not an AS number");
+	refused("[bmp]\ntransits = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", "at most 16");
+	refused("[bmp]\nvisibility_timeout = 0\n", "visibility_timeout");
+}
+
+static void
+test_bmp_listen_and_allow_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[bmp]\nlisten = 127.0.0.1:11019\nallow = 127.0.0.2\n", &e);
+	struct conf *b = load("[bmp]\nlisten = 127.0.0.1:11019\nallow = 127.0.0.3\n"
+	    "visibility_timeout = 9\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "[bmp] allow");
+	conf_free(a);
+	conf_free(b);
 }
 
 int
@@ -386,7 +563,19 @@ main(void)
 		cmocka_unit_test(test_print_reads_back_to_the_same_config),
 		cmocka_unit_test(test_value_whose_printed_line_would_not_read_back_is_refused),
 		cmocka_unit_test(test_restart_keys_name_changed_listener_keys_only),
+		cmocka_unit_test(test_privilege_keys_default_to_unset_and_load),
+		cmocka_unit_test(test_privilege_keys_refuse_bad_names),
+		cmocka_unit_test(test_privilege_keys_need_a_restart),
 		cmocka_unit_test(test_free_null_is_a_noop),
+		cmocka_unit_test(test_bmp_is_off_by_default),
+		cmocka_unit_test(test_bmp_lists_load_and_print_normalised),
+		cmocka_unit_test(test_bmp_listen_without_allow_is_refused),
+		cmocka_unit_test(test_bmp_bad_list_items_are_refused),
+		cmocka_unit_test(test_bmp_listen_and_allow_need_a_restart),
+		cmocka_unit_test(test_store_backend_defaults_to_sqlite),
+		cmocka_unit_test(test_store_postgresql_takes_a_dsn),
+		cmocka_unit_test(test_store_backend_and_dsn_must_agree),
+		cmocka_unit_test(test_store_keys_need_a_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,15 +100,40 @@ test_cell_renders_tags_lists_numbers_and_booleans(void **state)
 }
 
 static void
-test_cell_replaces_control_characters_and_truncates(void **state)
+test_cell_shows_control_characters_and_truncates_between_escapes(void **state)
 {
-	char buf[8];
+	char buf[12];
 	json_t *j = json_string("a\x1b[2Jb\nc");
 
 	(void)state;
 	ctl_out_cell(j, buf, sizeof(buf));
-	assert_string_equal(buf, "a?[2Jb?");
+	assert_string_equal(buf, "a\\u001b[2Jb");    /* "\\u000a" does not fit: cut before it */
 	json_decref(j);
+}
+
+/* Issue 15 finding 8: C1 controls (UTF-8 CSI/OSC/ST), bidi overrides and isolates, zero-width
+ * and line-separator characters and broken UTF-8 are shown as code points, never passed on;
+ * other non-ASCII text is kept. */
+static void
+test_text_shows_c1_bidi_and_broken_utf8(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	assert_string_equal(ctl_out_text("x\xc2\x9b" "2Jy", buf, sizeof(buf)), "x\\u009b2Jy");
+	assert_string_equal(ctl_out_text("\xc2\x9d" "0;t\xc2\x9c", buf, sizeof(buf)),
+	    "\\u009d0;t\\u009c");
+	assert_string_equal(ctl_out_text("abc\xe2\x80\xae" "fdp.exe", buf, sizeof(buf)),
+	    "abc\\u202efdp.exe");
+	assert_string_equal(ctl_out_text("\xe2\x81\xa6" "a\xe2\x81\xa9\xe2\x80\x8b", buf,
+	    sizeof(buf)), "\\u2066a\\u2069\\u200b");
+	assert_string_equal(ctl_out_text("l\xe2\x80\xa8m\x9b\xff", buf, sizeof(buf)),
+	    "l\\u2028m\\x9b\\xff");
+	assert_string_equal(ctl_out_text("Zürich \xe2\x82\xac \xf0\x9f\x98\x80", buf,
+	    sizeof(buf)), "Zürich \xe2\x82\xac \xf0\x9f\x98\x80");
+	assert_string_equal(ctl_out_text("\xe0\x80\xaf\xed\xa0\x80", buf, sizeof(buf)),
+	    "\\xe0\\x80\\xaf\\xed\\xa0\\x80");       /* overlong, surrogate */
+	assert_string_equal(ctl_out_text(NULL, buf, sizeof(buf)), "-");
 }
 
 static void
@@ -353,7 +378,8 @@ main(void)
 		cmocka_unit_test(test_table_aligns_columns_to_the_widest_cell),
 		cmocka_unit_test(test_table_shows_a_dash_for_missing_and_null_members),
 		cmocka_unit_test(test_cell_renders_tags_lists_numbers_and_booleans),
-		cmocka_unit_test(test_cell_replaces_control_characters_and_truncates),
+		cmocka_unit_test(test_cell_shows_control_characters_and_truncates_between_escapes),
+		cmocka_unit_test(test_text_shows_c1_bidi_and_broken_utf8),
 		cmocka_unit_test(test_cell_survives_deep_nesting),
 		cmocka_unit_test(test_object_prints_keys_aligned_and_nested_objects_indented),
 		cmocka_unit_test(test_object_truncates_very_long_keys_and_values),

@@ -127,6 +127,28 @@ assert_refused(struct fx *f, int rc, const char *code, const char *needle)
 		fail_msg("message '%s' does not name '%s'", f->e.msg, needle);
 }
 
+/* ---- counting (issue 15 finding 10) ---- */
+
+/* ::/0 allocated in two halves is 2^128 addresses: 100 %, alarmed; freeing one half gives
+ * 50 % (the counters must not wrap at 2^128). */
+static void
+test_util_of_full_v6_space_is_100_percent(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool *p = mkpool(f, "all6", "::/0", -1, -1, -1);
+	struct ipam_alloc_result r1, r2;
+	struct ipam_util u;
+
+	assert_int_equal(alloc_c(f, p, "::/1", &r1), 0);
+	assert_int_equal(alloc_c(f, p, "8000::/1", &r2), 0);
+	ipam_pool_util(p, &u);
+	assert_true(u.percent > 99.9);
+	assert_true(u.alarm);
+	assert_int_equal(ipam_release(f->m, &who, r1.alloc->id, &f->e), 0);
+	ipam_pool_util(p, &u);
+	assert_true(u.percent > 49.9 && u.percent < 50.1);
+}
+
 /* ---- scopes ---- */
 
 static void
@@ -864,6 +886,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
+		T(test_util_of_full_v6_space_is_100_percent),
 		T(test_load_creates_the_two_default_scopes),
 		T(test_scope_create_refuses_existing_name),
 		T(test_scope_delete_refuses_public_scope),

@@ -22,7 +22,7 @@
 
 static const struct api_table *const unit_daemon_routes[] = {
 	&api_status_routes, &api_ipam_routes, &api_import_routes, &api_events_routes,
-	&api_prefix_routes, &api_rpki_routes, &api_auth_routes, &api_bird_routes,
+	&api_prefix_routes, &api_rpki_routes, &api_auth_routes, &api_bird_routes, &api_ui_routes,
 	&api_asn_routes, &api_grants_routes,
 };
 

@@ -14,6 +14,13 @@
 # PD_CONF (config file), PD_PID, PD_LOG (prefixd's stderr), PD_STATE (state dir),
 # PD_BIN / PCTL_BIN (the programs, from $PREFIXD_BUILD_DIR). Every wait polls with a deadline
 # (pd_wait_for CMD... ; default 10 s, PD_TIMEOUT to change); nothing sleeps and hopes.
+#
+# PREFIXD_TEST_STORE=postgresql runs the same test against the PostgreSQL backend: pd_setup
+# starts a throw-away PostgreSQL 15 cluster in $PD_DIR/pg (lib/pg.sh; fsync off unless
+# PG_FSYNC=on), the generated config gets [store] backend = postgresql and its dsn (unless the
+# extra config has a [store] section), pd_dump dumps the PostgreSQL tables, and the cluster is
+# stopped after prefixd on exit. ctest runs the IPAM/API tests this way under the label
+# "postgresql" (tests/CMakeLists.txt). Unset or "sqlite": the embedded SQLite store.
 
 : "${PREFIXD_BUILD_DIR:?PREFIXD_BUILD_DIR must be set (ctest sets it)}"
 : "${PREFIXD_SOURCE_DIR:?PREFIXD_SOURCE_DIR must be set (ctest sets it)}"
@@ -43,6 +50,13 @@ pd_setup() {
 	PD_LOG=$PD_DIR/prefixd.log
 	PD_EXTRA=$PD_DIR/extra.conf
 	: > "$PD_EXTRA"
+	if [ "${PREFIXD_TEST_STORE:-sqlite}" = postgresql ]; then
+		. "$PREFIXD_SOURCE_DIR/tests/integration/lib/pg.sh"
+		PG_FSYNC=${PG_FSYNC:-off}
+		mkdir "$PD_DIR/pg"
+		pg_start "$PD_DIR/pg"
+		echo "store: postgresql ($PG_DSN)"
+	fi
 	# Tests that run prefixctl as uid nobody (roles, history) need it reachable: a clone inside a
 	# 0700 directory (mktemp -d) hides the build directory from nobody, so use a copy in PD_DIR.
 	if [ "$(id -u)" = 0 ] && [ -x "$PCTL_BIN" ] &&
@@ -56,6 +70,7 @@ pd_setup() {
 pd_cleanup() {
 	local rc=$?
 	[ -n "${PD_PID:-}" ] && kill -0 "$PD_PID" 2>/dev/null && { kill -TERM "$PD_PID"; pd_wait_for pd_exited || kill -KILL "$PD_PID"; }
+	[ -n "${PG_DIR:-}" ] && pg_stop
 	if [ "$rc" = 0 ] || [ -z "${PD_KEEP:-}" ]; then rm -rf "$PD_DIR"; else echo "kept $PD_DIR" >&2; fi
 	exit "$rc"
 }
@@ -76,6 +91,9 @@ pd_write_config() {
 		pd_daemon_has state_dir || echo "state_dir = $PD_STATE"
 		pd_daemon_has socket || echo "socket = $PD_SOCK"
 		pd_daemon_has log_level || echo "log_level = ${PD_LOG_LEVEL:-info}"
+		if [ -n "${PG_DSN:-}" ] && ! grep -q '^\[store\]' "$PD_EXTRA"; then
+			printf '[store]\nbackend = postgresql\ndsn = %s\n[daemon]\n' "$PG_DSN"
+		fi
 		cat "$PD_EXTRA"
 	} > "$PD_CONF"
 }
@@ -145,14 +163,48 @@ pd_db() {
 # Leaves out history's address index (event_ranges and meta "ranges_upto"): derived data
 # that the daemon brings up to date on its own about once a second (store_events_index).
 pd_dump() {
-	local db
+	local db t
+	if [ -n "${PG_DSN:-}" ]; then
+		for t in scopes pools provisions allocations resources events audit_head counters docs; do
+			echo "-- $t"
+			pg_psql "COPY (SELECT * FROM $t ORDER BY 1, 2) TO STDOUT"
+		done
+		return
+	fi
 	db=$(pd_db) || pd_fail "no store file in $PD_STATE"
 	sqlite3 -readonly "$db" .dump |
 		grep -v -e '^INSERT INTO event_ranges VALUES' -e "^INSERT INTO meta VALUES('ranges_upto'"
 }
 
+# pd_store_sql SQLITE-SQL POSTGRESQL-SQL: edits the store behind prefixd's back (stop it
+# first), with the statement written for the backend in use.
+pd_store_sql() {
+	if [ -n "${PG_DSN:-}" ]; then
+		pg_psql "$2" >/dev/null
+	else
+		sqlite3 "$(pd_db)" "$1"
+	fi
+}
+
 # pd_ctl ARGS...: runs prefixctl against the test daemon.
 pd_ctl() { "$PCTL_BIN" -s "$PD_SOCK" "$@"; }
+
+# pd_auth_proof OWNER CIDR FIRST LAST: a key and self-signed certificate in $PD_DIR, the RDAP
+# record of CIDR (FIRST..LAST) holding it in $PD_DIR/rdap (point [auth] rdap_dir there), and
+# prints the provision body {"cidr","auth_message","auth_signature"} signed as SPEC §4 says.
+pd_auth_proof() {
+	local owner=$1 cidr=$2 msg sig
+	mkdir -p "$PD_DIR/rdap"
+	[ -f "$PD_DIR/key.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 \
+		-subj /CN=test -keyout "$PD_DIR/key.pem" -out "$PD_DIR/cert.pem" 2>/dev/null
+	jq -n --rawfile pem "$PD_DIR/cert.pem" --arg a "$3" --arg b "$4" '{objectClassName:
+		"ip network", startAddress: $a, endAddress: $b, remarks: [{description: [$pem]}]}' \
+		> "$PD_DIR/rdap/${cidr/\//_}.json"
+	msg="1|prefixd|$owner|$cidr|$(date -u -d '+30 days' +%Y%m%d)|SHA256|RSAPSS"
+	sig=$(printf %s "$msg" | openssl dgst -sha256 -sigopt rsa_padding_mode:pss \
+		-sigopt rsa_pss_saltlen:-1 -sign "$PD_DIR/key.pem" | openssl base64 -A | tr -- '+=/' '-_~')
+	jq -nc --arg c "$cidr" --arg m "$msg" --arg s "$sig" '{cidr: $c, auth_message: $m, auth_signature: $s}'
+}
 
 # pd_tcp_listen NAME:ROLE:SECRET...: a TCP listener on a free loopback port with these bearer
 # tokens (written to $PD_DIR/tokens); sets PD_URL. Call before pd_start.

@@ -16,6 +16,9 @@ query (/ip/ADDR/LEN):
     /bigcl/ip/...   200 announcing 5 MB in Content-Length
     /bad/ip/...     200 with malformed JSON
     /redirect-file/ip/...  302 to file:///etc/passwd
+    /redirect-host/ip/...  302 to the same path under /ok/ on http://localhost:PORT (another host)
+    /redirect-same/ip/...  302 to the same path under /ok/ on this host
+    /secret/ip/...  200 with a JSON object that is not an RDAP record (an intranet page)
 
 Logs each request on stderr when it arrives ("rdap-fake: request PATH") and when answered. Stops on SIGTERM.
 """
@@ -78,6 +81,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "file:///etc/passwd")
             self.end_headers()
+        elif mode in ("redirect-host", "redirect-same"):
+            host = "localhost" if mode == "redirect-host" else "127.0.0.1"
+            self.send_response(302)
+            self.send_header("Location", "http://%s:%d/ok%s" % (
+                host, self.server.server_address[1], query))
+            self.end_headers()
+        elif mode == "secret":
+            self.send(200, b'{"internal":"TOPSECRET-admin-page"}')
         elif mode == "ok" and (query.startswith("/ip/") or query.startswith("/autnum/")):
             if query.startswith("/ip/"):
                 name = query[len("/ip/"):].replace("/", "_") + ".json"

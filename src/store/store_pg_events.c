@@ -1,0 +1,245 @@
+/*
+ * store_pg_events — the PostgreSQL backend's event log (store.h "Events", "Audit chain"):
+ * append, sealing each event into the one hash chain (audit.h) that all instances share;
+ * history by CIDR overlap (a gist index on the event's cidr answers && directly, so there
+ * is no separate address index as in SQLite and store_events_index has nothing to do); the
+ * feed; whole-chain verification. Shares store_pg_private.h with store_pg.c.
+ *
+ * The chain head is one row (audit_head). A transaction that writes locks it first
+ * (store_pg_head_lock) and holds the lock to its COMMIT, so the events of concurrent
+ * instances get consecutive ids in commit order and each hashes over its true predecessor:
+ * `audit verify` walks one unbroken chain whoever wrote the events.
+ */
+#include "store_pg_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads a head row "id, hash" into *id / hash. */
+static int
+store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
+    char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
+{
+	const char *h;
+
+	if (PQntuples(r) != 1 || (h = store_pg_text(r, 0, 1)) == NULL ||
+	    strlen(h) != AUDIT_HASH_HEXLEN) {
+		PQclear(r);
+		return err_set(e, "audit-broken", "store %s: the audit chain head is malformed",
+		    s->name);
+	}
+	*id = (uint64_t)store_pg_int(r, 0, 0);
+	memcpy(hash, h, AUDIT_HASH_HEXLEN + 1);
+	PQclear(r);
+	return 0;
+}
+
+int
+store_pg_head_lock(struct store_pg *s, struct err *e)
+{
+	PGresult *r;
+
+	if (s->head.valid)
+		return 0;
+	if ((r = store_pg_run(s, PG_HEAD_LOCK, NULL, e)) == NULL ||
+	    store_pg_head_row(s, r, &s->head.id, s->head.hash, e) != 0)
+		return -1;
+	s->head.valid = true;
+	s->head.dirty = false;
+	return 0;
+}
+
+int
+store_pg_head_flush(struct store_pg *s, struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+
+	if (!s->head.valid || !s->head.dirty)
+		return 0;
+	store_pg_arg_int(&a, (int64_t)s->head.id);
+	store_pg_arg_text(&a, s->head.hash);
+	if (store_pg_do(s, PG_HEAD_PUT, &a, e) != 0)
+		return -1;
+	s->head.dirty = false;
+	return 0;
+}
+
+int
+store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
+    struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+	PGresult *r;
+
+	if (s->head.valid) {                /* this transaction's view, appends included */
+		*id = s->head.id;
+		memcpy(hash, s->head.hash, AUDIT_HASH_HEXLEN + 1);
+		return 0;
+	}
+	if ((r = store_pg_run(s, PG_HEAD_GET, NULL, e)) == NULL)
+		return -1;
+	return store_pg_head_row(s, r, id, hash, e);
+}
+
+/* Seals and inserts ev inside the open transaction. */
+static int
+store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+	char hash[AUDIT_HASH_HEXLEN + 1];
+
+	if (store_pg_head_lock(s, e) != 0)
+		return -1;
+	ev->id = s->head.id + 1;
+	ev->hash = NULL;
+	if (s->audit == STORE_PG_AUDIT_ON)
+		audit_chain_hash(s->head.hash, audit_event_canonical_into(ev, &s->canon), hash);
+	store_pg_arg_int(&a, (int64_t)ev->id);
+	store_pg_arg_int(&a, ev->time);
+	store_pg_arg_text(&a, ev->actor);
+	store_pg_arg_text(&a, ev->role);
+	store_pg_arg_text(&a, ev->request_id);
+	store_pg_arg_text(&a, ev->action);
+	store_pg_arg_text(&a, ev->object_kind);
+	if (ev->has_cidr)
+		store_pg_arg_cidr(&a, &ev->cidr);
+	else
+		store_pg_arg_text(&a, NULL);
+	store_pg_arg_text(&a, ev->before);
+	store_pg_arg_text(&a, ev->after);
+	store_pg_arg_text(&a, ev->evidence);
+	store_pg_arg_text(&a, s->audit == STORE_PG_AUDIT_ON ? hash : NULL);
+	if (store_pg_do(s, PG_EVENT_PUT, &a, e) != 0)
+		return -1;
+	s->head.id = ev->id;
+	if (s->audit == STORE_PG_AUDIT_ON)
+		memcpy(s->head.hash, hash, sizeof(hash));
+	s->head.dirty = true;
+	return 0;
+}
+
+/* Outside a transaction the append gets one of its own: the head lock needs one. */
+int
+store_pg_event_append(struct store *st, struct store_event *ev, struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+
+	if (s->audit == STORE_PG_AUDIT_OFF) {
+		ev->id = 0;
+		return 0;
+	}
+	if (st->depth > 0)
+		return store_pg_event_put(s, ev, e);
+	if (store_begin(st, e) != 0)
+		return -1;
+	if (store_pg_event_put(s, ev, e) != 0) {
+		store_rollback(st, NULL);
+		return -1;
+	}
+	return store_commit(st, e);
+}
+
+/* Hands each row of an events SELECT to cb (pointers valid during the call). */
+static int
+store_pg_event_rows(PGresult *r, store_event_cb cb, void *arg)
+{
+	struct store_event ev;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.id = (uint64_t)store_pg_int(r, i, 0);
+		ev.time = store_pg_int(r, i, 1);
+		ev.actor = store_pg_text(r, i, 2);
+		ev.role = store_pg_text(r, i, 3);
+		ev.request_id = store_pg_text(r, i, 4);
+		ev.action = store_pg_text(r, i, 5);
+		ev.object_kind = store_pg_text(r, i, 6);
+		ev.has_cidr = !PQgetisnull(r, i, 7) && store_pg_cidr(r, i, 7, &ev.cidr, NULL) == 0;
+		ev.before = store_pg_text(r, i, 8);
+		ev.after = store_pg_text(r, i, 9);
+		ev.evidence = store_pg_text(r, i, 10);
+		ev.hash = store_pg_text(r, i, 11);
+		rc = cb(arg, &ev);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int
+store_pg_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
+    store_event_cb cb, void *arg, struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+	PGresult *r;
+
+	store_pg_arg_cidr(&a, c);
+	store_pg_arg_int(&a, since);
+	store_pg_arg_int(&a, until);
+	if ((r = store_pg_run(store_pg(st), PG_EVENT_QUERY, &a, e)) == NULL)
+		return -1;
+	return store_pg_event_rows(r, cb, arg);
+}
+
+int
+store_pg_events_after(struct store *st, uint64_t after, unsigned limit, store_event_cb cb,
+    void *arg, struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+	PGresult *r;
+
+	store_pg_arg_int(&a, (int64_t)(after > INT64_MAX ? INT64_MAX : after));
+	store_pg_arg_int(&a, limit);
+	if ((r = store_pg_run(store_pg(st), PG_EVENTS_AFTER, &a, e)) == NULL)
+		return -1;
+	return store_pg_event_rows(r, cb, arg);
+}
+
+int
+store_pg_events_index(struct store *st, struct err *e)
+{
+	(void)st;
+	(void)e;
+	return 0;
+}
+
+struct store_pg_verify {
+	struct audit_verifier *v;
+	struct err *e;
+	int failed;
+	unsigned rows;
+};
+
+static int
+store_pg_verify_cb(void *arg, const struct store_event *ev)
+{
+	struct store_pg_verify *a = arg;
+	int rc = audit_verify_event(a->v, ev, a->e);
+
+	a->failed = rc != 0;
+	a->rows++;
+	return rc;
+}
+
+/* Walks the whole log in id order, a page at a time (the log may be long), then compares
+ * the last event with the head. */
+int
+store_pg_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
+{
+	struct store_pg_verify a = { v, e, 0, 0 };
+	char head[AUDIT_HASH_HEXLEN + 1];
+	uint64_t head_id, after = 0;
+
+	audit_verifier_init(v);
+	do {
+		a.rows = 0;
+		if (store_pg_events_after(st, after, 4096, store_pg_verify_cb, &a, e) != 0 ||
+		    a.failed)
+			return -1;
+		after = v->last_id;
+	} while (a.rows == 4096);
+	if (store_pg_event_head(st, &head_id, head, e) != 0)
+		return -1;
+	return audit_verify_head(v, head_id, head, e);
+}
