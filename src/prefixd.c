@@ -37,6 +37,8 @@
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "asn.h"
+#include "grant.h"
 #include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
@@ -67,6 +69,8 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
+	&api_grants_routes,     /* shared pools: pool share / unshare */
 	&api_bmp_routes,        /* visibility (BMP) */
 	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
@@ -78,6 +82,7 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "asns", api_asn_status },
 	{ "bmp", api_bmp_status },
 	{ "site", api_site_status },
 };
@@ -318,6 +323,9 @@ pd_open_store(void)
 	if (ipam_load(pd.ipam, &e) < 0)
 		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
+	pd.grants = grants_new(pd.store);
+	if (grants_load(pd.grants, &e) < 0)
+		fatalx("loading pool grants from %s: %s", pd.store_path, e.msg);
 }
 
 /* Creates the public side (SPEC §3-§5): RTR, the ownership verifier, the lifecycle controller
@@ -331,6 +339,7 @@ pd_public_start(void)
 	struct authctx_conf ac;
 	struct rtr_conf rc;
 	struct lifecycle_deps deps;
+	struct asn_deps adeps;
 	struct err e = { 0 };
 
 	if (c->n_rpki_cache > 0) {
@@ -347,10 +356,23 @@ pd_public_start(void)
 	if (c->store_backend == CONF_STORE_POSTGRESQL)
 		pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store,
 		    c->site_name, NULL, c->site_lease_renew });
+	adeps = (struct asn_deps){ pd.loop, pd.store, pd.auth };
+	pd.asns = asn_reg_new(&adeps);
+	if (asn_reg_load(pd.asns, &e) < 0)
+		fatalx("loading ASNs: %s", e.msg);
+	if (c->auth_allow_unproven_asn)
+		log_warnx("[auth] allow_unproven_asn = true: origin ASNs are used without a proof "
+		    "(a lab setting; never in production)");
+	else if (c->bgp_origin_asn != 0 && !asn_is_provisioned(pd.asns, c->bgp_origin_asn))
+		log_warnx("[bgp] origin_asn AS%u is not a provisioned ASN: prefixes of pools without "
+		    "their own origin_asn fail asn-not-provisioned until it is proven "
+		    "(prefixctl asn provision AS%u)", (unsigned)c->bgp_origin_asn,
+		    (unsigned)c->bgp_origin_asn);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth, { NULL, NULL } };
+		pd.auth, { NULL, NULL }, pd.asns };
 	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
+	asn_reg_set_in_use(pd.asns, lifecycle_ctl_asn_in_use, pd.lc);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
@@ -373,6 +395,8 @@ pd_public_stop(void)
 	pd.bird = NULL;
 	lifecycle_ctl_free(pd.lc);
 	pd.lc = NULL;
+	asn_reg_free(pd.asns);
+	pd.asns = NULL;
 	rtr_free(pd.rtr);
 	pd.rtr = NULL;
 	authctx_free(pd.auth);
@@ -428,6 +452,7 @@ pd_run(int debug)
 	api_free(pd.api);
 	obs_free(pd.obs);
 	metrics_free(pd.metrics);
+	grants_free(pd.grants);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
 	log_info("prefixd stopped");
