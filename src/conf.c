@@ -26,7 +26,12 @@ enum conf_type {
 	CT_CACHES,      /* repeatable host:port list */
 	CT_LEVEL, CT_FORMAT, CT_ON_INVALID,
 	CT_ASN,
+	CT_BOOL,        /* true | false */
+	CT_ADDRS,       /* [bmp] allow: ADDR[/LEN][,...] into bmp_allow_v, text normalised */
+	CT_ASNS,        /* [bmp] transits: ASN[,...] into bmp_transits_v, text normalised */
 	CT_BACKEND,     /* sqlite|postgresql */
+	CT_MODE,        /* file mode in octal ("0660"), within [min,max], owner rw always */
+	CT_SITE,        /* a site name: [a-z0-9-]{1,32} (conf_site_name_ok) */
 };
 
 struct conf_key {
@@ -45,6 +50,8 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "socket", CT_PATH, O(socket), 0, 0, "./prefixd.sock" },
 	{ "daemon", "socket_group", CT_STR, O(socket_group), 0, 0, NULL },
 	{ "daemon", "readonly_socket", CT_STR, O(readonly_socket), 0, 0, NULL },
+	{ "daemon", "readonly_socket_group", CT_STR, O(readonly_socket_group), 0, 0, NULL },
+	{ "daemon", "readonly_socket_mode", CT_MODE, O(readonly_socket_mode), 0600, 0666, "0660" },
 	{ "daemon", "listen", CT_HOSTPORT, O(listen), 0, 0, NULL },
 	{ "daemon", "tokens_file", CT_STR, O(tokens_file), 0, 0, NULL },
 	{ "daemon", "admin_group", CT_STR, O(admin_group), 0, 0, NULL },
@@ -72,19 +79,30 @@ static const struct conf_key conf_keys[] = {
 	{ "auth", "owner_id", CT_STR, O(auth_owner_id), 0, 0, NULL },
 	{ "auth", "rdap_url", CT_STR, O(auth_rdap_url), 0, 0, NULL },
 	{ "auth", "rdap_dir", CT_STR, O(auth_rdap_dir), 0, 0, NULL },
+	{ "auth", "rdap_asn_url", CT_STR, O(auth_rdap_asn_url), 0, 0, NULL },
+	{ "auth", "allow_unproven_asn", CT_BOOL, O(auth_allow_unproven_asn), 0, 0, "false" },
 	{ "auth", "max_validity_days", CT_UINT, O(auth_max_validity_days), 1, 3660, "366" },
 	{ "policy", "min_change_interval", CT_UINT, O(policy_min_change_interval), 0, 86400, "10" },
 	{ "policy", "max_withdraw", CT_UINT, O(policy_max_withdraw), 0, 1000000, "1" },
 	{ "policy", "max_withdraw_percent", CT_UINT, O(policy_max_withdraw_percent), 0, 100, "10" },
 	{ "policy", "on_invalid", CT_ON_INVALID, O(policy_on_invalid), 0, 0, "alert" },
 	{ "policy", "provision_timeout", CT_UINT, O(policy_provision_timeout), 1, 604800, "3600" },
+	{ "policy", "max_withdraw_rate", CT_UINT, O(policy_max_withdraw_rate), 0, 1000000, "0" },
 	{ "store", "backend", CT_BACKEND, O(store_backend), 0, 0, "sqlite" },
 	{ "store", "dsn", CT_STR, O(store_dsn), 0, 0, NULL },
+	{ "bmp", "listen", CT_HOSTPORT, O(bmp_listen), 0, 0, NULL },
+	{ "bmp", "allow", CT_ADDRS, O(bmp_allow), 0, 0, NULL },
+	{ "bmp", "require_visibility", CT_UINT, O(bmp_require_visibility), 0, 1024, "0" },
+	{ "bmp", "visibility_timeout", CT_UINT, O(bmp_visibility_timeout), 1, 3600, "60" },
+	{ "bmp", "transits", CT_ASNS, O(bmp_transits), 0, 0, NULL },
+	{ "site", "name", CT_SITE, O(site_name), 0, 0, "local" },
+	{ "site", "change_timeout", CT_UINT, O(site_change_timeout), 1, 3600, "30" },
+	{ "site", "lease_renew", CT_UINT, O(site_lease_renew), 1, 600, "2" },
 };
 #undef O
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 static const char *const conf_sections[] = { "daemon", "rpki", "bird", "bgp", "auth", "policy",
-    "store" };
+    "store", "bmp", "site" };
 
 struct conf_parse {
 	struct conf *c;
@@ -157,12 +175,94 @@ conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned *port, s
  * Free-text values must print back to the same value (prefixd -n): no control characters,
  * and no ';' or '#', which inih would read as the start of a comment.
  */
+int
+conf_site_name_ok(const char *v, size_t len)
+{
+	if (len == 0 || len > CONF_SITE_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return -1;
+	return 0;
+}
+
 static int
 conf_text_ok(const char *v)
 {
 	for (; *v != '\0'; v++)
 		if ((unsigned char)*v < 0x20 || *v == 0x7f || *v == ';' || *v == '#')
 			return -1;
+	return 0;
+}
+
+/* An AS number, "64500" or "AS64500". 0 or -1. */
+static int
+conf_parse_asn(const char *v, uint32_t *out)
+{
+	unsigned long n;
+
+	if (strncasecmp(v, "AS", 2) == 0)
+		v += 2;
+	if (conf_parse_uint(v, 1, 4294967295UL, &n) < 0)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * A comma-separated list ([bmp] allow: addresses or prefixes; [bmp] transits: AS numbers)
+ * into c's array and a normalised text ("10.0.1.2, 2001:db8::/64"; "64510, 64511"), which is
+ * what `prefixd -n` prints. Empty: unset. -1 with e on a bad item or too many.
+ */
+static int
+conf_set_list(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
+{
+	bool addrs = k->type == CT_ADDRS;
+	unsigned max = addrs ? CONF_MAX_BMP_ALLOW : CONF_MAX_TRANSITS, n = 0;
+	char item[128], text[CONF_MAX_BMP_ALLOW * (CIDR_STRLEN + 2)], one[CIDR_STRLEN];
+	size_t used = 0;
+	struct err ie;
+
+	text[0] = '\0';
+	for (const char *p = v; *v != '\0'; p = strchr(p, ',') + 1) {
+		const char *a = p, *b = strchr(p, ',');
+
+		if (b == NULL)
+			b = p + strlen(p);
+		while (a < b && isspace((unsigned char)*a))
+			a++;
+		while (b > a && isspace((unsigned char)b[-1]))
+			b--;
+		if (b == a || (size_t)(b - a) >= sizeof(item))
+			return err_set(e, "conf-invalid", "%s: empty or overlong item in '%s'", k->key, v);
+		if (n == max)
+			return err_set(e, "conf-invalid", "%s: at most %u items", k->key, max);
+		memcpy(item, a, (size_t)(b - a));
+		item[b - a] = '\0';
+		if (addrs) {
+			struct cidr *ca = &c->bmp_allow_v[n];
+
+			if ((strchr(item, '/') ? cidr_parse(item, ca, &ie) :
+			    cidr_parse_addr(item, ca, &ie)) < 0)
+				return err_set(e, "conf-invalid", "%s: '%s': %s", k->key, item, ie.msg);
+			if (ca->len == cidr_maxlen(ca->family))
+				cidr_format_addr(ca, one, sizeof(one));
+			else
+				cidr_format(ca, one, sizeof(one));
+		} else {
+			if (conf_parse_asn(item, &c->bmp_transits_v[n]) < 0)
+				return err_set(e, "conf-invalid", "%s: '%s' is not an AS number "
+				    "1..4294967295", k->key, item);
+			snprintf(one, sizeof(one), "%u", (unsigned)c->bmp_transits_v[n]);
+		}
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", n ? ", " : "", one);
+		n++;
+		if (strchr(p, ',') == NULL)
+			break;
+	}
+	*(addrs ? &c->n_bmp_allow : &c->n_bmp_transits) = n;
+	free(*(char **)conf_field(c, k));
+	*(char **)conf_field(c, k) = n ? xstrdup(text) : NULL;
 	return 0;
 }
 
@@ -208,17 +308,34 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			    k->key, v, k->min, k->max);
 		*(unsigned *)f = (unsigned)n;
 		return 0;
+	case CT_MODE: {
+		char *end;
+
+		errno = 0;
+		n = strtoul(v, &end, 8);
+		if (*v == '\0' || *end != '\0' || errno != 0 || n > k->max || (n & k->min) != k->min ||
+		    (n & ~k->max) != 0 || strspn(v, "01234567") != strlen(v))
+			return err_set(e, "conf-invalid", "%s: '%s' is not an octal mode with rw for the "
+			    "owner and no bits beyond %04lo", k->key, v, k->max);
+		*(unsigned *)f = (unsigned)n;
+		return 0;
+	}
 	case CT_ASN:
 		if (*v == '\0') {
 			*(uint32_t *)f = 0;
 			return 0;
 		}
-		if (strncasecmp(v, "AS", 2) == 0)
-			v += 2;
-		if (conf_parse_uint(v, 1, 4294967295UL, &n) < 0)
+		if (conf_parse_asn(v, (uint32_t *)f) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not an AS number 1..4294967295", k->key, v);
-		*(uint32_t *)f = (uint32_t)n;
 		return 0;
+	case CT_BOOL:
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return err_set(e, "conf-invalid", "%s: '%s' is not true or false", k->key, v);
+		*(unsigned *)f = strcmp(v, "true") == 0;
+		return 0;
+	case CT_ADDRS:
+	case CT_ASNS:
+		return conf_set_list(c, k, v, e);
 	case CT_LEVEL:
 		if (log_level_parse(v, (enum log_level *)f) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not debug|info|warn|error", k->key, v);
@@ -242,6 +359,14 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 			*(enum conf_store_backend *)f = CONF_STORE_POSTGRESQL;
 		else
 			return err_set(e, "conf-invalid", "%s: '%s' is not sqlite|postgresql", k->key, v);
+		return 0;
+	case CT_SITE:
+		if (*v == '\0')
+			v = k->def;         /* empty: unset, the default */
+		if (conf_site_name_ok(v, strlen(v)) < 0)
+			return err_set(e, "conf-invalid", "%s: '%s' is not a site name (1-%d of a-z, "
+			    "0-9, '-')", k->key, v, CONF_SITE_NAME_MAX);
+		snprintf((char *)f, CONF_SITE_NAME_MAX + 1, "%s", v);
 		return 0;
 	}
 	return err_set(e, "conf-invalid", "%s: unhandled type", k->key);
@@ -408,6 +533,31 @@ conf_check_account(const char *key, const char *v, int list, const char *name, s
 	return 0;
 }
 
+/* [bmp]: the station listens on a numeric address and only for the routers in allow. */
+static int
+conf_check_bmp(const struct conf *c, const char *name, struct err *e)
+{
+	char host[256];
+	unsigned port;
+	struct cidr a;
+	struct err he;
+
+	if (c->bmp_listen == NULL) {
+		if (c->bmp_require_visibility > 0)
+			return err_set(e, "conf-invalid", "%s: [bmp] require_visibility needs listen "
+			    "(no vantage point can confirm anything without the station)", name);
+		return 0;
+	}
+	if (c->n_bmp_allow == 0)
+		return err_set(e, "conf-invalid", "%s: [bmp] listen needs allow (the routers that "
+		    "may connect)", name);
+	if (conf_split_hostport(c->bmp_listen, host, sizeof(host), &port, &he) < 0 ||
+	    cidr_parse_addr(host, &a, &he) < 0)
+		return err_set(e, "conf-invalid", "%s: [bmp] listen: '%s' is not ADDRESS:PORT with "
+		    "a numeric address", name, c->bmp_listen);
+	return 0;
+}
+
 /* Rules across keys, checked once the whole file is read. */
 static int
 conf_check(const struct conf *c, const char *name, struct err *e)
@@ -436,7 +586,9 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 	if (c->store_backend == CONF_STORE_SQLITE && c->store_dsn != NULL)
 		return err_set(e, "conf-invalid", "%s: [store] dsn is set but backend is sqlite (the "
 		    "SQLite store is state_dir/prefixd.db)", name);
-	return 0;
+	if (c->auth_rdap_asn_url != NULL && strstr(c->auth_rdap_asn_url, "{asn}") == NULL)
+		return err_set(e, "conf-invalid", "%s: [auth] rdap_asn_url has no {asn}", name);
+	return conf_check_bmp(c, name, e);
 }
 
 static struct conf *
@@ -493,7 +645,8 @@ conf_free(struct conf *c)
 		return;
 	for (size_t i = 0; i < CONF_NKEYS; i++)
 		if (conf_keys[i].type == CT_STR || conf_keys[i].type == CT_PATH ||
-		    conf_keys[i].type == CT_HOSTPORT)
+		    conf_keys[i].type == CT_HOSTPORT || conf_keys[i].type == CT_ADDRS ||
+		    conf_keys[i].type == CT_ASNS)
 			free(*(char **)conf_field(c, &conf_keys[i]));
 	for (unsigned i = 0; i < c->n_rpki_cache; i++)
 		free(c->rpki_cache[i]);
@@ -509,18 +662,24 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 	const char *s = NULL;
 
 	switch (k->type) {
-	case CT_STR: case CT_PATH: case CT_HOSTPORT:
+	case CT_STR: case CT_PATH: case CT_HOSTPORT: case CT_ADDRS: case CT_ASNS:
 		s = *(char *const *)f;
 		snprintf(buf, len, "%s", s ? s : "");
 		return;
 	case CT_UINT:
 		snprintf(buf, len, "%u", *(const unsigned *)f);
 		return;
+	case CT_MODE:
+		snprintf(buf, len, "%04o", *(const unsigned *)f);
+		return;
 	case CT_ASN:
 		if (*(const uint32_t *)f)
 			snprintf(buf, len, "%u", (unsigned)*(const uint32_t *)f);
 		else
 			buf[0] = '\0';
+		return;
+	case CT_BOOL:
+		snprintf(buf, len, "%s", *(const unsigned *)f ? "true" : "false");
 		return;
 	case CT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)f));
@@ -538,6 +697,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 	case CT_BACKEND:
 		snprintf(buf, len, "%s", *(const enum conf_store_backend *)f == CONF_STORE_POSTGRESQL ?
 		    "postgresql" : "sqlite");
+		return;
+	case CT_SITE:
+		snprintf(buf, len, "%s", (const char *)f);
 		return;
 	}
 }
@@ -570,8 +732,9 @@ int
 conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf, size_t len)
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
-	    "readonly_socket", "listen", "request_timeout", "max_connections", "user", "group",
-	    "groups", "backend", "dsn" };
+	    "readonly_socket", "readonly_socket_group", "readonly_socket_mode", "listen",
+	    "request_timeout", "max_connections", "user", "group", "groups", "backend", "dsn",
+	    "name", "lease_renew" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;
@@ -581,7 +744,18 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 		int is_restart = 0;
-		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0)
+		if (strcmp(k->section, "bmp") == 0 && (strcmp(k->key, "listen") == 0 ||
+		    strcmp(k->key, "allow") == 0)) {
+			conf_format(old, k, a, sizeof(a));
+			conf_format(new_conf, k, b, sizeof(b));
+			if (strcmp(a, b) != 0 && used < len)
+				used += (size_t)snprintf(buf + used, len - used, "%s[bmp] %s",
+				    n ? "," : "", k->key);
+			n += strcmp(a, b) != 0;
+			continue;
+		}
+		if (strcmp(k->section, "daemon") != 0 && strcmp(k->section, "store") != 0 &&
+		    strcmp(k->section, "site") != 0)
 			continue;
 		for (size_t j = 0; j < sizeof(restart) / sizeof(restart[0]); j++)
 			is_restart |= strcmp(restart[j], k->key) == 0;

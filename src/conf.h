@@ -10,8 +10,19 @@
  * sections and keys, bad values and repeated keys are errors with file:line. A key given with an
  * empty value means "unset" (the default), so `prefixd -n` output reads back to the same config.
  *
- * Keys added beyond SPEC §7 (documented in the README):
+ * Keys added beyond SPEC §7 (documented in the README and prefixd.conf(5)):
+ *   [site]   name              this instance's site ([a-z0-9-]{1,32}, default "local")
+ *            change_timeout    seconds a request to several sites waits for them (30)
+ *            lease_renew       seconds between renewals of the site's writer lease (2;
+ *                              it expires after 3x)
+ *   [policy] max_withdraw_rate prefix-site withdrawals per minute across all instances
+ *                              before withdrawals are refused circuit-open (0: off)
  *   [daemon] admin_group       group whose members are admin on the unix socket (besides root)
+ *            readonly_socket_group  group of readonly_socket (unset: socket_group); a
+ *                              monitoring agent in this group reads /metrics and status as a
+ *                              reader without being an operator on the main socket
+ *            readonly_socket_mode   mode of readonly_socket, octal, 0600..0666 with rw for
+ *                              the owner (default 0660; 0666 lets every local user read)
  *            request_timeout   seconds an idle or slow client may hold a connection (default 30)
  *            max_body          largest request body in bytes (default 1048576)
  *            max_connections   connections per listener (default 256)
@@ -24,23 +35,34 @@
  *            groups            supplementary groups, comma-separated (unset: "bird" when that
  *                              group exists, for BIRD's control socket; else none)
  *
+ * [bmp] (beyond SPEC §7, issue 19): listen = HOST:PORT (off when unset), allow = ADDR[,ADDR...]
+ * (required with listen; addresses or prefixes), require_visibility = N (default 0: advertise
+ * does not wait for vantage points), visibility_timeout (seconds, default 60), transits =
+ * ASN[,ASN...] (unset: no transit check). require_visibility needs listen.
+ *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
- * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket, listen,
- * request_timeout, max_connections), user, group, groups and [store] backend, dsn need a
- * restart; conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
+ * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket,
+ * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections),
+ * user, group, groups, [store] backend, dsn and [site] name, lease_renew need a restart;
+ * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
- * (lifecycle_ctl_set_conf); [bird] needs a restart.
+ * (lifecycle_ctl_set_conf); [bird] needs a restart, and so do [bmp] listen and allow (the
+ * other [bmp] keys reach the monitor at once).
  */
 #ifndef PREFIXD_CONF_H
 #define PREFIXD_CONF_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include "cidr.h"
 #include "err.h"
 #include "log.h"
 
 #define CONF_MAX_RPKI_CACHES 8
 #define CONF_MAX_GROUPS 16             /* [daemon] groups: supplementary groups */
+#define CONF_MAX_BMP_ALLOW 16          /* [bmp] allow: routers that may connect */
+#define CONF_MAX_TRANSITS 16           /* [bmp] transits */
+#define CONF_SITE_NAME_MAX 32           /* [site] name: [a-z0-9-]{1,32} */
 
 enum conf_on_invalid { CONF_ON_INVALID_ALERT, CONF_ON_INVALID_WITHDRAW };
 enum conf_store_backend { CONF_STORE_SQLITE, CONF_STORE_POSTGRESQL };
@@ -50,6 +72,8 @@ struct conf {
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
 	char *admin_group;
+	char *readonly_socket_group;    /* NULL: socket_group */
+	unsigned readonly_socket_mode;  /* 0660 */
 	char *user, *group, *groups;    /* privilege drop (priv.h); NULL: unset */
 	enum log_level log_level;
 	enum log_format log_format;
@@ -65,15 +89,31 @@ struct conf {
 	/* [bgp] */
 	uint32_t bgp_origin_asn;        /* 0: unset */
 	/* [auth] */
-	char *auth_issuer, *auth_owner_id, *auth_rdap_url, *auth_rdap_dir;
+	char *auth_issuer, *auth_owner_id, *auth_rdap_url, *auth_rdap_dir, *auth_rdap_asn_url;
 	unsigned auth_max_validity_days;
+	unsigned auth_allow_unproven_asn;       /* 1: origin ASNs need no proof (labs only) */
 	/* [policy] */
 	unsigned policy_min_change_interval, policy_max_withdraw, policy_max_withdraw_percent;
 	enum conf_on_invalid policy_on_invalid;
 	unsigned policy_provision_timeout;
+	/* [bmp] (the BMP station, bgp/bmp.h; the monitor, lifecycle_bmp.h) */
+	char *bmp_listen;               /* HOST:PORT; NULL: no station */
+	char *bmp_allow, *bmp_transits; /* normalised text ("ADDR, ADDR", "ASN, ASN") for -n */
+	struct cidr bmp_allow_v[CONF_MAX_BMP_ALLOW];
+	unsigned n_bmp_allow;
+	uint32_t bmp_transits_v[CONF_MAX_TRANSITS];
+	unsigned n_bmp_transits;
+	unsigned bmp_require_visibility, bmp_visibility_timeout;
 	/* [store] (restart to change) */
 	enum conf_store_backend store_backend;  /* default sqlite: state_dir/prefixd.db */
 	char *store_dsn;                /* backend = postgresql: a libpq connection string */
+	/* [policy] max_withdraw_rate: prefix-site withdrawals per minute across all instances
+	 * before the circuit breaker opens (0: no breaker, as before sites) */
+	unsigned policy_max_withdraw_rate;
+	/* [site] (issue 17): this instance's site and the BIRD beside it */
+	char site_name[CONF_SITE_NAME_MAX + 1];  /* default "local" */
+	unsigned site_change_timeout;   /* seconds a multi-site request waits for every site */
+	unsigned site_lease_renew;      /* seconds between lease renewals; expiry is 3x */
 };
 
 /* The embedded default (no file). Never fails except on out-of-memory (fatal). */
@@ -98,6 +138,9 @@ void conf_print(const struct conf *c, FILE *out);
  * effect on restart. Returns the number of such keys (0: the reload applies fully).
  */
 int conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf, size_t len);
+
+/* 0 when the LEN bytes at V are a site name ([a-z0-9-]{1,32}), else -1. */
+int conf_site_name_ok(const char *v, size_t len);
 
 /* Splits "host:port" or "[v6]:port" into host and port. Returns 0, or -1 with e set. */
 int conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned *port, struct err *e);

@@ -32,10 +32,14 @@
 #include "api.h"
 #include "authctx.h"
 #include "bird.h"
+#include "bmp.h"
 #include "conf.h"
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "asn.h"
+#include "grant.h"
+#include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
 #include "logcap.h"
@@ -43,7 +47,9 @@
 #include "notify.h"
 #include "obs.h"
 #include "priv.h"
+#include "rdap.h"
 #include "rtr.h"
+#include "site_lease.h"
 #include "store.h"
 #include "store_pg.h"
 
@@ -65,6 +71,9 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
+	&api_grants_routes,     /* shared pools: pool share / unshare */
+	&api_bmp_routes,        /* visibility (BMP) */
 	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 };
 
@@ -75,6 +84,9 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "asns", api_asn_status },
+	{ "bmp", api_bmp_status },
+	{ "site", api_site_status },
 	{ "store_state", api_store_status },
 };
 
@@ -104,7 +116,9 @@ pd_serve(void)
 	    metrics_add_renderer(pd.metrics, obs_metrics, pd.obs) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_prefix_metrics, &pd) < 0 ||
 	    metrics_add_renderer(pd.metrics, api_rpki_metrics, &pd) < 0 ||
-	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0)
+	    metrics_add_renderer(pd.metrics, api_bird_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_bmp_metrics, &pd) < 0 ||
+	    metrics_add_renderer(pd.metrics, api_site_metrics, &pd) < 0)
 		fatalx("metrics: too many renderers");
 	if (obs_subscribe(pd.obs, api_events_tick, &pd) < 0)
 		fatalx("obs: too many subscribers");
@@ -245,6 +259,42 @@ pd_apply(struct conf *c, struct err *e)
 	return 0;
 }
 
+/* [bmp]'s keys for the monitor (the transits stay c's: the monitor copies them). */
+static void
+pd_bmp_conf(const struct conf *c, struct lifecycle_bmp_conf *mc)
+{
+	*mc = (struct lifecycle_bmp_conf){ c->bmp_require_visibility, c->bmp_visibility_timeout,
+		c->bmp_transits_v, c->n_bmp_transits };
+}
+
+/* With [bmp] listen: the station and its monitor, which confirms advertisements for the
+ * controller made next (deps->visibility). */
+static void
+pd_bmp_start(struct lifecycle_deps *deps)
+{
+	struct conf *c = pd.conf;
+	struct bmp_conf bc = { 0 };
+	struct lifecycle_bmp_conf mc;
+	char host[256];
+	unsigned port;
+	struct err e = { 0 };
+
+	if (c->bmp_listen == NULL)
+		return;
+	if (conf_split_hostport(c->bmp_listen, host, sizeof(host), &port, &e) < 0)
+		fatalx("bmp: %s", e.msg);
+	bc.listen_addr = host;
+	bc.listen_port = port;
+	bc.allow = c->bmp_allow_v;
+	bc.nallow = c->n_bmp_allow;
+	if ((pd.bmp = bmp_station_new(pd.loop, &bc, &e)) == NULL)
+		fatalx("bmp: %s", e.msg);
+	pd_bmp_conf(c, &mc);
+	pd.bmpmon = lifecycle_bmp_new(pd.loop, pd.bmp, pd.obs, pd.rtr, &mc);
+	deps->visibility = (struct lifecycle_visibility){ lifecycle_bmp_wait, pd.bmpmon };
+	log_info("bmp: listening on %s for %u routers", c->bmp_listen, c->n_bmp_allow);
+}
+
 static void
 pd_reload(void)
 {
@@ -270,6 +320,12 @@ pd_reload(void)
 		log_warnx("SIGHUP: %s changed and take effect only after a restart", keys);
 	if (pd.lc != NULL)
 		lifecycle_ctl_set_conf(pd.lc, c);
+	if (pd.bmpmon != NULL) {
+		struct lifecycle_bmp_conf mc;
+
+		pd_bmp_conf(c, &mc);
+		lifecycle_bmp_set_conf(pd.bmpmon, &mc);
+	}
 	conf_free(pd.conf);
 	pd.conf = c;
 	if (pd.auth != NULL) {
@@ -305,10 +361,11 @@ pd_listen(struct err *e)
 	struct conf *c = pd.conf;
 
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
-	    http_listen_unix(pd.http, c->socket, c->socket_group, 0, c->admin_group, e) < 0)
+	    http_listen_unix(pd.http, c->socket, c->socket_group, 0660, 0, c->admin_group, e) < 0)
 		return -1;
 	if (c->readonly_socket != NULL &&
-	    http_listen_unix(pd.http, c->readonly_socket, c->socket_group, 1, NULL, e) < 0)
+	    http_listen_unix(pd.http, c->readonly_socket, c->readonly_socket_group ?
+	    c->readonly_socket_group : c->socket_group, c->readonly_socket_mode, 1, NULL, e) < 0)
 		return -1;
 	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, e) < 0)
 		return -1;
@@ -348,6 +405,9 @@ pd_open_store(void)
 	if (ipam_load(pd.ipam, &e) < 0)
 		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
+	pd.grants = grants_new(pd.store);
+	if (grants_load(pd.grants, &e) < 0)
+		fatalx("loading pool grants from %s: %s", pd.store_path, e.msg);
 }
 
 /* Creates the public side (SPEC §3-§5): RTR, the ownership verifier, the lifecycle controller
@@ -361,6 +421,7 @@ pd_public_start(void)
 	struct authctx_conf ac;
 	struct rtr_conf rc;
 	struct lifecycle_deps deps;
+	struct asn_deps adeps;
 	struct err e = { 0 };
 
 	if (c->n_rpki_cache > 0) {
@@ -372,13 +433,34 @@ pd_public_start(void)
 	authctx_conf_from(c, &ac);
 	if ((pd.auth = authctx_new(pd.loop, &ac, &e)) == NULL)
 		fatalx("auth: %s", e.msg);
+	/* The writer lease matters only where several instances share a store (PostgreSQL); an
+	 * SQLite store belongs to one process, which is its site's writer by construction. */
+	if (c->store_backend == CONF_STORE_POSTGRESQL)
+		pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store,
+		    c->site_name, NULL, c->site_lease_renew });
+	adeps = (struct asn_deps){ pd.loop, pd.store, pd.auth };
+	pd.asns = asn_reg_new(&adeps);
+	if (asn_reg_load(pd.asns, &e) < 0)
+		fatalx("loading ASNs: %s", e.msg);
+	if (c->auth_allow_unproven_asn)
+		log_warnx("[auth] allow_unproven_asn = true: origin ASNs are used without a proof "
+		    "(a lab setting; never in production)");
+	else if (c->bgp_origin_asn != 0 && !asn_is_provisioned(pd.asns, c->bgp_origin_asn))
+		log_warnx("[bgp] origin_asn AS%u is not a provisioned ASN: prefixes of pools without "
+		    "their own origin_asn fail asn-not-provisioned until it is proven "
+		    "(prefixctl asn provision AS%u)", (unsigned)c->bgp_origin_asn,
+		    (unsigned)c->bgp_origin_asn);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth };
+		pd.auth, { NULL, NULL }, pd.asns };
+	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
+	asn_reg_set_in_use(pd.asns, lifecycle_ctl_asn_in_use, pd.lc);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
 		fatalx("loading public prefixes: %s", e.msg);
+	if (pd.bmpmon != NULL)
+		lifecycle_bmp_attach(pd.bmpmon, pd.lc);
 }
 
 /* Tears the public side down in the safe order (see each header). */
@@ -386,15 +468,23 @@ static void
 pd_public_stop(void)
 {
 	authctx_drain(pd.auth);
+	lifecycle_bmp_free(pd.bmpmon);          /* answers waiting advertisements first */
+	pd.bmpmon = NULL;
+	bmp_station_free(pd.bmp);
+	pd.bmp = NULL;
 	lifecycle_ctl_set_bird(pd.lc, NULL);
 	bird_stop(pd.bird);
 	pd.bird = NULL;
 	lifecycle_ctl_free(pd.lc);
 	pd.lc = NULL;
+	asn_reg_free(pd.asns);
+	pd.asns = NULL;
 	rtr_free(pd.rtr);
 	pd.rtr = NULL;
 	authctx_free(pd.auth);
 	pd.auth = NULL;
+	site_lease_free(pd.site);       /* a clean stop hands the site over at once */
+	pd.site = NULL;
 }
 
 static int
@@ -446,12 +536,43 @@ pd_run(int debug)
 	api_free(pd.api);
 	obs_free(pd.obs);
 	metrics_free(pd.metrics);
+	grants_free(pd.grants);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
 	log_info("prefixd stopped");
 	free(pd.store_path);
 	conf_free(pd.conf);
 	ev_loop_destroy(pd.loop);
+	return 0;
+}
+
+/*
+ * prefixd -n: the config and what it names that the daemon reads at start (the tokens file:
+ * a bad path, mode or line fails here, not at start-up), then the config normalised, with
+ * credentials embedded in [auth] rdap_url shown as "***@" (the output lands in tickets).
+ */
+static int
+pd_check(struct conf *c)
+{
+	struct err e;
+	char *url;
+
+	if (http_tokens_check(c->tokens_file, &e) < 0) {
+		fprintf(stderr, "prefixd: tokens_file %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->auth_rdap_url != NULL) {
+		size_t len = strlen(c->auth_rdap_url) + 16;
+
+		if ((url = malloc(len)) == NULL)
+			fatal("malloc");
+		rdap_redact_url(c->auth_rdap_url, url, len);
+		free(c->auth_rdap_url);
+		c->auth_rdap_url = url;
+	}
+	conf_print(c, stdout);
+	conf_free(c);
 	return 0;
 }
 
@@ -498,10 +619,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "prefixd: %s\n", e.msg);
 		return 1;
 	}
-	if (check) {
-		conf_print(pd.conf, stdout);
-		conf_free(pd.conf);
-		return 0;
-	}
+	if (check)
+		return pd_check(pd.conf);
 	return pd_run(debug);
 }

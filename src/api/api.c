@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "grant.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -164,7 +165,7 @@ api_status_of(const char *code)
 {
 	static const struct { const char *code; int status; } map[] = {
 		{ "invalid-json", 400 }, { "invalid-argument", 400 }, { "unknown-field", 400 },
-		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 },
+		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 }, { "asn-invalid", 400 },
 		{ "unauthorized", 401 }, { "forbidden", 403 },
 		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
 		{ "request-timeout", 408 },
@@ -172,6 +173,7 @@ api_status_of(const char *code)
 		{ "pool-exhausted", 409 }, { "audit-broken", 409 },
 		{ "too-many", 409 }, { "busy", 409 }, { "not-provisioned", 409 },
 		{ "not-advertised", 409 }, { "other-origin-present", 409 },
+		{ "asn-not-provisioned", 409 },
 		{ "body-too-large", 413 },
 		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
 		{ "locale-mismatch", 422 }, { "rpki-invalid", 422 }, { "rpki-not-found", 422 },
@@ -179,7 +181,8 @@ api_status_of(const char *code)
 		{ "internal", 500 },
 		{ "store-failed", 503 }, { "storage-full", 503 }, { "shutting-down", 503 },
 		{ "not-ready", 503 }, { "rpki-stale", 503 }, { "rpki-unavailable", 503 },
-		{ "rov-unavailable", 503 }, { "rov-failed", 503 },
+		{ "rov-unavailable", 503 }, { "rov-failed", 503 }, { "bmp-unavailable", 503 },
+		{ "not-visible", 504 },
 	};
 
 	if (code == NULL)
@@ -200,13 +203,26 @@ api_reply(struct api_ctx *ctx, int status, json_t *j)
 	http_reply_json(ctx->req, status, j);
 }
 
+void
+api_req_error(struct http_req *req, int status, const char *code, const char *msg)
+{
+	if (code != NULL && (strcmp(code, "store-failed") == 0 || strcmp(code, "storage-full") == 0)) {
+		log_error("request %s: %s: %s", req->request_id, code, msg);
+		http_reply_error(req, status, code, "%s; the details are in the daemon's log "
+		    "(request %s)", strcmp(code, "storage-full") == 0 ? "the store's disk is full" :
+		    "the store failed", req->request_id);
+		return;
+	}
+	http_reply_error(req, status, code, "%s", msg);
+}
+
 static void
 api_verror(struct api_ctx *ctx, int status, const char *code, const char *fmt, va_list ap)
 {
 	char msg[ERR_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	http_reply_error(ctx->req, status, code, "%s", msg);
+	api_req_error(ctx->req, status, code, msg);
 }
 
 void
@@ -339,6 +355,7 @@ api_dispatch(struct http_req *req, void *arg)
 {
 	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *m = req->method;
+	int granted;
 
 	if (ctx == NULL)
 		fatal("calloc");
@@ -354,7 +371,9 @@ api_dispatch(struct http_req *req, void *arg)
 		api_error(ctx, "unauthorized", "missing or unknown bearer token");
 		goto done;
 	}
-	if (req->role < ctx->route->min_role) {
+	if ((granted = api_grant_admit(ctx)) < 0)
+		goto done;
+	if (!granted && req->role < ctx->route->min_role) {
 		api_error(ctx, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
 		    http_role_name(req->role));
@@ -461,7 +480,7 @@ api_run_batch(struct daemon *d)
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, code, "not committed: %s", e.msg);
-		if (ipam_load(d->ipam, &e) < 0)
+		if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
 		for (size_t i = 0; i < a->nrollback; i++)
 			a->rollback[i].fn(a->rollback[i].arg);

@@ -110,7 +110,7 @@ events_answer(struct daemon *d, struct events_waiter *w)
 
 	err_clear(&e);
 	if (events_page(d, w->after, w->limit, &j, &e) < 0)
-		http_reply_error(w->req, 503, e.code ? e.code : "store-failed", "%s", e.msg);
+		api_req_error(w->req, 503, e.code ? e.code : "store-failed", e.msg);
 	else
 		http_reply_json(w->req, 200, j);
 	metrics_request(d->metrics, events_route, "GET", w->req->status,

@@ -55,13 +55,15 @@ apx_need(struct api_ctx *ctx)
 	return ctx->d->lc;
 }
 
-/* A CIDR path segment: '_' stands for '/'. Replies 400 and returns -1 when bad. */
-static int
-apx_path_cidr(struct api_ctx *ctx, const char *seg, struct cidr *out)
+/* The CIDR of a {cidr} ('_' stands for '/') or {addr}/{len} path (api.h). */
+int
+api_path_cidr(struct api_ctx *ctx, struct cidr *out)
 {
-	char buf[128];
+	char buf[160];
 
-	if (snprintf(buf, sizeof(buf), "%s", seg) >= (int)sizeof(buf)) {
+	if (ctx->nparams == 2)          /* /v1/.../{addr}/{len} */
+		snprintf(buf, sizeof(buf), "%.100s_%.8s", ctx->params[0], ctx->params[1]);
+	else if (snprintf(buf, sizeof(buf), "%s", ctx->params[0]) >= (int)sizeof(buf)) {
 		api_error(ctx, "cidr-invalid", "the CIDR in the path is too long");
 		return -1;
 	}
@@ -118,13 +120,8 @@ apx_show(struct api_ctx *ctx)
 	struct lifecycle_ctl *c = apx_need(ctx);
 	struct lifecycle_prefix *p;
 	struct cidr cidr;
-	char joined[160];
 
-	if (ctx->nparams == 2) {        /* /v1/prefixes/{addr}/{len} */
-		snprintf(joined, sizeof(joined), "%.100s_%.8s", ctx->params[0], ctx->params[1]);
-		ctx->params[0] = joined;
-	}
-	if (c == NULL || apx_path_cidr(ctx, ctx->params[0], &cidr) < 0)
+	if (c == NULL || api_path_cidr(ctx, &cidr) < 0)
 		return;
 	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL) {
 		api_error(ctx, "not-found", "%.64s is not a public prefix", ctx->params[0]);

@@ -68,7 +68,8 @@ api_status(struct api_ctx *ctx)
 	j = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I}}",
 	    "version", PREFIXD_VERSION, "pid", (json_int_t)getpid(),
 	    "uptime_seconds", (json_int_t)(ev_time() - d->started),
-	    "store", d->store_path, "role", http_role_name(ctx->req->role), "actor", ctx->req->actor,
+	    /* the store's path is for admins; others learn the backend only (issue 15, 15) */
+	    "store", ctx->req->role == HTTP_ROLE_ADMIN ? d->store_path : "sqlite", "role", http_role_name(ctx->req->role), "actor", ctx->req->actor,
 	    "counts", "scopes", c.scopes, "pools", c.pools,
 	    "allocations", (json_int_t)ipam_alloc_count(d->ipam), "resources", c.resources);
 	api_status_sections(d, j);

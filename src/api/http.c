@@ -77,20 +77,48 @@ http_queue(struct http_req *r)
 		MHD_add_response_header(resp, h[0], h[1]);
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"prefixd\"");
-	if (r->too_large)
+	if (r->too_large || r->must_close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-/* First call for a request: authentication and size checks that need no body. */
+/*
+ * MHD unescapes the target in place, so "%00" would end the path (or a query value) early and
+ * the handler would act on a shorter name than the client sent: note it on the raw target.
+ */
+void *
+http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_conn *hc = http_conn_of(c);
+
+	(void)cls;
+	if (hc != NULL)
+		hc->nul_in_uri = uri != NULL && strcasestr(uri, "%00") != NULL;
+	return NULL;
+}
+
+/*
+ * First call for a request: framing, authentication and size checks that need no body.
+ * Refused before anything else, with the connection closed: a target holding %00, and a
+ * request carrying both Content-Length and Transfer-Encoding (RFC 9112 6.3: the two framings
+ * disagree; a proxy in front may have used the other one, a request smuggling primitive).
+ */
 static int
-http_precheck(struct http_req *r)
+http_precheck(struct http_req *r, const struct http_conn *hc)
 {
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
 
+	if ((hc != NULL && hc->nul_in_uri) || (cl != NULL && te != NULL)) {
+		r->must_close = 1;
+		http_reply_error(r, 400, "bad-request", "%s", cl != NULL && te != NULL ?
+		    "Content-Length together with Transfer-Encoding" : "the request target holds %00");
+		return -1;
+	}
 	if (r->role == HTTP_ROLE_NONE && r->lis->kind == HTTP_TCP && r->lis->h->anon_ok != NULL &&
 	    r->lis->h->anon_ok(r->lis->h->anon_arg, r->path)) {
 		r->body_cap = 0;        /* anonymous: a public file, no body */
@@ -147,9 +175,10 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 	if (r == NULL) {
 		r = http_req_new(l, c, url, method);
 		*con_cls = r;
-		if (http_precheck(r) < 0)
+		hc = http_conn_of(c);
+		if (http_precheck(r, hc) < 0)
 			return http_queue(r);
-		if ((hc = http_conn_of(c)) != NULL) {
+		if (hc != NULL) {
 			hc->since = r->started;
 			hc->req = r;
 		}

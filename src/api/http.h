@@ -29,6 +29,7 @@
 
 #include <ev.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "err.h"
@@ -58,6 +59,7 @@ struct http_req {
 	size_t resp_len;
 	const char *resp_type;
 	int suspended, too_large;
+	int must_close;                 /* answer with Connection: close (a malformed request) */
 };
 
 typedef void (*http_cb)(struct http_req *req, void *arg);
@@ -75,12 +77,13 @@ struct http *http_new(struct ev_loop *loop, const struct http_limits *lim, http_
 void http_free(struct http *h);
 
 /*
- * Listens on a unix socket at `path` (an existing socket file is replaced), mode 0660, group
- * `group` (NULL: the daemon's group). `readonly`: every peer is reader. admin_group (may be
- * NULL) names the group whose members are admin. Returns 0 or -1 with e set.
+ * Listens on a unix socket at `path` (an existing socket file is replaced) with `mode` (0660
+ * for the main socket; [daemon] readonly_socket_mode for the read-only one), group `group`
+ * (NULL: the daemon's group). `readonly`: every peer is reader. admin_group (may be NULL)
+ * names the group whose members are admin. Returns 0 or -1 with e set.
  */
-int http_listen_unix(struct http *h, const char *path, const char *group, int readonly,
-    const char *admin_group, struct err *e);
+int http_listen_unix(struct http *h, const char *path, const char *group, unsigned mode,
+    int readonly, const char *admin_group, struct err *e);
 
 /* Listens on TCP "host:port"; requests need a bearer token. Returns 0 or -1 with e set. */
 int http_listen_tcp(struct http *h, const char *hostport, struct err *e);
@@ -90,6 +93,13 @@ int http_listen_tcp(struct http *h, const char *hostport, struct err *e);
  * On error the old table stays and e names file:line. path NULL clears the table.
  */
 int http_tokens_load(struct http *h, const char *path, struct err *e);
+
+/*
+ * Reads a tokens file as http_tokens_load would, and keeps nothing (`prefixd -n`). Refused
+ * (both): a file group or others may write, a bad or overlong line, a hash listed twice.
+ * path NULL passes.
+ */
+int http_tokens_check(const char *path, struct err *e);
 
 /* Changes the limits that apply to new requests (SIGHUP: max_body). */
 void http_set_limits(struct http *h, const struct http_limits *lim);
@@ -116,6 +126,8 @@ size_t http_connection_count_active(const struct http *h);
 
 /* Query parameter `name` of req, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
+/* True when req arrived on the read-only socket (nothing may change through it). */
+bool http_req_read_only(const struct http_req *req);
 
 /* Sets the reply: status and body (copied). Sent at once, or at http_resume if suspended. */
 void http_reply(struct http_req *req, int status, const char *type, const char *body, size_t len);

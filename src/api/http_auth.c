@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "hex.h"
 #include "http_private.h"
@@ -107,6 +108,12 @@ http_unix_role(struct http_listener *l, int fd, char *actor, size_t len)
 	return is_group ? HTTP_ROLE_OPERATOR : HTTP_ROLE_READER;
 }
 
+bool
+http_req_read_only(const struct http_req *req)
+{
+	return req->lis != NULL && req->lis->kind == HTTP_UNIX_RO;
+}
+
 /* ---- tokens --------------------------------------------------------------------------- */
 
 static void
@@ -158,45 +165,95 @@ http_token_line(char *line, struct http_token *t)
 	return 1;
 }
 
-int
-http_tokens_load(struct http *h, const char *path, struct err *e)
+/*
+ * Reads a tokens file into a new table. Refused with file:line: a file group or others may
+ * write (anyone who can edit it makes themselves admin), a bad line, a line longer than the
+ * buffer, and a hash listed twice (which role would it have? the last one used to win quietly).
+ */
+static int
+http_tokens_read(const char *path, struct http_token **out, size_t *nout, struct err *e)
 {
 	struct http_token *tab = NULL, t;
 	size_t n = 0;
 	char line[512];
-	int lineno = 0, rc;
+	int lineno = 0, rc = 0, *lines = NULL;
+	struct stat st;
 	FILE *fp;
 
-	if (path == NULL) {
-		free(h->tokens);
-		h->tokens = NULL;
-		h->ntokens = 0;
-		return 0;
-	}
 	if ((fp = fopen(path, "r")) == NULL)
 		return err_set(e, "conf-invalid", "%s: %s", path, strerror(errno));
+	if (fstat(fileno(fp), &st) < 0) {
+		rc = err_set(e, "conf-invalid", "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		rc = err_set(e, "conf-invalid", "%s: mode %04o lets group or others write it "
+		    "(chmod go-w)", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
 			/* never parse the tail of an overlong line (a comment's, say) as a token */
-			fclose(fp);
-			free(tab);
-			return err_set(e, "conf-invalid", "%s:%d: line longer than %zu bytes", path,
+			rc = err_set(e, "conf-invalid", "%s:%d: line longer than %zu bytes", path,
 			    lineno, sizeof(line) - 2);
+			goto out;
 		}
 		if ((rc = http_token_line(line, &t)) < 0) {
-			fclose(fp);
-			free(tab);
-			return err_set(e, "conf-invalid", "%s:%d: want 'name reader|operator|admin sha256hex'",
+			err_set(e, "conf-invalid", "%s:%d: want 'name reader|operator|admin sha256hex'",
 			    path, lineno);
+			goto out;
 		}
 		if (rc == 0)
 			continue;
-		if ((tab = reallocarray(tab, n + 1, sizeof(*tab))) == NULL)
+		for (size_t i = 0; i < n; i++)
+			if (memcmp(tab[i].hash, t.hash, sizeof(t.hash)) == 0) {
+				rc = err_set(e, "conf-invalid", "%s:%d: the hash of line %d again (token "
+				    "'%s' and '%s'): one token, one role", path, lineno, lines[i],
+				    tab[i].name, t.name);
+				goto out;
+			}
+		if ((tab = reallocarray(tab, n + 1, sizeof(*tab))) == NULL ||
+		    (lines = reallocarray(lines, n + 1, sizeof(*lines))) == NULL)
 			fatal("reallocarray");
+		lines[n] = lineno;
 		tab[n++] = t;
 	}
+	rc = 0;
+out:
 	fclose(fp);
+	free(lines);
+	if (rc < 0) {
+		free(tab);
+		return -1;
+	}
+	*out = tab;
+	*nout = n;
+	return 0;
+}
+
+int
+http_tokens_check(const char *path, struct err *e)
+{
+	struct http_token *tab;
+	size_t n;
+
+	if (path == NULL)
+		return 0;
+	if (http_tokens_read(path, &tab, &n, e) < 0)
+		return -1;
+	free(tab);
+	return 0;
+}
+
+int
+http_tokens_load(struct http *h, const char *path, struct err *e)
+{
+	struct http_token *tab = NULL;
+	size_t n = 0;
+
+	if (path != NULL && http_tokens_read(path, &tab, &n, e) < 0)
+		return -1;
 	free(h->tokens);
 	h->tokens = tab;
 	h->ntokens = n;

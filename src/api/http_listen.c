@@ -2,12 +2,14 @@
  * http_listen — the listeners of the http transport and the connections they accept.
  * Called by prefixd.c (http_listen_unix, http_listen_tcp, http_kick, the connection counts)
  * and by http.c (http_conn_of, the watchdog timer). It owns each listener: its socket (unix:
- * bind, 0660, chgrp; TCP), its MHD daemon and the ev_io/ev_timer pair that runs MHD on the
+ * bound in a private directory with its group and mode, then renamed into place; TCP), its MHD daemon and the ev_io/ev_timer pair that runs MHD on the
  * loop; and the per-connection bookkeeping (NOTIFY_CONNECTION) the slow-client watchdog reads.
  * Listeners are freed by http_free (http.c). See http.h for the contract.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,29 @@ http_kick(struct http *h)
 
 static void http_notify_conn(void *, struct MHD_Connection *, void **, enum MHD_ConnectionNotificationCode);
 
+/*
+ * libmicrohttpd's own messages (a refused connection at the limit, a malformed request, a
+ * socket error) go through our logger, in the configured format (log_format = json stays
+ * JSON), at info, one line each, bytes outside printable ASCII shown as '?' (they may quote
+ * the client).
+ */
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	log_info("libmicrohttpd: %s", msg);
+}
+
 /* Starts the MHD daemon on l->fd and hooks it into the loop. */
 static int
 http_start(struct http *h, struct http_listener *l, struct err *e)
@@ -79,9 +104,11 @@ http_start(struct http *h, struct http_listener *l, struct err *e)
 	l->h = h;
 	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, http_access, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, l,        /* first: MHD's own rule */
 	    MHD_OPTION_LISTEN_SOCKET, l->fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, l,
+	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, l,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, h->lim.request_timeout,
 	    MHD_OPTION_CONNECTION_LIMIT, h->lim.max_connections,
@@ -133,14 +160,59 @@ http_unix_prepare(const char *path, struct sockaddr_un *sun, struct err *e)
 	return 0;
 }
 
+/*
+ * Binds fd to `path` with group gid and mode `mode`, never acting on a name someone else can
+ * swap: the socket is bound inside a fresh private directory beside path (mkdtemp, 0700), its
+ * group and mode set there, then renamed over path in one step. A chown/chmod by name after a
+ * bind in a shared directory would follow a symlink planted in between (issue 15, 16).
+ */
+static int
+http_unix_bind(int fd, const char *path, gid_t gid, mode_t mode, struct err *e)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	int n, dfd = -1, rc = -1;
+	mode_t old;
+
+	n = slash == NULL ? snprintf(dir, sizeof(dir), ".prefixd.XXXXXX") :
+	    snprintf(dir, sizeof(dir), "%.*s/.prefixd.XXXXXX", (int)(slash - path), path);
+	if (n < 0 || (size_t)n + 3 > sizeof(sun.sun_path))
+		return err_set(e, "invalid-argument", "socket path too long: %s", path);
+	if (mkdtemp(dir) == NULL)
+		return err_set(e, "listen-failed", "%s: %s", dir, strerror(errno));
+	memcpy(sun.sun_path, dir, (size_t)n);          /* fits: checked above */
+	memcpy(sun.sun_path + n, "/s", 3);
+	old = umask(0777 & ~mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
+		err_set(e, "listen-failed", "bind %s: %s", path, strerror(errno));
+		goto out;
+	}
+	umask(old);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchownat(dfd, "s", (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dfd, "s", mode, 0) < 0 || renameat(dfd, "s", AT_FDCWD, path) < 0) {
+		err_set(e, "listen-failed", "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		unlink(sun.sun_path);
+	if (dfd >= 0)
+		close(dfd);
+	rmdir(dir);
+	return rc;
+}
+
 int
-http_listen_unix(struct http *h, const char *path, const char *group, int readonly,
-    const char *admin_group, struct err *e)
+http_listen_unix(struct http *h, const char *path, const char *group, unsigned mode,
+    int readonly, const char *admin_group, struct err *e)
 {
 	struct http_listener *l;
 	struct sockaddr_un sun;
 	gid_t gid = getegid();
-	mode_t old;
 	int fd;
 
 	if (group != NULL && http_resolve_group(group, &gid, e) < 0)
@@ -152,14 +224,11 @@ http_listen_unix(struct http *h, const char *path, const char *group, int readon
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set(e, "listen-failed", "socket: %s", strerror(errno));
-	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		umask(old);
+	if (http_unix_bind(fd, path, gid, (mode_t)mode, e) < 0) {
 		close(fd);
-		return err_set(e, "listen-failed", "bind %s: %s", path, strerror(errno));
+		return -1;
 	}
-	umask(old);
-	if (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0 || listen(fd, 1024) < 0) {
+	if (listen(fd, 1024) < 0) {
 		err_set(e, "listen-failed", "%s: %s", path, strerror(errno));
 		unlink(path);
 		close(fd);
@@ -180,8 +249,8 @@ http_listen_unix(struct http *h, const char *path, const char *group, int readon
 		free(l);
 		return -1;
 	}
-	log_info("listening on %s (%s, mode 0660, gid %u)", path,
-	    readonly ? "read-only" : "peer credentials", (unsigned)gid);
+	log_info("listening on %s (%s, mode %04o, gid %u)", path,
+	    readonly ? "read-only" : "peer credentials", mode, (unsigned)gid);
 	return 0;
 }
 

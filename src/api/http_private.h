@@ -29,6 +29,7 @@ struct http_conn {
 	double since;                   /* start of the current request (or of idleness) */
 	struct http_req *req;           /* the request whose body is being read, or NULL */
 	int suspended, shut;            /* shut: 1 = answered and SHUT_WR, 2 = SHUT_RDWR */
+	int nul_in_uri;                 /* the current request's raw target holds %00 */
 	struct http_conn *prev, *next;
 };
 
@@ -70,6 +71,8 @@ enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url
     void **con_cls);
 void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe);
+/* http.c: sees each request's raw target before MHD unescapes it (MHD_OPTION_URI_LOG_CALLBACK). */
+void *http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c);
 
 /* http_listen.c: the bookkeeping of connection c (NULL if it has none). */
 struct http_conn *http_conn_of(struct MHD_Connection *c);

@@ -4,6 +4,8 @@
  */
 #include "failpoint.h"
 
+#ifdef PREFIXD_FAILPOINTS
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +31,6 @@ failpoint_enabled(const char *name)
 	return false;
 }
 
-#ifdef PREFIXD_FAILPOINTS
 void
 failpoint_hit(const char *name)
 {

@@ -9,23 +9,25 @@
  * (a comma-separated list of names). When listed, it logs "failpoint NAME hit" at warn level
  * and pauses forever, so a test that polls for that log line can kill the process exactly there.
  *
- * Only compiled in when PREFIXD_FAILPOINTS is defined (CMake option PREFIXD_FAILPOINTS, ON by
- * default for now); otherwise failpoint_hit() expands to nothing and costs nothing.
+ * Only compiled in when PREFIXD_FAILPOINTS is defined (CMake option PREFIXD_FAILPOINTS, OFF by
+ * default: test builds only, scripts/test turns it on). Otherwise failpoint_hit() and
+ * failpoint_fail() expand to nothing, and the binary never reads PREFIXD_FAILPOINT (a release
+ * build holds neither the code nor the variable's name; test_harden_failpoints checks it).
  */
 #ifndef PREFIXD_FAILPOINT_H
 #define PREFIXD_FAILPOINT_H
 
 #include <stdbool.h>
 
+#ifdef PREFIXD_FAILPOINTS
 /* True when NAME is listed in PREFIXD_FAILPOINT (exact match of one list item). */
 bool failpoint_enabled(const char *name);
-
-#ifdef PREFIXD_FAILPOINTS
 /* If NAME is enabled: log and block in pause() forever. Otherwise return at once. */
 void failpoint_hit(const char *name);
 /* If NAME is enabled: log and return true (the caller injects its failure). Else false. */
 bool failpoint_fail(const char *name);
 #else
+#define failpoint_enabled(name) false
 #define failpoint_hit(name) ((void)0)
 #define failpoint_fail(name) false
 #endif

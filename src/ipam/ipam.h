@@ -293,6 +293,8 @@ int ipam_pool_provisioned_foreach(const struct ipam_pool *p, ipam_cidr_cb cb, vo
 /* The pool's free blocks (maximal aligned) in address order. */
 int ipam_pool_free_foreach(const struct ipam_pool *p, ipam_cidr_cb cb, void *arg);
 void ipam_pool_util(const struct ipam_pool *p, struct ipam_util *out);
+/* ipam_pool_util's "alarm" alone, in O(1) (no walk of the free blocks). */
+bool ipam_pool_alarmed(const struct ipam_pool *p);
 
 /* Provisioning. Exactly one of c (explicit) and netmask >= 0 (a child pool drawing from its
  * parent by size) is given. *out (may be NULL) receives the provisioned CIDR. */

@@ -30,6 +30,13 @@ ipam_pool_util(const struct ipam_pool *p, struct ipam_util *out)
 	out->alarm = p->provisioned != 0 && out->percent >= (double)p->alarm_at;
 }
 
+bool
+ipam_pool_alarmed(const struct ipam_pool *p)
+{
+	return p->provisioned != 0 &&
+	    (double)p->allocated * 100.0 / (double)p->provisioned >= (double)p->alarm_at;
+}
+
 /* ---- resources ---- */
 
 struct ipam_resource *

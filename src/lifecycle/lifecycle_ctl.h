@@ -65,6 +65,7 @@ struct authctx;
 struct bird;
 struct bird_routeset;
 struct lifecycle_ctl;
+struct asn_reg;
 
 #define LIFECYCLE_CTL_MAX_BATCH 100000   /* prefixes in one advertise / withdraw request */
 #define LIFECYCLE_CTL_MAX_ALLOW 16       /* --allow-origin values */
@@ -73,7 +74,9 @@ struct lifecycle_ctl;
 struct lifecycle_prefix {
 	struct cidr cidr;
 	char pool[IPAM_NAME_MAX + 1];
-	uint32_t origin_asn;
+	uint32_t origin_asn;            /* the origin it is announced with (and validated for) */
+	uint32_t associated_asn;        /* 0, or the proven ASN `prefix associate` chose instead
+	                                 * of the pool's origin (then origin_asn equals it) */
 	enum lifecycle_state state;
 	char failure_reason[48];        /* "" unless failed-provision */
 	char message[ERR_MSG_MAX];      /* failure message, or why it waits */
@@ -95,6 +98,25 @@ struct lifecycle_prefix {
 	uint64_t verify_gen;            /* which verification's answer counts */
 };
 
+/*
+ * Confirmation from outside (the BMP monitor, lifecycle_bmp.h; optional). Once BIRD confirmed
+ * an advertisement of n prefixes, the controller calls wait(arg, cidrs, n, done, op) and
+ * answers the request only when done(op, v) comes: exactly once, from the loop (possibly
+ * before wait returns), v[i] telling whether cidrs[i] became visible in time. A prefix that
+ * did not stays advertised and is reported "not-visible" (the operator decides).
+ */
+struct lifecycle_visible {
+	bool visible;
+	unsigned holding, required;     /* vantage points holding it from its origin / asked */
+	double waited;                  /* seconds */
+};
+typedef void (*lifecycle_visible_done_fn)(void *op, const struct lifecycle_visible *v);
+struct lifecycle_visibility {
+	void (*wait)(void *arg, const struct cidr *cidrs, size_t n, lifecycle_visible_done_fn done,
+	    void *op);                  /* NULL: advertisements answer once BIRD confirmed */
+	void *arg;
+};
+
 /* What the controller uses; all borrowed (the daemon owns them). rtr and auth may be NULL (not
  * configured); store NULL keeps everything in memory (tests). */
 struct lifecycle_deps {
@@ -105,6 +127,9 @@ struct lifecycle_deps {
 	struct obs *obs;                /* alerts; may be NULL */
 	struct rtr *rtr;
 	struct authctx *auth;
+	struct lifecycle_visibility visibility;
+	struct asn_reg *asns;           /* proven ASNs; an origin must be one unless [auth]
+	                                 * allow_unproven_asn (issue 21) */
 };
 
 /* Creates the controller (the router is attached after, lifecycle_ctl_set_bird). */
@@ -135,6 +160,20 @@ void lifecycle_ctl_rollback(void *arg);
 /* reconcile_desired_fn: the routes BIRD should hold now (arg is the controller). */
 int lifecycle_ctl_desired(void *arg, struct bird_routeset *out, struct err *e);
 
+/*
+ * FN(arg, p, before) after every state change of a prefix and, with p NULL, after the rows were
+ * (re)loaded. It runs inside the controller's transaction: it notes what changed and acts later
+ * (no store writes, no calls back into the controller). One subscriber; NULL fn removes it.
+ */
+typedef void (*lifecycle_ctl_change_fn)(void *arg, const struct lifecycle_prefix *p,
+    enum lifecycle_state before);
+void lifecycle_ctl_on_change(struct lifecycle_ctl *c, lifecycle_ctl_change_fn fn, void *arg);
+
+/* Records NOTE (borrowed) under KEY in the prefix's evidence and as an event ACTION (actor
+ * prefixd) in its history. Not inside a transaction of the controller. Unknown CIDR: no-op. */
+void lifecycle_ctl_note(struct lifecycle_ctl *c, const struct cidr *cidr, const char *action,
+    const char *key, json_t *note);
+
 /* Look-up and iteration (address order is not guaranteed: insertion order). */
 struct lifecycle_prefix *lifecycle_ctl_find(struct lifecycle_ctl *c, const struct cidr *p);
 size_t lifecycle_ctl_count(const struct lifecycle_ctl *c);
@@ -150,7 +189,8 @@ json_t *lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p);
  * Provisioning of CIDR into public pool POOL (run inside the caller's transaction). Returns 0
  * with *out in pending-provision (verification started), or -1 with e: overlap / exists /
  * invalid-state / store-failed (nothing recorded), or a failure found at once —
- * prefix-too-specific, auth-malformed (no context), origin-asn-missing — recorded as
+ * prefix-too-specific, auth-malformed (no context), origin-asn-missing, asn-not-provisioned
+ * (the origin is not a proven ASN, issue 21) — recorded as
  * failed-provision (*out is set then too). Later failures arrive asynchronously.
  */
 int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
@@ -204,6 +244,30 @@ void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl
     lifecycle_ctl_done_fn done, void *arg);
 void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
+
+/*
+ * `prefix associate` (issue 21): announce the provisioned prefix cidr from the provisioned ASN
+ * asn instead of its pool's origin; asn 0 goes back to the pool's origin (disassociate). The
+ * prefix must be provisioned (advertised or pending: "in-use", withdraw first; else
+ * "not-provisioned"); asn must be provisioned ("asn-not-provisioned"), and with RTR data fresh
+ * the prefix must be RPKI-valid for it ("rpki-invalid", "rpki-not-found"; "rpki-stale" while
+ * the data is not fresh). Writes the row and an "associate" event. 0 or -1 with e.
+ */
+int lifecycle_ctl_associate(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    const struct cidr *cidr, uint32_t asn, struct err *e);
+
+/* The origin BIRD must prepend for p: its associated ASN when that is not [bgp] origin_asn,
+ * else 0 (the router's own AS originates it). */
+uint32_t lifecycle_ctl_route_origin(const struct lifecycle_ctl *c,
+    const struct lifecycle_prefix *p);
+
+/* asn_in_use_fn (arg: the controller): 1 with why when a prefix is advertised (or on its way
+ * up or down) from asn. */
+int lifecycle_ctl_asn_in_use(void *arg, uint32_t asn, char *why, size_t len);
+
+/* 0 when asn may originate public prefixes (proven, or [auth] allow_unproven_asn), else -1
+ * with e "asn-not-provisioned" naming it. */
+int lifecycle_ctl_origin_ok(const struct lifecycle_ctl *c, uint32_t asn, struct err *e);
 
 /* Counters for metrics and status. */
 struct lifecycle_ctl_stats {

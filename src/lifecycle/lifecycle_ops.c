@@ -52,6 +52,7 @@ struct lc_op {
 	struct lc_item *items;
 	size_t n, rib_pending;
 	char *diff;
+	size_t *vis_idx, nvis;          /* items awaiting c->vis (advertise) */
 	lifecycle_ctl_done_fn done;
 	void *arg;
 };
@@ -154,12 +155,56 @@ lc_op_finish(struct lc_op *op)
 	if (op->done != NULL)
 		op->done(op->arg, &out);
 	free(res);
+	free(op->vis_idx);
 	free(op->diff);
 	free(op->items);
 	free(op);
 }
 
 /* ---- the apply phase ----------------------------------------------------------------- */
+
+/* The outside's answer (lifecycle_ctl.h, struct lifecycle_visibility): a prefix nobody
+ * confirmed stays advertised and is reported not-visible. */
+static void
+lc_visible_done(void *arg, const struct lifecycle_visible *v)
+{
+	struct lc_op *op = arg;
+	char msg[ERR_MSG_MAX];
+
+	for (size_t i = 0; i < op->nvis; i++) {
+		if (v[i].visible)
+			continue;
+		snprintf(msg, sizeof(msg), "%u of %u required vantage points hold it from AS%u "
+		    "after %.0f s; it stays announced", v[i].holding, v[i].required,
+		    op->items[op->vis_idx[i]].p->origin_asn, v[i].waited);
+		lc_item_fail(&op->items[op->vis_idx[i]], "not-visible", msg, true);
+	}
+	lc_op_finish(op);
+}
+
+/* Hands the advertised items to c->vis; false when there is nothing to wait for. */
+static bool
+lc_op_wait_visible(struct lc_op *op)
+{
+	struct lifecycle_ctl *c = op->c;
+	struct cidr *cidrs;
+
+	if (op->withdraw || c->vis.wait == NULL)
+		return false;
+	if ((op->vis_idx = calloc(op->n ? op->n : 1, sizeof(*op->vis_idx))) == NULL ||
+	    (cidrs = calloc(op->n ? op->n : 1, sizeof(*cidrs))) == NULL)
+		fatal("calloc");
+	for (size_t i = 0; i < op->n; i++)
+		if (op->items[i].go && op->items[i].code == NULL &&
+		    op->items[i].p->state == LIFECYCLE_ADVERTISED) {
+			cidrs[op->nvis] = op->items[i].cidr;
+			op->vis_idx[op->nvis++] = i;
+		}
+	if (op->nvis > 0)
+		c->vis.wait(c->vis.arg, cidrs, op->nvis, lc_visible_done, op);
+	free(cidrs);
+	return op->nvis > 0;
+}
 
 static void
 lc_dry_done(void *arg, const struct bird_apply_result *res)
@@ -193,6 +238,7 @@ lc_dry_run(struct lc_op *op)
 		if (!it->go || bird_route_parse(cidr_format(&it->cidr, buf, sizeof(buf)), &r,
 		    &e) < 0)
 			continue;
+		r.origin = lifecycle_ctl_route_origin(c, it->p);
 		if (!op->withdraw)
 			bird_routeset_add_route(&want, &r);     /* merged by the normalise below */
 		else if ((at = bird_routeset_find(&want, &r)) >= 0 && op->drain > 0)
@@ -261,6 +307,8 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 		lc_batch_undo(op, &e, "BIRD holds the change, but its new state is not durable; "
 		    "it stays pending and is resumed once the store takes writes again");
 	op->diff = diff;
+	if (ok && lc_op_wait_visible(op))
+		return;                 /* lc_visible_done answers */
 	lc_op_finish(op);
 }
 
@@ -414,6 +462,8 @@ lc_adv_check(struct lc_item *it, const struct advertise_origin *others, size_t n
 	if (!with_rate)
 		f.min_change_interval = 0;
 	if (advertise_check(&f, &e) < 0)
+		lc_item_fail(it, e.code, e.msg, false);
+	else if (lifecycle_ctl_origin_ok(it->c, it->p->origin_asn, &e) < 0)
 		lc_item_fail(it, e.code, e.msg, false);
 }
 

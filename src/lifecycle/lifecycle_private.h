@@ -22,6 +22,7 @@ struct lifecycle_ctl {
 	struct rtr *rtr;
 	struct bird *bird;
 	struct authctx *auth;
+	struct asn_reg *asns;           /* proven origins (issue 21); NULL: none proven */
 	struct lifecycle_prefix **v;
 	size_t n, cap;
 	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */
@@ -34,6 +35,9 @@ struct lifecycle_ctl {
 	struct lifecycle_prefix **dropped;      /* reload removed them while verifying */
 	size_t ndropped, capdropped;
 	uint64_t verify_gen;
+	struct lifecycle_visibility vis;        /* deps->visibility */
+	lifecycle_ctl_change_fn on_change;      /* lifecycle_ctl_on_change */
+	void *on_change_arg;
 };
 
 /* lifecycle_ctl.c */

@@ -41,6 +41,13 @@ void obs_start(struct obs *o);
 void obs_free(struct obs *o);
 
 /*
+ * Compares every pool's utilization with its alarm and records the transitions (the tick does
+ * this whenever the event chain's head moved). O(pools), O(1) per pool that did not cross its
+ * threshold (tests/unit/test_obs_scan: 16.5k pools).
+ */
+void obs_alarm_scan(struct obs *o);
+
+/*
  * Records one alert as an event: actor "prefixd", role "system", the given action
  * ("rpki-stale", "drift", ...), object kind, CIDR (may be NULL) and `after` (a JSON text, may
  * be NULL). Joins the caller's open transaction as a savepoint, or commits its own. Only on

@@ -34,6 +34,7 @@
 
 struct store;
 struct audit_verifier;
+struct store_site_ops;
 
 struct store_scope {
 	uint64_t id;
@@ -178,6 +179,7 @@ struct store_ops {
 	int (*event_head)(struct store *st, uint64_t *id, char hash[65], struct err *e);
 	int (*audit_verify)(struct store *st, struct audit_verifier *v, struct err *e);
 	int (*events_index)(struct store *st, struct err *e);
+	const struct store_site_ops *sites;     /* store_sites.h (issue 17) */
 	/* Optional (NULL: the backend has one writer and no feed; see "Several instances"). */
 	int (*id_block)(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
 	    struct err *e);

@@ -99,7 +99,9 @@ static const char *const store_pg_migrations[] = {
 	"CREATE TABLE counters(name text PRIMARY KEY, value bigint NOT NULL);"
 	"CREATE TABLE docs(kind text NOT NULL, key text NOT NULL, doc text NOT NULL,"
 	"  PRIMARY KEY(kind, key));"),
-	/* 2: several instances — the change feed and id blocks (store_pg_feed.c) */
+	/* 2: sites (issue 17): per (prefix, site) desire and state, leases, the breaker */
+	store_pg_sites_migration,
+	/* 3: several instances — the change feed and id blocks (store_pg_feed.c) */
 	("ALTER TABLE audit_head ADD COLUMN seq bigint NOT NULL DEFAULT 0;"
 	"CREATE TABLE changes(seq bigint PRIMARY KEY, tbl integer NOT NULL, op integer NOT NULL,"
 	"  id bigint NOT NULL, kind text, key text);"
@@ -886,6 +888,7 @@ static const struct store_ops store_pg_ops = {
 	.event_head = store_pg_event_head,
 	.audit_verify = store_pg_audit_verify,
 	.events_index = store_pg_events_index,
+	.sites = &store_pg_site_ops,
 	.id_block = store_pg_id_block,
 	.feed_sync = store_pg_feed_sync,
 	.changes_after = store_pg_changes_after,

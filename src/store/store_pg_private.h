@@ -124,6 +124,11 @@ int store_pg_cidr(const PGresult *r, int row, int col, struct cidr *c, struct er
  * description, tags, locale, token, created); text pointers stay valid with q. */
 int store_pg_alloc_cols(const PGresult *q, int i, int c, struct store_alloc *r, struct err *e);
 
+/* ---- sites (store_pg_sites.c; store_sites.h) ---- */
+
+extern const char store_pg_sites_migration[];          /* migration 2 */
+extern const struct store_site_ops store_pg_site_ops;
+
 /* ---- the event log (store_pg_events.c) ---- */
 
 /* Takes the chain head's row lock unless this transaction holds it (see store_pg_head);

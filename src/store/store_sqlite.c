@@ -88,6 +88,8 @@ static const char *const store_migrations[] = {
 	"INSERT INTO event_ranges SELECT family, start, id FROM events WHERE start IS NOT NULL;"
 	"INSERT OR REPLACE INTO meta(key, value)"
 	"  SELECT 'ranges_upto', coalesce(max(id), 0) FROM events;"),
+	/* 8: sites (issue 17): per (prefix, site) desire and state, leases, the breaker */
+	store_sqlite_sites_migration,
 };
 #define STORE_AUDIT_MIGRATION 4
 
@@ -630,6 +632,7 @@ static const struct store_ops store_sqlite_ops = {
 	.event_head = store_sqlite_event_head,
 	.audit_verify = store_sqlite_audit_verify,
 	.events_index = store_sqlite_events_index,
+	.sites = &store_sqlite_site_ops,
 };
 
 int

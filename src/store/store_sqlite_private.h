@@ -88,6 +88,11 @@ void store_bind_addr(sqlite3_stmt *st, int i, const struct cidr *c);
 int store_col_cidr(sqlite3_stmt *st, int fam_col, int start_col, int len_col, struct cidr *c,
     struct err *e);
 
+/* ---- sites (store_sqlite_sites.c; store_sites.h) ---- */
+
+extern const char store_sqlite_sites_migration[];      /* migration 8 */
+extern const struct store_site_ops store_sqlite_site_ops;
+
 /* ---- the event log (store_sqlite_events.c) ---- */
 
 /* The ops of the event log (store.h), the history SELECT (built once), SQL prefixd_unhex

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -38,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
 		fz_http = http_new(ev_default_loop(0), &lim, fz_req, NULL);
 	}
-	if ((fd = memfd_create("tokens", MFD_CLOEXEC)) < 0)
+	/* a memfd is 0777; a file others may write is refused before its content is read */
+	if ((fd = memfd_create("tokens", MFD_CLOEXEC)) < 0 || fchmod(fd, 0600) < 0)
 		abort();
 	if (size > 0 && write(fd, data, size) != (ssize_t)size)
 		abort();

@@ -2,11 +2,19 @@
 # `prefixd -n -c FILE` against the golden files in conf/: each NAME.conf with a NAME.out must
 # print exactly NAME.out and exit 0; each bad_*.conf must exit 1 with exactly bad_*.err on
 # stderr (file:line and the reason). `prefixd -n` without -c prints the embedded default.
+# `prefixd -n` reads the tokens file the config names: the golden files run from a copy whose
+# /etc/prefixd/tokens is a 0600 file of the copy's.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
-cd "$PREFIXD_SOURCE_DIR/tests/integration/conf"
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+work=$(mktemp -d)
+tmp=$work/out
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/conf"
+install -m 0600 /dev/null "$work/tokens"
+for f in "$PREFIXD_SOURCE_DIR"/tests/integration/conf/*; do
+	sed "s|/etc/prefixd/tokens|$work/tokens|g" "$f" > "$work/conf/${f##*/}"
+done
+cd "$work/conf"
 
 "$PD_BIN" -n > "$tmp" || pd_fail "prefixd -n (embedded default) exited non-zero"
 diff -u default.out "$tmp" || pd_fail "embedded default differs from default.out"

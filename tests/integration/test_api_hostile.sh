@@ -82,7 +82,7 @@ hostile 404 no-such-route GET /
 hostile 405 method-not-allowed PUT /v1/pools
 hostile 405 method-not-allowed DELETE /v1/status
 hostile 404 not-found GET /v1/pools/nosuchpool
-hostile 404 no-such-route GET /v1/pools/%00
+hostile 400 bad-request GET /v1/pools/%00       # a NUL would end the path early (issue 15, 16)
 hostile 404 not-found GET /v1/pools/no%20such
 hostile 404 not-found GET /v1/pools/%FF%FE%C3
 hostile 404 no-such-route GET /v1/%C3%28/x

@@ -7,6 +7,7 @@
 # ctest-labels: asan
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/tools/bird_lib.sh"
+need_failpoints
 bt_init
 bt_bird_start
 timeout=4

@@ -12,6 +12,7 @@
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/tools/bird_lib.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
+need_failpoints
 [ -x "$BT_DRIVER" ] || fail "missing $BT_DRIVER"
 BT=$(mktemp -d /tmp/bird-lab.XXXXXX)
 on_exit 'rm -rf "$BT"'

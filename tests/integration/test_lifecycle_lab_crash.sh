@@ -11,6 +11,7 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+need_failpoints
 TIMEOUT=5
 LC_EXTRA_CONF=$(printf '[bird]\nconfirm_timeout = %s\n[policy]\nmin_change_interval = 0' "$TIMEOUT")
 lc_test_start

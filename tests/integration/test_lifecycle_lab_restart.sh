@@ -12,6 +12,7 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+need_failpoints
 LC_EXTRA_CONF=$(printf '[rpki]\nrefresh = 2\nretry = 1\nstale_after = 4\n[bird]\nconfirm_timeout = 60\n[policy]\nmin_change_interval = 0')
 lc_test_start
 lc_after_handover

@@ -15,6 +15,7 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+need_failpoints
 [ "$(id -u)" = 0 ] || fail "test_lifecycle_lab_storage needs root (tmpfs, namespaces)"
 LC_EXTRA_CONF=$(printf '[policy]\nmin_change_interval = 0')
 

@@ -60,7 +60,7 @@ main(int argc, char **argv)
 	authctx_conf_from(d.conf, &ac);
 	if ((d.auth = authctx_new(d.loop, &ac, &e)) == NULL ||
 	    api_add_routes(d.api, &api_auth_routes, &e) < 0 ||
-	    http_listen_unix(d.http, d.conf->socket, NULL, 0, NULL, &e) < 0)
+	    http_listen_unix(d.http, d.conf->socket, NULL, 0660, 0, NULL, &e) < 0)
 		fatalx("start: %s", e.msg);
 	ev_signal_init(&term, on_term, SIGTERM);
 	ev_signal_start(d.loop, &term);

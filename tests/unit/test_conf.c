@@ -253,6 +253,26 @@ test_origin_asn_accepts_as_prefix(void **state)
 	refused("[bgp]\norigin_asn = 4294967296\n", "not an AS number");
 }
 
+/* [auth] allow_unproven_asn is off unless written true; rdap_asn_url needs {asn}. */
+static void
+test_auth_asn_keys(void **state)
+{
+	struct err e;
+	struct conf *c = load("[auth]\nrdap_asn_url = http://r/autnum/{asn}\n", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->auth_allow_unproven_asn, 0);
+	assert_string_equal(c->auth_rdap_asn_url, "http://r/autnum/{asn}");
+	conf_free(c);
+	c = load("[auth]\nallow_unproven_asn = true\n", &e);
+	assert_non_null(c);
+	assert_int_equal(c->auth_allow_unproven_asn, 1);
+	conf_free(c);
+	refused("[auth]\nallow_unproven_asn = yes\n", "not true or false");
+	refused("[auth]\nrdap_asn_url = http://r/autnum/{cidr}\n", "has no {asn}");
+}
+
 static void
 test_stale_after_above_expire_is_refused(void **state)
 {
@@ -438,6 +458,147 @@ test_free_null_is_a_noop(void **state)
 	conf_free(NULL);
 }
 
+static void
+test_bmp_is_off_by_default(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_null(c->bmp_listen);
+	assert_int_equal(c->n_bmp_allow, 0);
+	assert_int_equal(c->bmp_require_visibility, 0);
+	assert_int_equal(c->bmp_visibility_timeout, 60);
+	assert_int_equal(c->n_bmp_transits, 0);
+	conf_free(c);
+}
+
+static void
+test_bmp_lists_load_and_print_normalised(void **state)
+{
+	struct err e;
+	struct conf *c = load("[bmp]\nlisten = [::1]:11019\nallow = 10.0.1.2 ,2001:db8::/64\n"
+	    "transits = AS64510,64511\nrequire_visibility = 2\nvisibility_timeout = 5\n", &e);
+	char *out;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->n_bmp_allow, 2);
+	assert_int_equal(c->bmp_allow_v[0].len, 32);
+	assert_int_equal(c->bmp_allow_v[1].len, 64);
+	assert_int_equal(c->n_bmp_transits, 2);
+	assert_int_equal(c->bmp_transits_v[0], 64510);
+	assert_int_equal(c->bmp_transits_v[1], 64511);
+	assert_int_equal(c->bmp_require_visibility, 2);
+	out = printed(c);
+	assert_non_null(strstr(out, "[bmp]\nlisten = [::1]:11019\nallow = 10.0.1.2, 2001:db8::/64\n"
+	    "require_visibility = 2\nvisibility_timeout = 5\ntransits = 64510, 64511\n"));
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_bmp_listen_without_allow_is_refused(void **state)
+{
+	(void)state;
+	refused("[bmp]\nlisten = 127.0.0.1:11019\n", "[bmp] listen needs allow");
+	refused("[bmp]\nlisten = localhost:11019\nallow = 127.0.0.1\n", "numeric address");
+	refused("[bmp]\nrequire_visibility = 1\n", "require_visibility needs listen");
+}
+
+static void
+test_bmp_bad_list_items_are_refused(void **state)
+{
+	(void)state;
+	refused("[bmp]\nallow = 10.0.1.2,\n", "t.conf:2: allow: empty");
+	refused("[bmp]\nallow = 10.0.1.2,,10.0.1.3\n", "empty");
+	refused("[bmp]\nallow = router1\n", "'router1'");
+	refused("[bmp]\ntransits = 64510, x\n", "'x' is not an AS number");
+	refused("[bmp]\ntransits = 0\n", "not an AS number");
+	refused("[bmp]\ntransits = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", "at most 16");
+	refused("[bmp]\nvisibility_timeout = 0\n", "visibility_timeout");
+}
+
+static void
+test_bmp_listen_and_allow_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[bmp]\nlisten = 127.0.0.1:11019\nallow = 127.0.0.2\n", &e);
+	struct conf *b = load("[bmp]\nlisten = 127.0.0.1:11019\nallow = 127.0.0.3\n"
+	    "visibility_timeout = 9\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "[bmp] allow");
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
+test_site_defaults_to_local(void **state)
+{
+	struct conf *c = conf_default();
+
+	(void)state;
+	assert_string_equal(c->site_name, "local");
+	assert_int_equal(c->site_change_timeout, 30);
+	assert_int_equal(c->site_lease_renew, 2);
+	assert_int_equal(c->policy_max_withdraw_rate, 0);
+	conf_free(c);
+}
+
+static void
+test_site_keys_load(void **state)
+{
+	struct err e;
+	struct conf *c = load("[site]\nname = fra1-b\nchange_timeout = 5\nlease_renew = 1\n"
+	    "[policy]\nmax_withdraw_rate = 20\n", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->site_name, "fra1-b");
+	assert_int_equal(c->site_change_timeout, 5);
+	assert_int_equal(c->site_lease_renew, 1);
+	assert_int_equal(c->policy_max_withdraw_rate, 20);
+	conf_free(c);
+	c = load("[site]\nname =\n", &e);         /* empty: the default */
+	assert_non_null(c);
+	assert_string_equal(c->site_name, "local");
+	conf_free(c);
+}
+
+static void
+test_site_name_refuses_bad_characters(void **state)
+{
+	(void)state;
+	refused("[site]\nname = Edge1\n", "t.conf:2: name: 'Edge1' is not a site name");
+	refused("[site]\nname = edge_1\n", "is not a site name (1-32 of a-z, 0-9, '-')");
+	refused("[site]\nname = edge 1\n", "is not a site name");
+	refused("[site]\nname = edge1,edge2\n", "is not a site name");
+	refused("[site]\nname = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "is not a site name");
+	refused("[site]\nlease_renew = 0\n", "lease_renew: '0' is not an integer in 1..600");
+	refused("[site]\nchange_timeout = 0\n", "change_timeout");
+	refused("[site]\nzone = a\n", "unknown key 'zone' in [site]");
+	assert_int_equal(conf_site_name_ok("a", 1), 0);
+	assert_int_equal(conf_site_name_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 32), 0);
+	assert_int_equal(conf_site_name_ok("", 0), -1);
+}
+
+static void
+test_site_name_and_lease_need_a_restart(void **state)
+{
+	struct err e;
+	struct conf *a = load("[site]\nname = a\n", &e);
+	struct conf *b = load("[site]\nname = b\nlease_renew = 3\nchange_timeout = 9\n", &e);
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(conf_restart_keys(a, b, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "name,lease_renew");
+	conf_free(a);
+	conf_free(b);
+}
+
 int
 main(void)
 {
@@ -456,6 +617,7 @@ main(void)
 		cmocka_unit_test(test_log_level_and_format_are_checked),
 		cmocka_unit_test(test_on_invalid_accepts_alert_and_withdraw_only),
 		cmocka_unit_test(test_origin_asn_accepts_as_prefix),
+		cmocka_unit_test(test_auth_asn_keys),
 		cmocka_unit_test(test_stale_after_above_expire_is_refused),
 		cmocka_unit_test(test_listen_without_tokens_file_is_refused),
 		cmocka_unit_test(test_rdap_url_without_placeholder_is_refused),
@@ -470,10 +632,19 @@ main(void)
 		cmocka_unit_test(test_privilege_keys_refuse_bad_names),
 		cmocka_unit_test(test_privilege_keys_need_a_restart),
 		cmocka_unit_test(test_free_null_is_a_noop),
+		cmocka_unit_test(test_bmp_is_off_by_default),
+		cmocka_unit_test(test_bmp_lists_load_and_print_normalised),
+		cmocka_unit_test(test_bmp_listen_without_allow_is_refused),
+		cmocka_unit_test(test_bmp_bad_list_items_are_refused),
+		cmocka_unit_test(test_bmp_listen_and_allow_need_a_restart),
 		cmocka_unit_test(test_store_backend_defaults_to_sqlite),
 		cmocka_unit_test(test_store_postgresql_takes_a_dsn),
 		cmocka_unit_test(test_store_backend_and_dsn_must_agree),
 		cmocka_unit_test(test_store_keys_need_a_restart),
+		cmocka_unit_test(test_site_defaults_to_local),
+		cmocka_unit_test(test_site_keys_load),
+		cmocka_unit_test(test_site_name_refuses_bad_characters),
+		cmocka_unit_test(test_site_name_and_lease_need_a_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

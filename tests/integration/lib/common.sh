@@ -18,6 +18,10 @@
 #                                TERM, INT and HUP exit through it (SIGKILL cannot: lab_start
 #                                cleans up after such tests with lab/down --stale)
 #
+#   need_failpoints              fail unless $PREFIXD_BUILD_DIR was configured with
+#                                -DPREFIXD_FAILPOINTS=ON (scripts/test does; plain builds and
+#                                the Debian package compile no failpoints)
+#
 # CMD's output is discarded while polling: a poll is a question, not a log. TIMEOUT may be a
 # fraction ("2.5"). Nothing here sleeps and hopes: every wait has a state to poll and a deadline.
 
@@ -30,6 +34,10 @@ POLL_INTERVAL=${POLL_INTERVAL:-0.15}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok()   { echo "ok: $*"; }
+need_failpoints() {
+	grep -q '^PREFIXD_FAILPOINTS:BOOL=ON$' "${PREFIXD_BUILD_DIR:?}/CMakeCache.txt" ||
+		fail "this test arms PREFIXD_FAILPOINT: configure $PREFIXD_BUILD_DIR with -DPREFIXD_FAILPOINTS=ON (scripts/test does)"
+}
 
 now_ms() {
 	local t=${EPOCHREALTIME/./}

@@ -1,0 +1,265 @@
+/*
+ * test_store_sites — the store's site tables (src/store/store_sites.h, issue 17): desire and
+ * per-site state, the lease (acquire, renew, standby, takeover with a new epoch, release),
+ * fencing (a record under a lost epoch changes nothing), the withdrawal circuit breaker.
+ * "Two instances" are two stores opened on the same database. Runs on SQLite (a temp file);
+ * with PREFIXD_TEST_DSN set it runs the same on PostgreSQL (test_store_pg_sites.sh; each
+ * test empties the site tables first).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+#include "store_pg.h"
+#include "store_sites.h"
+
+struct fx {
+	char path[64];
+	struct store *a, *b;            /* two instances on one database */
+	struct err e;
+};
+
+static int
+open_one(struct fx *f, struct store **out)
+{
+	const char *dsn = getenv("PREFIXD_TEST_DSN");
+
+	if (dsn != NULL && dsn[0] != '\0')
+		return store_pg_open(dsn, out, &f->e);
+	return store_sqlite_open(f->path, out, &f->e);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/test_store_sites.XXXXXX");
+	if ((fd = mkstemp(f->path)) < 0)
+		return -1;
+	close(fd);
+	unlink(f->path);
+	if (open_one(f, &f->a) != 0 || open_one(f, &f->b) != 0) {
+		fprintf(stderr, "open: %s\n", f->e.msg);
+		return -1;
+	}
+	if (getenv("PREFIXD_TEST_DSN") != NULL) {       /* the tables outlive a test case */
+		PGconn *pg = PQconnectdb(getenv("PREFIXD_TEST_DSN"));
+		PGresult *r = PQexec(pg, "TRUNCATE prefix_sites, site_leases, site_withdrawals,"
+		    " site_breaker");
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+		PQclear(r);
+		PQfinish(pg);
+		if (!ok)
+			return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(f->a);
+	store_close(f->b);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static struct cidr
+C(const char *s)
+{
+	struct cidr c;
+
+	assert_int_equal(cidr_parse(s, &c, NULL), 0);
+	return c;
+}
+
+/* The rows of one query, flattened to "cidr site want state reason epoch;" */
+struct rows {
+	char buf[1024];
+};
+
+static int
+row_cb(void *arg, const struct store_site_row *r, struct err *e)
+{
+	struct rows *rs = arg;
+	char c[CIDR_STRLEN];
+	size_t n = strlen(rs->buf);
+
+	(void)e;
+	snprintf(rs->buf + n, sizeof(rs->buf) - n, "%s %s %d %s %s %llu;",
+	    cidr_format(&r->cidr, c, sizeof(c)), r->site, r->want, r->state,
+	    r->failure_reason ? r->failure_reason : "-", (unsigned long long)r->epoch);
+	return 0;
+}
+
+static const char *
+rows_of(struct store *st, const char *cidr, const char *site)
+{
+	static struct rows rs;
+	struct cidr c;
+	struct err e;
+
+	rs.buf[0] = '\0';
+	if (cidr != NULL)
+		c = C(cidr);
+	assert_int_equal(store_site_load(st, cidr ? &c : NULL, site, row_cb, &rs, &e), 0);
+	return rs.buf;
+}
+
+static void
+test_desire_sets_pending_and_record_needs_the_lease(void **state)
+{
+	struct fx *f = *state;
+	struct cidr p = C("203.0.113.0/24");
+	struct store_lease l;
+	struct store_site_row r = { .cidr = p, .site = "edge1", .state = "advertised",
+	    .last_change = 1000, .evidence = "{\"bird\":\"ok\"}" };
+
+	assert_int_equal(store_site_desire(f->a, &p, "edge1", true, 1000, &f->e), 0);
+	assert_int_equal(store_site_desire(f->a, &p, "edge2", true, 1000, &f->e), 0);
+	assert_string_equal(rows_of(f->b, "203.0.113.0/24", NULL),
+	    "203.0.113.0/24 edge1 1 pending - 0;203.0.113.0/24 edge2 1 pending - 0;");
+	/* no lease: nothing recorded */
+	r.epoch = 1;
+	assert_int_equal(store_site_record(f->a, &r, "a", 1000, &f->e), -1);
+	assert_string_equal(f->e.code, "lease-lost");
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 1000, 6, &l, &f->e), 0);
+	assert_int_equal(l.epoch, 1);
+	assert_int_equal(store_site_record(f->a, &r, "a", 1001, &f->e), 0);
+	assert_string_equal(rows_of(f->b, NULL, "edge1"), "203.0.113.0/24 edge1 1 advertised - 1;");
+	/* the same desire again keeps the state; a changed one makes it pending */
+	assert_int_equal(store_site_desire(f->b, &p, "edge1", true, 1002, &f->e), 0);
+	assert_string_equal(rows_of(f->a, NULL, "edge1"), "203.0.113.0/24 edge1 1 advertised - 1;");
+	assert_int_equal(store_site_desire(f->b, &p, "edge1", false, 1003, &f->e), 0);
+	assert_string_equal(rows_of(f->a, NULL, "edge1"), "203.0.113.0/24 edge1 0 pending - 1;");
+	/* a failure is kept with its code; desiring again retries it */
+	r.state = "failed";
+	r.failure_reason = "bird-verify-failed";
+	assert_int_equal(store_site_record(f->a, &r, "a", 1004, &f->e), 0);
+	assert_string_equal(rows_of(f->a, NULL, "edge1"),
+	    "203.0.113.0/24 edge1 0 failed bird-verify-failed 1;");
+	assert_int_equal(store_site_desire(f->b, &p, "edge1", false, 1005, &f->e), 0);
+	assert_string_equal(rows_of(f->a, NULL, "edge1"), "203.0.113.0/24 edge1 0 pending - 1;");
+	assert_int_equal(store_site_forget(f->a, &p, &f->e), 0);
+	assert_string_equal(rows_of(f->b, NULL, NULL), "");
+}
+
+static void
+test_lease_standby_takeover_and_fencing(void **state)
+{
+	struct fx *f = *state;
+	struct cidr p = C("2001:db8::/48");
+	struct store_lease la, lb;
+	struct store_site_row r = { .cidr = p, .site = "edge1", .state = "advertised",
+	    .last_change = 100 };
+
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 100, 6, &la, &f->e), 0);
+	/* b is a standby while a's lease runs, and learns who holds it */
+	assert_int_equal(store_lease_acquire(f->b, "edge1", "b", 103, 6, &lb, &f->e), 1);
+	assert_string_equal(lb.holder, "a");
+	assert_int_equal(lb.epoch, la.epoch);
+	/* a renews: same epoch, later expiry */
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 104, 6, &la, &f->e), 0);
+	assert_int_equal(la.epoch, 1);
+	assert_int_equal(la.expires, 110);
+	assert_int_equal(store_lease_acquire(f->b, "edge1", "b", 109, 6, &lb, &f->e), 1);
+	/* a stops renewing (SIGSTOP): at expiry b takes it with a new epoch */
+	assert_int_equal(store_lease_acquire(f->b, "edge1", "b", 110, 6, &lb, &f->e), 0);
+	assert_int_equal(lb.epoch, 2);
+	r.epoch = 2;
+	assert_int_equal(store_site_record(f->b, &r, "b", 111, &f->e), 0);
+	/* a wakes up (SIGCONT): its result under epoch 1 is not recorded, b's stays */
+	r.epoch = 1;
+	r.state = "withdrawn";
+	assert_int_equal(store_site_record(f->a, &r, "a", 111, &f->e), -1);
+	assert_string_equal(f->e.code, "lease-lost");
+	assert_non_null(strstr(f->e.msg, "the lease is b's (epoch 2)"));
+	assert_string_equal(rows_of(f->a, NULL, NULL), "2001:db8::/48 edge1 0 advertised - 2;");
+	/* and a cannot take it back while b renews */
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 112, 6, &la, &f->e), 1);
+	assert_string_equal(la.holder, "b");
+	/* an expired lease fences its own holder too */
+	r.epoch = 2;
+	assert_int_equal(store_site_record(f->b, &r, "b", 116, &f->e), -1);
+	assert_non_null(strstr(f->e.msg, "expired"));
+	/* release hands over at once */
+	assert_int_equal(store_lease_release(f->b, "edge1", "b", &f->e), 0);
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 113, 6, &la, &f->e), 0);
+	assert_int_equal(la.epoch, 3);
+	assert_int_equal(store_lease_get(f->b, "edge1", &lb, &f->e), 0);
+	assert_string_equal(lb.holder, "a");
+	assert_int_equal(store_lease_get(f->b, "nowhere", &lb, &f->e), 1);
+	/* leases are per site */
+	assert_int_equal(store_lease_acquire(f->b, "edge2", "b", 113, 6, &lb, &f->e), 0);
+	assert_int_equal(lb.epoch, 1);
+}
+
+static void
+test_breaker_counts_across_instances_and_stays_open(void **state)
+{
+	struct fx *f = *state;
+	struct cidr p = C("198.51.100.0/24");
+	int64_t open_since, n;
+
+	/* limit 0: off, nothing recorded */
+	assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 500, 0, &f->e), 0);
+	assert_int_equal(store_breaker_get(f->a, 500, &open_since, &n, &f->e), 0);
+	assert_int_equal(n, 0);
+	/* 3 per minute, from two instances */
+	assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 500, 3, &f->e), 0);
+	assert_int_equal(store_withdraw_admit(f->b, &p, "edge2", 501, 3, &f->e), 0);
+	assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 502, 3, &f->e), 0);
+	assert_int_equal(store_withdraw_admit(f->b, &p, "edge2", 503, 3, &f->e), -1);
+	assert_string_equal(f->e.code, "circuit-open");
+	assert_int_equal(store_breaker_get(f->a, 503, &open_since, &n, &f->e), 0);
+	assert_int_equal(open_since, 503);
+	assert_int_equal(n, 3);
+	/* open until reset, even a minute later, on every instance */
+	assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 700, 3, &f->e), -1);
+	assert_string_equal(f->e.code, "circuit-open");
+	/* inside a caller's batch that goes on: the opening is kept, the batch is intact */
+	assert_int_equal(store_breaker_reset(f->b, &f->e), 0);
+	assert_int_equal(store_breaker_get(f->a, 701, &open_since, &n, &f->e), 0);
+	assert_int_equal(open_since, 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_begin(f->a, &f->e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 702, 3, &f->e), 0);
+	assert_int_equal(store_withdraw_admit(f->a, &p, "edge1", 702, 3, &f->e), -1);
+	assert_int_equal(store_commit(f->a, &f->e), 0);
+	assert_int_equal(store_breaker_get(f->b, 702, &open_since, &n, &f->e), 0);
+	assert_int_equal(open_since, 702);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_breaker_reset(f->a, &f->e), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_desire_sets_pending_and_record_needs_the_lease,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_standby_takeover_and_fencing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_breaker_counts_across_instances_and_stays_open,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
