@@ -55,6 +55,8 @@
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
+static ev_io pd_feed_io;            /* the store's LISTEN socket (several instances) */
+static ev_timer pd_feed_timer;      /* once a second: follow, reconnect */
 static ev_timer pd_drain;
 static double pd_drain_deadline;
 
@@ -85,6 +87,7 @@ static const struct {
 	{ "asns", api_asn_status },
 	{ "bmp", api_bmp_status },
 	{ "site", api_site_status },
+	{ "store_state", api_store_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -122,6 +125,85 @@ pd_serve(void)
 	/* a batch whose COMMIT failed: the model (api.c) and the lifecycle forget it */
 	if (api_on_rollback(pd.api, lifecycle_ctl_rollback, pd.lc) < 0)
 		fatalx("api: too many rollback hooks");
+}
+
+/*
+ * Several instances on one store: memory follows the others' changes as soon as the store
+ * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
+ * connection); the same tick notices a lost database connection and reconnects (with the
+ * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
+ * batch's transaction (the batch follows under the writer lock itself).
+ */
+static void
+pd_follow(void)
+{
+	struct err e;
+
+	if (store_in_txn(pd.store))
+		return;
+	err_clear(&e);
+	if (ipam_follow(pd.ipam, true, &e) < 0)
+		log_debug("store: following the other instances' changes: %s", e.msg);
+}
+
+static void
+pd_feed_arm(void)
+{
+	int fd = store_listen_fd(pd.store);
+
+	if (ev_is_active(&pd_feed_io) && (fd < 0 || pd_feed_io.fd != fd))
+		ev_io_stop(pd.loop, &pd_feed_io);
+	if (fd >= 0 && !ev_is_active(&pd_feed_io)) {
+		ev_io_set(&pd_feed_io, fd, EV_READ);
+		ev_io_start(pd.loop, &pd_feed_io);
+	}
+}
+
+static void
+pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (store_notified(pd.store) != 0)
+		pd_follow();
+	pd_feed_arm();
+}
+
+static void
+pd_feed_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct err e;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	err_clear(&e);
+	if (!store_in_txn(pd.store) && store_check(pd.store, &e) < 0)
+		log_debug("store: %s", e.msg);
+	store_notified(pd.store);
+	pd_follow();
+	pd_feed_arm();
+}
+
+static void
+pd_feed_start(void)
+{
+	if (!store_has_feed(pd.store))
+		return;
+	ev_init(&pd_feed_io, pd_feed_io_cb);
+	ev_timer_init(&pd_feed_timer, pd_feed_timer_cb, 1., 1.);
+	ev_timer_start(pd.loop, &pd_feed_timer);
+	pd_feed_arm();
+}
+
+static void
+pd_feed_stop(void)
+{
+	if (!store_has_feed(pd.store))
+		return;
+	ev_io_stop(pd.loop, &pd_feed_io);
+	ev_timer_stop(pd.loop, &pd_feed_timer);
 }
 
 static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */
@@ -433,6 +515,7 @@ pd_run(int debug)
 	pd_public_start();
 	api_init(&pd);
 	pd_serve();
+	pd_feed_start();
 	obs_start(pd.obs);
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
@@ -445,6 +528,7 @@ pd_run(int debug)
 	notify_ready();
 	notify_watchdog_start(pd.loop);
 	ev_run(pd.loop, 0);
+	pd_feed_stop();
 	api_shutdown(&pd);
 	pd_public_stop();
 	logcap_stop();

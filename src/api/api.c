@@ -461,6 +461,10 @@ api_run_batch(struct daemon *d)
 	err_clear(&e);
 	if (store_begin(d->store, &e) < 0)
 		failed = 1;
+	/* several instances: memory follows the others' committed changes, under the store's
+	 * writer lock, before this batch decides anything (ipam_follow) */
+	if (!failed && ipam_follow(d->ipam, true, &e) < 0)
+		failed = 1;
 	for (ctx = batch; ctx != NULL && !failed; ctx = ctx->next, n++) {
 		log_set_request_id(ctx->req->request_id);
 		ctx->work(ctx);

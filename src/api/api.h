@@ -110,6 +110,7 @@ extern const struct api_table api_ui_routes;            /* api_ui.c: the dashboa
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);
 json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
+json_t *api_store_status(struct daemon *d);             /* "store_state" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
 json_t *api_asn_status(struct daemon *d);               /* "asns" */
