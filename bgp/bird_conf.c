@@ -133,9 +133,11 @@ bird_routeset_normalize(struct bird_routeset *s)
 		return;
 	qsort(s->v, s->n, sizeof(*s->v), route_qcmp);
 	for (size_t i = 1; i < s->n; i++) {
-		if (route_cmp(&s->v[out], &s->v[i]) == 0)
+		if (route_cmp(&s->v[out], &s->v[i]) == 0) {
 			s->v[out].drain = s->v[out].drain || s->v[i].drain;
-		else
+			if (s->v[out].origin == 0)
+				s->v[out].origin = s->v[i].origin;
+		} else
 			s->v[++out] = s->v[i];
 	}
 	s->n = out + 1;
@@ -147,7 +149,8 @@ bird_routeset_equal(const struct bird_routeset *a, const struct bird_routeset *b
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (route_cmp(&a->v[i], &b->v[i]) != 0 || a->v[i].drain != b->v[i].drain)
+		if (route_cmp(&a->v[i], &b->v[i]) != 0 || a->v[i].drain != b->v[i].drain ||
+		    a->v[i].origin != b->v[i].origin)
 			return false;
 	return true;
 }
@@ -197,7 +200,8 @@ bird_routediff_compute(const struct bird_routeset *desired, const struct bird_ro
 		} else if (c > 0) {
 			rc = bird_routeset_add_route(&d->remove, &actual->v[j++]);
 		} else {
-			if (desired->v[i].drain != actual->v[j].drain)
+			if (desired->v[i].drain != actual->v[j].drain ||
+			    desired->v[i].origin != actual->v[j].origin)
 				rc = bird_routeset_add_route(&d->change, &desired->v[i]);
 			i++;
 			j++;
@@ -268,8 +272,19 @@ render_protocol(FILE *f, const struct bird_routeset *s, int family)
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->v[i].family != family)
 			continue;
-		fprintf(f, "\troute %s blackhole%s\n", bird_route_format(&s->v[i], p, sizeof(p)),
-		    s->v[i].drain ? " { bgp_community.add((65535,0)); };" : ";");
+		const struct bird_route *r = &s->v[i];
+
+		fprintf(f, "\troute %s blackhole", bird_route_format(r, p, sizeof(p)));
+		if (!r->drain && r->origin == 0) {
+			fprintf(f, ";\n");
+			continue;
+		}
+		fprintf(f, " {");
+		if (r->drain)
+			fprintf(f, " bgp_community.add((65535,0));");
+		if (r->origin != 0)
+			fprintf(f, " bgp_path.prepend(%u);", (unsigned)r->origin);
+		fprintf(f, " };\n");
 	}
 	fprintf(f, "}\n");
 }

@@ -15,6 +15,7 @@
  *   	ipv4;
  *   	route 203.0.113.0/24 blackhole;
  *   	route 198.51.100.0/24 blackhole { bgp_community.add((65535,0)); };
+ *   	route 192.0.2.0/24 blackhole { bgp_path.prepend(64511); };
  *   }
  *   protocol static prefixd6 {
  *   	ipv6;
@@ -39,6 +40,8 @@ struct bird_route {
 	uint8_t addr[16];       /* network address, host bits zero */
 	unsigned plen;
 	bool drain;             /* carries (65535,0) GRACEFUL_SHUTDOWN */
+	uint32_t origin;        /* 0: BIRD's own AS originates it; else announced from this AS
+	                         * (bgp_path.prepend, issue 21's associated ASN) */
 };
 
 struct bird_routeset {

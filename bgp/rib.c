@@ -199,6 +199,9 @@ own_finish(struct own_ctx *x, const struct err *e)
 
 	if (e == NULL) {
 		for (size_t i = 0; i < x->t.n; i++) {
+			/* our static routes carry an AS path only when prefixd prepended one */
+			x->t.v[i].net.origin = x->t.v[i].has_as_path && x->t.v[i].origin_known ?
+			    x->t.v[i].origin_as : 0;
 			if (bird_routeset_add_route(&s, &x->t.v[i].net) < 0) {
 				e = &oom;
 				err_set(&oom, "internal", "out of memory");

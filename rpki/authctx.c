@@ -27,6 +27,7 @@
 
 #include "authctx.h"
 #include "authctx_private.h"
+#include "asnum.h"
 #include "hex.h"
 #include "log.h"
 #include "rdap.h"
@@ -339,15 +340,17 @@ get_record(const struct authctx_conf *c, const char *prefix, const atomic_int *c
     char **doc, size_t *len, char *source, size_t srclen, struct err *e)
 {
 	struct rdap_fetch_opts o = { c->rdap_timeout_ms, c->rdap_connect_timeout_ms, cancel };
+	int is_asn = asnum_looks_like(prefix);
+	const char *url = is_asn ? c->rdap_asn_url : c->rdap_url;
 
 	if (c->rdap_dir[0] != '\0' &&
 	    (rdap_read_dir(c->rdap_dir, prefix, source, srclen, doc, len, e) == 0 ||
-	    c->rdap_url[0] == '\0'))
+	    url[0] == '\0'))
 		return *doc ? 0 : -1;
-	if (c->rdap_url[0] == '\0')
-		return err_set(e, "rdap-unavailable", "rdap: neither auth.rdap_url nor "
-		    "auth.rdap_dir is configured");
-	if (rdap_expand_url(c->rdap_url, prefix, source, srclen, e) == -1)
+	if (url[0] == '\0')
+		return err_set(e, "rdap-unavailable", "rdap: neither auth.%s nor "
+		    "auth.rdap_dir is configured", is_asn ? "rdap_asn_url" : "rdap_url");
+	if (rdap_expand_url(url, prefix, source, srclen, e) == -1)
 		return -1;
 	return rdap_fetch_url(source, &o, doc, len, e);
 }

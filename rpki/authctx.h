@@ -48,6 +48,22 @@
  * compared with the verifier's clock exactly (no skew allowance): a certificate made
  * "now" on a machine whose clock runs ahead is not yet valid.
  *
+ * ASN proofs (issue 21): wherever a function below takes `prefix`, the subject may instead be
+ * an AS number "AS<n>" (asnum.h; 1..4294967294 except AS_TRANS). The message is then
+ *     1|<issuer>|<owner-id>|AS<n>|<YYYYMMDD>|SHA256|RSAPSS
+ * and the certificate comes from the RDAP autnum record of the ASN: auth.rdap_dir's file
+ * "AS<n>.json", else auth.rdap_asn_url with "{asn}" expanded to the bare number (RDAP's
+ * "/autnum/64500"). The same checks, evidence and codes apply, with these twins:
+ *   auth-asn-mismatch     a well-formed "AS<n>" field that is not the ASN being proven.
+ *   auth-malformed        field 4 is not a canonical "AS<n>" (AS0, AS23456, AS4294967295,
+ *                         above 2^32-1, "AS", "ASx", a sign, a leading zero); also a prefix
+ *                         proof whose field 4 is an "AS..." word (an ASN message cannot prove
+ *                         a prefix).
+ *   asn-invalid           the subject itself is not an AS number (a caller's bug or input).
+ *   rdap-unavailable      as for prefixes; an autnum record whose startAutnum..endAutnum does
+ *                         not hold the ASN (or whose objectClassName is not "autnum") is not
+ *                         the record of the ASN.
+ *
  * Order of checks (cheap and local first, so hostile input never causes a fetch): message
  * (fields, version, algorithm, issuer, owner, cidr, expiry), signature encoding, RDAP record,
  * coverage, certificates, signature, certificate dates. The first failure decides the code.
@@ -80,6 +96,7 @@ struct authctx_conf {
 	char owner_id[AUTHCTX_FIELD_MAX];   /* auth.owner_id, default "" (then every proof fails) */
 	char rdap_url[AUTHCTX_PATH_MAX];    /* auth.rdap_url template ({cidr}, {addr}) or "" */
 	char rdap_dir[AUTHCTX_PATH_MAX];    /* auth.rdap_dir or ""; consulted before rdap_url */
+	char rdap_asn_url[AUTHCTX_PATH_MAX]; /* auth.rdap_asn_url template ({asn}) or "" */
 	int max_validity_days;              /* auth.max_validity_days, default 366 */
 	long rdap_timeout_ms;               /* auth.rdap_timeout (whole transfer), default 10000 */
 	long rdap_connect_timeout_ms;       /* default 5000 */

@@ -22,6 +22,8 @@ authctx_conf_from(const struct conf *c, struct authctx_conf *out)
 		snprintf(out->rdap_url, sizeof(out->rdap_url), "%s", c->auth_rdap_url);
 	if (c->auth_rdap_dir != NULL)
 		snprintf(out->rdap_dir, sizeof(out->rdap_dir), "%s", c->auth_rdap_dir);
+	if (c->auth_rdap_asn_url != NULL)
+		snprintf(out->rdap_asn_url, sizeof(out->rdap_asn_url), "%s", c->auth_rdap_asn_url);
 	if (c->auth_max_validity_days > 0)
 		out->max_validity_days = (int)c->auth_max_validity_days;
 }

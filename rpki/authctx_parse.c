@@ -11,6 +11,7 @@
 
 #include "authctx.h"
 #include "authctx_private.h"
+#include "asnum.h"
 #include "cidr.h"
 
 /* ---- message ---- */
@@ -102,6 +103,11 @@ check_cidr_field(const char *field, const char *prefix, struct authctx_result *r
 		snprintf(buf, sizeof(buf), "prefix: %.200s", ce.msg);
 		return authctx_fail(r, e, "cidr", "auth-cidr-mismatch", buf);
 	}
+	if (asnum_looks_like(field)) {
+		snprintf(buf, sizeof(buf), "field 4 \"%.32s\" is an AS number: this message "
+		    "proves an ASN, not the prefix %.60s", field, prefix);
+		return authctx_fail(r, e, "cidr", "auth-malformed", buf);
+	}
 	if (cidr_parse(field, &mine, &ce) == -1 ||
 	    strcmp(cidr_format(&mine, canon, sizeof(canon)), field) != 0) {
 		snprintf(buf, sizeof(buf), "field 4 (cidr) \"%.64s\" is not a canonical CIDR",
@@ -116,6 +122,31 @@ check_cidr_field(const char *field, const char *prefix, struct authctx_result *r
 		return authctx_fail(r, e, "cidr", "auth-cidr-mismatch", buf);
 	}
 	authctx_report(r, "cidr", 1, "%s", field);
+	return 0;
+}
+
+/* The ASN field of an ASN proof: canonical "AS<n>" and exactly the ASN being proven. */
+static int
+check_asn_field(const char *field, const char *subject, struct authctx_result *r,
+    struct err *e)
+{
+	uint32_t mine, want;
+	char buf[ERR_MSG_MAX - 64];
+	struct err ce = { 0 };
+
+	if (asnum_parse(subject, 1, &want, &ce) == -1) {
+		snprintf(buf, sizeof(buf), "subject: %.200s", ce.msg);
+		return authctx_fail(r, e, "asn", "asn-invalid", buf);
+	}
+	if (asnum_parse(field, 1, &mine, &ce) == -1) {
+		snprintf(buf, sizeof(buf), "field 4 (asn): %.200s", ce.msg);
+		return authctx_fail(r, e, "asn", "auth-malformed", buf);
+	}
+	if (mine != want) {
+		snprintf(buf, sizeof(buf), "field 4 (asn) %.16s is not %.16s", field, subject);
+		return authctx_fail(r, e, "asn", "auth-asn-mismatch", buf);
+	}
+	authctx_report(r, "asn", 1, "%s", field);
 	return 0;
 }
 
@@ -205,7 +236,8 @@ authctx_check_message(const struct authctx_conf *c, const char *prefix, const ch
 		}
 	authctx_report(r, "fields", 1, "7 fields");
 	if (check_fixed_fields(c, f, r, e) == -1 ||
-	    check_cidr_field(f[3], prefix, r, e) == -1 ||
+	    (asnum_looks_like(prefix) ? check_asn_field(f[3], prefix, r, e) :
+	    check_cidr_field(f[3], prefix, r, e)) == -1 ||
 	    check_date_field(f[4], c->max_validity_days, now, r, e) == -1)
 		return -1;
 	return 0;

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "asnum.h"
 #include "buf.h"
 #include "cidr.h"
 #include "rdap.h"
@@ -27,25 +28,34 @@ int
 rdap_expand_url(const char *tmpl, const char *prefix, char *out, size_t outlen,
     struct err *e)
 {
-	struct cidr p;
-	char addr[CIDR_STRLEN], full[CIDR_STRLEN];
+	struct cidr p = { 0 };
+	char addr[CIDR_STRLEN], full[CIDR_STRLEN], num[ASNUM_STRLEN] = "";
+	uint32_t asn;
 	size_t o = 0;
 
-	if (cidr_parse(prefix, &p, NULL) == -1)
+	if (asnum_looks_like(prefix)) {
+		if (asnum_parse(prefix, 1, &asn, e) == -1)
+			return -1;
+		snprintf(num, sizeof(num), "%u", (unsigned)asn);
+	} else if (cidr_parse(prefix, &p, NULL) == -1)
 		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
 		    prefix);
 	if (strncasecmp(tmpl, "http://", 7) != 0 && strncasecmp(tmpl, "https://", 8) != 0)
 		return err_set(e, "rdap-unavailable", "rdap: auth.rdap_url must be http:// or "
 		    "https://");
-	cidr_format_addr(&p, addr, sizeof(addr));
-	cidr_format(&p, full, sizeof(full));
+	if (num[0] == '\0') {
+		cidr_format_addr(&p, addr, sizeof(addr));
+		cidr_format(&p, full, sizeof(full));
+	}
 	for (const char *s = tmpl; *s != '\0';) {
 		const char *ins = NULL;
 		size_t skip = 1, n;
 
-		if (strncmp(s, "{cidr}", 6) == 0)
+		if (num[0] != '\0' && strncmp(s, "{asn}", 5) == 0)
+			ins = num, skip = 5;
+		else if (num[0] == '\0' && strncmp(s, "{cidr}", 6) == 0)
 			ins = full, skip = 6;
-		else if (strncmp(s, "{addr}", 6) == 0)
+		else if (num[0] == '\0' && strncmp(s, "{addr}", 6) == 0)
 			ins = addr, skip = 6;
 		n = ins ? strlen(ins) : 1;
 		if (o + n >= outlen)
@@ -246,10 +256,17 @@ rdap_read_dir(const char *dir, const char *prefix, char *path, size_t pathlen,
 	ssize_t n;
 	int fd;
 
-	if (cidr_parse(prefix, &p, NULL) == -1)
+	uint32_t asn;
+
+	if (asnum_looks_like(prefix)) {
+		if (asnum_parse(prefix, 1, &asn, e) == -1)
+			return -1;
+		asnum_format(asn, name);
+	} else if (cidr_parse(prefix, &p, NULL) == -1)
 		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
 		    prefix);
-	cidr_format(&p, name, sizeof(name));
+	else
+		cidr_format(&p, name, sizeof(name));
 	if ((slash = strchr(name, '/')) != NULL)
 		*slash = '_';
 	if ((size_t)snprintf(path, pathlen, "%s/%s.json", dir, name) >= pathlen)
@@ -325,6 +342,25 @@ covers_cidr0(json_t *rec, const struct cidr *p, char *seen, size_t seenlen)
 			return 1;
 	}
 	return 0;
+}
+
+/* An autnum record (RFC 9083 §5.5): startAutnum..endAutnum contains asn. */
+static int
+covers_autnum(json_t *rec, uint32_t asn, char *seen, size_t seenlen)
+{
+	json_t *a = json_object_get(rec, "startAutnum"), *b = json_object_get(rec, "endAutnum");
+	const char *cls = json_string_value(json_object_get(rec, "objectClassName"));
+
+	if (!json_is_integer(a))
+		return 0;
+	if (b == NULL)
+		b = a;
+	if (!json_is_integer(b))
+		return 0;
+	snprintf(seen, seenlen, "%.16s AS%lld - AS%lld", cls ? cls : "?",
+	    (long long)json_integer_value(a), (long long)json_integer_value(b));
+	return (cls == NULL || strcmp(cls, "autnum") == 0) &&
+	    json_integer_value(a) <= (json_int_t)asn && (json_int_t)asn <= json_integer_value(b);
 }
 
 /* ---- PEM extraction ---- */
@@ -441,8 +477,15 @@ rdap_record_certs(const char *doc, size_t len, const char *prefix, struct rdap_p
 	char seen[160] = "no startAddress/endAddress or cidr0_cidrs";
 	size_t i;
 
+	uint32_t asn = 0;
+	int is_asn = asnum_looks_like(prefix);
+
 	memset(out, 0, sizeof(*out));
-	if (cidr_parse(prefix, &p, NULL) == -1)
+	if (is_asn) {
+		if (asnum_parse(prefix, 1, &asn, e) == -1)
+			return -1;
+		snprintf(seen, sizeof(seen), "no startAutnum/endAutnum");
+	} else if (cidr_parse(prefix, &p, NULL) == -1)
 		return err_set(e, "rdap-unavailable", "rdap: prefix \"%.64s\" is not a CIDR",
 		    prefix);
 	if ((rec = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
@@ -452,8 +495,9 @@ rdap_record_certs(const char *doc, size_t len, const char *prefix, struct rdap_p
 		json_decref(rec);
 		return err_set(e, "rdap-unavailable", "rdap: record is not a JSON object");
 	}
-	if (!covers_range(rec, &p, seen, sizeof(seen)) &&
-	    !covers_cidr0(rec, &p, seen, sizeof(seen))) {
+	if (is_asn ? !covers_autnum(rec, asn, seen, sizeof(seen)) :
+	    (!covers_range(rec, &p, seen, sizeof(seen)) &&
+	    !covers_cidr0(rec, &p, seen, sizeof(seen)))) {
 		json_decref(rec);
 		return err_set(e, "rdap-unavailable", "rdap: record (%s) does not cover %s",
 		    seen, prefix);

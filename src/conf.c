@@ -26,6 +26,7 @@ enum conf_type {
 	CT_CACHES,      /* repeatable host:port list */
 	CT_LEVEL, CT_FORMAT, CT_ON_INVALID,
 	CT_ASN,
+	CT_BOOL,        /* true | false */
 	CT_ADDRS,       /* [bmp] allow: ADDR[/LEN][,...] into bmp_allow_v, text normalised */
 	CT_ASNS,        /* [bmp] transits: ASN[,...] into bmp_transits_v, text normalised */
 	CT_BACKEND,     /* sqlite|postgresql */
@@ -78,6 +79,8 @@ static const struct conf_key conf_keys[] = {
 	{ "auth", "owner_id", CT_STR, O(auth_owner_id), 0, 0, NULL },
 	{ "auth", "rdap_url", CT_STR, O(auth_rdap_url), 0, 0, NULL },
 	{ "auth", "rdap_dir", CT_STR, O(auth_rdap_dir), 0, 0, NULL },
+	{ "auth", "rdap_asn_url", CT_STR, O(auth_rdap_asn_url), 0, 0, NULL },
+	{ "auth", "allow_unproven_asn", CT_BOOL, O(auth_allow_unproven_asn), 0, 0, "false" },
 	{ "auth", "max_validity_days", CT_UINT, O(auth_max_validity_days), 1, 3660, "366" },
 	{ "policy", "min_change_interval", CT_UINT, O(policy_min_change_interval), 0, 86400, "10" },
 	{ "policy", "max_withdraw", CT_UINT, O(policy_max_withdraw), 0, 1000000, "1" },
@@ -324,6 +327,11 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, struct err *e)
 		}
 		if (conf_parse_asn(v, (uint32_t *)f) < 0)
 			return err_set(e, "conf-invalid", "%s: '%s' is not an AS number 1..4294967295", k->key, v);
+		return 0;
+	case CT_BOOL:
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return err_set(e, "conf-invalid", "%s: '%s' is not true or false", k->key, v);
+		*(unsigned *)f = strcmp(v, "true") == 0;
 		return 0;
 	case CT_ADDRS:
 	case CT_ASNS:
@@ -578,6 +586,8 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 	if (c->store_backend == CONF_STORE_SQLITE && c->store_dsn != NULL)
 		return err_set(e, "conf-invalid", "%s: [store] dsn is set but backend is sqlite (the "
 		    "SQLite store is state_dir/prefixd.db)", name);
+	if (c->auth_rdap_asn_url != NULL && strstr(c->auth_rdap_asn_url, "{asn}") == NULL)
+		return err_set(e, "conf-invalid", "%s: [auth] rdap_asn_url has no {asn}", name);
 	return conf_check_bmp(c, name, e);
 }
 
@@ -667,6 +677,9 @@ conf_format(const struct conf *c, const struct conf_key *k, char *buf, size_t le
 			snprintf(buf, len, "%u", (unsigned)*(const uint32_t *)f);
 		else
 			buf[0] = '\0';
+		return;
+	case CT_BOOL:
+		snprintf(buf, len, "%s", *(const unsigned *)f ? "true" : "false");
 		return;
 	case CT_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)f));

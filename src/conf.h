@@ -89,8 +89,9 @@ struct conf {
 	/* [bgp] */
 	uint32_t bgp_origin_asn;        /* 0: unset */
 	/* [auth] */
-	char *auth_issuer, *auth_owner_id, *auth_rdap_url, *auth_rdap_dir;
+	char *auth_issuer, *auth_owner_id, *auth_rdap_url, *auth_rdap_dir, *auth_rdap_asn_url;
 	unsigned auth_max_validity_days;
+	unsigned auth_allow_unproven_asn;       /* 1: origin ASNs need no proof (labs only) */
 	/* [policy] */
 	unsigned policy_min_change_interval, policy_max_withdraw, policy_max_withdraw_percent;
 	enum conf_on_invalid policy_on_invalid;

@@ -26,6 +26,8 @@ struct rtr;
 struct authctx;
 struct bird;
 struct lifecycle_ctl;
+struct asn_reg;
+struct grants;
 struct bmp_station;
 struct lifecycle_bmp;
 struct site_lease;
@@ -41,6 +43,8 @@ struct daemon {
 	struct authctx *auth;           /* ownership proofs (rpki/authctx.h) */
 	struct bird *bird;              /* the router (bgp/bird.h); NULL without [bird] */
 	struct lifecycle_ctl *lc;       /* public prefixes (src/lifecycle/lifecycle_ctl.h) */
+	struct asn_reg *asns;           /* public-scope ASNs (src/lifecycle/asn.h) */
+	struct grants *grants;          /* shared pools (src/ipam/grant.h) */
 	struct bmp_station *bmp;        /* the BMP station (bgp/bmp.h); NULL without [bmp] listen */
 	struct lifecycle_bmp *bmpmon;   /* its monitor (src/lifecycle/lifecycle_bmp.h); NULL too */
 	struct site_lease *site;        /* this site's writer lease (src/lifecycle/site_lease.h) */

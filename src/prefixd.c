@@ -37,6 +37,8 @@
 #include "daemon.h"
 #include "http.h"
 #include "ipam.h"
+#include "asn.h"
+#include "grant.h"
 #include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
 #include "log.h"
@@ -54,6 +56,8 @@
 
 static struct daemon pd;
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
+static ev_io pd_feed_io;            /* the store's LISTEN socket (several instances) */
+static ev_timer pd_feed_timer;      /* once a second: follow, reconnect */
 static ev_timer pd_drain;
 static double pd_drain_deadline;
 
@@ -68,6 +72,8 @@ static const struct api_table *const pd_routes[] = {
 	&api_rpki_routes,       /* RPKI status, validate */
 	&api_auth_routes,       /* authorization context: message, verify */
 	&api_bird_routes,       /* BIRD status, reconcile */
+	&api_asn_routes,        /* public-scope ASNs: list, show, provision, deprovision */
+	&api_grants_routes,     /* shared pools: pool share / unshare */
 	&api_bmp_routes,        /* visibility (BMP) */
 	&api_ui_routes,         /* /ui/: the read-only dashboard (static files; data via /v1/) */
 	&api_sites_routes,      /* sites (issue 17): list, withdrawal breaker reset */
@@ -80,8 +86,10 @@ static const struct {
 	{ "rpki", api_rpki_status },
 	{ "bird", api_bird_status },
 	{ "prefixes", api_prefix_status },
+	{ "asns", api_asn_status },
 	{ "bmp", api_bmp_status },
 	{ "site", api_site_status },
+	{ "store_state", api_store_status },
 };
 
 /* Adds every route table to a; -1 with e on a duplicate route or a full table. */
@@ -119,6 +127,85 @@ pd_serve(void)
 	/* a batch whose COMMIT failed: the model (api.c) and the lifecycle forget it */
 	if (api_on_rollback(pd.api, lifecycle_ctl_rollback, pd.lc) < 0)
 		fatalx("api: too many rollback hooks");
+}
+
+/*
+ * Several instances on one store: memory follows the others' changes as soon as the store
+ * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
+ * connection); the same tick notices a lost database connection and reconnects (with the
+ * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
+ * batch's transaction (the batch follows under the writer lock itself).
+ */
+static void
+pd_follow(void)
+{
+	struct err e;
+
+	if (store_in_txn(pd.store))
+		return;
+	err_clear(&e);
+	if (ipam_follow(pd.ipam, true, &e) < 0)
+		log_debug("store: following the other instances' changes: %s", e.msg);
+}
+
+static void
+pd_feed_arm(void)
+{
+	int fd = store_listen_fd(pd.store);
+
+	if (ev_is_active(&pd_feed_io) && (fd < 0 || pd_feed_io.fd != fd))
+		ev_io_stop(pd.loop, &pd_feed_io);
+	if (fd >= 0 && !ev_is_active(&pd_feed_io)) {
+		ev_io_set(&pd_feed_io, fd, EV_READ);
+		ev_io_start(pd.loop, &pd_feed_io);
+	}
+}
+
+static void
+pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (store_notified(pd.store) != 0)
+		pd_follow();
+	pd_feed_arm();
+}
+
+static void
+pd_feed_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct err e;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	err_clear(&e);
+	if (!store_in_txn(pd.store) && store_check(pd.store, &e) < 0)
+		log_debug("store: %s", e.msg);
+	store_notified(pd.store);
+	pd_follow();
+	pd_feed_arm();
+}
+
+static void
+pd_feed_start(void)
+{
+	if (!store_has_feed(pd.store))
+		return;
+	ev_init(&pd_feed_io, pd_feed_io_cb);
+	ev_timer_init(&pd_feed_timer, pd_feed_timer_cb, 1., 1.);
+	ev_timer_start(pd.loop, &pd_feed_timer);
+	pd_feed_arm();
+}
+
+static void
+pd_feed_stop(void)
+{
+	if (!store_has_feed(pd.store))
+		return;
+	ev_io_stop(pd.loop, &pd_feed_io);
+	ev_timer_stop(pd.loop, &pd_feed_timer);
 }
 
 static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */
@@ -320,6 +407,9 @@ pd_open_store(void)
 	if (ipam_load(pd.ipam, &e) < 0)
 		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
 	log_info("store %s: %zu allocations", pd.store_path, ipam_alloc_count(pd.ipam));
+	pd.grants = grants_new(pd.store);
+	if (grants_load(pd.grants, &e) < 0)
+		fatalx("loading pool grants from %s: %s", pd.store_path, e.msg);
 }
 
 /* Creates the public side (SPEC §3-§5): RTR, the ownership verifier, the lifecycle controller
@@ -333,6 +423,7 @@ pd_public_start(void)
 	struct authctx_conf ac;
 	struct rtr_conf rc;
 	struct lifecycle_deps deps;
+	struct asn_deps adeps;
 	struct err e = { 0 };
 
 	if (c->n_rpki_cache > 0) {
@@ -349,10 +440,23 @@ pd_public_start(void)
 	if (c->store_backend == CONF_STORE_POSTGRESQL)
 		pd.site = site_lease_new(&(struct site_lease_deps){ pd.loop, pd.store,
 		    c->site_name, NULL, c->site_lease_renew });
+	adeps = (struct asn_deps){ pd.loop, pd.store, pd.auth };
+	pd.asns = asn_reg_new(&adeps);
+	if (asn_reg_load(pd.asns, &e) < 0)
+		fatalx("loading ASNs: %s", e.msg);
+	if (c->auth_allow_unproven_asn)
+		log_warnx("[auth] allow_unproven_asn = true: origin ASNs are used without a proof "
+		    "(a lab setting; never in production)");
+	else if (c->bgp_origin_asn != 0 && !asn_is_provisioned(pd.asns, c->bgp_origin_asn))
+		log_warnx("[bgp] origin_asn AS%u is not a provisioned ASN: prefixes of pools without "
+		    "their own origin_asn fail asn-not-provisioned until it is proven "
+		    "(prefixctl asn provision AS%u)", (unsigned)c->bgp_origin_asn,
+		    (unsigned)c->bgp_origin_asn);
 	deps = (struct lifecycle_deps){ pd.loop, pd.conf, pd.store, pd.ipam, pd.obs, pd.rtr,
-		pd.auth, { NULL, NULL }, pd.site };
+		pd.auth, { NULL, NULL }, pd.asns, pd.site };
 	pd_bmp_start(&deps);
 	pd.lc = lifecycle_ctl_new(&deps);
+	asn_reg_set_in_use(pd.asns, lifecycle_ctl_asn_in_use, pd.lc);
 	pd.bird = bird_start(pd.loop, &bc, lifecycle_ctl_desired, pd.lc);
 	lifecycle_ctl_set_bird(pd.lc, pd.bird);
 	if (lifecycle_ctl_load(pd.lc, &e) < 0)
@@ -375,6 +479,8 @@ pd_public_stop(void)
 	pd.bird = NULL;
 	lifecycle_ctl_free(pd.lc);
 	pd.lc = NULL;
+	asn_reg_free(pd.asns);
+	pd.asns = NULL;
 	rtr_free(pd.rtr);
 	pd.rtr = NULL;
 	authctx_free(pd.auth);
@@ -411,6 +517,7 @@ pd_run(int debug)
 	pd_public_start();
 	api_init(&pd);
 	pd_serve();
+	pd_feed_start();
 	obs_start(pd.obs);
 	ev_signal_init(&pd_sigterm, pd_stop_cb, SIGTERM);
 	ev_signal_init(&pd_sigint, pd_stop_cb, SIGINT);
@@ -423,6 +530,7 @@ pd_run(int debug)
 	notify_ready();
 	notify_watchdog_start(pd.loop);
 	ev_run(pd.loop, 0);
+	pd_feed_stop();
 	api_shutdown(&pd);
 	pd_public_stop();
 	logcap_stop();
@@ -430,6 +538,7 @@ pd_run(int debug)
 	api_free(pd.api);
 	obs_free(pd.obs);
 	metrics_free(pd.metrics);
+	grants_free(pd.grants);
 	ipam_free(pd.ipam);
 	store_close(pd.store);
 	log_info("prefixd stopped");

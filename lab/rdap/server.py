@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""lab/rdap/server.py — a small RDAP server for the lab (RFC 9082 ip queries only).
+"""lab/rdap/server.py — a small RDAP server for the lab (RFC 9082 ip and autnum queries).
 
     server.py --bind ADDR --port PORT --dir DIR
 
 Serves the JSON records in DIR (written by lab/rdap/make-record, one per network) for
     GET /ip/<address>            the most specific record containing the address
     GET /ip/<address>/<length>   the most specific record containing that whole network
+    GET /autnum/<number>         the autnum record whose startAutnum..endAutnum holds it
 with Content-Type application/rdap+json; 404 with an RDAP error object when no record covers
 the query, 400 for a malformed one. DIR is read on every request, so a test may add, change or
 remove records while the server runs. It binds ADDR only (the lab's svc address), never every
@@ -53,6 +54,26 @@ def find_record(directory, query):
     return best
 
 
+def find_autnum(directory, asn):
+    """(body bytes) of the narrowest autnum record in directory holding asn, or None."""
+    best, best_span = None, None
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.endswith(".json") or os.path.getsize(path) > MAX_RECORD:
+            continue
+        try:
+            with open(path, "rb") as f:
+                body = f.read()
+            rec = json.loads(body)
+            first, last = int(rec["startAutnum"]), int(rec.get("endAutnum", rec["startAutnum"]))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if rec.get("objectClassName") == "autnum" and first <= asn <= last and \
+                (best_span is None or last - first < best_span):
+            best, best_span = body, last - first
+    return best
+
+
 def parse_query(path):
     """The network an /ip/ path asks for, or None when it is malformed."""
     if not path.startswith("/ip/"):
@@ -84,6 +105,17 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, body, head_only)
 
     def answer(self, head_only):
+        if self.path.startswith("/autnum/"):
+            text = self.path[len("/autnum/"):].split("?", 1)[0]
+            if not text.isdigit() or not 0 < int(text) < 4294967296:
+                self.error(400, "Bad Request: expected /autnum/NUMBER", head_only)
+                return
+            body = find_autnum(self.server.rdap_dir, int(text))
+            if body is None:
+                self.error(404, "Not Found", head_only)
+            else:
+                self.reply(200, body, head_only)
+            return
         query = parse_query(self.path)
         if query is None:
             self.error(400, "Bad Request: expected /ip/ADDRESS or /ip/ADDRESS/LENGTH", head_only)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "grant.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -164,7 +165,7 @@ api_status_of(const char *code)
 {
 	static const struct { const char *code; int status; } map[] = {
 		{ "invalid-json", 400 }, { "invalid-argument", 400 }, { "unknown-field", 400 },
-		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 },
+		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 }, { "asn-invalid", 400 },
 		{ "unauthorized", 401 }, { "forbidden", 403 },
 		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
 		{ "request-timeout", 408 },
@@ -172,6 +173,7 @@ api_status_of(const char *code)
 		{ "pool-exhausted", 409 }, { "audit-broken", 409 },
 		{ "too-many", 409 }, { "busy", 409 }, { "not-provisioned", 409 },
 		{ "not-advertised", 409 }, { "other-origin-present", 409 },
+		{ "asn-not-provisioned", 409 },
 		{ "body-too-large", 413 },
 		{ "netmask-too-large", 422 }, { "netmask-too-small", 422 }, { "missing-tag", 422 },
 		{ "locale-mismatch", 422 }, { "rpki-invalid", 422 }, { "rpki-not-found", 422 },
@@ -356,6 +358,7 @@ api_dispatch(struct http_req *req, void *arg)
 {
 	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *m = req->method;
+	int granted;
 
 	if (ctx == NULL)
 		fatal("calloc");
@@ -371,7 +374,9 @@ api_dispatch(struct http_req *req, void *arg)
 		api_error(ctx, "unauthorized", "missing or unknown bearer token");
 		goto done;
 	}
-	if (req->role < ctx->route->min_role) {
+	if ((granted = api_grant_admit(ctx)) < 0)
+		goto done;
+	if (!granted && req->role < ctx->route->min_role) {
 		api_error(ctx, "forbidden", "%s %s needs role %s; %s is %s", m,
 		    ctx->route->pattern, http_role_name(ctx->route->min_role), req->actor,
 		    http_role_name(req->role));
@@ -459,6 +464,10 @@ api_run_batch(struct daemon *d)
 	err_clear(&e);
 	if (store_begin(d->store, &e) < 0)
 		failed = 1;
+	/* several instances: memory follows the others' committed changes, under the store's
+	 * writer lock, before this batch decides anything (ipam_follow) */
+	if (!failed && ipam_follow(d->ipam, true, &e) < 0)
+		failed = 1;
 	for (ctx = batch; ctx != NULL && !failed; ctx = ctx->next, n++) {
 		log_set_request_id(ctx->req->request_id);
 		ctx->work(ctx);
@@ -474,7 +483,7 @@ api_run_batch(struct daemon *d)
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, code, "not committed: %s", e.msg);
-		if (ipam_load(d->ipam, &e) < 0)
+		if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
 			log_error("rebuilding the model from the store failed: %s", e.msg);
 		for (size_t i = 0; i < a->nrollback; i++)
 			a->rollback[i].fn(a->rollback[i].arg);

@@ -30,10 +30,10 @@
  *
  * Error statuses: one table (api_status_of, api.c) maps every error code that engines report
  * to its HTTP status; engines never name a status. 400 invalid-json invalid-argument
- * unknown-field cidr-invalid cidr-not-canonical; 401 unauthorized; 403 forbidden; 404
+ * unknown-field cidr-invalid cidr-not-canonical asn-invalid; 401 unauthorized; 403 forbidden; 404
  * not-found no-such-route; 405 method-not-allowed; 408 request-timeout; 409 overlap exists
  * in-use token-conflict pool-exhausted audit-broken too-many busy not-provisioned
- * not-advertised other-origin-present; 413 body-too-large; 422 netmask-too-large
+ * not-advertised other-origin-present asn-not-provisioned; 413 body-too-large; 422 netmask-too-large
  * netmask-too-small missing-tag locale-mismatch rpki-invalid rpki-not-found; 429
  * rate-limited; 500 internal; 503 store-failed storage-full shutting-down not-ready
  * rpki-stale rpki-unavailable rov-unavailable rov-failed bird-*; anything else 400.
@@ -81,6 +81,7 @@ struct api_ctx {
 	void (*work_free)(void *);
 	struct api_ctx *next;
 	char pbuf[API_MAX_PARAMS][256];
+	char grant_role[IPAM_NAME_MAX + 32];    /* "grant:POOL:operator" when a grant admitted it */
 };
 
 /* One route file's routes (the array outlives the daemon). */
@@ -101,14 +102,18 @@ extern const struct api_table api_prefix_routes;        /* api_prefix.c: public 
 extern const struct api_table api_rpki_routes;          /* api_rpki.c */
 extern const struct api_table api_auth_routes;          /* api_auth.c */
 extern const struct api_table api_bird_routes;          /* api_bird.c */
+extern const struct api_table api_asn_routes;           /* api_asn.c: public-scope ASNs */
+extern const struct api_table api_grants_routes;        /* api_grants.c: shared pools */
 extern const struct api_table api_bmp_routes;           /* api_bmp.c: visibility */
 extern const struct api_table api_ui_routes;            /* api_ui.c: the dashboard's static files */
 
 /* A member of GET /v1/status: NAME -> fn(d) (a new reference). */
 typedef json_t *(*api_section_fn)(struct daemon *d);
 json_t *api_rpki_status(struct daemon *d);              /* "rpki" */
+json_t *api_store_status(struct daemon *d);             /* "store_state" */
 json_t *api_bird_status(struct daemon *d);              /* "bird" */
 json_t *api_prefix_status(struct daemon *d);            /* "prefixes" */
+json_t *api_asn_status(struct daemon *d);               /* "asns" */
 json_t *api_bmp_status(struct daemon *d);               /* "bmp" */
 json_t *api_site_status(struct daemon *d);              /* "site" (api_site.c) */
 struct rtr_status;
@@ -201,6 +206,22 @@ json_t *api_str_or_null(const char *s);
 const char *api_str_field(struct api_ctx *ctx, const char *name);
 /* The optional ?scope= filter: *out NULL when absent. Replies 404 and returns -1 if unknown. */
 int api_scope_filter(struct api_ctx *ctx, struct ipam_scope **out);
+/* Issue 21: a public pool's origin_asn must be a provisioned ASN (d->asns) unless [auth]
+ * allow_unproven_asn. Replies 409 asn-not-provisioned and returns -1 when it is not. */
+struct ipam_pool_spec;
+int api_asn_origin_check(struct api_ctx *ctx, const struct ipam_pool_spec *spec);
+/* An ASN given as text (64500 or AS64500) into its canonical "AS<n>" (buf of 16 bytes or
+ * more); replies 400 asn-invalid and returns -1 when it is not an AS number. */
+int api_asn_subject(struct api_ctx *ctx, const char *s, char *buf);
+/* Shared pools (api_grants.c): 1 when a grant admits the request (the role check is skipped;
+ * ctx->who.role names the grant), 0 when the caller is not confined to grants (the global
+ * role decides), -1 when refused (403 forbidden sent). */
+int api_grant_admit(struct api_ctx *ctx);
+/* Removes every grant of pool (a deleted pool's grants must not pass to a new pool of that
+ * name); a failure is logged. */
+void api_grants_drop_pool(struct api_ctx *ctx, const char *pool);
+/* The grants of pool as a JSON array (pool show). New reference. */
+json_t *api_grants_json(struct daemon *d, const char *pool);
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

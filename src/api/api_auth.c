@@ -171,23 +171,27 @@ shell_quote(const char *s, char *out, size_t outlen)
 static void
 api_auth_message(struct api_ctx *ctx)
 {
-	static const char *const fields[] = { "cidr:s", "expires:s", NULL };
-	const char *cidr, *expires;
+	static const char *const fields[] = { "cidr:s", "asn:s", "expires:s", NULL };
+	const char *cidr = NULL, *expires, *asn = api_str_field(ctx, "asn");
 	struct authctx_conf c;
 	struct err e = { 0 };
 	char msg[AUTHCTX_MSG_MAX + 1], quoted[4 * AUTHCTX_MSG_MAX + 3];
 	char cmd[sizeof(quoted) + 200], canon[CIDR_STRLEN];
 	struct cidr p;
 
-	if (api_body_check(ctx, ctx->body, fields) < 0 || (cidr = need(ctx, "cidr")) == NULL ||
-	    (expires = need(ctx, "expires")) == NULL || api_cidr_arg(ctx, cidr, &p) < 0)
+	if (api_body_check(ctx, ctx->body, fields) < 0 ||
+	    (asn == NULL && (cidr = need(ctx, "cidr")) == NULL) ||
+	    (expires = need(ctx, "expires")) == NULL ||
+	    (asn == NULL && api_cidr_arg(ctx, cidr, &p) < 0) ||
+	    (asn != NULL && api_asn_subject(ctx, asn, canon) < 0))
 		return;
 	authctx_conf_from(ctx->d->conf, &c);
 	if (c.owner_id[0] == '\0') {
 		api_error(ctx, "auth-owner-mismatch", "auth.owner_id is not configured");
 		return;
 	}
-	cidr_format(&p, canon, sizeof(canon));   /* the message carries the canonical text */
+	if (asn == NULL)                /* the message carries the canonical text */
+		cidr_format(&p, canon, sizeof(canon));
 	if ((size_t)snprintf(msg, sizeof(msg), "1|%s|%s|%s|%s|SHA256|RSAPSS", c.issuer,
 	    c.owner_id, canon, expires) >= sizeof(msg) ||
 	    authctx_check_message(&c, canon, msg, strlen(msg), time(NULL), NULL, &e) < 0) {

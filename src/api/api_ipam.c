@@ -297,6 +297,7 @@ api_pool_get(struct api_ctx *ctx)
 	c.names = json_array();
 	ipam_pool_foreach(ctx->d->ipam, p->scope, api_child_push, &c);
 	json_object_set_new(j, "children", c.names);
+	json_object_set_new(j, "grants", api_grants_json(ctx->d, p->name));
 	api_reply(ctx, 200, j);
 }
 
@@ -308,6 +309,8 @@ api_pool_create_work(struct api_ctx *ctx)
 	struct err e;
 
 	err_clear(&e);
+	if (api_asn_origin_check(ctx, &a->spec) < 0)
+		return;
 	if (ipam_pool_create(ctx->d->ipam, &ctx->who, &a->spec, &p, &e) < 0)
 		api_reply_err(ctx, &e);
 	else
@@ -385,14 +388,17 @@ api_pool_delete_work(struct api_ctx *ctx)
 {
 	struct ipam_pool *p = api_pool_arg(ctx, ctx->params[0]);
 	json_t *j;
+	int rc;
 	struct err e;
 
 	if (p == NULL)
 		return;
 	j = api_pool_json(p);
 	err_clear(&e);
-	api_reply_deleted(ctx, j, ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e),
-	    &e);
+	rc = ipam_pool_delete(ctx->d->ipam, &ctx->who, ctx->params[0], &e);
+	if (rc == 0)
+		api_grants_drop_pool(ctx, ctx->params[0]);     /* a new pool of that name starts bare */
+	api_reply_deleted(ctx, j, rc, &e);
 }
 
 static void

@@ -39,6 +39,22 @@ api_count_resource(void *arg, struct ipam_resource *r)
 	return 0;
 }
 
+/*
+ * "store_state" of /v1/status: whether the store answers, and so where reads come from. While
+ * the database connection is lost, writes fail store-failed (503) and reads are answered from
+ * memory ("reads": "memory"), possibly missing what other instances wrote since
+ * ("feed_seq" is the change sequence memory is exact up to). "stale": a rebuild is due.
+ */
+json_t *
+api_store_status(struct daemon *d)
+{
+	bool online = store_online(d->store);
+
+	return json_pack("{s:b,s:s,s:I,s:b}", "online", online, "reads",
+	    online && !ipam_stale(d->ipam) ? "store" : "memory", "feed_seq",
+	    (json_int_t)ipam_feed_seq(d->ipam), "stale", ipam_stale(d->ipam));
+}
+
 static void
 api_status(struct api_ctx *ctx)
 {

@@ -29,6 +29,7 @@
 
 #include <ev.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "err.h"
@@ -125,6 +126,8 @@ size_t http_connection_count_active(const struct http *h);
 
 /* Query parameter `name` of req, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
+/* True when req arrived on the read-only socket (nothing may change through it). */
+bool http_req_read_only(const struct http_req *req);
 
 /* Sets the reply: status and body (copied). Sent at once, or at http_resume if suspended. */
 void http_reply(struct http_req *req, int status, const char *type, const char *body, size_t len);

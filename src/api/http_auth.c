@@ -108,6 +108,12 @@ http_unix_role(struct http_listener *l, int fd, char *actor, size_t len)
 	return is_group ? HTTP_ROLE_OPERATOR : HTTP_ROLE_READER;
 }
 
+bool
+http_req_read_only(const struct http_req *req)
+{
+	return req->lis != NULL && req->lis->kind == HTTP_UNIX_RO;
+}
+
 /* ---- tokens --------------------------------------------------------------------------- */
 
 static void

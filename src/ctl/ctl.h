@@ -144,6 +144,8 @@ extern const struct ctl_cmd ctl_auth_cmds[];    /* ctl_auth.c */
 extern const struct ctl_cmd ctl_bird_cmds[];    /* ctl_bird.c */
 extern const struct ctl_cmd ctl_prefix_cmds[];  /* ctl_prefix.c */
 extern const struct ctl_cmd ctl_events_cmds[];  /* ctl_events.c */
+extern const struct ctl_cmd ctl_asn_cmds[];     /* ctl_asn.c: public-scope ASNs (issue 21) */
+extern const struct ctl_cmd ctl_grants_cmds[];  /* ctl_grants.c: shared pools (issue 21) */
 
 /* Calls fn for every registered command in help order. */
 void ctl_cmd_foreach(void (*fn)(const struct ctl_cmd *c, void *arg), void *arg);
@@ -240,6 +242,14 @@ int ctl_path_query(struct ctl_path *p, const char *key, const char *value);
  */
 int ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *body,
     void (*human)(struct ctl_ctx *ctx, json_t *reply));
+
+/*
+ * <method> /v1/<a>[/<b>[/<c>]] (segments percent-encoded; b and c may be NULL) with body
+ * (consumed; may be NULL), answered as ctl_request does. A path too long is a usage error.
+ * (ctl_ipam.c)
+ */
+int ctl_send3(struct ctl_ctx *ctx, const char *method, const char *a, const char *b,
+    const char *c, json_t *body, void (*human)(struct ctl_ctx *, json_t *));
 
 /* --- ctl_out.c: output --- */
 

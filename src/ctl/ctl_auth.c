@@ -2,9 +2,10 @@
  * ctl_auth — prefixctl's authorization-context toolkit (SPEC §4, §6), for preparing a
  * provisioning offline:
  *
- *   auth message CIDR --expires YYYYMMDD
+ *   auth message (CIDR | ASN) --expires YYYYMMDD
  *       prints the exact message to sign (issuer and owner-id from the daemon's config) and
- *       the openssl command that signs it (POST /v1/auth/message).
+ *       the openssl command that signs it (POST /v1/auth/message); an ASN (64500, AS64500)
+ *       gives the message of an ASN proof (issue 21).
  *   auth verify CIDR --message M --signature S (--cert FILE | --rdap-url URL)
  *       runs every check in the daemon and prints each with its result (POST /v1/auth/verify);
  *       exit 0 when the proof holds, 1 when refused (code and message on stderr).
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asnum.h"
+#include "cidr.h"
+
 #define CERT_FILE_MAX (64u * 1024)
 
 /* Designated initializers: fields added to struct ctl_opt later default to zero. */
@@ -23,6 +27,29 @@ static const struct ctl_opt arg_cidr[] = {
 	{ .name = "CIDR", .kind = CTL_CIDR, .help = "the prefix to provision" },
 	{ 0 },
 };
+
+static const struct ctl_opt arg_subject[] = {
+	{ .name = "CIDR|ASN", .kind = CTL_STRING,
+	  .help = "the prefix, or the AS number (AS64500), to prove" },
+	{ 0 },
+};
+
+/* The subject of `auth message` is a CIDR or an AS number; a usage error otherwise. */
+static int
+check_message(const struct ctl_inv *inv, struct err *e)
+{
+	struct cidr c;
+	uint32_t asn;
+	struct err ae = { 0 };
+
+	if (inv->npos == 0 || asnum_parse(inv->pos[0], 0, &asn, NULL) == 0 ||
+	    (!asnum_looks_like(inv->pos[0]) && cidr_parse(inv->pos[0], &c, NULL) == 0))
+		return 0;
+	if (asnum_looks_like(inv->pos[0]))
+		asnum_parse(inv->pos[0], 0, &asn, &ae);
+	return err_set(e, "usage", "'%.64s' is neither a CIDR nor an AS number%s%s", inv->pos[0],
+	    ae.code ? ": " : "", ae.code ? ae.msg : "");
+}
 
 static const struct ctl_opt opt_message[] = {
 	{ .name = "expires", .kind = CTL_STRING, .flags = CTL_OPT_REQUIRED,
@@ -65,8 +92,9 @@ print_message(struct ctl_ctx *ctx, json_t *reply)
 static int
 run_message(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	json_t *body = json_pack("{s:s,s:s}", "cidr", inv->pos[0], "expires",
-	    ctl_inv_str(inv, "expires"));
+	uint32_t asn;
+	json_t *body = json_pack("{s:s,s:s}", asnum_parse(inv->pos[0], 0, &asn, NULL) == 0 ?
+	    "asn" : "cidr", inv->pos[0], "expires", ctl_inv_str(inv, "expires"));
 	int rc = ctl_request(ctx, "POST", "/v1/auth/message", body, print_message);
 
 	json_decref(body);
@@ -165,9 +193,10 @@ run_verify(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 }
 
 const struct ctl_cmd ctl_auth_cmds[] = {
-	{ .words = "auth message", .usage = "CIDR --expires YYYYMMDD",
+	{ .words = "auth message", .usage = "(CIDR | ASN) --expires YYYYMMDD",
 	  .summary = "Print the authorization message to sign and the openssl command that "
-	  "signs it.", .args = arg_cidr, .opts = opt_message, .run = run_message },
+	  "signs it.", .args = arg_subject, .opts = opt_message, .check = check_message,
+	  .run = run_message },
 	{ .words = "auth verify",
 	  .usage = "CIDR --message M --signature S (--cert FILE | --rdap-url URL)",
 	  .summary = "Check an authorization context and print every check with its result.",

@@ -14,7 +14,9 @@
 /* Every area's table, in help order. Add a new area here. */
 static const struct ctl_cmd *const areas[] = {
 	ctl_ipam_cmds,
+	ctl_grants_cmds,
 	ctl_prefix_cmds,
+	ctl_asn_cmds,
 	ctl_rpki_cmds,
 	ctl_auth_cmds,
 	ctl_bird_cmds,

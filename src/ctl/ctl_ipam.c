@@ -89,9 +89,8 @@ get(struct ctl_ctx *ctx, const char *a, const char *b, const char *qkey, const c
 	return ctl_request(ctx, "GET", p.s, NULL, human);
 }
 
-/* <method> /v1/<a>/<b>[/<c>] with body (consumed; may be NULL). */
-static int
-send3(struct ctl_ctx *ctx, const char *method, const char *a, const char *b, const char *c,
+int
+ctl_send3(struct ctl_ctx *ctx, const char *method, const char *a, const char *b, const char *c,
     json_t *body, void (*human)(struct ctl_ctx *, json_t *))
 {
 	struct ctl_path p;
@@ -150,14 +149,14 @@ run_scope_show(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 static int
 run_scope_create(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	return send3(ctx, "POST", "scopes", NULL, NULL, json_pack("{s:s}", "name", inv->pos[0]),
+	return ctl_send3(ctx, "POST", "scopes", NULL, NULL, json_pack("{s:s}", "name", inv->pos[0]),
 	    print_object);
 }
 
 static int
 run_scope_delete(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	return send3(ctx, "DELETE", "scopes", inv->pos[0], NULL, NULL, print_object);
+	return ctl_send3(ctx, "DELETE", "scopes", inv->pos[0], NULL, NULL, print_object);
 }
 
 /* --- pool --- */
@@ -179,7 +178,7 @@ run_pool_create(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	set_num(body, inv, "alarm-at", "alarm_at");
 	set_num(body, inv, "origin-asn", "origin_asn");
 	set_str(body, inv, "description", "description");
-	return send3(ctx, "POST", "pools", NULL, NULL, body, print_object);
+	return ctl_send3(ctx, "POST", "pools", NULL, NULL, body, print_object);
 }
 
 static void
@@ -211,7 +210,7 @@ run_pool_show(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 static int
 run_pool_delete(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	return send3(ctx, "DELETE", "pools", inv->pos[0], NULL, NULL, print_object);
+	return ctl_send3(ctx, "DELETE", "pools", inv->pos[0], NULL, NULL, print_object);
 }
 
 static int
@@ -238,7 +237,7 @@ run_pool_provision(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	set_num(body, inv, "netmask", "netmask");
 	set_str(body, inv, "auth-message", "auth_message");
 	set_str(body, inv, "auth-signature", "auth_signature");
-	return send3(ctx, "POST", "pools", inv->pos[0], "provision", body, print_object);
+	return ctl_send3(ctx, "POST", "pools", inv->pos[0], "provision", body, print_object);
 }
 
 static int
@@ -246,7 +245,7 @@ run_pool_deprovision(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
 	json_t *body = json_pack("{s:s}", "cidr", inv->pos[1]);
 
-	return send3(ctx, "POST", "pools", inv->pos[0], "deprovision", body, print_object);
+	return ctl_send3(ctx, "POST", "pools", inv->pos[0], "deprovision", body, print_object);
 }
 
 /* --- allocations --- */
@@ -272,13 +271,13 @@ run_allocate(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	set_str(body, inv, "token", "token");
 	if (ctl_inv_flag(inv, "preview"))
 		json_object_set_new(body, "preview", json_true());
-	return send3(ctx, "POST", "pools", inv->pos[0], "allocations", body, print_object);
+	return ctl_send3(ctx, "POST", "pools", inv->pos[0], "allocations", body, print_object);
 }
 
 static int
 run_release(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 {
-	return send3(ctx, "DELETE", "allocations", inv->pos[0], NULL, NULL, print_object);
+	return ctl_send3(ctx, "DELETE", "allocations", inv->pos[0], NULL, NULL, print_object);
 }
 
 static void
@@ -363,7 +362,7 @@ run_import(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 		set_str(body, inv, "name", "name");
 		set_kv(body, inv, "tag", "tags");
 	}
-	return send3(ctx, "POST", "resources", NULL, NULL, body, print_resources);
+	return ctl_send3(ctx, "POST", "resources", NULL, NULL, body, print_resources);
 }
 
 /* --- reports, history --- */

@@ -122,7 +122,7 @@ ipam_event(struct ipam *m, const struct ipam_actor *who, const char *action,
 int
 ipam_id_reserve(struct ipam *m, struct err *e)
 {
-	if (m->st == NULL || m->next_id[IPAM_ID_ALLOC] < m->alloc_reserved)
+	if (m->st == NULL || m->id_blocks > 0 || m->next_id[IPAM_ID_ALLOC] < m->alloc_reserved)
 		return 0;
 	return store_counter_put(m->st, "allocation",
 	    (int64_t)(m->next_id[IPAM_ID_ALLOC] + IPAM_ID_RESERVE), e);
@@ -133,6 +133,41 @@ ipam_id_reserved(struct ipam *m)
 {
 	if (m->st != NULL && m->next_id[IPAM_ID_ALLOC] >= m->alloc_reserved)
 		m->alloc_reserved = m->next_id[IPAM_ID_ALLOC] + IPAM_ID_RESERVE;
+}
+
+/*
+ * With several instances on one store, an id from memory (max + 1) would be issued by every
+ * instance: ids then come from blocks the database hands out (store_id_block), one block per
+ * kind at a time; an unused rest of a block is simply never issued.
+ */
+int
+ipam_id_next(struct ipam *m, int k, uint64_t *id, struct err *e)
+{
+	static const enum store_table table[IPAM_NIDS] = { STORE_SCOPE, STORE_POOL,
+		STORE_PROVISION, STORE_ALLOC, STORE_RESOURCE };
+	uint64_t first, n;
+	int rc;
+
+	if (m->st != NULL && m->id_blocks >= 0 && m->blk_next[k] >= m->blk_end[k]) {
+		if ((rc = store_id_block(m->st, table[k], &first, &n, e)) < 0)
+			return -1;
+		m->id_blocks = rc == 0 ? 1 : -1;
+		if (rc == 0) {
+			m->blk_next[k] = first;
+			m->blk_end[k] = first + n;
+		}
+	}
+	*id = m->st != NULL && m->id_blocks > 0 ? m->blk_next[k] : m->next_id[k];
+	return 0;
+}
+
+void
+ipam_id_seen(struct ipam *m, int k, uint64_t id)
+{
+	if (id >= m->next_id[k])
+		m->next_id[k] = id + 1;
+	if (m->id_blocks > 0 && id == m->blk_next[k])
+		m->blk_next[k]++;
 }
 
 /* ---- scopes ---- */
@@ -176,8 +211,7 @@ ipam_scope_attach(struct ipam *m, uint64_t id, const char *name, int kind)
 	s->top = ptree_new(CIDR_V4, 0);
 	s->top6 = ptree_new(CIDR_V6, 0);
 	ipam_vec_push(&m->scopes, s);
-	if (id >= m->next_id[IPAM_ID_SCOPE])
-		m->next_id[IPAM_ID_SCOPE] = id + 1;
+	ipam_id_seen(m, IPAM_ID_SCOPE, id);
 	return s;
 }
 
@@ -197,9 +231,12 @@ static int
 ipam_scope_add(struct ipam *m, const struct ipam_actor *who, const char *name, int kind,
     struct ipam_scope **out, struct err *e)
 {
-	struct store_scope row = { m->next_id[IPAM_ID_SCOPE], name, kind };
+	struct store_scope row = { 0, name, kind };
 	char after[256], js[160];
 	struct ipam_scope *s;
+
+	if (ipam_id_next(m, IPAM_ID_SCOPE, &row.id, e) != 0)
+		return -1;
 
 	snprintf(after, sizeof(after), "{\"name\":%s,\"kind\":\"%s\"}",
 	    ipam_json_str(name, js, sizeof(js)), kind == IPAM_SCOPE_PUBLIC ? "public" : "private");
@@ -441,22 +478,28 @@ ipam_load_resource(void *arg, const struct store_resource *r, struct err *e)
 	return ipam_resource_attach(m, r, s, e) != NULL ? 0 : -1;
 }
 
-int
-ipam_load(struct ipam *m, struct err *e)
+static int
+ipam_load_feed(void *arg, uint64_t seq, struct err *e)
+{
+	(void)e;
+	((struct ipam *)arg)->feed_seq = seq;
+	return 0;
+}
+
+/* Loads the store into the empty model m. */
+static int
+ipam_load_into(struct ipam *m, struct err *e)
 {
 	static const struct store_load_cb cb = {
 		ipam_load_scope, ipam_load_pool, ipam_load_prov, ipam_load_alloc,
-		ipam_load_resource,
+		ipam_load_resource, ipam_load_feed,
 	};
 	int64_t reserved = 0;
 
-	ipam_reset(m);
 	m->alloc_reserved = 0;
 	if (m->st != NULL && (store_load(m->st, &cb, m, e) != 0 ||
-	    store_counter_get(m->st, "allocation", &reserved, e) != 0)) {
-		ipam_reset(m);
+	    store_counter_get(m->st, "allocation", &reserved, e) != 0))
 		return -1;
-	}
 	if (reserved > 0 && (uint64_t)reserved > m->next_id[IPAM_ID_ALLOC])
 		m->next_id[IPAM_ID_ALLOC] = (uint64_t)reserved;
 	m->alloc_reserved = m->next_id[IPAM_ID_ALLOC];
@@ -467,4 +510,120 @@ ipam_load(struct ipam *m, struct err *e)
 	    ipam_scope_add(m, NULL, IPAM_SCOPE_PUBLIC_DEFAULT, IPAM_SCOPE_PUBLIC, NULL, e) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * The store is loaded into a fresh model, which replaces m's only when the whole load
+ * succeeded: a reload that fails (the database is down) keeps serving the model it had and
+ * marks it for a reload (need_reload) at the next chance (ipam_follow). Two instances
+ * starting together on an empty store may both create a default scope; the one that loses
+ * ("exists") loads again.
+ */
+int
+ipam_load(struct ipam *m, struct err *e)
+{
+	struct ipam *n, tmp;
+	int rc = -1;
+
+	if (m->st == NULL) {
+		ipam_reset(m);
+		return ipam_load_into(m, e);
+	}
+	for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+		n = ipam_new(m->st);
+		n->now = m->now;
+		n->id_blocks = m->id_blocks < 0 ? -1 : 0;     /* fresh blocks: see ipam_id_next */
+		if ((rc = ipam_load_into(n, e)) == 0) {
+			tmp = *m;
+			*m = *n;
+			*n = tmp;
+		}
+		ipam_free(n);
+		if (rc != 0 && (e->code == NULL || strcmp(e->code, "exists") != 0))
+			break;
+	}
+	m->need_reload = rc != 0;
+	return rc;
+}
+
+/* ---- several instances: the change feed (store.h "Several instances") ---- */
+
+struct ipam_follow {
+	struct ipam *m;
+	bool stuck;                 /* a change memory cannot apply: reload */
+};
+
+/* Applies another instance's change to memory. Allocations are applied one by one (the
+ * frequent case); any other table, or an allocation memory cannot place, stops the feed
+ * and asks for a reload. Documents belong to other modules. */
+static int
+ipam_follow_change(void *arg, const struct store_change *c, struct err *e)
+{
+	struct ipam_follow *f = arg;
+	struct ipam *m = f->m;
+	struct ipam_alloc *a;
+
+	if (c->table == STORE_DOC)
+		return 0;
+	if (c->table != STORE_ALLOC)
+		goto stuck;
+	a = ipam_alloc_find(m, c->id);
+	if (!c->put) {
+		if (a == NULL)
+			return 0;
+		if (a->x->child != NULL)
+			goto stuck;
+		ipam_alloc_detach(m, a);
+		ipam_space_give(a->pool, &a->cidr);
+		ipam_alloc_destroy(a);
+		return 0;
+	}
+	if (c->alloc == NULL || a != NULL)
+		return 0;               /* removed since (a later entry says so), or known */
+	if (c->alloc->kind == IPAM_ALLOC_POOL || ipam_load_alloc(m, c->alloc, e) != 0)
+		goto stuck;
+	return 0;
+stuck:
+	f->stuck = true;
+	return -1;
+}
+
+int
+ipam_follow(struct ipam *m, bool may_reload, struct err *e)
+{
+	struct ipam_follow f = { m, false };
+	uint64_t seq, last;
+	int rc;
+
+	if (m->st == NULL)
+		return 0;
+	/* first the writer lock (inside a transaction): a reload then reads a store that
+	 * nobody else changes until this transaction ends */
+	if (store_feed_sync(m->st, &seq, e) != 0)
+		return -1;
+	if (m->need_reload)
+		return may_reload ? ipam_load(m, e) : 0;
+	if (!store_has_feed(m->st) || seq == m->feed_seq)
+		return 0;
+	rc = store_changes_after(m->st, m->feed_seq, ipam_follow_change, &f, &last, e);
+	if (rc == 0) {
+		m->feed_seq = last;
+		return 0;
+	}
+	if (!f.stuck && (e->code == NULL || strcmp(e->code, "feed-gap") != 0))
+		return -1;
+	m->need_reload = true;      /* memory may be half-way: never serve it as exact */
+	return may_reload ? ipam_load(m, e) : 0;
+}
+
+uint64_t
+ipam_feed_seq(const struct ipam *m)
+{
+	return m->feed_seq;
+}
+
+bool
+ipam_stale(const struct ipam *m)
+{
+	return m->need_reload;
 }

@@ -245,10 +245,25 @@ typedef int (*ipam_report_cb)(void *arg, const struct ipam_report_row *row);
  * read the store; call ipam_load. ipam_free(NULL) is a no-op; it does not close st. */
 struct ipam *ipam_new(struct store *st);
 void ipam_free(struct ipam *m);
-/* Throws away the model and rebuilds it from the store, creating the two default scopes
- * when absent (first start). Returns 0, or -1 (store-failed, or invalid-argument when a row
- * is inconsistent) leaving an empty model. Without a store it only resets the model. */
+/* Rebuilds the model from the store, creating the two default scopes when absent (first
+ * start). The store is loaded into a fresh model that replaces the current one only on
+ * success: -1 (store-failed, or invalid-argument when a row is inconsistent) leaves the model
+ * as it was, marked for a reload at the next ipam_follow. Without a store it only resets. */
 int ipam_load(struct ipam *m, struct err *e);
+/*
+ * Several instances on one store: brings memory up to the store's change feed (store.h),
+ * applying other instances' allocations and releases one by one; any other change (pools,
+ * scopes, provisions, resources) or one memory cannot place rebuilds the model
+ * (ipam_load) when may_reload, else only marks it for the next call. Inside a transaction
+ * it first takes the store's writer lock, so memory is exact for the rest of the
+ * transaction. Call it at the start of every batch and when the store notifies a change.
+ * A no-op without a store or a feed. Returns 0 or -1 (e set; memory unchanged).
+ * may_reload false: callers holding object pointers (a retry inside a mutation).
+ */
+int ipam_follow(struct ipam *m, bool may_reload, struct err *e);
+/* The change sequence memory is exact up to (0 without a feed); true while a rebuild is due. */
+uint64_t ipam_feed_seq(const struct ipam *m);
+bool ipam_stale(const struct ipam *m);
 struct store *ipam_store(const struct ipam *m);
 /* Clock used for created/event times (default time(NULL)); tests may pin it. */
 void ipam_set_clock(struct ipam *m, int64_t (*now)(void));

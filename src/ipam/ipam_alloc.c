@@ -163,8 +163,7 @@ ipam_alloc_attach(struct ipam *m, struct ipam_pool *p, uint64_t id, const struct
 	p->allocated = cidr_u128_add(p->allocated, cidr_count(c));
 	p->nallocs++;
 	m->nallocs++;
-	if (id >= m->next_id[IPAM_ID_ALLOC])
-		m->next_id[IPAM_ID_ALLOC] = id + 1;
+	ipam_id_seen(m, IPAM_ID_ALLOC, id);
 	return a;
 }
 
@@ -372,9 +371,10 @@ ipam_allocate_pick(const struct ipam_pool *p, const struct ipam_alloc_req *req,
 	return 0;
 }
 
-int
-ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
-    const struct ipam_alloc_req *req, struct ipam_alloc_result *out, struct err *e)
+static int
+ipam_allocate_once(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
+    const struct ipam_alloc_req *req, struct ipam_alloc_result *out, bool *refused,
+    struct err *e)
 {
 	struct ipam_token_key key;
 	struct ipam_alloc *a, tmp;
@@ -399,7 +399,8 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 		return 0;
 	memset(&tmp, 0, sizeof(tmp));
 	memset(&tx, 0, sizeof(tx));
-	tmp.id = m->next_id[IPAM_ID_ALLOC];
+	if (ipam_id_next(m, IPAM_ID_ALLOC, &tmp.id, e) != 0)
+		return -1;
 	tmp.cidr = pick;
 	tmp.pool = p;
 	tmp.created = ipam_now(m);
@@ -414,6 +415,7 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 		if (ipam_id_reserve(m, e) != 0 || ipam_alloc_store_row(m, who, &tmp, e) != 0 ||
 		    ipam_tx_commit(m, e) != 0) {
 			ipam_tx_abort(m);
+			*refused = true;
 			return -1;
 		}
 		ipam_id_reserved(m);
@@ -422,6 +424,30 @@ ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
 	out->alloc = ipam_alloc_attach(m, p, tmp.id, &pick, IPAM_ALLOC_ALLOCATION,
 	    req->description, req->locale, req->token, &req->tags, tmp.created);
 	return 0;
+}
+
+/*
+ * The store refused what memory thought free (overlap, token-conflict: another instance got
+ * there first and memory has not followed yet): memory follows the store's change feed and
+ * the request is tried once more; a second refusal is the answer (409).
+ */
+int
+ipam_allocate(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p,
+    const struct ipam_alloc_req *req, struct ipam_alloc_result *out, struct err *e)
+{
+	bool refused = false;
+	struct err fe;
+
+	if (ipam_allocate_once(m, who, p, req, out, &refused, e) == 0)
+		return 0;
+	if (!refused || e->code == NULL || (strcmp(e->code, "overlap") != 0 &&
+	    strcmp(e->code, "token-conflict") != 0) || !store_has_feed(m->st))
+		return -1;
+	err_clear(&fe);
+	if (ipam_follow(m, false, &fe) != 0 || m->need_reload)
+		return -1;
+	refused = false;
+	return ipam_allocate_once(m, who, p, req, out, &refused, e);
 }
 
 int

@@ -99,8 +99,7 @@ ipam_pool_attach(struct ipam *m, const struct store_pool *r, struct ipam_scope *
 	scope->npools++;
 	if (parent != NULL)
 		parent->nchildren++;
-	if (p->id >= m->next_id[IPAM_ID_POOL])
-		m->next_id[IPAM_ID_POOL] = p->id + 1;
+	ipam_id_seen(m, IPAM_ID_POOL, p->id);
 	return p;
 }
 
@@ -202,10 +201,13 @@ ipam_pool_create(struct ipam *m, const struct ipam_actor *who,
 	char after[512], jn[160];
 	int family = 0;
 
-	if (ipam_pool_check(m, sp, &scope, &parent, &family, e) != 0)
+	uint64_t id;
+
+	if (ipam_pool_check(m, sp, &scope, &parent, &family, e) != 0 ||
+	    ipam_id_next(m, IPAM_ID_POOL, &id, e) != 0)
 		return -1;
 	memset(&row, 0, sizeof(row));
-	row.id = m->next_id[IPAM_ID_POOL];
+	row.id = id;
 	row.name = sp->name;
 	row.scope_id = scope->id;
 	row.parent_id = parent ? parent->id : 0;
@@ -328,8 +330,7 @@ ipam_prov_attach(struct ipam *m, struct ipam_pool *p, uint64_t id, const struct 
 	}
 	ptree_insert(p->free, c, NULL);
 	p->provisioned = cidr_u128_add(p->provisioned, cidr_count(c));
-	if (id >= m->next_id[IPAM_ID_PROV])
-		m->next_id[IPAM_ID_PROV] = id + 1;
+	ipam_id_seen(m, IPAM_ID_PROV, id);
 	return v;
 }
 
@@ -411,17 +412,21 @@ ipam_provision(struct ipam *m, const struct ipam_actor *who, struct ipam_pool *p
 	struct cidr pick;
 	char after[256], b[CIDR_STRLEN];
 
-	if (ipam_provision_pick(p, c, netmask, &pick, e) != 0)
+	uint64_t prov_id, alloc_id = 0;
+
+	if (ipam_provision_pick(p, c, netmask, &pick, e) != 0 ||
+	    ipam_id_next(m, IPAM_ID_PROV, &prov_id, e) != 0 ||
+	    (p->parent != NULL && ipam_id_next(m, IPAM_ID_ALLOC, &alloc_id, e) != 0))
 		return -1;
 	memset(&row, 0, sizeof(row));
-	row.id = m->next_id[IPAM_ID_PROV];
+	row.id = prov_id;
 	row.pool_id = p->id;
 	row.cidr = pick;
 	row.created = ipam_now(m);
 	memset(&tmp, 0, sizeof(tmp));
 	memset(&tx, 0, sizeof(tx));
 	if (p->parent != NULL) {        /* the kind=pool allocation in the parent */
-		tmp.id = m->next_id[IPAM_ID_ALLOC];
+		tmp.id = alloc_id;
 		tmp.cidr = pick;
 		tmp.pool = p->parent;
 		tmp.created = row.created;

@@ -72,6 +72,14 @@ struct ipam {
 	size_t nallocs;
 	int txdepth;                /* store depth when the current mutation began */
 	uint64_t alloc_reserved;    /* allocation ids below this are reserved in the store */
+	/* Several instances (store.h "Several instances"): ids come from blocks the store hands
+	 * out (id_blocks 1; 0: not known yet; -1: the store has none, ids are max + 1 from
+	 * memory); feed_seq is the change sequence memory is exact up to; need_reload: a reload
+	 * failed or a change could not be applied, memory must be rebuilt when it can be. */
+	int id_blocks;
+	uint64_t blk_next[IPAM_NIDS], blk_end[IPAM_NIDS];
+	uint64_t feed_seq;
+	bool need_reload;
 };
 
 #define IPAM_ID_RESERVE 4096        /* allocation ids reserved per store write */
@@ -80,6 +88,10 @@ struct ipam {
  * extends the store's reservation when needed. ipam_id_reserved records it after COMMIT. */
 int ipam_id_reserve(struct ipam *m, struct err *e);
 void ipam_id_reserved(struct ipam *m);
+/* The id the next object of kind k (IPAM_ID_*) gets: from the store's block when it hands
+ * out blocks, else max + 1. Only ipam_id_seen (attach) consumes it. */
+int ipam_id_next(struct ipam *m, int k, uint64_t *id, struct err *e);
+void ipam_id_seen(struct ipam *m, int k, uint64_t id);
 
 /* Memory helpers: out of memory is fatal. NULL in, NULL out for xstrdup. */
 void *ipam_xcalloc(size_t n, size_t size);

@@ -58,8 +58,7 @@ ipam_resource_attach(struct ipam *m, const struct store_resource *r, struct ipam
 	res->created = r->created;
 	ipam_vec_push(&m->resources, res);
 	s->nresources++;
-	if (r->id >= m->next_id[IPAM_ID_RESOURCE])
-		m->next_id[IPAM_ID_RESOURCE] = r->id + 1;
+	ipam_id_seen(m, IPAM_ID_RESOURCE, r->id);
 	return res;
 }
 
@@ -92,7 +91,8 @@ ipam_resource_import(struct ipam *m, const struct ipam_actor *who, const char *s
 	if (name == NULL || name[0] == '\0')
 		return err_set(e, "invalid-argument", "resource name is missing");
 	memset(&row, 0, sizeof(row));
-	row.id = m->next_id[IPAM_ID_RESOURCE];
+	if (ipam_id_next(m, IPAM_ID_RESOURCE, &row.id, e) != 0)
+		return -1;
 	row.scope_id = s->id;
 	row.cidr = *c;
 	row.name = name;

@@ -44,7 +44,7 @@ struct lbw {
 
 struct lbm_router {
 	struct cidr addr;
-	bool up;
+	unsigned sessions;              /* its open BMP sessions: a reconnect may overlap the old one */
 };
 
 struct lbm_waiter {
@@ -118,7 +118,7 @@ lbm_up_mask(const struct lifecycle_bmp *m)
 	uint64_t up = 0;
 
 	for (size_t i = 0; i < m->nrouters; i++)
-		if (m->routers[i].up)
+		if (m->routers[i].sessions > 0)
 			up |= 1ull << i;
 	return up;
 }
@@ -135,7 +135,7 @@ lbm_router(struct lifecycle_bmp *m, const struct cidr *addr)
 		return -1;
 	}
 	m->routers[m->nrouters].addr = *addr;
-	m->routers[m->nrouters].up = false;
+	m->routers[m->nrouters].sessions = 0;
 	return (int)m->nrouters++;
 }
 
@@ -674,8 +674,14 @@ lbm_on_bmp(void *arg, const struct bmp_event *ev)
 	switch (ev->type) {
 	case BMP_EV_SESSION_UP:
 	case BMP_EV_SESSION_DOWN:
-		if ((r = lbm_router(m, ev->router)) >= 0)
-			m->routers[r].up = ev->type == BMP_EV_SESSION_UP;
+		/* counted, not set: the new session of a reconnecting router may come up before
+		 * the old one's close is seen, and that close must not mark the router down */
+		if ((r = lbm_router(m, ev->router)) >= 0) {
+			if (ev->type == BMP_EV_SESSION_UP)
+				m->routers[r].sessions++;
+			else if (m->routers[r].sessions > 0)
+				m->routers[r].sessions--;
+		}
 		m->all_dirty = true;
 		lbm_schedule(m);
 		break;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "asn.h"
 #include "authctx.h"
 #include "bird.h"
 #include "conf.h"
@@ -133,9 +134,11 @@ lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p)
 
 	for (size_t i = 0; i < p->n_allow; i++)
 		json_array_append_new(allow, json_integer(p->allow_origin[i]));
-	return json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:O, s:o, s:I, s:I, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:I, s:o, s:s, s:o, s:o, s:O, s:o, s:I, s:I, s:I, s:o, s:o}",
 	    "cidr", cidr_format(&p->cidr, buf, sizeof(buf)), "pool", p->pool,
-	    "origin_asn", (json_int_t)p->origin_asn, "state", lifecycle_state_name(p->state),
+	    "origin_asn", (json_int_t)p->origin_asn,
+	    "associated_asn", p->associated_asn ? json_integer(p->associated_asn) : json_null(),
+	    "state", lifecycle_state_name(p->state),
 	    "failure_reason", lc_str_or_null(p->failure_reason),
 	    "message", lc_str_or_null(p->message), "evidence", p->evidence,
 	    "allow_origin", allow, "last_change", (json_int_t)p->last_change,
@@ -193,6 +196,7 @@ lc_row_fill(struct lifecycle_prefix *p, json_t *j, enum lifecycle_state st)
 	snprintf(p->pool, sizeof(p->pool), "%s", json_string_value(json_object_get(j, "pool")) ?
 	    json_string_value(json_object_get(j, "pool")) : "");
 	p->origin_asn = (uint32_t)json_integer_value(json_object_get(j, "origin_asn"));
+	p->associated_asn = (uint32_t)json_integer_value(json_object_get(j, "associated_asn"));
 	if ((v = json_object_get(j, "failure_reason")) && json_is_string(v))
 		snprintf(p->failure_reason, sizeof(p->failure_reason), "%s", json_string_value(v));
 	if ((v = json_object_get(j, "message")) && json_is_string(v))
@@ -551,6 +555,7 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 		p = lc_add(c, cidr);
 	snprintf(p->pool, sizeof(p->pool), "%s", pool->name);
 	p->origin_asn = asn;
+	p->associated_asn = 0;
 	p->failure_reason[0] = p->message[0] = '\0';
 	lc_set_str(&p->auth_message, auth_message);
 	lc_set_str(&p->auth_signature, auth_signature);
@@ -573,6 +578,10 @@ lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 		lc_fail(c, p, "origin-asn-missing", "the pool has no origin_asn and [bgp] "
 		    "origin_asn is unset", NULL, NULL);
 		return err_set(e, "origin-asn-missing", "%s", p->message);
+	}
+	if (lifecycle_ctl_origin_ok(c, asn, e) < 0) {
+		lc_fail(c, p, "asn-not-provisioned", e->msg, NULL, NULL);
+		return err_set(e, "asn-not-provisioned", "%s", p->message);
 	}
 	lc_verify(c, p);
 	if (p->state == LIFECYCLE_FAILED_PROVISION)     /* refused before any fetch */
@@ -604,6 +613,118 @@ lifecycle_ctl_deprovision(struct lifecycle_ctl *c, const struct ipam_actor *who,
 	if (lc_transition(c, p, LIFECYCLE_EV_DEPROVISION, who, NULL, NULL, e) < 0)
 		return -1;
 	return lc_transition(c, p, LIFECYCLE_EV_DEPROVISIONED, who, NULL, NULL, e);
+}
+
+int
+lifecycle_ctl_origin_ok(const struct lifecycle_ctl *c, uint32_t asn, struct err *e)
+{
+	if (c->conf->auth_allow_unproven_asn || asn_is_provisioned(c->asns, asn))
+		return 0;
+	return err_set(e, "asn-not-provisioned", "AS%u is not a provisioned ASN: prove it first "
+	    "(prefixctl asn provision AS%u)", (unsigned)asn, (unsigned)asn);
+}
+
+int
+lifecycle_ctl_asn_in_use(void *arg, uint32_t asn, char *why, size_t len)
+{
+	struct lifecycle_ctl *c = arg;
+	char buf[CIDR_STRLEN];
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct lifecycle_prefix *p = c->v[i];
+
+		if (p->origin_asn != asn || (p->state != LIFECYCLE_ADVERTISED &&
+		    p->state != LIFECYCLE_PENDING_ADVERTISE && p->state != LIFECYCLE_PENDING_WITHDRAW))
+			continue;
+		snprintf(why, len, "%s is %s from AS%u", cidr_format(&p->cidr, buf, sizeof(buf)),
+		    lifecycle_state_name(p->state), (unsigned)asn);
+		return 1;
+	}
+	return 0;
+}
+
+uint32_t
+lifecycle_ctl_route_origin(const struct lifecycle_ctl *c, const struct lifecycle_prefix *p)
+{
+	return p->associated_asn != 0 && p->associated_asn != c->conf->bgp_origin_asn ?
+	    p->associated_asn : 0;
+}
+
+/* The RPKI verdict for (p, asn) as an associate refusal; 0 when valid. */
+static int
+lc_assoc_rpki(struct lifecycle_ctl *c, struct lifecycle_prefix *p, uint32_t asn,
+    json_t **note, struct err *e)
+{
+	struct rov_result res;
+
+	if (c->rtr == NULL || !rtr_is_fresh(c->rtr))
+		return err_set(e, "rpki-stale", "no fresh RPKI data: the origin AS%u cannot be "
+		    "validated now", (unsigned)asn);
+	if (rpki_validate(c->rtr, &p->cidr, asn, &res, e) < 0)
+		return -1;
+	*note = rov_result_to_json(&p->cidr, asn, &res);
+	if (res.state == ROV_VALID)
+		return 0;
+	json_decref(*note);
+	*note = NULL;
+	return err_set(e, res.state == ROV_INVALID ? "rpki-invalid" : "rpki-not-found",
+	    "origin validation of AS%u is %s", (unsigned)asn, rov_state_name(res.state));
+}
+
+int
+lifecycle_ctl_associate(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    const struct cidr *cidr, uint32_t asn, struct err *e)
+{
+	struct lifecycle_prefix *p = lifecycle_ctl_find(c, cidr);
+	struct ipam_pool *pool = p ? ipam_pool_find(c->ipam, p->pool) : NULL;
+	uint32_t origin, before, before_assoc;
+	json_t *note = NULL, *evj;
+	char buf[CIDR_STRLEN], b[96], a[96];
+	int rc = 0;
+
+	cidr_format(cidr, buf, sizeof(buf));
+	if (p == NULL || p->state == LIFECYCLE_FAILED_PROVISION ||
+	    p->state == LIFECYCLE_DEPROVISIONED)
+		return err_set(e, "not-found", "%s is not a provisioned public prefix", buf);
+	if (p->state != LIFECYCLE_PROVISIONED || p->busy)
+		return err_set(e, p->state == LIFECYCLE_PENDING_PROVISION ? "not-provisioned" :
+		    "in-use", "%s is %s: its origin changes only while provisioned (withdraw "
+		    "first)", buf, lifecycle_state_name(p->state));
+	origin = asn ? asn : pool && pool->origin_asn ? pool->origin_asn : c->conf->bgp_origin_asn;
+	if (lifecycle_ctl_origin_ok(c, origin, e) < 0 || lc_assoc_rpki(c, p, origin, &note, e) < 0)
+		return -1;
+	before = p->origin_asn;
+	before_assoc = p->associated_asn;
+	snprintf(b, sizeof(b), "{\"origin_asn\":%u}", (unsigned)before);
+	snprintf(a, sizeof(a), "{\"origin_asn\":%u,\"associated\":%s}", (unsigned)origin,
+	    asn ? "true" : "false");
+	p->origin_asn = origin;
+	p->associated_asn = asn;
+	json_object_set_new(p->evidence, "rpki", note);
+	if (c->store != NULL) {
+		struct store_event ev = { .time = lc_now(), .actor = who->actor, .role = who->role,
+			.request_id = who->request_id, .action = asn ? "associate" : "disassociate",
+			.object_kind = "prefix", .has_cidr = true, .cidr = p->cidr, .before = b,
+			.after = a };
+		char *evs = (evj = json_object_get(p->evidence, "rpki")) ?
+		    json_dumps(evj, JSON_COMPACT) : NULL;
+
+		ev.evidence = evs;
+		if ((rc = store_begin(c->store, e)) == 0 && (rc = lc_save(c, p, e)) == 0 &&
+		    (rc = store_event_append(c->store, &ev, e)) == 0)
+			rc = store_commit(c->store, e);
+		else if (store_in_txn(c->store))
+			store_rollback(c->store, NULL);
+		free(evs);
+	}
+	if (rc < 0) {
+		p->origin_asn = before;
+		p->associated_asn = before_assoc;
+		return -1;
+	}
+	log_info("prefix %s: announced from AS%u%s", buf, (unsigned)origin,
+	    asn ? " (associated)" : " (the pool's origin)");
+	return 0;
 }
 
 /* ---- re-validation ------------------------------------------------------------------- */
@@ -758,6 +879,7 @@ lifecycle_ctl_new(const struct lifecycle_deps *deps)
 	c->obs = deps->obs;
 	c->rtr = deps->rtr;
 	c->auth = deps->auth;
+	c->asns = deps->asns;
 	c->vis = deps->visibility;
 	c->lease = deps->lease;
 	if (c->rtr != NULL && rtr_subscribe(c->rtr, lc_rtr_change, c, &e) < 0)
@@ -943,6 +1065,7 @@ lc_desired_set(struct lifecycle_ctl *c, struct bird_routeset *out, struct err *e
 		memcpy(r.addr, bytes, sizeof(bytes));
 		r.plen = p->cidr.len;
 		r.drain = drain;
+		r.origin = lifecycle_ctl_route_origin(c, p);
 		if (bird_routeset_add_route(out, &r) < 0)
 			return err_set(e, "out-of-memory", "desired routes");
 	}

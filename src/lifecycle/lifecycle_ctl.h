@@ -65,6 +65,7 @@ struct authctx;
 struct bird;
 struct bird_routeset;
 struct lifecycle_ctl;
+struct asn_reg;
 struct site_lease;
 
 #define LIFECYCLE_CTL_MAX_BATCH 100000   /* prefixes in one advertise / withdraw request */
@@ -74,7 +75,9 @@ struct site_lease;
 struct lifecycle_prefix {
 	struct cidr cidr;
 	char pool[IPAM_NAME_MAX + 1];
-	uint32_t origin_asn;
+	uint32_t origin_asn;            /* the origin it is announced with (and validated for) */
+	uint32_t associated_asn;        /* 0, or the proven ASN `prefix associate` chose instead
+	                                 * of the pool's origin (then origin_asn equals it) */
 	enum lifecycle_state state;
 	char failure_reason[48];        /* "" unless failed-provision */
 	char message[ERR_MSG_MAX];      /* failure message, or why it waits */
@@ -126,6 +129,8 @@ struct lifecycle_deps {
 	struct rtr *rtr;
 	struct authctx *auth;
 	struct lifecycle_visibility visibility;
+	struct asn_reg *asns;           /* proven ASNs; an origin must be one unless [auth]
+	                                 * allow_unproven_asn (issue 21) */
 	/* Issue 17: this instance's writer lease (site_lease.h), NULL on SQLite (one instance,
 	 * its site's writer). With a lease, every BIRD transaction needs site_lease_may_write
 	 * (else "site-standby"), every (prefix, own site) result is recorded in the store
@@ -192,7 +197,8 @@ json_t *lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p);
  * Provisioning of CIDR into public pool POOL (run inside the caller's transaction). Returns 0
  * with *out in pending-provision (verification started), or -1 with e: overlap / exists /
  * invalid-state / store-failed (nothing recorded), or a failure found at once —
- * prefix-too-specific, auth-malformed (no context), origin-asn-missing — recorded as
+ * prefix-too-specific, auth-malformed (no context), origin-asn-missing, asn-not-provisioned
+ * (the origin is not a proven ASN, issue 21) — recorded as
  * failed-provision (*out is set then too). Later failures arrive asynchronously.
  */
 int lifecycle_ctl_provision(struct lifecycle_ctl *c, const struct ipam_actor *who,
@@ -247,6 +253,29 @@ void lifecycle_ctl_advertise(struct lifecycle_ctl *c, const struct lifecycle_ctl
 void lifecycle_ctl_withdraw(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r,
     lifecycle_ctl_done_fn done, void *arg);
 
+/*
+ * `prefix associate` (issue 21): announce the provisioned prefix cidr from the provisioned ASN
+ * asn instead of its pool's origin; asn 0 goes back to the pool's origin (disassociate). The
+ * prefix must be provisioned (advertised or pending: "in-use", withdraw first; else
+ * "not-provisioned"); asn must be provisioned ("asn-not-provisioned"), and with RTR data fresh
+ * the prefix must be RPKI-valid for it ("rpki-invalid", "rpki-not-found"; "rpki-stale" while
+ * the data is not fresh). Writes the row and an "associate" event. 0 or -1 with e.
+ */
+int lifecycle_ctl_associate(struct lifecycle_ctl *c, const struct ipam_actor *who,
+    const struct cidr *cidr, uint32_t asn, struct err *e);
+
+/* The origin BIRD must prepend for p: its associated ASN when that is not [bgp] origin_asn,
+ * else 0 (the router's own AS originates it). */
+uint32_t lifecycle_ctl_route_origin(const struct lifecycle_ctl *c,
+    const struct lifecycle_prefix *p);
+
+/* asn_in_use_fn (arg: the controller): 1 with why when a prefix is advertised (or on its way
+ * up or down) from asn. */
+int lifecycle_ctl_asn_in_use(void *arg, uint32_t asn, char *why, size_t len);
+
+/* 0 when asn may originate public prefixes (proven, or [auth] allow_unproven_asn), else -1
+ * with e "asn-not-provisioned" naming it. */
+int lifecycle_ctl_origin_ok(const struct lifecycle_ctl *c, uint32_t asn, struct err *e);
 /* The site this controller writes: the lease's, else [site] name. */
 const char *lifecycle_ctl_site(const struct lifecycle_ctl *c);
 /* One follow pass now (the 1 s timer runs it too): rows of the own site whose desire is not

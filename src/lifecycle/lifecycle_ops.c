@@ -287,6 +287,7 @@ lc_dry_run(struct lc_op *op)
 		if (!it->go || bird_route_parse(cidr_format(&it->cidr, buf, sizeof(buf)), &r,
 		    &e) < 0)
 			continue;
+		r.origin = lifecycle_ctl_route_origin(c, it->p);
 		if (!op->withdraw)
 			bird_routeset_add_route(&want, &r);     /* merged by the normalise below */
 		else if ((at = bird_routeset_find(&want, &r)) >= 0 && op->drain > 0)
@@ -518,6 +519,8 @@ lc_adv_check(struct lc_item *it, const struct advertise_origin *others, size_t n
 	if (!with_rate)
 		f.min_change_interval = 0;
 	if (advertise_check(&f, &e) < 0)
+		lc_item_fail(it, e.code, e.msg, false);
+	else if (lifecycle_ctl_origin_ok(it->c, it->p->origin_asn, &e) < 0)
 		lc_item_fail(it, e.code, e.msg, false);
 }
 

@@ -22,6 +22,7 @@ struct lifecycle_ctl {
 	struct rtr *rtr;
 	struct bird *bird;
 	struct authctx *auth;
+	struct asn_reg *asns;           /* proven origins (issue 21); NULL: none proven */
 	struct lifecycle_prefix **v;
 	size_t n, cap;
 	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */

@@ -169,3 +169,52 @@ store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
 {
 	return st->ops->audit_verify(st, v, e);
 }
+
+int
+store_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
+    struct err *e)
+{
+	if (st->ops->id_block == NULL)
+		return 1;
+	return st->ops->id_block(st, t, first, n, e);
+}
+
+bool
+store_has_feed(const struct store *st)
+{
+	return st->ops->changes_after != NULL;
+}
+
+int
+store_feed_sync(struct store *st, uint64_t *seq, struct err *e)
+{
+	*seq = 0;
+	return st->ops->feed_sync != NULL ? st->ops->feed_sync(st, seq, e) : 0;
+}
+
+int
+store_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
+    uint64_t *last, struct err *e)
+{
+	*last = after;
+	return st->ops->changes_after != NULL ?
+	    st->ops->changes_after(st, after, cb, arg, last, e) : 0;
+}
+
+int
+store_listen_fd(struct store *st)
+{
+	return st->ops->listen_fd != NULL ? st->ops->listen_fd(st) : -1;
+}
+
+int
+store_notified(struct store *st)
+{
+	return st->ops->notified != NULL ? st->ops->notified(st) : 0;
+}
+
+bool
+store_online(struct store *st)
+{
+	return st->ops->online != NULL ? st->ops->online(st) : true;
+}

@@ -117,6 +117,9 @@ struct store_load_cb {
 	int (*provision)(void *arg, const struct store_provision *r, struct err *e);
 	int (*alloc)(void *arg, const struct store_alloc *r, struct err *e);
 	int (*resource)(void *arg, const struct store_resource *r, struct err *e);
+	/* Optional (may be NULL; backends with a change feed call it once, after the rows):
+	 * the change sequence number the rows are a snapshot of (see "Change feed"). */
+	int (*feed)(void *arg, uint64_t seq, struct err *e);
 };
 
 /* Called for each event of a query, oldest first. Return 0 to go on, -1 to stop. */
@@ -128,7 +131,23 @@ enum store_table {
 	STORE_PROVISION,
 	STORE_ALLOC,
 	STORE_RESOURCE,
+	STORE_DOC,                  /* change feed only: a document (kind, key) */
 };
+
+/*
+ * One entry of the change feed: a row of table `table` with `id` was written (put) or deleted.
+ * For a put of an allocation that is still stored, alloc is the row as it is now (NULL when it
+ * was deleted since: a later entry says so). Documents carry kind and key (id 0).
+ */
+struct store_change {
+	uint64_t seq;
+	enum store_table table;
+	bool put;                   /* false: removed */
+	uint64_t id;
+	const struct store_alloc *alloc;
+	const char *doc_kind, *doc_key;
+};
+typedef int (*store_change_cb)(void *arg, const struct store_change *c, struct err *e);
 
 struct store_ops {
 	const char *name;
@@ -161,6 +180,15 @@ struct store_ops {
 	int (*audit_verify)(struct store *st, struct audit_verifier *v, struct err *e);
 	int (*events_index)(struct store *st, struct err *e);
 	const struct store_site_ops *sites;     /* store_sites.h (issue 17) */
+	/* Optional (NULL: the backend has one writer and no feed; see "Several instances"). */
+	int (*id_block)(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
+	    struct err *e);
+	int (*feed_sync)(struct store *st, uint64_t *seq, struct err *e);
+	int (*changes_after)(struct store *st, uint64_t after, store_change_cb cb, void *arg,
+	    uint64_t *last, struct err *e);
+	int (*listen_fd)(struct store *st);
+	int (*notified)(struct store *st);
+	bool (*online)(struct store *st);
 };
 
 struct store {
@@ -251,5 +279,38 @@ int store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e
 
 /* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
 int store_check(struct store *st, struct err *e);
+
+/*
+ * Several instances on one store (PostgreSQL; SQLite has one writer and none of this: the
+ * calls below answer "no feed" there, see each).
+ *
+ * ids: store_id_block hands out a block of ids of table t that no other instance gets
+ * (first, n), from the database. Returns 1 when the backend has no id blocks (ipam then
+ * numbers from its memory, as for SQLite), 0 with the block, -1 on failure.
+ *
+ * Change feed: every committed put or remove of a row (and of a document) has a sequence
+ * number, in commit order, without gaps. store_feed_sync returns the newest number; inside a
+ * transaction it first takes the lock that serialises writers (so nothing newer can commit
+ * before this transaction does: memory brought up to *seq is exact for the whole batch).
+ * store_changes_after streams the entries after `after`, oldest first, leaving out those this
+ * store wrote itself (memory has them), and sets *last to the newest number read; -1 with e
+ * "feed-gap" when entries after `after` are no longer kept (reload instead). Without a feed
+ * store_feed_sync sets *seq = 0 and store_changes_after streams nothing.
+ *
+ * store_listen_fd is a descriptor that becomes readable when another instance commits (-1:
+ * none); store_notified consumes what arrived and returns how many notifications (-1 when the
+ * listening connection is lost; the next call reconnects, with backoff). store_online is false
+ * while the backend's connection is lost (writes then fail store-failed; reads come from
+ * memory).
+ */
+int store_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
+    struct err *e);
+int store_feed_sync(struct store *st, uint64_t *seq, struct err *e);
+int store_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
+    uint64_t *last, struct err *e);
+bool store_has_feed(const struct store *st);
+int store_listen_fd(struct store *st);
+int store_notified(struct store *st);
+bool store_online(struct store *st);
 
 #endif

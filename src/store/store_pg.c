@@ -23,12 +23,24 @@
  * violation "exists" (store_pg_fail); the API answers 409.
  *
  * Locking: every writing transaction first takes the audit head row's lock (FOR UPDATE,
- * store_pg_head_lock) and keeps it to COMMIT. That is what keeps one unbroken chain across
- * instances, and because it is always the first lock, two instances never wait on each
- * other's rows in opposite orders (an exclusion check that would wait for another
- * transaction's insert always finds it finished). It serialises writing transactions of all
- * instances, not only per pool; group commit (one transaction per loop iteration) is what
- * keeps that cheap. Reads take no lock.
+ * store_pg_head_lock) and keeps it to COMMIT; a daemon batch takes it at its very start
+ * (ipam_follow -> store_feed_sync), then brings memory up to the change feed, so that what
+ * the batch decides from memory (the free CIDR, the token, the id) is exact for the whole
+ * transaction. That one lock is what keeps one unbroken chain across instances and numbers
+ * the change feed without gaps, and because it is the only lock a writer waits for, two
+ * instances never wait on each other in opposite orders (no deadlock, and an exclusion check
+ * that would wait for another transaction's insert always finds it finished).
+ * It serialises writing transactions of all instances, NOT per pool. Why not per pool
+ * (pg_advisory_xact_lock(pool) and the head locked only at the very end): a batch holds
+ * several pools' locks in request order, so two instances deadlock (PostgreSQL breaks it only
+ * after deadlock_timeout, 1 s, which superuser alone can lower), and a batch would need the
+ * feed read again after every pool lock; the chain head at the end still serialises every
+ * COMMIT's fsync. Measured (tests/bench/bench_pg.sh, 16 clients, one pool, 2 shared CPUs):
+ * 1 instance ~1,400/s, 3 instances ~750/s with fsync; the cost is round trips per change
+ * (BEGIN, SAVEPOINT, INSERT, event, RELEASE, feed, COMMIT), not lock waiting. Several
+ * instances buy availability and one plan, not write throughput; group commit (one
+ * transaction per loop iteration per instance) is what keeps the lock cheap. Reads take no
+ * lock.
  *
  * Transactions nest as store.h says: BEGIN at depth 0, SAVEPOINT sN inside. PostgreSQL
  * answers a COMMIT of a transaction that already failed with "ROLLBACK" and no error; that
@@ -89,6 +101,13 @@ static const char *const store_pg_migrations[] = {
 	"  PRIMARY KEY(kind, key));"),
 	/* 2: sites (issue 17): per (prefix, site) desire and state, leases, the breaker */
 	store_pg_sites_migration,
+	/* 3: several instances — the change feed and id blocks (store_pg_feed.c) */
+	("ALTER TABLE audit_head ADD COLUMN seq bigint NOT NULL DEFAULT 0;"
+	"CREATE TABLE changes(seq bigint PRIMARY KEY, tbl integer NOT NULL, op integer NOT NULL,"
+	"  id bigint NOT NULL, kind text, key text);"
+	"CREATE SEQUENCE id_blocks_scopes; CREATE SEQUENCE id_blocks_pools;"
+	"CREATE SEQUENCE id_blocks_provisions; CREATE SEQUENCE id_blocks_allocations;"
+	"CREATE SEQUENCE id_blocks_resources;" STORE_PG_ID_SYNC),
 };
 #define STORE_PG_NMIGRATIONS \
 	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
@@ -125,10 +144,23 @@ static const char *const store_pg_sql[PG_NQUERIES] = {
 	" ON CONFLICT(kind, key) DO UPDATE SET doc = excluded.doc"),
 	"DELETE FROM docs WHERE kind = $1 AND key = $2",
 	"SELECT key, doc FROM docs WHERE kind = $1 ORDER BY key",
-	"SELECT id, hash FROM audit_head FOR UPDATE",
-	"SELECT id, hash FROM audit_head",
+	"SELECT id, hash, seq FROM audit_head FOR UPDATE",
+	"SELECT id, hash, seq FROM audit_head",
 	"UPDATE audit_head SET id = $1, hash = $2",
 	"SELECT " STORE_PG_EVENT_COLS " FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+	/* PG_FLUSH: the transaction's changes numbered after the head's seq, the moved head, and
+	 * the notification the other instances LISTEN for (sent at COMMIT) */
+	("WITH c AS (INSERT INTO changes(seq, tbl, op, id, kind, key)"
+	" SELECT $4::bigint + u.o, u.t, u.p, u.i, u.k, u.y FROM unnest($5::int[], $6::int[],"
+	" $7::bigint[], $8::text[], $9::text[]) WITH ORDINALITY AS u(t, p, i, k, y, o))"
+	" UPDATE audit_head SET id = $1::bigint, hash = $2::text, seq = $3::bigint"
+	" RETURNING pg_notify('prefixd', $3::bigint::text)"),
+	"SELECT nextval($1::regclass)",
+	/* PG_CHANGES_AFTER: with the allocation row as it is now for a put (tbl 3 = STORE_ALLOC) */
+	("SELECT c.seq, c.tbl, c.op, c.id, c.kind, c.key, a.id, a.pool_id, a.cidr, a.kind,"
+	" a.child_pool_id, a.description, a.tags, a.locale, a.token, a.created FROM changes c"
+	" LEFT JOIN allocations a ON c.tbl = 3 AND c.op = 1 AND a.id = c.id WHERE c.seq > $1"
+	" ORDER BY c.seq LIMIT $2"),
 };
 
 /* ---- parameters and results ---- */
@@ -350,6 +382,10 @@ store_pg_close(struct store *st)
 	if (st->depth > 0 && PQstatus(s->conn) == CONNECTION_OK)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	PQfinish(s->conn);
+	store_pg_listen_close(s);
+	store_pg_changes_clear(s);
+	free(s->chg);
+	free(s->dsn);
 	free(s->name);
 	audit_text_free(&s->canon);
 	free(s);
@@ -365,6 +401,7 @@ store_pg_begin(struct store *st, struct err *e)
 		return err_set(e, "store-failed", "store: transactions nested deeper than %d",
 		    STORE_PG_MAX_DEPTH);
 	s->saved[st->depth] = s->head;
+	store_pg_changes_mark(s, st->depth);
 	if (st->depth == 0) {
 		s->head.valid = false;
 		if (store_pg_exec(s, "BEGIN", e) == 0)
@@ -384,14 +421,18 @@ store_pg_begin(struct store *st, struct err *e)
 static int
 store_pg_commit_outer(struct store_pg *s, struct err *e)
 {
+	uint64_t first = 0, last = 0;
 	PGresult *r;
 
-	if (store_pg_head_flush(s, e) != 0) {
+	if (store_pg_changes_flush(s, &first, &last, e) != 0 ||
+	    store_pg_head_flush(s, e) != 0) {
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 		s->head.valid = false;
+		store_pg_changes_clear(s);
 		return -1;
 	}
 	s->head.valid = false;
+	store_pg_changes_clear(s);
 	r = PQexec(s->conn, "COMMIT");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return store_pg_fail(s, r, e, "commit");
@@ -401,6 +442,7 @@ store_pg_commit_outer(struct store_pg *s, struct err *e)
 		    "was rolled back", s->name);
 	}
 	PQclear(r);
+	store_pg_changes_done(s, first, last);
 	return 0;
 }
 
@@ -418,6 +460,7 @@ store_pg_commit(struct store *st, struct err *e)
 		    st->depth - 1, st->depth - 1);
 		PQclear(PQexec(s->conn, sql));
 		s->head = s->saved[st->depth - 1];
+		store_pg_changes_undo(s, st->depth - 1);
 		return -1;
 	}
 	return 0;
@@ -430,6 +473,7 @@ store_pg_rollback(struct store *st, struct err *e)
 	char sql[80];
 
 	s->head = s->saved[st->depth - 1];
+	store_pg_changes_undo(s, st->depth - 1);
 	if (st->depth == 1) {
 		s->head.valid = false;
 		if (PQstatus(s->conn) != CONNECTION_OK)
@@ -441,13 +485,29 @@ store_pg_rollback(struct store *st, struct err *e)
 	return store_pg_exec(s, sql, e);
 }
 
-/* Every write: the head lock first (see the file comment), then the statement. */
+/* Every write: the head lock first (see the file comment), then the statement, then its
+ * entry in the change feed (table t, row id; kind/key for documents; t < 0: none). A write
+ * outside a transaction gets one of its own (the feed numbers changes at COMMIT). */
 static int
-store_pg_write(struct store_pg *s, int q, const struct store_pg_args *a, struct err *e)
+store_pg_write(struct store_pg *s, int q, const struct store_pg_args *a, int t, bool put,
+    uint64_t id, const char *kind, const char *key, struct err *e)
 {
-	if (s->base.depth > 0 && store_pg_head_lock(s, e) != 0)
+	struct store *st = &s->base;
+
+	if (st->depth == 0) {
+		if (store_begin(st, e) != 0)
+			return -1;
+		if (store_pg_write(s, q, a, t, put, id, kind, key, e) != 0) {
+			store_rollback(st, NULL);
+			return -1;
+		}
+		return store_commit(st, e);
+	}
+	if (store_pg_head_lock(s, e) != 0 || store_pg_do(s, q, a, e) != 0)
 		return -1;
-	return store_pg_do(s, q, a, e);
+	if (t >= 0)
+		store_pg_change(s, (enum store_table)t, put, id, kind, key);
+	return 0;
 }
 
 /* ---- the address model's rows ---- */
@@ -460,7 +520,8 @@ store_pg_scope_put(struct store *st, const struct store_scope *r, struct err *e)
 	store_pg_arg_id(&a, r->id);
 	store_pg_arg_text(&a, r->name);
 	store_pg_arg_int(&a, r->kind);
-	return store_pg_write(store_pg(st), PG_SCOPE_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_SCOPE_PUT, &a, STORE_SCOPE, true, r->id, NULL,
+	    NULL, e);
 }
 
 static int
@@ -483,7 +544,8 @@ store_pg_pool_put(struct store *st, const struct store_pool *r, struct err *e)
 	store_pg_arg_int(&a, r->alarm_at);
 	store_pg_arg_int(&a, r->origin_asn);
 	store_pg_arg_int(&a, r->created);
-	return store_pg_write(store_pg(st), PG_POOL_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_POOL_PUT, &a, STORE_POOL, true, r->id, NULL,
+	    NULL, e);
 }
 
 static int
@@ -499,7 +561,16 @@ store_pg_provision_put(struct store *st, const struct store_provision *r, struct
 	store_pg_arg_cidr(&a, &r->cidr);
 	store_pg_arg_id(&a, r->alloc_id);
 	store_pg_arg_int(&a, r->created);
-	if (s->base.depth > 0 && store_pg_head_lock(s, e) != 0)
+	if (st->depth == 0) {
+		if (store_begin(st, e) != 0)
+			return -1;
+		if (store_pg_provision_put(st, r, e) != 0) {
+			store_rollback(st, NULL);
+			return -1;
+		}
+		return store_commit(st, e);
+	}
+	if (store_pg_head_lock(s, e) != 0)
 		return -1;
 	if ((res = store_pg_run(s, PG_PROV_PUT, &a, e)) == NULL)
 		return -1;
@@ -508,6 +579,7 @@ store_pg_provision_put(struct store *st, const struct store_provision *r, struct
 	if (n != 1)
 		return err_set(e, "store-failed", "store %s: provision %llu: pool %llu is not stored",
 		    s->name, (unsigned long long)r->id, (unsigned long long)r->pool_id);
+	store_pg_change(s, STORE_PROVISION, true, r->id, NULL, NULL);
 	return 0;
 }
 
@@ -526,7 +598,8 @@ store_pg_alloc_put(struct store *st, const struct store_alloc *r, struct err *e)
 	store_pg_arg_text(&a, r->locale);
 	store_pg_arg_text(&a, r->token);
 	store_pg_arg_int(&a, r->created);
-	return store_pg_write(store_pg(st), PG_ALLOC_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_ALLOC_PUT, &a, STORE_ALLOC, true, r->id, NULL,
+	    NULL, e);
 }
 
 static int
@@ -540,7 +613,8 @@ store_pg_resource_put(struct store *st, const struct store_resource *r, struct e
 	store_pg_arg_text(&a, r->name);
 	store_pg_arg_text(&a, r->tags);
 	store_pg_arg_int(&a, r->created);
-	return store_pg_write(store_pg(st), PG_RES_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_RES_PUT, &a, STORE_RESOURCE, true, r->id,
+	    NULL, NULL, e);
 }
 
 static int
@@ -549,7 +623,8 @@ store_pg_remove(struct store *st, enum store_table t, uint64_t id, struct err *e
 	struct store_pg_args a = { .n = 0 };
 
 	store_pg_arg_int(&a, (int64_t)id);
-	return store_pg_write(store_pg(st), PG_DEL_SCOPE + (int)t, &a, e);
+	return store_pg_write(store_pg(st), PG_DEL_SCOPE + (int)t, &a, (int)t, false, id, NULL,
+	    NULL, e);
 }
 
 static int
@@ -573,7 +648,7 @@ store_pg_counter_put(struct store *st, const char *name, int64_t value, struct e
 
 	store_pg_arg_text(&a, name);
 	store_pg_arg_int(&a, value);
-	return store_pg_write(store_pg(st), PG_COUNTER_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_COUNTER_PUT, &a, -1, true, 0, NULL, NULL, e);
 }
 
 static int
@@ -585,7 +660,7 @@ store_pg_doc_put(struct store *st, const char *kind, const char *key, const char
 	store_pg_arg_text(&a, kind);
 	store_pg_arg_text(&a, key);
 	store_pg_arg_text(&a, doc);
-	return store_pg_write(store_pg(st), PG_DOC_PUT, &a, e);
+	return store_pg_write(store_pg(st), PG_DOC_PUT, &a, STORE_DOC, true, 0, kind, key, e);
 }
 
 static int
@@ -595,7 +670,8 @@ store_pg_doc_remove(struct store *st, const char *kind, const char *key, struct 
 
 	store_pg_arg_text(&a, kind);
 	store_pg_arg_text(&a, key);
-	return store_pg_write(store_pg(st), PG_DOC_DEL, &a, e);
+	return store_pg_write(store_pg(st), PG_DOC_DEL, &a, STORE_DOC, false, 0, kind, key,
+	    e);
 }
 
 static int
@@ -695,19 +771,27 @@ store_pg_row_alloc(const PGresult *q, int i, const struct store_load_cb *cb, voi
 {
 	struct store_alloc r;
 
-	memset(&r, 0, sizeof(r));
-	r.id = (uint64_t)store_pg_int(q, i, 0);
-	r.pool_id = (uint64_t)store_pg_int(q, i, 1);
-	if (store_pg_cidr(q, i, 2, &r.cidr, e) != 0)
+	if (store_pg_alloc_cols(q, i, 0, &r, e) != 0)
 		return -1;
-	r.kind = (int)store_pg_int(q, i, 3);
-	r.child_pool_id = (uint64_t)store_pg_int(q, i, 4);
-	r.description = store_pg_text(q, i, 5);
-	r.tags = store_pg_text(q, i, 6);
-	r.locale = store_pg_text(q, i, 7);
-	r.token = store_pg_text(q, i, 8);
-	r.created = store_pg_int(q, i, 9);
 	return cb->alloc(arg, &r, e);
+}
+
+int
+store_pg_alloc_cols(const PGresult *q, int i, int c, struct store_alloc *r, struct err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = (uint64_t)store_pg_int(q, i, c);
+	r->pool_id = (uint64_t)store_pg_int(q, i, c + 1);
+	if (store_pg_cidr(q, i, c + 2, &r->cidr, e) != 0)
+		return -1;
+	r->kind = (int)store_pg_int(q, i, c + 3);
+	r->child_pool_id = (uint64_t)store_pg_int(q, i, c + 4);
+	r->description = store_pg_text(q, i, c + 5);
+	r->tags = store_pg_text(q, i, c + 6);
+	r->locale = store_pg_text(q, i, c + 7);
+	r->token = store_pg_text(q, i, c + 8);
+	r->created = store_pg_int(q, i, c + 9);
+	return 0;
 }
 
 static int
@@ -725,6 +809,24 @@ store_pg_row_resource(const PGresult *q, int i, const struct store_load_cb *cb, 
 	r.tags = store_pg_text(q, i, 4);
 	r.created = store_pg_int(q, i, 5);
 	return cb->resource(arg, &r, e);
+}
+
+/* The change sequence number of the load's snapshot (store_load_cb.feed). */
+static int
+store_pg_load_seq(struct store_pg *s, const struct store_load_cb *cb, void *arg,
+    struct err *e)
+{
+	PGresult *r;
+	uint64_t seq;
+
+	if (cb->feed == NULL)
+		return 0;
+	r = PQexec(s->conn, "SELECT seq FROM audit_head");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return store_pg_fail(s, r, e, "load");
+	seq = (uint64_t)store_pg_int(r, 0, 0);
+	PQclear(r);
+	return cb->feed(arg, seq, e);
 }
 
 /* Every row from one snapshot (REPEATABLE READ), so that other instances' commits during
@@ -748,7 +850,8 @@ store_pg_load(struct store *st, const struct store_load_cb *cb, void *arg, struc
 	    " locale, token, created FROM allocations ORDER BY id", store_pg_row_alloc, cb, arg,
 	    e) != 0 ||
 	    store_pg_each(s, "SELECT id, scope_id, cidr, name, tags, created FROM resources"
-	    " ORDER BY id", store_pg_row_resource, cb, arg, e) != 0 ? -1 : 0;
+	    " ORDER BY id", store_pg_row_resource, cb, arg, e) != 0 ||
+	    store_pg_load_seq(s, cb, arg, e) != 0 ? -1 : 0;
 	if (own)
 		PQclear(PQexec(s->conn, rc == 0 ? "COMMIT" : "ROLLBACK"));
 	return rc;
@@ -786,6 +889,12 @@ static const struct store_ops store_pg_ops = {
 	.audit_verify = store_pg_audit_verify,
 	.events_index = store_pg_events_index,
 	.sites = &store_pg_site_ops,
+	.id_block = store_pg_id_block,
+	.feed_sync = store_pg_feed_sync,
+	.changes_after = store_pg_changes_after,
+	.listen_fd = store_pg_listen_fd,
+	.notified = store_pg_notified,
+	.online = store_pg_online,
 };
 
 int
@@ -837,7 +946,7 @@ store_pg_migrate(struct store_pg *s, struct err *e)
 	for (int i = version; i < STORE_PG_NMIGRATIONS; i++) {
 		r = PQexec(s->conn, store_pg_migrations[i]);
 		snprintf(what, sizeof(what), "migration %d", i + 1);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
 			store_pg_fail(s, r, e, what);
 			e->code = "store-failed";       /* a refused migration is no user conflict */
 			goto out;
@@ -904,6 +1013,8 @@ store_pg_open(const char *dsn, struct store **out, struct err *e)
 		s->audit = STORE_PG_AUDIT_OFF;
 	else if (v != NULL && strcmp(v, "nochain") == 0)
 		s->audit = STORE_PG_AUDIT_NOCHAIN;
+	if ((s->dsn = strdup(dsn)) == NULL)
+		fatal("store: out of memory");
 	if (store_pg_connect(s, dsn, e) != 0 || store_pg_migrate(s, e) != 0 ||
 	    store_pg_prepare(s, e) != 0) {
 		if (s->name == NULL)

@@ -19,7 +19,7 @@
 /* Reads a head row "id, hash" into *id / hash. */
 static int
 store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
-    char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
+    char hash[AUDIT_HASH_HEXLEN + 1], uint64_t *seq, struct err *e)
 {
 	const char *h;
 
@@ -31,6 +31,8 @@ store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
 	}
 	*id = (uint64_t)store_pg_int(r, 0, 0);
 	memcpy(hash, h, AUDIT_HASH_HEXLEN + 1);
+	if (seq != NULL)
+		*seq = (uint64_t)store_pg_int(r, 0, 2);
 	PQclear(r);
 	return 0;
 }
@@ -43,7 +45,7 @@ store_pg_head_lock(struct store_pg *s, struct err *e)
 	if (s->head.valid)
 		return 0;
 	if ((r = store_pg_run(s, PG_HEAD_LOCK, NULL, e)) == NULL ||
-	    store_pg_head_row(s, r, &s->head.id, s->head.hash, e) != 0)
+	    store_pg_head_row(s, r, &s->head.id, s->head.hash, &s->head.seq, e) != 0)
 		return -1;
 	s->head.valid = true;
 	s->head.dirty = false;
@@ -79,7 +81,7 @@ store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN 
 	}
 	if ((r = store_pg_run(s, PG_HEAD_GET, NULL, e)) == NULL)
 		return -1;
-	return store_pg_head_row(s, r, id, hash, e);
+	return store_pg_head_row(s, r, id, hash, NULL, e);
 }
 
 /* Seals and inserts ev inside the open transaction. */

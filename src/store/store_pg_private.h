@@ -20,7 +20,7 @@ enum {
 	PG_DEL_SCOPE, PG_DEL_POOL, PG_DEL_PROV, PG_DEL_ALLOC, PG_DEL_RES,
 	PG_EVENT_PUT, PG_EVENT_QUERY, PG_COUNTER_GET, PG_COUNTER_PUT,
 	PG_DOC_PUT, PG_DOC_DEL, PG_DOC_LOAD, PG_HEAD_LOCK, PG_HEAD_GET, PG_HEAD_PUT,
-	PG_EVENTS_AFTER, PG_NQUERIES
+	PG_EVENTS_AFTER, PG_FLUSH, PG_ID_BLOCK, PG_CHANGES_AFTER, PG_NQUERIES
 };
 
 /* The columns store_pg_row_event reads, in its order. */
@@ -39,7 +39,19 @@ struct store_pg_head {
 	bool valid, dirty;
 	uint64_t id;
 	char hash[AUDIT_HASH_HEXLEN + 1];
+	uint64_t seq;               /* the change feed's newest sequence number */
 };
+
+/* A change of the open transaction, numbered when it commits (store_pg_feed.c). */
+struct store_pg_change {
+	int table;                  /* enum store_table */
+	bool put;
+	uint64_t id;
+	char *kind, *key;           /* documents */
+};
+
+/* Sequence numbers this store committed itself: the feed leaves them out (memory has them). */
+#define STORE_PG_OWN 64
 
 #define STORE_PG_MAX_DEPTH 32
 #define STORE_PG_MAX_ARGS 16
@@ -57,6 +69,15 @@ struct store_pg {
 	struct store_pg_head head;
 	struct store_pg_head saved[STORE_PG_MAX_DEPTH];
 	struct audit_text canon;    /* the canonical form being hashed, reused */
+	/* the change feed (store_pg_feed.c) */
+	struct store_pg_change *chg;
+	size_t nchg, chgcap;
+	size_t chg_saved[STORE_PG_MAX_DEPTH];
+	struct { uint64_t first, last; } own[STORE_PG_OWN];
+	unsigned nown;              /* ranges written, ring index nown % STORE_PG_OWN */
+	char *dsn;                  /* for the listening connection */
+	PGconn *listen;             /* LISTEN prefixd; NULL while lost */
+	double listen_retry_at, listen_backoff;
 };
 
 static inline struct store_pg *
@@ -99,6 +120,9 @@ int store_pg_ready(struct store_pg *s, struct err *e);
 int64_t store_pg_int(const PGresult *r, int row, int col);
 const char *store_pg_text(const PGresult *r, int row, int col);     /* NULL when NULL */
 int store_pg_cidr(const PGresult *r, int row, int col, struct cidr *c, struct err *e);
+/* An allocation row whose columns start at c (id, pool_id, cidr, kind, child_pool_id,
+ * description, tags, locale, token, created); text pointers stay valid with q. */
+int store_pg_alloc_cols(const PGresult *q, int i, int c, struct store_alloc *r, struct err *e);
 
 /* ---- sites (store_pg_sites.c; store_sites.h) ---- */
 
@@ -122,5 +146,42 @@ int store_pg_events_after(struct store *st, uint64_t after, unsigned limit,
     store_event_cb cb, void *arg, struct err *e);
 int store_pg_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
 int store_pg_events_index(struct store *st, struct err *e);
+
+/* ---- the change feed (store_pg_feed.c) ---- */
+
+/* The size of an id block (store_id_block); block k of a table holds ids (k-1)*B+1 .. k*B. */
+#define STORE_PG_ID_BLOCK 1024
+/* Moves each table's block sequence past every stored id (migration 2, --migrate-store). */
+#define STORE_PG_ID_SYNC_ONE(t, extra) \
+	"SELECT setval('id_blocks_" t "', greatest((SELECT last_value + 1 FROM id_blocks_" t \
+	"  WHERE is_called), (greatest(coalesce((SELECT max(id) FROM " t "), 0)" extra ") + 1023)" \
+	"  / 1024 + 1), false);"
+#define STORE_PG_ID_SYNC \
+	STORE_PG_ID_SYNC_ONE("scopes", "") STORE_PG_ID_SYNC_ONE("pools", "") \
+	STORE_PG_ID_SYNC_ONE("provisions", "") STORE_PG_ID_SYNC_ONE("resources", "") \
+	STORE_PG_ID_SYNC_ONE("allocations", ", coalesce((SELECT value FROM counters" \
+	"  WHERE name = 'allocation'), 0)")
+/* Records a change of the open transaction. */
+void store_pg_change(struct store_pg *s, enum store_table t, bool put, uint64_t id,
+    const char *kind, const char *key);
+/* Savepoints: how many changes to keep when level `depth` rolls back. */
+void store_pg_changes_mark(struct store_pg *s, int depth);
+void store_pg_changes_undo(struct store_pg *s, int depth);
+/* Before the outermost COMMIT: numbers the changes, writes them and the moved head, and
+ * notifies the other instances (delivered at COMMIT). On success store_pg_changes_done
+ * records the numbers as this store's own after the COMMIT. */
+int store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last,
+    struct err *e);
+void store_pg_changes_done(struct store_pg *s, uint64_t first, uint64_t last);
+void store_pg_changes_clear(struct store_pg *s);
+int store_pg_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
+    struct err *e);
+int store_pg_feed_sync(struct store *st, uint64_t *seq, struct err *e);
+int store_pg_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
+    uint64_t *last, struct err *e);
+int store_pg_listen_fd(struct store *st);
+int store_pg_notified(struct store *st);
+bool store_pg_online(struct store *st);
+void store_pg_listen_close(struct store_pg *s);
 
 #endif

@@ -288,7 +288,8 @@ def main():
                     f"[rpki]\ncache = {env['RTR_HOST']}:{env['RTR_PORT']}\n"
                     f"[bird]\nsocket = {env['EDGE_BIRD_SOCK']}\nconfig = {env['EDGE_BIRD_CONF']}\n"
                     f"include = {env['EDGE_BIRD_INCLUDE']}\n[bgp]\norigin_asn = 64500\n"
-                    f"[auth]\nowner_id = {OWNER}\nrdap_dir = {rdap}\n")
+                    f"[auth]\nowner_id = {OWNER}\nrdap_dir = {rdap}\n"
+                    "allow_unproven_asn = true\n")   # the origin's proof is not measured
         pd = subprocess.Popen(["ip", "netns", "exec", env["NS_EDGE"], prefixd, "-c", conf],
                               stdout=open(os.path.join(tmp, "prefixd.log"), "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 30

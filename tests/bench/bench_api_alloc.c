@@ -1,8 +1,10 @@
 /*
  * bench_api_alloc — durable allocations per second over the unix socket, with latency.
  *
- *   bench_api_alloc SOCKET POOL CLIENTS REQUESTS_PER_CLIENT [NETMASK]
+ *   bench_api_alloc SOCKET[,SOCKET...] POOL CLIENTS REQUESTS_PER_CLIENT [NETMASK]
  *
+ * With several sockets (several prefixd instances on one PostgreSQL store), client i talks to
+ * socket i mod n; the figures are over all clients together.
  * Each client is a thread with one keep-alive HTTP/1.1 connection that sends
  * POST /v1/pools/POOL/allocations {"netmask":N} and waits for the answer before the next
  * (a closed loop, like a runbook or a provisioning system). Every 201 answer is an allocation
@@ -113,7 +115,8 @@ main(int argc, char **argv)
 {
 	struct bench_client *cl;
 	double *all, t0, secs;
-	int clients, per, netmask, ok = 0, total;
+	int clients, per, netmask, ok = 0, total, nsock = 0;
+	const char *sock[16];
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: bench_api_alloc SOCKET POOL CLIENTS REQUESTS_PER_CLIENT [NETMASK]\n");
@@ -125,13 +128,18 @@ main(int argc, char **argv)
 	if (clients < 1 || per < 1)
 		return 2;
 	total = clients * per;
+	for (char *p = argv[1]; p != NULL && nsock < 16; p = strchr(p, ',')) {
+		if (*p == ',')
+			*p++ = '\0';
+		sock[nsock++] = p;
+	}
 	cl = calloc((size_t)clients, sizeof(*cl));
 	all = calloc((size_t)total, sizeof(*all));
 	if (cl == NULL || all == NULL)
 		return 1;
 	t0 = bench_now();
 	for (int i = 0; i < clients; i++) {
-		cl[i] = (struct bench_client){ .sock = argv[1], .pool = argv[2], .n = per,
+		cl[i] = (struct bench_client){ .sock = sock[i % nsock], .pool = argv[2], .n = per,
 		    .netmask = netmask, .lat = all + (size_t)i * (size_t)per };
 		pthread_create(&cl[i].th, NULL, bench_run, &cl[i]);
 	}

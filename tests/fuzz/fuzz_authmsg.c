@@ -1,7 +1,8 @@
 /*
  * fuzz_authmsg — libFuzzer target for authctx's message parser (authctx_check_message):
  * arbitrary bytes as the authorization message for 192.0.2.0/24 / 2001:db8::/32 with a fixed
- * configuration and clock. The first byte picks the prefix. Must never crash, and a message
+ * configuration and clock. The first byte picks the subject (bit 0: the family; bit 1: the
+ * ASN AS64500 instead, issue 21). Must never crash, and a message
  * accepted must be exactly 7 '|'-separated printable fields.
  */
 #include <stdint.h>
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		authctx_conf_init(&c);
 		strcpy(c.owner_id, "example-net");
 	}
-	prefix = data[0] & 1 ? "2001:db8::/32" : "192.0.2.0/24";
+	prefix = data[0] & 2 ? "AS64500" : data[0] & 1 ? "2001:db8::/32" : "192.0.2.0/24";
 	r = authctx_result_new();
 	/* 2026-11-21 00:00 UTC: a fixed clock keeps runs reproducible. */
 	if (authctx_check_message(&c, prefix, (const char *)data + 1, size - 1, 1795219200, r,

@@ -61,7 +61,7 @@ completes "db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2001:
 completes "/48" -s "$PD_SOCK" pool deprovision v6 2001:db8:100::
 completes "2001:db8:100::/48" -s "$PD_SOCK" pool deprovision v6 2
 # public prefixes: one without an authorization context stays as failed-provision (SPEC §3)
-pd_ctl pool create pub --scope public-default --origin-asn 65001 >/dev/null
+pd_ctl pool create pub --scope public-default >/dev/null
 pd_ctl pool provision pub 192.0.2.0/24 >/dev/null 2>&1 || true
 completes "192.0.2.0/24" -s "$PD_SOCK" prefix show 19
 completes "192.0.2.0/24" -s "$PD_SOCK" advertise 198.51.100.0/24 19

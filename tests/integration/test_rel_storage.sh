@@ -132,6 +132,7 @@ pd_config <<EOF
 [auth]
 owner_id = rel-owner
 rdap_dir = $PD_DIR/rdap
+allow_unproven_asn = true
 EOF
 pbody=$(pd_auth_proof rel-owner 192.0.2.0/24 192.0.2.0 192.0.2.255)
 LD_PRELOAD=$preload pd_start

@@ -57,6 +57,7 @@ tokens_file = $PD_DIR/tokens
 [auth]
 owner_id = $owner
 rdap_dir = $PD_DIR/rdap
+allow_unproven_asn = true
 [policy]
 provision_timeout = $1
 EOF

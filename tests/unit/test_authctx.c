@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -642,6 +643,256 @@ test_failed_check_names_the_field(void **state)
 	free(sig);
 }
 
+/* ---- ASN proofs (issue 21): each prefix failure above has an ASN twin ---- */
+
+#define ASN "AS64500"
+
+/* An RDAP autnum record for startAutnum..endAutnum with the certificate in its remarks. */
+static char *
+autnum_with(long first, long last, const char *certname)
+{
+	char *doc = malloc(70000), *pem = certname ? slurp(certname) : strdup("");
+
+	for (char *p = pem; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	snprintf(doc, 70000, "{\"objectClassName\":\"autnum\",\"handle\":\"AS%ld\","
+	    "\"startAutnum\":%ld,\"endAutnum\":%ld,\"remarks\":[{\"description\":[\"%s\"]}]}",
+	    first, first, last, pem);
+	free(pem);
+	return doc;
+}
+
+/* Verifies (subject, m, sig) against doc: passes when code is NULL, else fails with code.
+ * Frees sig and doc. */
+static void
+doc_expect(const char *subject, const char *m, char *sig, char *doc, const char *code)
+{
+	struct authctx_result *r = run(subject, m, sig, doc, now);
+
+	if (code == NULL) {
+		if (!r->ok)
+			fprintf(stderr, "unexpected %s: %s\n", r->err.code, r->err.msg);
+		assert_true(r->ok);
+		assert_int_equal(strlen(r->cert_sha256), 64);
+		assert_string_equal(r->rdap_doc, doc);
+	} else {
+		assert_false(r->ok);
+		if (r->err.code == NULL || strcmp(r->err.code, code) != 0)
+			fprintf(stderr, "got %s: %s\n", r->err.code, r->err.msg);
+		assert_string_equal(r->err.code, code);
+	}
+	authctx_result_free(r);
+	free(doc);
+	free(sig);
+}
+
+/* An ASN proof signed by key, checked against an autnum record of AS64500 carrying cert. */
+static void
+asn_expect(const char *subject, const char *m, const char *key, const char *cert,
+    const char *code)
+{
+	doc_expect(subject, m, sign_spec(key, m), autnum_with(64500, 64500, cert), code);
+}
+
+static void
+test_asn_good_proof_passes(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, ASN, date(30)), "good.key", "good.crt", NULL);
+}
+
+static void
+test_asn_wrong_owner_is_owner_mismatch(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", "someone-else", ASN, date(30)), "good.key",
+	    "good.crt", "auth-owner-mismatch");
+}
+
+static void
+test_asn_yesterdays_date_is_expired(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, ASN, date(-1)), "good.key", "good.crt",
+	    "auth-expired");
+}
+
+static void
+test_asn_pkcs1v15_signature_is_signature_invalid(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+
+	(void)state;
+	doc_expect(ASN, m, sign_with("good.key", "%s", "", m), autnum_with(64500, 64500,
+	    "good.crt"), "signature-invalid");
+}
+
+static void
+test_asn_other_asn_in_message_is_asn_mismatch(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, "AS64501", date(30)), "good.key", "good.crt",
+	    "auth-asn-mismatch");
+}
+
+static void
+test_asn_record_of_another_asn_is_rdap_unavailable(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, "AS64501", date(30));
+
+	(void)state;
+	doc_expect("AS64501", m, sign_spec("good.key", m), autnum_with(64500, 64500, "good.crt"),
+	    "rdap-unavailable");
+}
+
+static void
+test_asn_missing_record_is_rdap_unavailable(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+	char *sig = sign_spec("good.key", m);
+	struct authctx_conf c;
+	struct authctx_result *r = authctx_result_new();
+
+	(void)state;
+	conf(&c);
+	snprintf(c.rdap_dir, sizeof(c.rdap_dir), "%s", dir);
+	assert_int_equal(authctx_verify_blocking(&c, ASN, m, sig, now, r), -1);
+	assert_string_equal(r->err.code, "rdap-unavailable");
+	assert_non_null(strstr(r->err.msg, "AS64500.json"));
+	authctx_result_free(r);
+	free(sig);
+}
+
+/* The record as rdap_dir's AS64500.json: the blocking pipeline finds and verifies it. */
+static void
+test_asn_record_in_rdap_dir_passes(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+	char *sig = sign_spec("good.key", m), *doc = autnum_with(64500, 64500, "good.crt");
+	struct authctx_conf c;
+	struct authctx_result *r = authctx_result_new();
+	char path[256];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/AS64500.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(doc, f);
+	fclose(f);
+	conf(&c);
+	snprintf(c.rdap_dir, sizeof(c.rdap_dir), "%s", dir);
+	assert_int_equal(authctx_verify_blocking(&c, ASN, m, sig, now, r), 0);
+	assert_non_null(strstr(r->rdap_source, "AS64500.json"));
+	unlink(path);
+	authctx_result_free(r);
+	free(doc);
+	free(sig);
+}
+
+static void
+test_asn_1024_bit_key_is_cert_invalid(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, ASN, date(30)), "weak.key", "weak.crt",
+	    "cert-invalid");
+}
+
+static void
+test_asn_record_without_certificate_is_cert_not_found(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, ASN, date(30)), "good.key", NULL,
+	    "cert-not-found");
+}
+
+/* Hostile ASN fields: refused as malformed before any signature or record work. */
+static void
+test_asn_hostile_fields_are_malformed(void **state)
+{
+	static const char *const bad[] = { "AS0", "AS4294967296", "AS", "ASx", "AS-1", "-1",
+		"AS064500", "as64500", "AS 64500", "AS23456", "AS4294967295", "AS99999999999",
+		"64500" };
+	struct authctx_conf c;
+
+	(void)state;
+	conf(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct err e = { 0 };
+		const char *m = msg_for("prefixd", OWNER, bad[i], date(30));
+		int rc = authctx_check_message(&c, ASN, m, strlen(m), now, NULL, &e);
+
+		if (rc != -1 || e.code == NULL || strcmp(e.code, "auth-malformed") != 0)
+			fprintf(stderr, "field %s: rc %d code %s\n", bad[i], rc, e.code);
+		assert_int_equal(rc, -1);
+		assert_string_equal(e.code, "auth-malformed");
+	}
+}
+
+/* A subject that is not an AS number is refused with asn-invalid, never fetched. */
+static void
+test_asn_hostile_subjects_are_asn_invalid(void **state)
+{
+	static const char *const bad[] = { "AS0", "AS4294967296", "AS", "ASx", "AS-1",
+		"as-5" };
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct authctx_conf c;
+		struct authctx_result *r = authctx_result_new();
+
+		conf(&c);
+		snprintf(c.rdap_asn_url, sizeof(c.rdap_asn_url), "http://127.0.0.1:1/autnum/{asn}");
+		assert_int_equal(authctx_verify_blocking(&c, bad[i], m, "AAAA", now, r), -1);
+		if (r->err.code == NULL || strcmp(r->err.code, "asn-invalid") != 0)
+			fprintf(stderr, "subject %s: %s %s\n", bad[i], r->err.code, r->err.msg);
+		assert_string_equal(r->err.code, "asn-invalid");
+		assert_null(r->rdap_doc);
+		authctx_result_free(r);
+	}
+}
+
+/* An ASN message offered as the proof of a prefix: malformed, and says why. */
+static void
+test_asn_in_cidr_slot_of_prefix_proof_is_malformed(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+
+	(void)state;
+	doc_expect(V4, m, sign_spec("good.key", m), record_with("192.0.2.0", 24, "good.crt"),
+	    "auth-malformed");
+}
+
+static void
+test_cidr_in_asn_slot_of_asn_proof_is_malformed(void **state)
+{
+	(void)state;
+	asn_expect(ASN, msg_for("prefixd", OWNER, V4, date(30)), "good.key", "good.crt",
+	    "auth-malformed");
+}
+
+/* An ip network record is not the autnum record of the ASN. */
+static void
+test_asn_ip_network_record_is_rdap_unavailable(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, ASN, date(30));
+
+	(void)state;
+	doc_expect(ASN, m, sign_spec("good.key", m), record_with("192.0.2.0", 24, "good.crt"),
+	    "rdap-unavailable");
+}
+
+static void
+test_asn_block_record_covers_the_asn(void **state)
+{
+	const char *m = msg_for("prefixd", OWNER, "AS64510", date(30));
+
+	(void)state;
+	doc_expect("AS64510", m, sign_spec("good.key", m), autnum_with(64496, 64511, "good.crt"),
+	    NULL);
+}
+
 int
 main(void)
 {
@@ -682,6 +933,22 @@ main(void)
 		cmocka_unit_test(test_trailing_whitespace_in_signature_is_signature_invalid),
 		cmocka_unit_test(test_trailing_whitespace_in_message_is_malformed),
 		cmocka_unit_test(test_failed_check_names_the_field),
+		cmocka_unit_test(test_asn_good_proof_passes),
+		cmocka_unit_test(test_asn_wrong_owner_is_owner_mismatch),
+		cmocka_unit_test(test_asn_yesterdays_date_is_expired),
+		cmocka_unit_test(test_asn_pkcs1v15_signature_is_signature_invalid),
+		cmocka_unit_test(test_asn_other_asn_in_message_is_asn_mismatch),
+		cmocka_unit_test(test_asn_record_of_another_asn_is_rdap_unavailable),
+		cmocka_unit_test(test_asn_missing_record_is_rdap_unavailable),
+		cmocka_unit_test(test_asn_record_in_rdap_dir_passes),
+		cmocka_unit_test(test_asn_1024_bit_key_is_cert_invalid),
+		cmocka_unit_test(test_asn_record_without_certificate_is_cert_not_found),
+		cmocka_unit_test(test_asn_hostile_fields_are_malformed),
+		cmocka_unit_test(test_asn_hostile_subjects_are_asn_invalid),
+		cmocka_unit_test(test_asn_in_cidr_slot_of_prefix_proof_is_malformed),
+		cmocka_unit_test(test_cidr_in_asn_slot_of_asn_proof_is_malformed),
+		cmocka_unit_test(test_asn_ip_network_record_is_rdap_unavailable),
+		cmocka_unit_test(test_asn_block_record_covers_the_asn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

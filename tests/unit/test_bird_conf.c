@@ -70,6 +70,34 @@ test_conf_renders_routes_sorted_into_their_protocol(void **state)
 	bird_routeset_clear(&s);
 }
 
+/* Issue 21: a route announced from an associated ASN carries it as its AS path; an origin
+ * change is a change of the route (the diff and the equality see it). */
+static void
+test_conf_renders_associated_origin_as_path_prepend(void **state)
+{
+	struct bird_routeset s = { 0 }, t = { 0 };
+	struct bird_routediff d = { 0 };
+	(void)state;
+	assert_int_equal(bird_routeset_add(&s, "203.0.113.0/24", false, NULL), 0);
+	assert_int_equal(bird_routeset_add(&s, "198.51.100.0/24", true, NULL), 0);
+	assert_int_equal(bird_routeset_copy(&t, &s), 0);
+	s.v[0].origin = 64511;
+	s.v[1].origin = 64511;
+	char *out = render(&s);
+	assert_non_null(strstr(out, "\troute 203.0.113.0/24 blackhole { bgp_path.prepend(64511); };\n"));
+	assert_non_null(strstr(out, "\troute 198.51.100.0/24 blackhole { bgp_community.add((65535,0)); "
+	    "bgp_path.prepend(64511); };\n"));
+	free(out);
+	bird_routeset_normalize(&s);
+	bird_routeset_normalize(&t);
+	assert_false(bird_routeset_equal(&s, &t));
+	assert_int_equal(bird_routediff_compute(&s, &t, &d), 0);
+	assert_int_equal(d.change.n, 2);
+	bird_routediff_clear(&d);
+	bird_routeset_clear(&s);
+	bird_routeset_clear(&t);
+}
+
 static void
 test_conf_same_set_in_any_order_gives_same_bytes(void **state)
 {
@@ -210,6 +238,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conf_renders_empty_set_as_lab_file),
 		cmocka_unit_test(test_conf_renders_routes_sorted_into_their_protocol),
+		cmocka_unit_test(test_conf_renders_associated_origin_as_path_prepend),
 		cmocka_unit_test(test_conf_same_set_in_any_order_gives_same_bytes),
 		cmocka_unit_test(test_conf_refuses_prefix_with_host_bits),
 		cmocka_unit_test(test_conf_refuses_malformed_prefixes),

@@ -253,6 +253,26 @@ test_origin_asn_accepts_as_prefix(void **state)
 	refused("[bgp]\norigin_asn = 4294967296\n", "not an AS number");
 }
 
+/* [auth] allow_unproven_asn is off unless written true; rdap_asn_url needs {asn}. */
+static void
+test_auth_asn_keys(void **state)
+{
+	struct err e;
+	struct conf *c = load("[auth]\nrdap_asn_url = http://r/autnum/{asn}\n", &e);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->auth_allow_unproven_asn, 0);
+	assert_string_equal(c->auth_rdap_asn_url, "http://r/autnum/{asn}");
+	conf_free(c);
+	c = load("[auth]\nallow_unproven_asn = true\n", &e);
+	assert_non_null(c);
+	assert_int_equal(c->auth_allow_unproven_asn, 1);
+	conf_free(c);
+	refused("[auth]\nallow_unproven_asn = yes\n", "not true or false");
+	refused("[auth]\nrdap_asn_url = http://r/autnum/{cidr}\n", "has no {asn}");
+}
+
 static void
 test_stale_after_above_expire_is_refused(void **state)
 {
@@ -597,6 +617,7 @@ main(void)
 		cmocka_unit_test(test_log_level_and_format_are_checked),
 		cmocka_unit_test(test_on_invalid_accepts_alert_and_withdraw_only),
 		cmocka_unit_test(test_origin_asn_accepts_as_prefix),
+		cmocka_unit_test(test_auth_asn_keys),
 		cmocka_unit_test(test_stale_after_above_expire_is_refused),
 		cmocka_unit_test(test_listen_without_tokens_file_is_refused),
 		cmocka_unit_test(test_rdap_url_without_placeholder_is_refused),

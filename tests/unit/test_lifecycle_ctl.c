@@ -76,6 +76,7 @@ setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
 	f->d.loop = ev_loop_new(EVFLAG_AUTO);
 	f->d.conf = conf_default();
+	f->d.conf->auth_allow_unproven_asn = 1;        /* origin proofs: see test_asn_* */
 	open_all(f);
 	assert_int_equal(ipam_pool_create(f->d.ipam, &who, &s4, &f->pool4, &f->e), 0);
 	assert_int_equal(ipam_pool_create(f->d.ipam, &who, &s6, &f->pool6, &f->e), 0);
@@ -202,6 +203,23 @@ test_provision_without_context_fails_auth_malformed(void **state)
 	    &f->e), -1);
 	assert_string_equal(f->e.code, "auth-malformed");
 	assert_string_equal(p->failure_reason, "auth-malformed");
+}
+
+/* Issue 21: without the lab escape the pool's origin must be a proven ASN; nothing is
+ * verified then (the refusal comes before any fetch) and the prefix says why. */
+static void
+test_provision_from_unproven_origin_fails_asn_not_provisioned(void **state)
+{
+	struct fx *f = *state;
+	struct lifecycle_prefix *p = NULL;
+
+	f->d.conf->auth_allow_unproven_asn = 0;
+	assert_int_equal(provision(f, f->pool4, "203.0.113.0/24", &p), -1);
+	assert_string_equal(f->e.code, "asn-not-provisioned");
+	assert_non_null(strstr(f->e.msg, "AS64500"));
+	assert_string_equal(p->failure_reason, "asn-not-provisioned");
+	assert_int_equal(p->state, LIFECYCLE_FAILED_PROVISION);
+	assert_false(p->verifying);
 }
 
 static void
@@ -412,6 +430,7 @@ main(void)
 		T(test_provision_refuses_ipv4_longer_than_24),
 		T(test_provision_refuses_ipv6_longer_than_48),
 		T(test_provision_without_context_fails_auth_malformed),
+		T(test_provision_from_unproven_origin_fails_asn_not_provisioned),
 		T(test_provision_of_a_live_prefix_is_exists),
 		T(test_failed_prefix_can_be_provisioned_again),
 		T(test_provision_overlapping_public_prefix_is_overlap),

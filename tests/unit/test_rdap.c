@@ -42,6 +42,38 @@ test_expand_url_puts_addr_and_len_in_path(void **state)
 	assert_string_equal(out, "https://r/x?a=2001:db8::&c=2001:db8::/32");
 }
 
+/* An ASN subject expands {asn} to the bare number (RDAP's /autnum/64500); {cidr} stays. */
+static void
+test_expand_url_puts_bare_asn_in_path(void **state)
+{
+	char out[256];
+	struct err e = { 0 };
+
+	(void)state;
+	assert_int_equal(rdap_expand_url("http://127.0.0.1:1/autnum/{asn}", "AS64500", out,
+	    sizeof(out), NULL), 0);
+	assert_string_equal(out, "http://127.0.0.1:1/autnum/64500");
+	assert_int_equal(rdap_expand_url("http://r/autnum/{asn}", "AS0", out, sizeof(out), &e),
+	    -1);
+	assert_string_equal(e.code, "asn-invalid");
+}
+
+/* An autnum record covers the ASNs of its startAutnum..endAutnum, no others. */
+static void
+test_autnum_record_covers_its_range_only(void **state)
+{
+	const char *doc = "{\"objectClassName\":\"autnum\",\"startAutnum\":64496,"
+	    "\"endAutnum\":64511,\"remarks\":[]}";
+	struct rdap_pems p;
+	struct err e = { 0 };
+
+	(void)state;
+	assert_int_equal(rdap_record_certs(doc, strlen(doc), "AS64500", &p, &e), 0);
+	assert_int_equal(rdap_record_certs(doc, strlen(doc), "AS64512", &p, &e), -1);
+	assert_string_equal(e.code, "rdap-unavailable");
+	assert_int_equal(rdap_record_certs(doc, strlen(doc), "192.0.2.0/24", &p, &e), -1);
+}
+
 static void
 test_expand_url_refuses_other_schemes(void **state)
 {
@@ -305,6 +337,8 @@ main(void)
 		cmocka_unit_test(test_cidr0_with_bad_length_is_ignored),
 		cmocka_unit_test(test_malformed_json_is_refused),
 		cmocka_unit_test(test_read_dir_finds_file_named_for_prefix),
+		cmocka_unit_test(test_expand_url_puts_bare_asn_in_path),
+		cmocka_unit_test(test_autnum_record_covers_its_range_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,12 @@
 #   lc_auth_key CIDR               the private key lab/rdap/make-cert made for CIDR in this lab
 #   lc_sign MSG KEY                the signature, by exactly SPEC §4's openssl command
 #   lc_auth CIDR                   sets LC_AUTH_MSG (from `prefixctl auth message`) and
-#                                  LC_AUTH_SIG (signed with lc_auth_key CIDR)
+#                                  LC_AUTH_SIG (signed with lc_auth_key CIDR); CIDR may be an
+#                                  ASN "AS64500" (issue 21: lab/up made edge's AS a key too)
+#   lc_asn_state ASN               the ASN's state ("" when unknown)
+#   lc_prove_asn ASN               (runbooks and tests) proves ASN (AS64500) as an operator would
+#                                  unless it is provisioned already; returns 1 and says why when
+#                                  the proof is refused
 # The upstream's view (GoBGP's RIB holds every path it accepted, from both neighbours):
 #   lc_upstream_paths PREFIX       one line per path upstream holds: "NEIGHBOUR ORIGIN AS-PATH"
 #   lc_upstream_origins PREFIX     the distinct origin ASNs upstream holds for PREFIX, sorted
@@ -98,6 +103,7 @@ lc_auth_key() {
 	case $1 in
 	"${LAB_PREFIX4:-}") echo "$AUTH_KEY4" ;;
 	"${LAB_PREFIX6:-}") echo "$AUTH_KEY6" ;;
+	"AS${EDGE_AS:-}") echo "${AUTH_KEY_ASN:-$LAB_RUN/auth/$1/key.pem}" ;;
 	*) echo "$LAB_RUN/auth/${1/\//_}/key.pem" ;;
 	esac
 }
@@ -118,6 +124,21 @@ lc_auth() {
 	LC_AUTH_SIG=$(lc_sign "$LC_AUTH_MSG" "$key") || return 1
 }
 
+lc_asn_state() { lc_json asn show "$1" 2>/dev/null | jq -r '.state // empty' 2>/dev/null || true; }
+_lc_asn_is() { [ "$(lc_asn_state "$1")" = "$2" ]; }
+
+lc_prove_asn() {
+	local asn=$1 out
+	[ "$(lc_asn_state "$asn")" = provisioned ] && return 0
+	lc_auth "$asn" || return 1
+	out=$(lc_json asn provision "$asn" --auth-message "$LC_AUTH_MSG" \
+		--auth-signature "$LC_AUTH_SIG" 2>/dev/null) ||
+		{ echo "lc_prove_asn: $asn refused: $(jq -r '.error.code + ": " + .error.message' <<<"$out" 2>/dev/null)" >&2; return 1; }
+	poll_until 60 _lc_asn_is "$asn" provisioned && return 0
+	echo "lc_prove_asn: $asn not provisioned: $(lc_json asn show "$asn" 2>/dev/null | jq -c '{state, failure_reason, message}')" >&2
+	return 1
+}
+
 # lc_upstream_paths PREFIX: "NEIGHBOUR ORIGIN ASPATH" per path in upstream's RIB.
 lc_upstream_paths() {
 	local fam=ipv4
@@ -130,6 +151,8 @@ lc_upstream_paths() {
 lc_upstream_origins() { lc_upstream_paths "$1" | awk '{ print $2 }' | sort -u; }
 
 lc_config_text() {
+	local asn_url=${RDAP_ASN_URL:-}
+	[ -n "$asn_url" ] || asn_url="http://$SVC_ADDR4:$RDAP_PORT/autnum/{asn}"
 	cat <<EOF
 [rpki]
 cache = $RTR_HOST:$RTR_PORT
@@ -142,6 +165,7 @@ origin_asn = $EDGE_AS
 [auth]
 owner_id = $LC_OWNER_ID
 rdap_url = $RDAP_URL
+rdap_asn_url = $asn_url
 EOF
 	[ -z "${LC_EXTRA_CONF:-}" ] || printf '%s\n' "$LC_EXTRA_CONF"
 }
@@ -286,6 +310,7 @@ lc_edge_sees_origin() { lab_edge_route "$1" "$2"; }
 #   lc_test_start [ARGS]           pd_setup, lab_start, prefixd in edge's namespace with the lab
 #                                  config plus $LC_EXTRA_CONF, waits for fresh RPKI and BIRD up
 #   lc_ensure_pool CIDR            the public pool for CIDR's family (lc-v4 / lc-v6), origin 64500
+#                                  (proven first with lc_prove_asn, issue 21)
 #   lc_make_auth CIDR              a key, certificate and RDAP record for a prefix lab/up made none for
 #   lc_provision_ok CIDR           auth + provision into lc_ensure_pool's pool + wait provisioned
 #   lc_expect_refused CODE ARGS... prefixctl ARGS must exit 1 with error code CODE; sets LC_MSG
@@ -318,6 +343,7 @@ lc_ensure_pool() {
 	pool=$(lc_pool_for "$1")
 	[[ $1 == *:* ]] && fam=ipv6
 	lc_json pool show "$pool" >/dev/null 2>&1 && return 0
+	lc_prove_asn "AS$EDGE_AS" || fail "AS$EDGE_AS could not be proven"
 	lc_json pool create "$pool" --scope public-default --family "$fam" --origin-asn "$EDGE_AS" >/dev/null ||
 		fail "pool create $pool: $(lc_json pool create "$pool" --scope public-default --family "$fam" --origin-asn "$EDGE_AS" 2>&1)"
 }

@@ -4,6 +4,7 @@
 #   . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 #   pd_setup                       # temp dir in $PD_DIR, removed (and prefixd stopped) on exit
 #   pd_config <<EOF ... EOF        # optional: extra INI text appended to the generated config
+#   pd_tcp_listen NAME:ROLE:SECRET...  # optional: a TCP listener with bearer tokens; sets PD_URL
 #   pd_start                       # starts prefixd -c $PD_CONF, polls until the socket answers
 #   pd_curl GET /v1/status         # curl over the unix socket; prints the body, sets $PD_STATUS
 #   pd_dump > before.sql           # the store as text (sqlite3 .dump), for before/after diffs
@@ -205,4 +206,18 @@ pd_auth_proof() {
 	sig=$(printf %s "$msg" | openssl dgst -sha256 -sigopt rsa_padding_mode:pss \
 		-sigopt rsa_pss_saltlen:-1 -sign "$PD_DIR/key.pem" | openssl base64 -A | tr -- '+=/' '-_~')
 	jq -nc --arg c "$cidr" --arg m "$msg" --arg s "$sig" '{cidr: $c, auth_message: $m, auth_signature: $s}'
+}
+
+# pd_tcp_listen NAME:ROLE:SECRET...: a TCP listener on a free loopback port with these bearer
+# tokens (written to $PD_DIR/tokens); sets PD_URL. Call before pd_start.
+pd_tcp_listen() {
+	local port t
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	: > "$PD_DIR/tokens"
+	for t in "$@"; do
+		IFS=: read -r name role secret <<<"$t"
+		printf '%s %s %s\n' "$name" "$role" "$(printf %s "$secret" | sha256sum | cut -d' ' -f1)" >> "$PD_DIR/tokens"
+	done
+	printf '[daemon]\nlisten = 127.0.0.1:%s\ntokens_file = %s\n' "$port" "$PD_DIR/tokens" | pd_config
+	PD_URL=http://127.0.0.1:$port
 }

@@ -8,6 +8,7 @@ Binds 127.0.0.1 on a port the kernel picks and writes the port number to FILE on
 query (/ip/ADDR/LEN):
 
     /ok/ip/A/L      200 with DIR/A_L.json (404 when absent)
+    /ok/autnum/N    200 with DIR/ASN.json (an autnum record, issue 21; 404 when absent)
     /404/ip/...     404 with an RDAP error object
     /hang/ip/...    accepts, reads the request, never answers (until the client gives up)
     /slow/ip/...    sends headers then dribbles one byte a second, never finishing
@@ -88,8 +89,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif mode == "secret":
             self.send(200, b'{"internal":"TOPSECRET-admin-page"}')
-        elif mode == "ok" and query.startswith("/ip/"):
-            name = query[len("/ip/"):].replace("/", "_") + ".json"
+        elif mode == "ok" and (query.startswith("/ip/") or query.startswith("/autnum/")):
+            if query.startswith("/ip/"):
+                name = query[len("/ip/"):].replace("/", "_") + ".json"
+            else:
+                name = "AS" + query[len("/autnum/"):] + ".json"
             path = os.path.join(self.server.rdap_dir, os.path.basename(name))
             try:
                 with open(path, "rb") as f:
