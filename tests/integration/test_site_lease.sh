@@ -27,6 +27,7 @@ sed -e "s|^socket = .*|socket = $B_SOCK|" -e "s|^state_dir = .*|state_dir = $PD_
 B_PID=$!
 b_cleanup() {
 	local rc=$?
+	set +e          # under set -e, (exit "$rc") below would end the hook before pd_cleanup
 	kill -CONT "$A_PID" 2>/dev/null || true
 	kill -TERM "$B_PID" 2>/dev/null && wait "$B_PID" 2>/dev/null || true
 	(exit "$rc")

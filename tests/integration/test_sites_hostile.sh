@@ -26,6 +26,7 @@ grep -qx 'name = edge2' "$B_CONF" || pd_fail "second config has no site edge2"
 B_PID=$!
 b_cleanup() {
 	local rc=$?
+	set +e          # under set -e, (exit "$rc") below would end the hook before pd_cleanup
 	kill -TERM "$B_PID" 2>/dev/null && wait "$B_PID" 2>/dev/null || true
 	(exit "$rc")
 	pd_cleanup
