@@ -237,6 +237,7 @@ lc_op_wait_visible(struct lc_op *op)
 {
 	struct lifecycle_ctl *c = op->c;
 	struct cidr *cidrs;
+	bool waiting;
 
 	if (op->withdraw || c->vis.wait == NULL)
 		return false;
@@ -249,10 +250,12 @@ lc_op_wait_visible(struct lc_op *op)
 			cidrs[op->nvis] = op->items[i].cidr;
 			op->vis_idx[op->nvis++] = i;
 		}
-	if (op->nvis > 0)
+	/* c->vis.wait may answer at once (the vantages already hold every route) and so finish
+	 * and free op before it returns: nothing here reads op after the call. */
+	if ((waiting = op->nvis > 0))
 		c->vis.wait(c->vis.arg, cidrs, op->nvis, lc_visible_done, op);
 	free(cidrs);
-	return op->nvis > 0;
+	return waiting;
 }
 
 static void
