@@ -1,0 +1,112 @@
+/*
+ * audit_key — the key file and the published head of the audit chain; see audit_key.h.
+ */
+#include "audit_key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+int
+audit_key_load(const char *path, struct audit_key *k, struct err *e)
+{
+	unsigned char buf[AUDIT_KEY_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+		return err_set(e, "conf-invalid", "audit_key_file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		rc = err_set(e, "conf-invalid", "audit_key_file %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = err_set(e, "conf-invalid", "audit_key_file %s: not a regular file", path);
+	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		rc = err_set(e, "conf-invalid", "audit_key_file %s: mode %04o lets group or others "
+		    "read it, and whoever reads the key can forge the audit chain (chmod 0400)",
+		    path, (unsigned)(st.st_mode & 07777));
+	while (rc == 0 && len < sizeof(buf) &&
+	    ((n = read(fd, buf + len, sizeof(buf) - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (rc == 0 && len < AUDIT_KEY_MIN)
+		rc = err_set(e, "conf-invalid", "audit_key_file %s: %zu bytes, want at least %d "
+		    "random bytes (head -c 32 /dev/urandom > FILE)", path, len, AUDIT_KEY_MIN);
+	else if (rc == 0 && len > AUDIT_KEY_MAX)
+		rc = err_set(e, "conf-invalid", "audit_key_file %s: longer than %d bytes", path,
+		    AUDIT_KEY_MAX);
+	if (rc == 0)
+		audit_key_set(k, buf, len);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+/* The MAC of a published head. */
+static void
+audit_head_mac(const struct audit_key *k, uint64_t id, const char *hash,
+    char out[AUDIT_HASH_HEXLEN + 1])
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "prefixd audit head %llu %s", (unsigned long long)id, hash);
+	audit_mac(k, text, out);
+}
+
+int
+audit_head_publish(const char *path, const struct audit_key *k, uint64_t id,
+    const char *hash, struct err *e)
+{
+	char tmp[4096], mac[AUDIT_HASH_HEXLEN + 1], line[192];
+	int fd, n, rc = 0;
+
+	audit_head_mac(k, id, hash, mac);
+	n = snprintf(line, sizeof(line), "%llu %s %s\n", (unsigned long long)id, hash, mac);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return err_set(e, "store-failed", "audit head %s: path too long", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
+	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+		rc = err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = err_set(e, "store-failed", "audit head %s: %s", path, strerror(errno));
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+int
+audit_head_read(const char *path, const struct audit_key *k, uint64_t *id,
+    char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
+{
+	char line[256], mac[AUDIT_HASH_HEXLEN + 1], want[AUDIT_HASH_HEXLEN + 1];
+	unsigned long long n;
+	FILE *fp;
+	int ok;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		return err_set(e, "audit-broken", "the published audit head %s: %s", path,
+		    strerror(errno));
+	}
+	ok = fgets(line, sizeof(line), fp) != NULL &&
+	    sscanf(line, "%llu %64[0-9a-f] %64[0-9a-f]", &n, hash, mac) == 3 &&
+	    strlen(hash) == AUDIT_HASH_HEXLEN && strlen(mac) == AUDIT_HASH_HEXLEN;
+	fclose(fp);
+	if (!ok)
+		return err_set(e, "audit-broken", "the published audit head %s is malformed", path);
+	audit_head_mac(k, n, hash, want);
+	if (CRYPTO_memcmp(want, mac, AUDIT_HASH_HEXLEN) != 0)
+		return err_set(e, "audit-broken", "the published audit head %s does not check with "
+		    "the key %s: it was written without the key", path, k->id);
+	*id = n;
+	return 0;
+}
