@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # ctest-labels: asan
-# The keyed audit chain (issue 15, finding 7). With [daemon] audit_key_file, `prefixctl audit
-# verify` exits 1 naming the first bad event after each tampering that an unkeyed chain with
-# its head in the store let through ("intact"), and passes again once it is undone:
+# The keyed audit chain (issue 15, finding 7). A store begun without a key gets one: an
+# audit-keyed event, written at the keyed start, switches the chain to HMAC links. Then `prefixctl audit verify` exits 1
+# naming the first bad event after each tampering that an unkeyed chain with its head in the
+# store let through ("intact"), and passes again once it is undone:
 #   1. the tail cut and the store's head moved back with it: named by the head published
 #      outside the store (<state_dir>/audit-head);
 #   2. an event edited and the chain re-hashed with the unkeyed algorithm
-#      (lib/audit_rehash.py), the head updated: named by its keyed link (HMAC);
+#      (lib/audit_rehash.py), the head updated: named by its keyed link (HMAC); an event of
+#      the unkeyed segment edited and that segment re-hashed: the switch event is named;
 #   3. (SQLite) history's address index edited: a row deleted, ranges_upto moved past the
 #      log: verify names the hidden event and rebuilds the index, `history` shows it again;
 #      a restart rebuilds it too.
@@ -20,10 +22,12 @@ pd_setup
 KEY=$PD_DIR/audit.key
 head -c 32 /dev/urandom > "$KEY"
 chmod 0600 "$KEY"
-printf '[daemon]\naudit_key_file = %s\n' "$KEY" | pd_config
-pd_start
+pd_start                                  # a store from before the key: unkeyed events
 pd_ctl pool create top --scope private-default >/dev/null
 pd_ctl pool provision top 10.40.0.0/16 >/dev/null
+pd_stop
+printf '[daemon]\naudit_key_file = %s\n' "$KEY" | pd_config
+pd_start
 for i in 1 2 3 4 5 6; do pd_ctl allocate top --netmask 24 --description "n$i" >/dev/null; done
 
 pg() { [ -n "${PG_DSN:-}" ]; }
@@ -51,12 +55,14 @@ verify() {  # verify WANT_EXIT PATTERN: audit verify exits WANT_EXIT, its output
 }
 
 n=$(sql "SELECT count(*) FROM events" "SELECT count(*) FROM events")
+sw=$(sql "SELECT id FROM events WHERE action = 'audit-keyed'" "SELECT id FROM events WHERE action = 'audit-keyed'")
+[ "$sw" -gt 2 ] || pd_fail "the switch is event '$sw', want one after the unkeyed events"
 verify 0 "intact: $n events"
-verify 0 "keyed: HMAC with key [0-9a-f]{16} from event 1; published head: event $n"
-[ "$(sql "SELECT action FROM events WHERE id = 1" "SELECT action FROM events WHERE id = 1")" = audit-keyed ] ||
-	pd_fail "event 1 is not the switch to the keyed chain"
+verify 0 "keyed: HMAC with key [0-9a-f]{16} from event $sw; published head: event $n"
+[ "$(sql "SELECT action FROM events WHERE id = $((sw + 1))" "SELECT action FROM events WHERE id = $((sw + 1))")" = allocate ] ||
+	pd_fail "event $((sw + 1)) is not the first allocation: the switch was not written at start"
 [ "$(stat -c %a "$PD_STATE/audit-head")" = 600 ] || pd_fail "audit-head mode $(stat -c %a "$PD_STATE/audit-head")"
-pd_ok "keyed from event 1, $n events intact, head $n published in audit-head (0600)"
+pd_ok "events 1-$((sw - 1)) unkeyed, keyed from event $sw (audit-keyed) on, $n events intact, head $n published in audit-head (0600)"
 
 # 1. The tail cut, the store's head moved back with it.
 last=$(last_id); cut=$((last - 2))
@@ -74,26 +80,42 @@ victim=$(sql "SELECT id FROM events WHERE action = 'allocate' AND after LIKE '%\
 snapshot
 sql "UPDATE events SET after = replace(after, '10.40.1.0/24', '10.99.1.0/24') WHERE id = $victim" \
     "UPDATE events SET after = replace(after, '10.40.1.0/24', '10.99.1.0/24') WHERE id = $victim"
-if pg; then
-	pg_psql "SELECT row_to_json(t) FROM (SELECT id, time, actor, role, request_id, action,
-	    object_kind, cidr::text AS cidr, before, after, evidence FROM events WHERE id >= $victim
-	    ORDER BY id) t" > "$PD_DIR/rows.json"
-else
-	sqlite3 -json "$(pd_db)" "SELECT id, time, actor, role, request_id, action, object_kind,
-	    family, hex(start) AS start, len, before, after, evidence FROM events WHERE id >= $victim
-	    ORDER BY id" > "$PD_DIR/rows.json"
-fi
-python3 "$REHASH" "$(hash_of $((victim - 1)))" < "$PD_DIR/rows.json" > "$PD_DIR/rehash.txt"
-[ "$(wc -l < "$PD_DIR/rehash.txt")" -ge 2 ] || pd_fail "nothing re-hashed"
-while read -r id h; do
-	sql "UPDATE events SET hash = X'$h' WHERE id = $id" "UPDATE events SET hash = '$h' WHERE id = $id"
-done < "$PD_DIR/rehash.txt"
+rehash() {  # rehash FROM TO: events FROM..TO re-linked with the unkeyed hash, as without the key
+	local rows=$PD_DIR/rows.json
+	if pg; then
+		pg_psql "SELECT row_to_json(t) FROM (SELECT id, time, actor, role, request_id, action,
+		    object_kind, cidr::text AS cidr, before, after, evidence FROM events
+		    WHERE id BETWEEN $1 AND $2 ORDER BY id) t" > "$rows"
+	else
+		sqlite3 -json "$(pd_db)" "SELECT id, time, actor, role, request_id, action, object_kind,
+		    family, hex(start) AS start, len, before, after, evidence FROM events
+		    WHERE id BETWEEN $1 AND $2 ORDER BY id" > "$rows"
+	fi
+	if [ "$1" = 1 ]; then prev=0000000000000000000000000000000000000000000000000000000000000000
+	else prev=$(hash_of $(($1 - 1))); fi
+	python3 "$REHASH" "$prev" < "$rows" > "$PD_DIR/rehash.txt"
+	[ "$(wc -l < "$PD_DIR/rehash.txt")" = $(($2 - $1 + 1)) ] || pd_fail "re-hashed $(wc -l < "$PD_DIR/rehash.txt") events"
+	while read -r id h; do
+		sql "UPDATE events SET hash = X'$h' WHERE id = $id" "UPDATE events SET hash = '$h' WHERE id = $id"
+	done < "$PD_DIR/rehash.txt"
+	[ "$(hash_of "$2")" = "$(tail -n1 "$PD_DIR/rehash.txt" | cut -d' ' -f2)" ] || pd_fail "the re-hash did not take"
+}
+rehash "$victim" "$last"
 set_head "$last"
-[ "$(hash_of "$last")" = "$(tail -n1 "$PD_DIR/rehash.txt" | cut -d' ' -f2)" ] || pd_fail "the re-hash did not take"
 verify 1 "audit-broken: event $victim does not match its keyed link \(HMAC\)"
 restore
 verify 0 "intact: $n events"
 pd_ok "event $victim edited, events $victim..$last re-hashed unkeyed, head updated: exit 1 naming event $victim; undone, passes"
+
+# 2b. The unkeyed segment before the switch edited and re-hashed: the switch event's HMAC
+# covers it, so the switch is named.
+snapshot
+sql "UPDATE events SET actor = 'uid:1000' WHERE id = 1" "UPDATE events SET actor = 'uid:1000' WHERE id = 1"
+rehash 1 $((sw - 1))
+verify 1 "audit-broken: event $sw does not match its keyed link \(HMAC\)"
+restore
+verify 0 "intact: $n events"
+pd_ok "event 1 (unkeyed segment) edited and events 1-$((sw - 1)) re-hashed: exit 1 naming the switch, event $sw"
 
 if ! pg; then
 	# 3. History's address index (SQLite; PostgreSQL answers history from the events' own
@@ -134,9 +156,11 @@ fi
 cp "$PD_STATE/audit-head" "$PD_DIR/head.keep"
 echo "$((last + 9)) $(hash_of "$last") $(hash_of "$last")" > "$PD_STATE/audit-head"
 verify 1 "audit-broken: the published audit head .* does not check with the key"
+rm "$PD_STATE/audit-head"
+verify 1 "audit-broken: the published audit head .* was removed \(this daemon wrote event $(last_id) to it\)"
 cp "$PD_DIR/head.keep" "$PD_STATE/audit-head"
 verify 0 "intact"
-pd_ok "a published head written without the key: exit 1"
+pd_ok "a published head written without the key, or removed: exit 1"
 
 # The key file, hostile. Each refusal leaves the store as it was.
 pd_stop
@@ -167,11 +191,11 @@ cp "$KEY" "$PD_DIR/key.keep"
 head -c 16 /dev/urandom > "$KEY"; refused "audit_key_file $KEY: 16 bytes, want at least 32"
 rm "$KEY"; refused "audit_key_file $KEY: No such file or directory"
 head -c 32 /dev/urandom > "$KEY"; chmod 0600 "$KEY"
-refused_start "the audit chain is keyed with key [0-9a-f]{16} since event 1, but \[daemon\] audit_key_file holds key"
+refused_start "the audit chain is keyed with key [0-9a-f]{16} since event $sw, but \[daemon\] audit_key_file holds key"
 pd_ok "key file refused by -n and at start: mode 0644, mode 0640, 16 bytes, missing; another key refused at start"
 cp "$PD_DIR/key.keep" "$KEY"
 sed -i '/^audit_key_file/d' "$PD_EXTRA"
-refused_start "the audit chain is keyed with key [0-9a-f]{16} since event 1: set \[daemon\] audit_key_file"
+refused_start "the audit chain is keyed with key [0-9a-f]{16} since event $sw: set \[daemon\] audit_key_file"
 pd_ok "no key on a keyed store: refused at start; the store unchanged by every refusal"
 printf '[daemon]\naudit_key_file = %s\n' "$KEY" | pd_config
 pd_start

@@ -18,7 +18,7 @@ KEYS = ("action", "actor", "after", "before", "cidr", "evidence", "id", "object_
         "request_id", "role", "time")
 
 def cidr(ev):
-    if "cidr" in ev or ev.get("start") is None:
+    if "cidr" in ev or not ev.get("start"):
         return ev.get("cidr")
     raw = bytes.fromhex(ev["start"])
     addr = ipaddress.ip_address(raw[:4] if ev["family"] == 4 else raw)
