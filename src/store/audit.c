@@ -184,16 +184,16 @@ audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HE
 	hex_encode(d, dlen, out);
 }
 
-/* out = hex(HMAC-SHA256(k, a || b || c)); the MAC and its context are fetched once, as for
- * the digest above (loop thread only). */
-static void
-audit_hmac3(const struct audit_key *k, const char *a, const char *b, const char *c,
-    char out[AUDIT_HASH_HEXLEN + 1])
+/* Readies the HMAC context for k: the MAC, its context and the digest are fetched once, as
+ * for the digest above, and the key is set only when it changes (an EVP_MAC_init with the
+ * key and the digest's name costs more than the HMAC of an event). Loop thread only. */
+static EVP_MAC_CTX *
+audit_hmac_ctx(const struct audit_key *k)
 {
 	static EVP_MAC *mac;
 	static EVP_MAC_CTX *ctx;
-	unsigned char d[EVP_MAX_MD_SIZE];
-	size_t dlen = 0;
+	static unsigned char key[AUDIT_KEY_MAX];
+	static size_t keylen;
 	OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
 
@@ -201,7 +201,28 @@ audit_hmac3(const struct audit_key *k, const char *a, const char *b, const char 
 		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (ctx == NULL && mac != NULL)
 		ctx = EVP_MAC_CTX_new(mac);
-	if (mac == NULL || ctx == NULL || EVP_MAC_init(ctx, k->k, k->len, p) != 1 ||
+	if (ctx == NULL)
+		return NULL;
+	if (keylen == k->len && memcmp(key, k->k, k->len) == 0)
+		return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL;
+	keylen = 0;
+	if (EVP_MAC_init(ctx, k->k, k->len, p) != 1)
+		return NULL;
+	memcpy(key, k->k, k->len);
+	keylen = k->len;
+	return ctx;
+}
+
+/* out = hex(HMAC-SHA256(k, a || b || c)). */
+static void
+audit_hmac3(const struct audit_key *k, const char *a, const char *b, const char *c,
+    char out[AUDIT_HASH_HEXLEN + 1])
+{
+	EVP_MAC_CTX *ctx = audit_hmac_ctx(k);
+	unsigned char d[EVP_MAX_MD_SIZE];
+	size_t dlen = 0;
+
+	if (ctx == NULL ||
 	    EVP_MAC_update(ctx, (const unsigned char *)a, strlen(a)) != 1 ||
 	    EVP_MAC_update(ctx, (const unsigned char *)b, strlen(b)) != 1 ||
 	    EVP_MAC_update(ctx, (const unsigned char *)c, strlen(c)) != 1 ||

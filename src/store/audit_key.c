@@ -59,27 +59,41 @@ audit_head_mac(const struct audit_key *k, uint64_t id, const char *hash,
 }
 
 int
-audit_head_publish(const char *path, const struct audit_key *k, uint64_t id,
-    const char *hash, struct err *e)
+audit_head_open(const char *path, struct err *e)
 {
-	char tmp[4096], mac[AUDIT_HASH_HEXLEN + 1], line[192];
-	int fd, n, rc = 0;
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return err_set(e, "store-failed", "audit head %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fchmod(fd, 0600) < 0) {
+		close(fd);
+		return err_set(e, "store-failed", "audit head %s: not a regular file of ours", path);
+	}
+	return fd;
+}
+
+int
+audit_head_write(int fd, const struct audit_key *k, uint64_t id, const char *hash,
+    struct err *e)
+{
+	char mac[AUDIT_HASH_HEXLEN + 1], line[192];
+	int n;
 
 	audit_head_mac(k, id, hash, mac);
-	n = snprintf(line, sizeof(line), "%llu %s %s\n", (unsigned long long)id, hash, mac);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return err_set(e, "store-failed", "audit head %s: path too long", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
-	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
-		rc = err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = err_set(e, "store-failed", "audit head %s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = err_set(e, "store-failed", "audit head %s: %s", path, strerror(errno));
-	if (rc != 0)
-		unlink(tmp);
-	return rc;
+	n = snprintf(line, sizeof(line), "%020llu %s %s\n", (unsigned long long)id, hash, mac);
+	if (pwrite(fd, line, (size_t)n, 0) != n)
+		return err_set(e, "store-failed", "audit head: %s", strerror(errno));
+	return 0;
+}
+
+bool
+audit_head_replaced(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino;
 }
 
 int
@@ -97,8 +111,11 @@ audit_head_read(const char *path, const struct audit_key *k, uint64_t *id,
 		return err_set(e, "audit-broken", "the published audit head %s: %s", path,
 		    strerror(errno));
 	}
-	ok = fgets(line, sizeof(line), fp) != NULL &&
-	    sscanf(line, "%llu %64[0-9a-f] %64[0-9a-f]", &n, hash, mac) == 3 &&
+	if (fgets(line, sizeof(line), fp) == NULL) {
+		fclose(fp);
+		return 1;                       /* created at start, nothing written yet */
+	}
+	ok = sscanf(line, "%llu %64[0-9a-f] %64[0-9a-f]", &n, hash, mac) == 3 &&
 	    strlen(hash) == AUDIT_HASH_HEXLEN && strlen(mac) == AUDIT_HASH_HEXLEN;
 	fclose(fp);
 	if (!ok)

@@ -8,12 +8,16 @@
  * read the same key (one chain).
  *
  * The published head: after every commit that moved the chain, the store writes
- * "ID HASH MAC\n" to <state_dir>/audit-head (a temporary file, fsync, rename), MAC =
+ * "ID HASH MAC\n" (ID zero-padded to 20 digits, so every write has the same length) in place
+ * at the start of <state_dir>/audit-head, opened once at start (mode 0600), MAC =
  * HMAC(key, "prefixd audit head ID HASH"). It says "event ID was written and had this link",
  * so `audit verify` finds events cut from the tail even when the store's own head was moved
- * back with them, and nobody without the key can write another one. It only moves forward; a
- * crash between the store's COMMIT and the rename leaves it one commit behind, which verifies.
- * What it cannot see: a copy of an older head file put back together with a store cut to it.
+ * back with them, and nobody without the key can write another one. It only moves forward.
+ * It is written after the store's COMMIT (never ahead of the store) and not fsync'ed: a
+ * rename and an fsync per commit cost a keyed daemon 80 % of its durable allocations on
+ * this VM, so after a power loss it may be a few seconds behind, which verifies. What it
+ * cannot see: a copy of an older head file put back together with a store cut to match (the
+ * daemon notices a file replaced behind its back: `audit verify` compares the inodes).
  *
  * Who calls it: prefixd (audit_key_load at start and for -n), the store (store.c: publish after
  * the outermost COMMIT, read for verify and at start).
@@ -21,6 +25,7 @@
 #ifndef PREFIXD_AUDIT_KEY_H
 #define PREFIXD_AUDIT_KEY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "audit.h"
@@ -36,12 +41,20 @@
  */
 int audit_key_load(const char *path, struct audit_key *k, struct err *e);
 
-/* Writes the published head (see above) atomically. Returns 0 or -1 with e "store-failed". */
-int audit_head_publish(const char *path, const struct audit_key *k, uint64_t id,
-    const char *hash, struct err *e);
+/* Opens (creating, mode 0600, never following a symbolic link) the published head's file.
+ * Returns the descriptor, or -1 with e "store-failed". */
+int audit_head_open(const char *path, struct err *e);
+
+/* Writes the published head (see above) over the start of fd. 0 or -1 with e "store-failed". */
+int audit_head_write(int fd, const struct audit_key *k, uint64_t id, const char *hash,
+    struct err *e);
+
+/* True when path no longer names the file open at fd (removed, or replaced by another). */
+bool audit_head_replaced(int fd, const char *path);
 
 /*
- * Reads the published head. Returns 1 when the file does not exist (nothing published yet),
+ * Reads the published head. Returns 1 when the file does not exist or is empty (nothing
+ * published yet),
  * 0 with *id and hash, or -1 with e "audit-broken": unreadable, malformed, or a MAC that does
  * not check with k (written by someone without the key, or for another key).
  */

@@ -7,11 +7,14 @@
 #include "store.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 void
 store_close(struct store *st)
 {
 	if (st != NULL) {
+		if (st->audit_head != NULL)
+			close(st->audit_head_fd);
 		free(st->audit_head);
 		st->ops->close(st);
 	}

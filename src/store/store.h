@@ -198,6 +198,7 @@ struct store {
 	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
 	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
 	char *audit_head;                   /* the published head's file */
+	int audit_head_fd;                  /* open on it (valid while audit_head is set) */
 	uint64_t audit_published;           /* the last event published; UINT64_MAX: never again */
 };
 

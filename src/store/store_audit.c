@@ -3,7 +3,8 @@
  * audit_key.h): at start, store_audit_key checks that the store's chain and the configured key
  * agree and writes the switch event when a key meets a chain that is not keyed yet; after every
  * outermost COMMIT the backends call store_audit_published, which writes the head outside the
- * store; store_audit_verify hands the key and the published head to the backend's walk.
+ * store (over the start of a file opened once, audit_key.h); store_audit_verify hands the key
+ * and the published head to the backend's walk.
  *
  * What the store remembers of the key is the document ("audit", "chain"):
  * {"key_id": ID, "keyed_from": EVENT}. It only serves the start checks (a daemon without the
@@ -131,11 +132,12 @@ store_audit_head_start(struct store *st)
 	if (rc == 0 && e.code == NULL)
 		log_error("audit chain broken: event %" PRIu64 " was published in %s but the store "
 		    "%s (events cut or rewritten); `prefixctl audit verify` names the first bad "
-		    "event. The file is kept as evidence: remove it to accept the store as it is",
+		    "event. The file is kept as evidence: remove it and restart to accept the store "
+		    "as it is",
 		    id, st->audit_head, at.id == id ? "has another link there" : "does not have it");
 	else
-		log_error("audit chain broken: %s; the file is kept as evidence: remove it to "
-		    "accept the store as it is", e.msg);
+		log_error("audit chain broken: %s; the file is kept as evidence: remove it and "
+		    "restart to accept the store as it is", e.msg);
 }
 
 int
@@ -143,6 +145,7 @@ store_audit_key(struct store *st, const struct audit_key *k, const char *head_pa
     struct err *e)
 {
 	struct store_audit_doc d = { 0 };
+	int fd;
 
 	if (store_doc_load(st, STORE_AUDIT_DOC_KIND, store_audit_doc_cb, &d, e) != 0)
 		return -1;
@@ -159,9 +162,13 @@ store_audit_key(struct store *st, const struct audit_key *k, const char *head_pa
 		return err_set(e, "conf-invalid", "the audit chain is keyed with key %s since event "
 		    "%" PRIu64 ", but [daemon] audit_key_file holds key %s (a chain keeps its key)",
 		    d.key_id, d.from, k->id);
-	free(st->audit_head);
+	if (st->audit_head != NULL)
+		return err_set(e, "store-failed", "store_audit_key: called twice");
+	if ((fd = audit_head_open(head_path, e)) < 0)
+		return -1;
 	if ((st->audit_head = strdup(head_path)) == NULL)
-		return err_set(e, "store-failed", "out of memory");
+		fatal("store: out of memory");
+	st->audit_head_fd = fd;
 	st->audit_key = k;
 	store_audit_head_start(st);
 	if (!d.keyed)
@@ -179,7 +186,7 @@ store_audit_published(struct store *st, uint64_t id, const char *hash)
 	    st->audit_published == UINT64_MAX)
 		return;
 	err_clear(&e);
-	if (audit_head_publish(st->audit_head, st->audit_key, id, hash, &e) != 0) {
+	if (audit_head_write(st->audit_head_fd, st->audit_key, id, hash, &e) != 0) {
 		log_error("audit chain: %s (the published head stays at event %" PRIu64 ")", e.msg,
 		    st->audit_published);
 		return;
@@ -190,17 +197,19 @@ store_audit_published(struct store *st, uint64_t id, const char *hash)
 int
 store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
 {
-	int rc = 1;
+	int rc;
 
 	audit_verifier_init(v);
 	v->key = st->audit_key;
-	if (st->audit_key != NULL && st->audit_head != NULL &&
-	    (rc = audit_head_read(st->audit_head, st->audit_key, &v->pub_id, v->pub, e)) < 0)
+	if (st->audit_key == NULL || st->audit_head == NULL)
+		return st->ops->audit_verify(st, v, e);
+	if (audit_head_replaced(st->audit_head_fd, st->audit_head))
+		return err_set(e, "audit-broken", "the published audit head %s was removed or "
+		    "replaced behind the daemon's back", st->audit_head);
+	if ((rc = audit_head_read(st->audit_head, st->audit_key, &v->pub_id, v->pub, e)) < 0)
 		return -1;
-	if (rc == 1 && st->audit_published == UINT64_MAX)
-		st->audit_published = 0;        /* the operator removed the kept evidence */
-	if (rc == 1 && st->audit_published != 0)
-		return err_set(e, "audit-broken", "the published audit head %s was removed (this "
+	if (rc == 1 && st->audit_published != 0 && st->audit_published != UINT64_MAX)
+		return err_set(e, "audit-broken", "the published audit head %s was emptied (this "
 		    "daemon wrote event %" PRIu64 " to it)", st->audit_head, st->audit_published);
 	return st->ops->audit_verify(st, v, e);
 }

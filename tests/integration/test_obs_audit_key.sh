@@ -152,15 +152,23 @@ if ! pg; then
 	pd_ok "an index row deleted while stopped: rebuilt at start (logged), history shows event $hidden"
 fi
 
-# A forged published head (no key: it cannot carry a valid MAC).
-cp "$PD_STATE/audit-head" "$PD_DIR/head.keep"
-echo "$((last + 9)) $(hash_of "$last") $(hash_of "$last")" > "$PD_STATE/audit-head"
+# The published head file: forged (no key: no valid MAC), emptied, replaced by another file.
+H=$PD_STATE/audit-head
+cp "$H" "$PD_DIR/head.keep"
+echo "$((last + 9)) $(hash_of "$last") $(hash_of "$last")" > "$H"
 verify 1 "audit-broken: the published audit head .* does not check with the key"
-rm "$PD_STATE/audit-head"
-verify 1 "audit-broken: the published audit head .* was removed \(this daemon wrote event $(last_id) to it\)"
-cp "$PD_DIR/head.keep" "$PD_STATE/audit-head"
+cat "$PD_DIR/head.keep" > "$H"
 verify 0 "intact"
-pd_ok "a published head written without the key, or removed: exit 1"
+: > "$H"
+verify 1 "audit-broken: the published audit head .* was emptied \(this daemon wrote event $(last_id) to it\)"
+cat "$PD_DIR/head.keep" > "$H"
+verify 0 "intact"
+cp "$PD_DIR/head.keep" "$PD_DIR/head.new"; mv "$PD_DIR/head.new" "$H"
+verify 1 "audit-broken: the published audit head .* was removed or replaced"
+pd_stop
+pd_start                                    # the file found at start is the one kept
+verify 0 "intact"
+pd_ok "the published head forged without the key, emptied, or replaced by another file: exit 1"
 
 # The key file, hostile. Each refusal leaves the store as it was.
 pd_stop

@@ -268,20 +268,25 @@ test_audit_key_load_takes_a_private_file_of_32_bytes_or_more(void **state)
 }
 
 static void
-test_audit_head_round_trips_and_refuses_a_forged_mac(void **state)
+test_audit_head_is_written_in_place_and_refuses_a_forged_mac(void **state)
 {
 	char path[64], hash[AUDIT_HASH_HEXLEN + 1], got[AUDIT_HASH_HEXLEN + 1];
 	struct audit_key other;
 	uint64_t id = 0;
 	struct err e;
 	FILE *fp;
+	int fd;
 
 	(void)state;
 	snprintf(path, sizeof(path), "/tmp/test_audit_head.%ld", (long)getpid());
 	unlink(path);
 	assert_int_equal(audit_head_read(path, &key, &id, got, &e), 1);   /* none yet */
+	assert_true((fd = audit_head_open(path, &e)) >= 0);
+	assert_int_equal(audit_head_read(path, &key, &id, got, &e), 1);   /* empty */
+	assert_false(audit_head_replaced(fd, path));
 	audit_chain_hash(AUDIT_GENESIS, "{}", hash);
-	assert_int_equal(audit_head_publish(path, &key, 42, hash, &e), 0);
+	assert_int_equal(audit_head_write(fd, &key, 9, hash, &e), 0);
+	assert_int_equal(audit_head_write(fd, &key, 42, hash, &e), 0);   /* in place */
 	assert_int_equal(audit_head_read(path, &key, &id, got, &e), 0);
 	assert_int_equal(id, 42);
 	assert_string_equal(got, hash);
@@ -299,6 +304,12 @@ test_audit_head_round_trips_and_refuses_a_forged_mac(void **state)
 	assert_int_equal(audit_head_read(path, &key, &id, got, &e), -1);
 	assert_non_null(strstr(e.msg, "malformed"));
 	unlink(path);
+	assert_true(audit_head_replaced(fd, path));                 /* removed */
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_true(audit_head_replaced(fd, path));                 /* another file */
+	close(fd);
+	unlink(path);
 }
 
 int
@@ -315,7 +326,7 @@ main(void)
 		cmocka_unit_test(test_audit_verify_names_an_event_that_is_not_the_published_head),
 		cmocka_unit_test(test_audit_verify_head_refuses_an_unkeyed_chain_when_a_key_is_set),
 		cmocka_unit_test(test_audit_key_load_takes_a_private_file_of_32_bytes_or_more),
-		cmocka_unit_test(test_audit_head_round_trips_and_refuses_a_forged_mac),
+		cmocka_unit_test(test_audit_head_is_written_in_place_and_refuses_a_forged_mac),
 	};
 
 	for (int i = 0; i < 32; i++)
