@@ -32,7 +32,7 @@ for i in 1 2 3 4 5 6; do pd_ctl allocate top --netmask 24 --description "n$i" >/
 
 pg() { [ -n "${PG_DSN:-}" ]; }
 sql() {  # sql SQLITE-SQL POSTGRESQL-SQL: runs it behind prefixd's back, prints the rows
-	if pg; then pg_psql "$2"; else sqlite3 "$(pd_db)" "$1"; fi
+	if pg; then pg_psql "$2"; else sqlite3 -cmd ".timeout 10000" "$(pd_db)" "$1"; fi
 }
 hash_of() { sql "SELECT lower(hex(hash)) FROM events WHERE id = $1" "SELECT hash FROM events WHERE id = $1"; }
 last_id() { sql "SELECT max(id) FROM events" "SELECT max(id) FROM events"; }
@@ -87,7 +87,7 @@ rehash() {  # rehash FROM TO: events FROM..TO re-linked with the unkeyed hash, a
 		    object_kind, cidr::text AS cidr, before, after, evidence FROM events
 		    WHERE id BETWEEN $1 AND $2 ORDER BY id) t" > "$rows"
 	else
-		sqlite3 -json "$(pd_db)" "SELECT id, time, actor, role, request_id, action, object_kind,
+		sqlite3 -cmd ".timeout 10000" -json "$(pd_db)" "SELECT id, time, actor, role, request_id, action, object_kind,
 		    family, hex(start) AS start, len, before, after, evidence FROM events
 		    WHERE id BETWEEN $1 AND $2 ORDER BY id" > "$rows"
 	fi
