@@ -31,9 +31,12 @@ audit_key_load(const char *path, struct audit_key *k, struct err *e)
 		rc = err_set(e, "conf-invalid", "audit_key_file %s: mode %04o lets group or others "
 		    "read it, and whoever reads the key can forge the audit chain (chmod 0400)",
 		    path, (unsigned)(st.st_mode & 07777));
-	while (rc == 0 && len < sizeof(buf) &&
-	    ((n = read(fd, buf + len, sizeof(buf) - len)) > 0 || (n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
+	while (rc == 0 && len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n > 0)
+			len += (size_t)n;
+		else if (errno != EINTR)
+			rc = err_set(e, "conf-invalid", "audit_key_file %s: %s", path, strerror(errno));
+	}
 	if (rc == 0 && len < AUDIT_KEY_MIN)
 		rc = err_set(e, "conf-invalid", "audit_key_file %s: %zu bytes, want at least %d "
 		    "random bytes (head -c 32 /dev/urandom > FILE)", path, len, AUDIT_KEY_MIN);
