@@ -54,6 +54,7 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "readonly_socket_mode", CT_MODE, O(readonly_socket_mode), 0600, 0666, "0660" },
 	{ "daemon", "listen", CT_HOSTPORT, O(listen), 0, 0, NULL },
 	{ "daemon", "tokens_file", CT_STR, O(tokens_file), 0, 0, NULL },
+	{ "daemon", "audit_key_file", CT_STR, O(audit_key_file), 0, 0, NULL },
 	{ "daemon", "admin_group", CT_STR, O(admin_group), 0, 0, NULL },
 	{ "daemon", "log_level", CT_LEVEL, O(log_level), 0, 0, "info" },
 	{ "daemon", "log_format", CT_FORMAT, O(log_format), 0, 0, "text" },
@@ -733,8 +734,8 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
 	    "readonly_socket", "readonly_socket_group", "readonly_socket_mode", "listen",
-	    "request_timeout", "max_connections", "user", "group", "groups", "backend", "dsn",
-	    "name", "lease_renew" };
+	    "request_timeout", "max_connections", "user", "group", "groups", "audit_key_file",
+	    "backend", "dsn", "name", "lease_renew" };
 	char a[1024], b[1024];
 	int n = 0;
 	size_t used = 0;

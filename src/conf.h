@@ -72,6 +72,7 @@ struct conf {
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
 	char *admin_group;
+	char *audit_key_file;           /* the audit chain's key (audit_key.h); NULL: unkeyed */
 	char *readonly_socket_group;    /* NULL: socket_group */
 	unsigned readonly_socket_mode;  /* 0660 */
 	char *user, *group, *groups;    /* privilege drop (priv.h); NULL: unset */

@@ -11,7 +11,9 @@
  *       after=last_id (`prefixctl events --follow`).
  *   GET /v1/audit/verify
  *       Walks the whole hash chain (store_audit_verify): 200 {"ok": true, "events": N,
- *       "head_id", "head"} or 409 audit-broken naming the first event that does not check.
+ *       "head_id", "head", "keyed", "key_id", "keyed_from", "published_head_id"} or 409
+ *       audit-broken naming the first event that does not check (audit.h: edited, missing,
+ *       a cut tail, a keyed chain re-hashed; SQLite: history's index edited, then rebuilt).
  *
  * Long polls wait in a list here; the daemon subscribes api_events_tick to obs's tick
  * (src/obs/obs.h, every 100 ms), which answers every waiter that has news, has waited long
@@ -217,8 +219,10 @@ api_audit_verify(struct api_ctx *ctx)
 		}
 		return;
 	}
-	api_reply(ctx, 200, json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "events", (json_int_t)v.count,
-	    "head_id", (json_int_t)v.last_id, "head", v.prev));
+	api_reply(ctx, 200, json_pack("{s:b,s:I,s:I,s:s,s:b,s:s?,s:I,s:I}", "ok", 1, "events",
+	    (json_int_t)v.count, "head_id", (json_int_t)v.last_id, "head", v.prev,
+	    "keyed", v.keyed_from != 0, "key_id", v.key != NULL ? v.key->id : NULL,
+	    "keyed_from", (json_int_t)v.keyed_from, "published_head_id", (json_int_t)v.pub_id));
 }
 
 static const struct api_route api_events_table[] = {
