@@ -98,27 +98,45 @@ after_apply(void *arg, const struct bird_apply_result *res)
 	run_end(r, res->code, true, ok, ok ? "drift repaired" : res->message);
 }
 
+/* Compares BIRD's routes and the include file with the desired set. Drift is any of: BIRD
+ * without prefixd4/prefixd6 (the read-back's "bird-config-invalid": BIRD holds none of our
+ * routes), routes that differ, an include file that is missing, empty or foreign. Drift is
+ * logged with what differs and counted, and one bird_apply transaction repairs it all. */
 static void
 after_read(void *arg, const struct bird_routeset *actual, const struct err *e)
 {
+	static const struct bird_routeset none;
 	struct reconcile *r = arg;
 	struct bird_routediff d = { 0 };
+	char file_why[ERR_MSG_MAX] = "", *reason = r->stats.last_drift;
+	size_t rlen = sizeof(r->stats.last_drift);
+	bool protos = e == NULL, routes_ok, file_ok;
 
-	if (e != NULL) {
+	if (e != NULL && strcmp(e->code, "bird-config-invalid") != 0) {
 		run_end(r, e->code, false, false, e->msg);
 		return;
 	}
-	if (bird_routeset_equal(&r->desired, actual)) {
+	routes_ok = protos && bird_routeset_equal(&r->desired, actual);
+	file_ok = bird_apply_include_current(r->ap, &r->desired, file_why, sizeof(file_why));
+	if (routes_ok && file_ok) {
 		log_debug("reconcile: BIRD matches the desired state (%zu routes)", actual->n);
 		run_end(r, "ok", false, false, "no drift");
 		return;
 	}
-	bird_routediff_compute(&r->desired, actual, &d);
+	bird_routediff_compute(&r->desired, protos ? actual : &none, &d);
 	r->diff = bird_routediff_format(&d);
 	bird_routediff_clear(&d);
+	if (!protos)
+		snprintf(reason, rlen, "%s", e->msg);
+	else if (!routes_ok)
+		snprintf(reason, rlen, "BIRD differs from the desired state: %s",
+		    r->diff ? r->diff : "?");
+	else
+		snprintf(reason, rlen, "BIRD's routes match");
+	if (!file_ok)
+		snprintf(reason + strlen(reason), rlen - strlen(reason), "; %s", file_why);
 	r->stats.drift++;
-	log_warnx("reconcile: drift: BIRD differs from the desired state: %.400s",
-	    r->diff ? r->diff : "?");
+	log_warnx("reconcile: drift: %s", reason);
 	bird_apply_request(r->ap, &r->desired, after_apply, r);
 }
 
