@@ -9,11 +9,13 @@
  */
 #include "bird_apply.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "failpoint.h"
@@ -624,6 +626,24 @@ bird_apply_recover(struct bird_apply *ap, bird_apply_recover_fn done, void *arg,
 		return -1;
 	}
 	return 0;
+}
+
+int
+bird_apply_write_missing(struct bird_apply *ap, const struct bird_routeset *desired,
+    struct err *e)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ap->cur != NULL || stat(ap->include_path, &st) == 0 || errno != ENOENT)
+		return 0;
+	if (bird_conf_render(desired, &text, &len) < 0)
+		fatalx("bird_apply: out of memory rendering the include file");
+	rc = bird_conf_write(ap->include_path, text, len, e);
+	free(text);
+	return rc < 0 ? -1 : 1;
 }
 
 bool

@@ -106,6 +106,14 @@ int  bird_apply_recover(struct bird_apply *ap, bird_apply_recover_fn done, void 
 bool bird_apply_include_current(const struct bird_apply *ap,
     const struct bird_routeset *desired, char *why, size_t whylen);
 
+/* For a BIRD that is not connected: writes the include rendered from DESIRED when there is
+ * no file at all (BIRD cannot start or reload without it, and with no BIRD there is nothing to
+ * `configure check` against, so nothing is lost by writing it). An existing file — empty or
+ * foreign too — is left for the transaction once BIRD is back. 1 written, 0 nothing to do
+ * (or a transaction runs), -1 with e ("io-error"). */
+int  bird_apply_write_missing(struct bird_apply *ap, const struct bird_routeset *desired,
+    struct err *e);
+
 bool bird_apply_busy(const struct bird_apply *ap);
 
 struct bird_apply_stats {

@@ -25,7 +25,7 @@ struct reconcile {
 	double interval;
 	reconcile_desired_fn desired_fn;
 	void *desired_arg;
-	ev_timer periodic, soon;
+	ev_timer periodic, soon, offline;
 	bool running, again, started;
 	struct rwaiter *waiters;        /* of the run in progress */
 	struct rwaiter *next_waiters;   /* of the run requested while one is in progress */
@@ -207,6 +207,34 @@ on_soon(struct ev_loop *loop, ev_timer *w, int revents)
 	run_begin(w->data);
 }
 
+/* BIRD is not connected: a missing include is written from the desired state (drift, logged
+ * and counted) so that BIRD can start; nothing else can be repaired without BIRD. From the
+ * loop only (a timer): at start-up that is after the lifecycle has loaded the desired state. */
+static void
+on_offline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct reconcile *r = w->data;
+	struct bird_routeset want = { 0 };
+	struct err e;
+	int rc = 0;
+	(void)loop;
+	(void)revents;
+
+	if (birdc_is_up(r->c))
+		return;
+	if (r->desired_fn(r->desired_arg, &want, &e) == 0 &&
+	    (rc = bird_apply_write_missing(r->ap, &want, &e)) > 0) {
+		r->stats.drift++;
+		snprintf(r->stats.last_drift, sizeof(r->stats.last_drift), "include file is "
+		    "missing while BIRD is not connected: written with the desired state (%zu "
+		    "routes)", want.n);
+		log_warnx("reconcile: drift: %s", r->stats.last_drift);
+	}
+	if (rc < 0)
+		log_warnx("reconcile: writing the missing include file: %s", e.msg);
+	bird_routeset_clear(&want);
+}
+
 static void
 on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -216,6 +244,8 @@ on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (birdc_is_up(r->c))
 		run_begin(r);
+	else
+		ev_timer_start(r->loop, &r->offline);
 }
 
 static void
@@ -226,6 +256,8 @@ on_bird_event(void *arg, bool up, const struct err *reason)
 
 	if (up)
 		schedule(r, 0.0);
+	else
+		ev_timer_start(r->loop, &r->offline);
 }
 
 struct reconcile *
@@ -244,7 +276,8 @@ reconcile_new(struct ev_loop *loop, struct birdc *c, struct bird_apply *ap,
 	r->desired_arg = desired_arg;
 	ev_init(&r->soon, on_soon);
 	ev_init(&r->periodic, on_periodic);
-	r->soon.data = r->periodic.data = r;
+	ev_timer_init(&r->offline, on_offline, 0.0, 0.0);
+	r->soon.data = r->periodic.data = r->offline.data = r;
 	return r;
 }
 
@@ -257,6 +290,7 @@ reconcile_free(struct reconcile *r)
 		return;
 	ev_timer_stop(r->loop, &r->soon);
 	ev_timer_stop(r->loop, &r->periodic);
+	ev_timer_stop(r->loop, &r->offline);
 	snprintf(res.message, sizeof(res.message), "reconciler shut down");
 	waiters_complete(r->waiters, &res);
 	waiters_complete(r->next_waiters, &res);

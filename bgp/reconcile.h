@@ -18,6 +18,9 @@
  * so no one has to seed the file by hand. A main config that fails `configure check` with our
  * file is refused: logged, counted (bird_apply's config_invalid, reconcile's failed), shown as
  * last_code "bird-config-invalid", and the file is put back as it was; the next run retries.
+ * While BIRD is not connected (every failed connect attempt, every interval) nothing can be
+ * checked; only a MISSING include is written then (BIRD cannot start without it), counted as
+ * drift; an empty or foreign file waits for BIRD.
  *
  * Runs happen after every BIRD (re)connect (the first connect is the start), every `interval`
  * seconds, and on demand (reconcile_run: `prefixctl bird reconcile`). One run at a time; an

@@ -10,6 +10,8 @@
 #   4. a broken main config (`configure check` fails) with an empty include: the repair is
 #      refused (bird-config-invalid, counted), the file is left exactly as it was (empty) and
 #      BIRD keeps its routes; once the main config is fixed, the next run repairs the file.
+#   5. BIRD stopped and the include removed: prefixd writes it while BIRD is down (BIRD cannot
+#      start without it), so BIRD starts again with the desired routes.
 # ctest-labels: asan
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/tools/bird_lib.sh"
@@ -98,3 +100,14 @@ st=$(stats)
 ok "broken main config: repair refused (bird-config-invalid, counted), include left empty, BIRD untouched"
 : > "$BT/extra.conf"
 check_repaired "$(now_ms)" "main config fixed"
+
+# 5. BIRD down, include removed: written without BIRD, so BIRD can start
+bt_bird_stop
+bt_drv_wait 1 'select(.event == "bird" and (.up | not))'
+rm -f "$BT/bird.include"
+wait_until $((interval * 2 + 3)) "the missing include to be written while BIRD is down" file_is_rendered
+bt_bird_start
+wait_until 10 "BIRD to start with the desired routes" eval '[ "$(bt_routes)" = "$want" ]'
+grep -q 'reconcile: drift: include file is missing while BIRD is not connected' "$BT/drv.err" ||
+	fail "offline write not logged"
+ok "BIRD down and include removed: written from the desired state; BIRD starts with the routes"
