@@ -12,7 +12,9 @@
 #       polls and eight half-sent requests: two long polls wait, the rest get 429 or 503
 #       connection-limit, and root (admin) is still answered within 2 s;
 #   (c) a request without a known token is answered 401 before its body is sent, and the
-#       connection is closed at once (no keep-alive for nobody);
+#       connection is closed at once (no keep-alive for nobody). This part already held on
+#       653b16d's successors (the 401 was answered at the header stage and libmicrohttpd closed
+#       the connection); it stays as a guard for the transport's early authentication;
 #   hostile config: bad values of the three keys are refused at start, naming the key.
 # Source addresses other than 127.0.0.1 are loopback aliases (Linux routes 127/8 to lo).
 set -euo pipefail
