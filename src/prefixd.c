@@ -250,10 +250,20 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* Applies the reloadable keys of c; -1 (and nothing applied) when one of them fails. */
+/* The transport's limits from c. */
+static struct http_limits
+pd_limits(const struct conf *c)
+{
+	return (struct http_limits){ .max_body = c->max_body, .request_timeout = c->request_timeout,
+	    .max_connections = c->max_connections, .max_long_polls = c->max_long_polls,
+	    .max_per_address = c->max_connections_per_address,
+	    .admin_connections = c->admin_connections };
+}
+
 static int
 pd_apply(struct conf *c, struct err *e)
 {
-	struct http_limits lim = { c->max_body, c->request_timeout, c->max_connections };
+	struct http_limits lim = pd_limits(c);
 
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
 	    http_set_admin_group(pd.http, c->admin_group, e) < 0)
@@ -512,8 +522,7 @@ pd_public_stop(void)
 static int
 pd_run(int debug)
 {
-	struct http_limits lim = { pd.conf->max_body, pd.conf->request_timeout,
-	    pd.conf->max_connections };
+	struct http_limits lim = pd_limits(pd.conf);
 	struct err e;
 
 	log_init(debug ? LOG_LEVEL_DEBUG : pd.conf->log_level, pd.conf->log_format);
