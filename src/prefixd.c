@@ -136,7 +136,8 @@ pd_serve(void)
  * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
- * batch's transaction (the batch follows under the writer lock itself).
+ * batch's transaction (the batch follows under the writer lock itself). A notification also
+ * wakes the site follower (issue 17: another instance may have asked this site for a change).
  */
 static void
 pd_follow(void)
@@ -169,8 +170,11 @@ pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (store_notified(pd.store) != 0)
+	if (store_notified(pd.store) != 0) {
 		pd_follow();
+		if (pd.lc != NULL && !store_in_txn(pd.store))
+			lifecycle_ctl_sites_follow(pd.lc);
+	}
 	pd_feed_arm();
 }
 
