@@ -5,6 +5,10 @@
  */
 #include "store.h"
 
+#include <string.h>
+
+#include "audit.h"
+
 void
 store_close(struct store *st)
 {
@@ -217,4 +221,32 @@ bool
 store_online(struct store *st)
 {
 	return st->ops->online != NULL ? st->ops->online(st) : true;
+}
+
+int
+store_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e)
+{
+	return st->ops->doc_each(st, cb, arg, e);
+}
+
+int
+store_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e)
+{
+	return st->ops->counter_each(st, cb, arg, e);
+}
+
+int
+store_event_import(struct store *st, const struct store_event *ev, struct err *e)
+{
+	if (ev->hash == NULL || strlen(ev->hash) != AUDIT_HASH_HEXLEN)
+		return err_set(e, "audit-broken", "event %llu has no audit hash (written with "
+		    "PREFIXD_AUDIT=nochain?): the chain cannot be copied",
+		    (unsigned long long)ev->id);
+	return st->ops->event_import(st, ev, e);
+}
+
+int
+store_imported(struct store *st, struct err *e)
+{
+	return st->ops->imported != NULL ? st->ops->imported(st, e) : 0;
 }
