@@ -1,7 +1,8 @@
 /*
  * store — the backend-neutral wrappers of store.h (store_begin, store_alloc_put, ...): each
  * dispatches through the backend's ops table; store_begin/commit/rollback also keep the
- * nesting depth. The backends are store_sqlite.c and store_pg.c.
+ * nesting depth. The backends are store_sqlite.c and store_pg.c; the copy of a whole store
+ * (prefixd --migrate-store) is store_migrate.c.
  */
 #include "store.h"
 

@@ -1,6 +1,8 @@
 /*
  * store_pg — the PostgreSQL backend of store.h over libpq (issue 16): connection, schema and
- * migrations, transactions, the address model's tables, documents, counters, load, open. The
+ * migrations, transactions, the address model's tables, documents, counters, load, open, and
+ * what copying a whole store needs (every document and counter, the id blocks moved past
+ * copied ids: store_migrate.c). The
  * event log and the audit chain are in store_pg_events.c (shared state in
  * store_pg_private.h); the backend-neutral wrappers are in store.c.
  *

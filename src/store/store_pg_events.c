@@ -1,6 +1,8 @@
 /*
  * store_pg_events — the PostgreSQL backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the one hash chain (audit.h) that all instances share;
+ * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
+ * migration's);
  * history by CIDR overlap (a gist index on the event's cidr answers && directly, so there
  * is no separate address index as in SQLite and store_events_index has nothing to do); the
  * feed; whole-chain verification. Shares store_pg_private.h with store_pg.c.

@@ -1,6 +1,7 @@
 /*
  * store_sqlite — the embedded SQLite backend of store.h: schema and migrations, transactions,
- * the address model's tables, documents, counters, load, check, open. The event log is in
+ * the address model's tables, documents, counters, load, check, open, and what copying a
+ * whole store needs (every document and counter: store_migrate.c). The event log is in
  * store_sqlite_events.c (shared state in store_sqlite_private.h); the backend-neutral
  * wrappers (store_begin, store_alloc_put, ...) are in store.c.
  *

@@ -1,6 +1,8 @@
 /*
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
+ * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
+ * migration's);
  * history by CIDR overlap; the feed (events after an id); whole-chain verification; sealing
  * of a store written before the chain existed. Shares store_sqlite_private.h with
  * store_sqlite.c.
