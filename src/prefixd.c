@@ -637,7 +637,12 @@ main(int argc, char **argv)
 		}
 	}
 	if (migrate) {
-		if (argc - optind != 2 || file != NULL || check) {
+		if (file != NULL || check) {
+			fprintf(stderr, "prefixd: --migrate-store reads no config (-c, -n): FROM and TO "
+			    "name the stores\n");
+			return 2;
+		}
+		if (argc - optind != 2) {
 			usage(stderr);
 			return 2;
 		}
