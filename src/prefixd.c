@@ -6,7 +6,8 @@
  *   prefixd [-c FILE] [-d]       run (no -c: the embedded default, state and socket in ./)
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
- *   prefixd --migrate-store FROM TO   copy a store into an empty one and exit (store_migrate.h)
+ *   prefixd [-c FILE] --migrate-store FROM TO   copy a store into an empty one and exit
+ *                                (store_migrate.h; FILE only for [daemon] audit_key_file)
  *
  * Start-up: config -> log -> listeners (as root) -> privilege drop ([daemon] user, priv.h)
  * -> state dir -> store ([store] backend: SQLite state_dir/prefixd.db, or PostgreSQL at
@@ -219,7 +220,7 @@ usage(FILE *out)
 {
 	fprintf(out, "usage: prefixd [-n] [-c FILE] [-d]\n"
 	    "       prefixd --list-routes\n"
-	    "       prefixd --migrate-store FROM TO\n"
+	    "       prefixd [-c FILE] --migrate-store FROM TO\n"
 	    "  -c FILE   INI config (default: the embedded default, state and socket in ./)\n"
 	    "  -n        check the config, print it normalised and exit\n"
 	    "  -d        log at debug level (overrides log_level)\n"
@@ -228,7 +229,8 @@ usage(FILE *out)
 	    "            copy every object, the event log and its audit chain from store FROM\n"
 	    "            into the empty store TO, in one transaction, then check the copy and\n"
 	    "            exit; each store is sqlite:PATH or postgresql:DSN (a libpq connection\n"
-	    "            string); stop every instance on either store first\n");
+	    "            string); stop every instance on either store first; -c: only its\n"
+	    "            [daemon] audit_key_file is read, to verify a keyed audit chain\n");
 }
 
 static void
@@ -589,18 +591,29 @@ pd_run(int debug)
 	return 0;
 }
 
-/* prefixd --migrate-store FROM TO (store_migrate.h): 0 copied, 1 refused (nothing changed). */
+/* prefixd [-c FILE] --migrate-store FROM TO (store_migrate.h): 0 copied, 1 refused (nothing
+ * changed). The config is read only for [daemon] audit_key_file: a keyed chain is verified
+ * with its key. */
 static int
-pd_migrate(const char *from, const char *to)
+pd_migrate(const char *file, const char *from, const char *to)
 {
+	struct conf *c = NULL;
 	struct err e;
+	int rc = 1;
 
 	err_clear(&e);
-	if (store_migrate(from, to, stdout, &e) < 0) {
+	if (file != NULL && (c = conf_load(file, &e)) == NULL)
+		goto out;
+	if (c != NULL && c->audit_key_file != NULL &&
+	    audit_key_load(c->audit_key_file, &pd_audit_key, &e) < 0)
+		goto out;
+	rc = store_migrate(from, to, c != NULL && c->audit_key_file != NULL ? &pd_audit_key :
+	    NULL, stdout, &e) < 0;
+out:
+	if (rc != 0)
 		fprintf(stderr, "prefixd: --migrate-store: %s\n", e.msg);
-		return 1;
-	}
-	return 0;
+	conf_free(c);
+	return rc;
 }
 
 /*
@@ -676,16 +689,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (migrate) {
-		if (file != NULL || check) {
-			fprintf(stderr, "prefixd: --migrate-store reads no config (-c, -n): FROM and TO "
-			    "name the stores\n");
-			return 2;
-		}
-		if (argc - optind != 2) {
+		if (argc - optind != 2 || check) {
 			usage(stderr);
 			return 2;
 		}
-		return pd_migrate(argv[optind], argv[optind + 1]);
+		return pd_migrate(file, argv[optind], argv[optind + 1]);
 	}
 	if (optind != argc) {
 		usage(stderr);

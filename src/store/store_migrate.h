@@ -30,13 +30,18 @@
 
 #include "err.h"
 
+struct audit_key;
+
 /*
- * Copies FROM into TO (see above); on success writes what was copied to out (one line per
+ * Copies FROM into TO (see above); k (NULL: none) is the key of a keyed audit chain
+ * ([daemon] audit_key_file, audit_key.h): both chains are verified with it (a keyed chain
+ * without it is refused "audit-broken" naming the first keyed event); on success writes what was copied to out (one line per
  * kind of object). Returns 0, or -1 with e naming the cause: "invalid-argument" (a store
  * spec that is not sqlite:PATH or postgresql:DSN, FROM equal to TO), "not-empty" (TO holds
  * something: what, counted), "audit-broken" (FROM's chain does not verify), "store-failed"
  * (either store: could not be opened or read, the copy was refused; which store and why).
  */
-int store_migrate(const char *from, const char *to, FILE *out, struct err *e);
+int store_migrate(const char *from, const char *to, const struct audit_key *k, FILE *out,
+    struct err *e);
 
 #endif

@@ -13,7 +13,8 @@
 #   - The way back (PostgreSQL into a new SQLite file) copies the same store again.
 #   - Hostile: a target that is not empty, a bad DSN, a missing source, a source that is not a
 #     database, a source whose audit chain was edited, FROM equal to TO, a malformed spec:
-#     each exits 1 (2 for usage: one store, or a config given) with an error naming the cause, and the target is unchanged
+#     a config (-c, read for the audit key) that does not load: each exits 1 (2 for usage)
+#     with an error naming the cause, and the target is unchanged
 #     (a SQLite target the migration would have created is not left behind).
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
@@ -84,7 +85,11 @@ pgdump() {
 migrate_refused() {
 	local want=$1 rc=0
 	shift
-	timeout 60 "$PD_BIN" --migrate-store "$@" > "$PD_DIR/mig.out" 2>&1 || rc=$?
+	if [ "$1" = -c ]; then
+		timeout 60 "$PD_BIN" -c "$2" --migrate-store "$3" "$4" > "$PD_DIR/mig.out" 2>&1 || rc=$?
+	else
+		timeout 60 "$PD_BIN" --migrate-store "$@" > "$PD_DIR/mig.out" 2>&1 || rc=$?
+	fi
 	[ "$rc" = 1 ] || pd_fail "--migrate-store $*: want exit 1, got $rc: $(cat "$PD_DIR/mig.out")"
 	grep -qF -- "$want" "$PD_DIR/mig.out" || pd_fail "--migrate-store $*: error does not name '$want': $(cat "$PD_DIR/mig.out")"
 	pd_ok "refused: $(tail -n 1 "$PD_DIR/mig.out")"
@@ -95,8 +100,7 @@ empty=$(pgdump)
 migrate_refused 'is not sqlite:PATH or postgresql:DSN' "mysql:$DB" "postgresql:$PG_DSN"
 migrate_refused 'is not sqlite:PATH or postgresql:DSN' "sqlite:$DB" "postgresql:"
 migrate_refused 'the source and the target are the same store' "sqlite:$DB" "sqlite:$DB"
-rc=0; "$PD_BIN" -c "$PD_CONF" --migrate-store "sqlite:$DB" "postgresql:$PG_DSN" 2>"$PD_DIR/mig.out" || rc=$?
-[ "$rc" = 2 ] && grep -q 'reads no config' "$PD_DIR/mig.out" || pd_fail "-c with --migrate-store: exit $rc: $(cat "$PD_DIR/mig.out")"
+migrate_refused "prefixd: --migrate-store: $PD_DIR/none.conf" -c "$PD_DIR/none.conf" "sqlite:$DB" "postgresql:$PG_DSN"
 rc=0; "$PD_BIN" --migrate-store "sqlite:$DB" 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || pd_fail "--migrate-store with one store: exit $rc, want 2 (usage)"
 migrate_refused "source: $PD_DIR/nope.db: No such file or directory" "sqlite:$PD_DIR/nope.db" "postgresql:$PG_DSN"
