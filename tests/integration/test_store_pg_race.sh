@@ -5,7 +5,8 @@
 # in "mixed" mode: by size with a token, explicit /28s with a token, by size without one, and
 # releases; a client whose instance dies or answers 503 moves to the next instance and repeats
 # the same request there). Meanwhile every instance is SIGKILLed at a random moment 0-400 ms
-# after it answered and restarted, again and again (PG_RACE_KILLS in total, default 200), and
+# after it answered (or, every other time, after it was started) and restarted, again and
+# again (PG_RACE_KILLS in total, default 200), and
 # the database connections of the instances are cut with pg_terminate_backend every 0.2-0.6 s
 # (at least PG_RACE_TERMS that hit one, default 50). Afterwards:
 #   - no two allocations of a pool overlap (a self-join on && in psql finds nothing);
@@ -63,18 +64,28 @@ run_inst() {
 	done
 }
 
-# killer N: runs instance N, SIGKILLs it 0-400 ms after it answers, restarts it, until
-# $stop_faults; leaves it running. Counts its kills in $PD_DIR/iN/kills.
+# killer N: runs instance N and SIGKILLs it, until $stop_faults; leaves it running (answering).
+# Every other kill comes 0-400 ms after the instance answered, the others 0-400 ms after it
+# was started (while it connects, loads, or has just begun to serve): restart time is what
+# bounds the kill rate. Counts its kills in $PD_DIR/iN/kills.
 killer() {
-	local n=$1 k=0
+	local n=$1 k=0 dir=$PD_DIR/i$1
 	run_inst "$n"
 	while [ ! -e "$stop_faults" ]; do
 		sleep "0.$(printf '%03d' $(( RANDOM % 400 )))"
 		pgm_kill "$n"
 		k=$((k + 1))
-		echo "$k" > "$PD_DIR/i$n/kills"
-		run_inst "$n"
+		echo "$k" > "$dir/kills"
+		if (( k % 2 )); then
+			rm -f "$dir/prefixd.sock"
+			"$PD_BIN" -c "$dir/prefixd.conf" >>"$dir/log" 2>&1 &
+			PGM_PID[$n]=$!
+			echo "$!" > "$dir/pid"
+		else
+			run_inst "$n"
+		fi
 	done
+	pgm_alive "$n" && pd_wait_for settled "$n" && pgm_answers "$n" || run_inst "$n"
 }
 
 # terminator: cuts one random database connection of the instances every 0.2-0.6 s; counts
