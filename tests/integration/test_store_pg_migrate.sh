@@ -158,3 +158,21 @@ out=$("$PD_BIN" --migrate-store "postgresql:$PG_DSN" "sqlite:$PD_DIR/back.db") |
 [ "$(sqlite3 "$PD_DIR/back.db" "SELECT count(*) FROM allocations")" = "$(pg_psql "SELECT count(*) FROM allocations")" ] ||
 	pd_fail "back: allocation rows differ"
 pd_ok "and back into SQLite: $out"
+
+# ---- a keyed audit chain ([daemon] audit_key_file) moves with its key ----
+KEY=$PD_DIR/audit.key
+head -c 32 /dev/urandom > "$KEY"
+chmod 0600 "$KEY"
+printf '[daemon]\naudit_key_file = %s\n' "$KEY" | pd_config
+printf '[store]\nbackend = sqlite\n' | pd_config
+rm -rf "$PD_STATE"
+pd_start
+pd_ctl pool create keyed --scope private-default >/dev/null
+pd_stop
+migrate_refused "but no [daemon] audit_key_file is set" "sqlite:$(pd_db)" "sqlite:$PD_DIR/keyed.db"
+[ ! -e "$PD_DIR/keyed.db" ] || pd_fail "a refused keyed migration left its target behind"
+out=$("$PD_BIN" -c "$PD_CONF" --migrate-store "sqlite:$(pd_db)" "sqlite:$PD_DIR/keyed.db") ||
+	pd_fail "keyed migration with -c: $out"
+[ "$(sqlite3 "$PD_DIR/keyed.db" "SELECT doc FROM docs WHERE kind = 'audit'")" = "$(sqlite3 "$(pd_db)" "SELECT doc FROM docs WHERE kind = 'audit'")" ] ||
+	pd_fail "the chain's key record did not move"
+pd_ok "a keyed chain: refused without its key, copied and verified with -c: $out"
