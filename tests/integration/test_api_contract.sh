@@ -17,7 +17,7 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 doc=$PREFIXD_SOURCE_DIR/doc/openapi.json
 validate=$PREFIXD_SOURCE_DIR/tests/tools/openapi_validate.py
-python3 -c 'import jsonschema, referencing' 2>/dev/null ||
+python3 -c 'import jsonschema' 2>/dev/null ||
 	pd_fail "python3-jsonschema is not installed (scripts/install-deps)"
 
 pd_setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates recorded API answers against doc/openapi.json (OpenAPI 3.1: every schema object is
 JSON Schema Draft 2020-12, checked with python3-jsonschema's Draft202012Validator; $ref resolves
-inside the document through a referencing registry).
+inside the document through a referencing registry, or RefResolver with Debian's jsonschema 4.10).
 
 Usage: openapi_validate.py OPENAPI.json --lint
        openapi_validate.py OPENAPI.json RECORD.jsonl...
@@ -21,8 +21,12 @@ import sys
 import urllib.parse
 
 from jsonschema import Draft202012Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+
+try:                            # jsonschema >= 4.18
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+except ImportError:             # Debian bookworm's python3-jsonschema 4.10: RefResolver
+    Registry = None
 
 BASE = "urn:prefixd:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -137,7 +141,12 @@ def validate(registry, ref, rec, where):
         body = json.loads(rec["body"])
     except (TypeError, ValueError) as e:
         return "%s: body is not JSON: %s" % (where, e)
-    v = Draft202012Validator({"$ref": ref}, registry=registry)
+    if Registry is None:
+        from jsonschema import RefResolver
+        v = Draft202012Validator({"$ref": ref}, resolver=RefResolver(BASE, registry,
+                                                                      store={BASE: registry}))
+    else:
+        v = Draft202012Validator({"$ref": ref}, registry=registry)
     errs = sorted(v.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errs:
         e = errs[0]
@@ -155,7 +164,8 @@ def main():
             print("MISMATCH " + b)
         print("lint: %d operations, %d problems" % (sum(1 for _ in operations(doc)), len(bad)))
         return 1 if bad else 0
-    registry = Registry().with_resource(BASE, DRAFT202012.create_resource(doc))
+    registry = doc if Registry is None else \
+        Registry().with_resource(BASE, DRAFT202012.create_resource(doc))
     tpls = templates(doc)
     n, bad, seen = 0, 0, set()
     for f in sys.argv[2:]:
