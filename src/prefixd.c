@@ -367,14 +367,14 @@ pd_listen(struct err *e)
 {
 	struct conf *c = pd.conf;
 
-	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
+	/* the certificate first: a refused one must leave no socket file behind */
+	if ((c->tls_cert != NULL && http_tls_load(c->tls_cert, c->tls_key, e) < 0) ||
+	    http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
 	    http_listen_unix(pd.http, c->socket, c->socket_group, 0660, 0, c->admin_group, e) < 0)
 		return -1;
 	if (c->readonly_socket != NULL &&
 	    http_listen_unix(pd.http, c->readonly_socket, c->readonly_socket_group ?
 	    c->readonly_socket_group : c->socket_group, c->readonly_socket_mode, 1, NULL, e) < 0)
-		return -1;
-	if (c->tls_cert != NULL && http_tls_load(c->tls_cert, c->tls_key, e) < 0)
 		return -1;
 	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, c->tls_cert != NULL, e) < 0)
 		return -1;

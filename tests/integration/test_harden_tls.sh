@@ -73,6 +73,7 @@ refused() {
 	[ "$rc" != 0 ] || pd_fail "prefixd started (exit 0) with /$1/"
 	[ "$rc" != 124 ] || pd_fail "prefixd kept running with /$1/"
 	grep -qE -- "$1" "$D/start.out" || pd_fail "prefixd at start: want /$1/ in: $(tail -3 "$D/start.out")"
+	[ ! -e "$PD_SOCK" ] || pd_fail "prefixd left $PD_SOCK behind after refusing /$1/"
 }
 timeout 10 "$PD_BIN" -n -c "$PD_CONF" > "$D/check.out" 2>&1 || pd_fail "prefixd -n refused a good pair: $(cat "$D/check.out")"
 grep -qx "tls_cert = $D/cert.pem" "$D/check.out" && grep -qx "tls_key = $D/key.pem" "$D/check.out" ||
