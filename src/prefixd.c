@@ -39,6 +39,7 @@
 #include "http.h"
 #include "ipam.h"
 #include "asn.h"
+#include "audit_key.h"
 #include "grant.h"
 #include "lifecycle_bmp.h"
 #include "lifecycle_ctl.h"
@@ -56,6 +57,7 @@
 #include "store_pg.h"
 
 static struct daemon pd;
+static struct audit_key pd_audit_key;   /* [daemon] audit_key_file, read before the drop */
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
 static ev_io pd_feed_io;            /* the store's LISTEN socket (several instances) */
 static ev_timer pd_feed_timer;      /* once a second: follow, reconnect */
@@ -135,7 +137,8 @@ pd_serve(void)
  * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
- * batch's transaction (the batch follows under the writer lock itself).
+ * batch's transaction (the batch follows under the writer lock itself). A notification also
+ * wakes the site follower (issue 17: another instance may have asked this site for a change).
  */
 static void
 pd_follow(void)
@@ -168,8 +171,11 @@ pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (store_notified(pd.store) != 0)
+	if (store_notified(pd.store) != 0) {
 		pd_follow();
+		if (pd.lc != NULL && !store_in_txn(pd.store))
+			lifecycle_ctl_sites_follow(pd.lc);
+	}
 	pd_feed_arm();
 }
 
@@ -249,10 +255,20 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* Applies the reloadable keys of c; -1 (and nothing applied) when one of them fails. */
+/* The transport's limits from c. */
+static struct http_limits
+pd_limits(const struct conf *c)
+{
+	return (struct http_limits){ .max_body = c->max_body, .request_timeout = c->request_timeout,
+	    .max_connections = c->max_connections, .max_long_polls = c->max_long_polls,
+	    .max_per_address = c->max_connections_per_address,
+	    .admin_connections = c->admin_connections };
+}
+
 static int
 pd_apply(struct conf *c, struct err *e)
 {
-	struct http_limits lim = { c->max_body, c->request_timeout, c->max_connections };
+	struct http_limits lim = pd_limits(c);
 
 	/* first: a refused certificate leaves everything as it was (TLS on/off: restart) */
 	if (c->tls_cert != NULL && http_tls_loaded() &&
@@ -381,6 +397,22 @@ pd_listen(struct err *e)
 	return 0;
 }
 
+/* The keyed audit chain (store_audit_key): the key read at start, the head published in
+ * the state directory. */
+static int
+pd_audit_start(struct err *e)
+{
+	char *head;
+	int rc;
+
+	if (asprintf(&head, "%s/" AUDIT_HEAD_FILE, pd.conf->state_dir) < 0)
+		fatal("asprintf");
+	rc = store_audit_key(pd.store, pd.conf->audit_key_file != NULL ? &pd_audit_key : NULL,
+	    head, e);
+	free(head);
+	return rc;
+}
+
 /* Opens the store and loads the model. On failure the listeners opened before (as root) are
  * closed and their sockets removed, so a bad [store] changes nothing, then prefixd exits. */
 static void
@@ -410,6 +442,8 @@ pd_open_store(void)
 		if (store_sqlite_open(pd.store_path, &pd.store, &e) < 0)
 			pd_store_fail("%s%s", "store: ", e.msg);
 	}
+	if (pd_audit_start(&e) < 0)
+		pd_store_fail("audit chain of %s: %s", pd.store_path, e.msg);
 	pd.ipam = ipam_new(pd.store);
 	if (ipam_load(pd.ipam, &e) < 0)
 		pd_store_fail("loading the model from %s: %s", pd.store_path, e.msg);
@@ -499,8 +533,7 @@ pd_public_stop(void)
 static int
 pd_run(int debug)
 {
-	struct http_limits lim = { pd.conf->max_body, pd.conf->request_timeout,
-	    pd.conf->max_connections };
+	struct http_limits lim = pd_limits(pd.conf);
 	struct err e;
 
 	log_init(debug ? LOG_LEVEL_DEBUG : pd.conf->log_level, pd.conf->log_format);
@@ -516,6 +549,10 @@ pd_run(int debug)
 	pd.http = http_new(pd.loop, &lim, api_dispatch, &pd);
 	if (pd_listen(&e) < 0)
 		fatalx("%s", e.msg);
+	/* The audit key as root too: its file may be readable by root only (audit_key.h). */
+	if (pd.conf->audit_key_file != NULL &&
+	    audit_key_load(pd.conf->audit_key_file, &pd_audit_key, &e) < 0)
+		fatalx("refusing to start: %s", e.msg);
 	if (priv_drop(&pd_priv, pd.conf, &e) < 0)
 		fatalx("refusing to run: cannot run as [daemon] user %s: %s", pd.conf->user, e.msg);
 	pd_open_store();
@@ -557,9 +594,10 @@ pd_run(int debug)
 }
 
 /*
- * prefixd -n: the config and what it names that the daemon reads at start (the tokens file:
- * a bad path, mode or line fails here, not at start-up; the TLS certificate and key), then the config normalised, with
- * credentials embedded in [auth] rdap_url shown as "***@" (the output lands in tickets).
+ * prefixd -n: the config and what it names that the daemon reads at start (the tokens file
+ * and the audit key file: a bad path, mode or line fails here, not at start-up; the TLS
+ * certificate and key), then the config normalised, with credentials embedded in [auth]
+ * rdap_url shown as "***@" (the output lands in tickets).
  */
 static int
 pd_check(struct conf *c)
@@ -573,6 +611,11 @@ pd_check(struct conf *c)
 		return 1;
 	}
 	if (c->tls_cert != NULL && http_tls_check(c->tls_cert, c->tls_key, &e) < 0) {
+		fprintf(stderr, "prefixd: %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->audit_key_file != NULL && audit_key_load(c->audit_key_file, &pd_audit_key, &e) < 0) {
 		fprintf(stderr, "prefixd: %s\n", e.msg);
 		conf_free(c);
 		return 1;

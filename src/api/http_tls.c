@@ -292,7 +292,7 @@ http_tls_collect(const struct http *h)
 	struct http_tls_cred **pp = &tls_retired, *c;
 
 	for (const struct http_conn *hc = h->conns; hc != NULL; hc = hc->next)
-		if (hc->tls && hc->tls_gen < oldest)
+		if (hc->lis->tls && hc->tls_gen < oldest)
 			oldest = hc->tls_gen;
 	while ((c = *pp) != NULL) {
 		if (c->gen < oldest) {

@@ -1,15 +1,23 @@
 /*
  * store — the backend-neutral wrappers of store.h (store_begin, store_alloc_put, ...): each
  * dispatches through the backend's ops table; store_begin/commit/rollback also keep the
- * nesting depth. The backends are store_sqlite.c and store_pg.c.
+ * nesting depth. The backends are store_sqlite.c and store_pg.c; the keyed audit chain's
+ * wrappers (store_audit_key, store_audit_verify) are in store_audit.c.
  */
 #include "store.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 void
 store_close(struct store *st)
 {
-	if (st != NULL)
+	if (st != NULL) {
+		if (st->audit_head != NULL)
+			close(st->audit_head_fd);
+		free(st->audit_head);
 		st->ops->close(st);
+	}
 }
 
 int
@@ -162,12 +170,6 @@ int
 store_event_head(struct store *st, uint64_t *id, char hash[65], struct err *e)
 {
 	return st->ops->event_head(st, id, hash, e);
-}
-
-int
-store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
-{
-	return st->ops->audit_verify(st, v, e);
 }
 
 int

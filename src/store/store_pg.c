@@ -421,6 +421,7 @@ store_pg_begin(struct store *st, struct err *e)
 static int
 store_pg_commit_outer(struct store_pg *s, struct err *e)
 {
+	struct store_pg_head h = s->head;      /* to publish once committed (store_audit.c) */
 	uint64_t first = 0, last = 0;
 	PGresult *r;
 
@@ -443,6 +444,8 @@ store_pg_commit_outer(struct store_pg *s, struct err *e)
 	}
 	PQclear(r);
 	store_pg_changes_done(s, first, last);
+	if (h.valid)
+		store_audit_published(&s->base, h.id, h.hash);
 	return 0;
 }
 

@@ -8,7 +8,9 @@
  * The chain head is one row (audit_head). A transaction that writes locks it first
  * (store_pg_head_lock) and holds the lock to its COMMIT, so the events of concurrent
  * instances get consecutive ids in commit order and each hashes over its true predecessor:
- * `audit verify` walks one unbroken chain whoever wrote the events.
+ * `audit verify` walks one unbroken chain whoever wrote the events. With a key (store_audit_key)
+ * the links are HMACs: every instance must hold the same key, and each publishes the head it
+ * committed in its own state directory (audit_key.h).
  */
 #include "store_pg_private.h"
 
@@ -96,7 +98,8 @@ store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
 	if (s->audit == STORE_PG_AUDIT_ON)
-		audit_chain_hash(s->head.hash, audit_event_canonical_into(ev, &s->canon), hash);
+		audit_chain_link(s->base.audit_key, s->head.hash,
+		    audit_event_canonical_into(ev, &s->canon), hash);
 	store_pg_arg_int(&a, (int64_t)ev->id);
 	store_pg_arg_int(&a, ev->time);
 	store_pg_arg_text(&a, ev->actor);
@@ -233,7 +236,6 @@ store_pg_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
 	char head[AUDIT_HASH_HEXLEN + 1];
 	uint64_t head_id, after = 0;
 
-	audit_verifier_init(v);
 	do {
 		a.rows = 0;
 		if (store_pg_events_after(st, after, 4096, store_pg_verify_cb, &a, e) != 0 ||

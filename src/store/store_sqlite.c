@@ -260,6 +260,8 @@ store_sqlite_commit(struct store *st, struct err *e)
 			s->head.valid = false;
 			return -1;
 		}
+		if (s->head.valid)
+			store_audit_published(st, s->head.id, s->head.hash);
 		return 0;
 	}
 	snprintf(sql, sizeof(sql), "RELEASE s%d", st->depth - 1);
@@ -680,9 +682,11 @@ int
 store_sqlite_open(const char *path, struct store **out, struct err *e)
 {
 	struct store_sqlite *s;
+	struct err ie;
 	const char *v;
 	int i;
 
+	err_clear(&ie);
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL)
 		fatal("store: out of memory");
 	s->base.ops = &store_sqlite_ops;
@@ -713,6 +717,13 @@ store_sqlite_open(const char *path, struct store **out, struct err *e)
 			store_fail(s, e, "prepare");
 			goto fail;
 		}
+	if (store_sqlite_index_repair(s, &ie) != 0) {
+		if (ie.code == NULL || strcmp(ie.code, "audit-broken") != 0) {
+			*e = ie;
+			goto fail;
+		}
+		log_error("store %s: %s", path, ie.msg);
+	}
 	*out = &s->base;
 	return 0;
 fail:

@@ -1,9 +1,10 @@
 /*
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
- * history by CIDR overlap; the feed (events after an id); whole-chain verification; sealing
- * of a store written before the chain existed. Shares store_sqlite_private.h with
- * store_sqlite.c.
+ * history by CIDR overlap; the feed (events after an id); whole-chain verification, with
+ * a check of history's address index against the events (rebuilt when it does not match, at
+ * open and at verify); sealing of a store written before the chain existed. Shares
+ * store_sqlite_private.h with store_sqlite.c.
  *
  * Rows (migration 6): the hash is a 32-byte BLOB, shown as hex; the address is "start" (a
  * 16-byte left-aligned BLOB) and "len". Each change pays for its event's bytes in the WAL,
@@ -143,7 +144,8 @@ store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
 	}
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
-	audit_chain_hash(s->head.hash, audit_event_canonical_into(ev, &s->canon), hash);
+	audit_chain_link(s->base.audit_key, s->head.hash, audit_event_canonical_into(ev, &s->canon),
+	    hash);
 	return 0;
 }
 
@@ -328,7 +330,84 @@ store_verify_cb(void *arg, const struct store_event *ev)
 	return rc;
 }
 
-/* Walks the whole log in id order (a fresh statement: it may take a while and is rare). */
+/*
+ * History's address index against the events (issue 15 finding 7): the index is derived
+ * data outside the chain, so an edit of it would otherwise hide events from `history` for
+ * good. Three ways to hide one: an event up to ranges_upto missing from event_ranges (a row
+ * deleted, or its address changed), ranges_upto beyond the last event (later events would be
+ * neither indexed nor scanned), an index row naming no such event. Returns 0 when it matches,
+ * 1 with *bad the first event id concerned and what the text, or -1 on a store error.
+ */
+static int
+store_sqlite_index_check(struct store_sqlite *s, int64_t *bad, const char **what,
+    struct err *e)
+{
+	static const struct { const char *what, *sql; } checks[] = {
+		{ "is missing from history's address index", "SELECT min(id) FROM events e"
+		    " WHERE e.start IS NOT NULL AND e.id <= coalesce((SELECT CAST(value AS INTEGER)"
+		    " FROM meta WHERE key = 'ranges_upto'), 0) AND NOT EXISTS (SELECT 1 FROM"
+		    " event_ranges r WHERE r.family = e.family AND r.start = e.start AND r.id = e.id)" },
+		{ "is past the last event but history's address index claims it (ranges_upto)",
+		    "SELECT (SELECT coalesce(max(id), 0) FROM events) + 1 WHERE coalesce((SELECT"
+		    " CAST(value AS INTEGER) FROM meta WHERE key = 'ranges_upto'), 0) >"
+		    " (SELECT coalesce(max(id), 0) FROM events)" },
+		{ "is in history's address index under an address it does not have",
+		    "SELECT min(id) FROM event_ranges r WHERE NOT EXISTS (SELECT 1 FROM events e"
+		    " WHERE e.id = r.id AND e.family = r.family AND e.start = r.start)" },
+	};
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		sqlite3_stmt *q;
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, checks[i].sql, -1, &q, NULL) != SQLITE_OK)
+			return store_fail(s, e, "history index check");
+		rc = sqlite3_step(q);
+		*bad = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_finalize(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, e, "history index check");
+		if (*bad != 0) {
+			*what = checks[i].what;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Rebuilds history's address index from the events (in a transaction, or a savepoint). */
+static int
+store_sqlite_index_rebuild(struct store_sqlite *s, struct err *e)
+{
+	if (store_begin(&s->base, e) != 0)
+		return -1;
+	if (store_exec(s, "DELETE FROM event_ranges;"
+	    "INSERT INTO event_ranges SELECT family, start, id FROM events WHERE start IS NOT NULL;"
+	    "INSERT OR REPLACE INTO meta(key, value)"
+	    "  SELECT 'ranges_upto', coalesce(max(id), 0) FROM events;", e) != 0) {
+		store_rollback(&s->base, NULL);
+		return -1;
+	}
+	return store_commit(&s->base, e);
+}
+
+int
+store_sqlite_index_repair(struct store_sqlite *s, struct err *e)
+{
+	const char *what = NULL;
+	int64_t bad = 0;
+	int rc = store_sqlite_index_check(s, &bad, &what, e);
+
+	if (rc <= 0)
+		return rc;
+	if (store_sqlite_index_rebuild(s, e) != 0)
+		return -1;
+	return err_set(e, "audit-broken", "event %lld %s: the index was edited; it is rebuilt from "
+	    "the events", (long long)bad, what);
+}
+
+/* Walks the whole log in id order (a fresh statement: it may take a while and is rare), then
+ * checks history's index (and rebuilds it when it does not match). */
 int
 store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
 {
@@ -338,7 +417,6 @@ store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err
 	sqlite3_stmt *q;
 	uint64_t head_id;
 
-	audit_verifier_init(v);
 	if (sqlite3_prepare_v2(s->db, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY id", -1,
 	    &q, NULL) != SQLITE_OK)
 		return store_fail(s, e, "audit verify");
@@ -347,9 +425,10 @@ store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err
 		return -1;
 	}
 	sqlite3_finalize(q);
-	if (store_sqlite_event_head(st, &head_id, head, e) != 0)
+	if (store_sqlite_event_head(st, &head_id, head, e) != 0 ||
+	    audit_verify_head(v, head_id, head, e) != 0)
 		return -1;
-	return audit_verify_head(v, head_id, head, e);
+	return store_sqlite_index_repair(s, e) != 0 ? -1 : 0;
 }
 
 /*

@@ -111,5 +111,8 @@ int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,
 int store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
 int store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e);
 int store_sqlite_events_index(struct store *st, struct err *e);
+/* History's address index against the events: 0 when it matches; when it does not, rebuilds
+ * it and returns -1 with e "audit-broken" naming the first event it hid (or -1, store error). */
+int store_sqlite_index_repair(struct store_sqlite *s, struct err *e);
 
 #endif
