@@ -54,6 +54,8 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "readonly_socket_mode", CT_MODE, O(readonly_socket_mode), 0600, 0666, "0660" },
 	{ "daemon", "listen", CT_HOSTPORT, O(listen), 0, 0, NULL },
 	{ "daemon", "tokens_file", CT_STR, O(tokens_file), 0, 0, NULL },
+	{ "daemon", "tls_cert", CT_STR, O(tls_cert), 0, 0, NULL },
+	{ "daemon", "tls_key", CT_STR, O(tls_key), 0, 0, NULL },
 	{ "daemon", "audit_key_file", CT_STR, O(audit_key_file), 0, 0, NULL },
 	{ "daemon", "admin_group", CT_STR, O(admin_group), 0, 0, NULL },
 	{ "daemon", "log_level", CT_LEVEL, O(log_level), 0, 0, "info" },
@@ -575,6 +577,11 @@ conf_check(const struct conf *c, const char *name, struct err *e)
 		    name, c->rpki_retry, c->rpki_expire);
 	if (c->listen != NULL && c->tokens_file == NULL)
 		return err_set(e, "conf-invalid", "%s: [daemon] listen needs tokens_file", name);
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+		return err_set(e, "conf-invalid", "%s: [daemon] tls_cert and tls_key go together",
+		    name);
+	if (c->tls_cert != NULL && c->listen == NULL)
+		return err_set(e, "conf-invalid", "%s: [daemon] tls_cert needs listen", name);
 	if (c->readonly_socket != NULL && strcmp(c->readonly_socket, c->socket) == 0)
 		return err_set(e, "conf-invalid", "%s: [daemon] readonly_socket equals socket", name);
 	if (c->auth_rdap_url != NULL && strstr(c->auth_rdap_url, "{cidr}") == NULL &&
@@ -747,6 +754,10 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 
 	if (len > 0)
 		buf[0] = '\0';
+	if ((old->tls_cert == NULL) != (new_conf->tls_cert == NULL)) {    /* TLS on or off */
+		used = (size_t)snprintf(buf, len, "tls_cert");
+		n++;
+	}
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		const struct conf_key *k = &conf_keys[i];
 		int is_restart = 0;

@@ -40,16 +40,20 @@
  *            group             the primary group after the drop (unset: the user's own)
  *            groups            supplementary groups, comma-separated (unset: "bird" when that
  *                              group exists, for BIRD's control socket; else none)
+ *            tls_cert, tls_key PEM certificate (chain) and private key (mode 0600 or
+ *                              stricter): the TCP listener speaks TLS 1.2/1.3 only (issue 18);
+ *                              both or neither, and only with listen
  *
  * [bmp] (beyond SPEC §7, issue 19): listen = HOST:PORT (off when unset), allow = ADDR[,ADDR...]
  * (required with listen; addresses or prefixes), require_visibility = N (default 0: advertise
  * does not wait for vantage points), visibility_timeout (seconds, default 60), transits =
  * ASN[,ASN...] (unset: no transit check). require_visibility needs listen.
  *
- * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
- * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket,
- * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections,
- * max_connections_per_address, max_long_polls, admin_connections),
+ * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body, commit_delay_us and the
+ * files of tls_cert and tls_key (re-read even when their names stay) take effect at once;
+ * turning TLS on or off needs a restart; the listener keys (state_dir, socket, socket_group,
+ * readonly_socket, readonly_socket_group, readonly_socket_mode, listen, request_timeout,
+ * max_connections, max_connections_per_address, max_long_polls, admin_connections),
  * user, group, groups, [store] backend, dsn and [site] name, lease_renew need a restart;
  * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
@@ -78,6 +82,7 @@ struct conf {
 	char *path;                     /* the file read, NULL for the embedded default */
 	/* [daemon] */
 	char *state_dir, *socket, *socket_group, *readonly_socket, *listen, *tokens_file;
+	char *tls_cert, *tls_key;       /* PEM files: the TCP listener speaks TLS; NULL: plain */
 	char *admin_group;
 	char *audit_key_file;           /* the audit chain's key (audit_key.h); NULL: unkeyed */
 	char *readonly_socket_group;    /* NULL: socket_group */

@@ -15,7 +15,8 @@
  * (routes, status sections, renderers: pd_serve) -> loop (readiness to systemd, notify.h).
  * Tear-down runs in reverse. Signals are libev watchers, so handlers run on the loop:
  *   SIGHUP   reload the config into a new struct; on error keep the old one and log why;
- *            keys that need a restart are named in the log (conf.h lists them)
+ *            keys that need a restart are named in the log (conf.h lists them); the TLS
+ *            certificate and key are re-read (a bad new pair keeps the old one serving)
  *   SIGTERM/SIGINT  stop listening, finish the queued batch, let answered connections drain
  *            (at most 2 s), close the store, remove the sockets, exit 0
  * SIGPIPE is ignored (a client that hangs up must not kill the daemon).
@@ -279,6 +280,10 @@ pd_apply(struct conf *c, struct err *e)
 {
 	struct http_limits lim = pd_limits(c);
 
+	/* first: a refused certificate leaves everything as it was (TLS on/off: restart) */
+	if (c->tls_cert != NULL && http_tls_loaded() &&
+	    http_tls_load(c->tls_cert, c->tls_key, e) < 0)
+		return -1;
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
 	    http_set_admin_group(pd.http, c->admin_group, e) < 0)
 		return -1;
@@ -388,14 +393,16 @@ pd_listen(struct err *e)
 {
 	struct conf *c = pd.conf;
 
-	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
+	/* the certificate first: a refused one must leave no socket file behind */
+	if ((c->tls_cert != NULL && http_tls_load(c->tls_cert, c->tls_key, e) < 0) ||
+	    http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
 	    http_listen_unix(pd.http, c->socket, c->socket_group, 0660, 0, c->admin_group, e) < 0)
 		return -1;
 	if (c->readonly_socket != NULL &&
 	    http_listen_unix(pd.http, c->readonly_socket, c->readonly_socket_group ?
 	    c->readonly_socket_group : c->socket_group, c->readonly_socket_mode, 1, NULL, e) < 0)
 		return -1;
-	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, e) < 0)
+	if (c->listen != NULL && http_listen_tcp(pd.http, c->listen, c->tls_cert != NULL, e) < 0)
 		return -1;
 	return 0;
 }
@@ -582,6 +589,7 @@ pd_run(int debug)
 	pd_public_stop();
 	logcap_stop();
 	http_free(pd.http);
+	http_tls_free();
 	api_free(pd.api);
 	obs_free(pd.obs);
 	metrics_free(pd.metrics);
@@ -622,9 +630,9 @@ out:
 
 /*
  * prefixd -n: the config and what it names that the daemon reads at start (the tokens file
- * and the audit key file: a bad path, mode or line fails here, not at start-up), then the
- * config normalised, with credentials embedded in [auth] rdap_url shown as "***@" (the
- * output lands in tickets).
+ * and the audit key file: a bad path, mode or line fails here, not at start-up; the TLS
+ * certificate and key), then the config normalised, with credentials embedded in [auth]
+ * rdap_url shown as "***@" (the output lands in tickets).
  */
 static int
 pd_check(struct conf *c)
@@ -634,6 +642,11 @@ pd_check(struct conf *c)
 
 	if (http_tokens_check(c->tokens_file, &e) < 0) {
 		fprintf(stderr, "prefixd: tokens_file %s\n", e.msg);
+		conf_free(c);
+		return 1;
+	}
+	if (c->tls_cert != NULL && http_tls_check(c->tls_cert, c->tls_key, &e) < 0) {
+		fprintf(stderr, "prefixd: %s\n", e.msg);
 		conf_free(c);
 		return 1;
 	}

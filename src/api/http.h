@@ -40,7 +40,8 @@
  * Roles (SPEC §6): main unix socket — SO_PEERCRED: uid 0 or a member of admin_group is admin,
  * a member of the socket's group (or its owner) is operator, anyone else reader; read-only
  * socket — reader; TCP — "Authorization: Bearer T" whose SHA-256 matches a tokens_file line
- * "name role sha256hex" (constant-time compare), else 401 unauthorized.
+ * "name role sha256hex" (constant-time compare), else 401 unauthorized. With [daemon] tls_cert
+ * the TCP listener speaks TLS only (http_tls.c), so the tokens never travel in clear.
  */
 #ifndef PREFIXD_HTTP_H
 #define PREFIXD_HTTP_H
@@ -107,8 +108,25 @@ void http_free(struct http *h);
 int http_listen_unix(struct http *h, const char *path, const char *group, unsigned mode,
     int readonly, const char *admin_group, struct err *e);
 
-/* Listens on TCP "host:port"; requests need a bearer token. Returns 0 or -1 with e set. */
-int http_listen_tcp(struct http *h, const char *hostport, struct err *e);
+/*
+ * Listens on TCP "host:port"; requests need a bearer token. `tls`: the listener speaks TLS 1.2
+ * or 1.3 only, with the credentials of http_tls_load (load them first). 0 or -1 with e set.
+ */
+int http_listen_tcp(struct http *h, const char *hostport, bool tls, struct err *e);
+
+/*
+ * TLS credentials of the TCP listener (http_tls.c; one set per process). http_tls_load reads
+ * the PEM certificate (chain) and its key and makes them current for new handshakes (start,
+ * SIGHUP); http_tls_check reads them and keeps nothing (`prefixd -n`). Both refuse, naming the
+ * file: missing or unreadable files, a key group or others may read, a key that is not the
+ * certificate's, an expired or not yet valid certificate. A refused load changes nothing.
+ */
+int http_tls_load(const char *cert, const char *key, struct err *e);
+int http_tls_check(const char *cert, const char *key, struct err *e);
+/* True once http_tls_load has succeeded. */
+bool http_tls_loaded(void);
+/* Frees every credential set (at exit, after http_free). */
+void http_tls_free(void);
 
 /*
  * Loads a tokens file (lines "name role sha256hex", '#' comments) replacing the table.

@@ -6,6 +6,7 @@
  * loop; the per-connection bookkeeping (NOTIFY_CONNECTION) the slow-client watchdog reads;
  * and the connection budget (http.h): per-address limit on TCP, the admins' reserve on the
  * main unix socket (decided at accept, from SO_PEERCRED), the long-poll cap.
+ * A TLS TCP listener gets http_tls.c's options (its certificate callback and versions).
  * Listeners are freed by http_free (http.c). See http.h for the contract.
  */
 #include <errno.h>
@@ -106,10 +107,12 @@ http_mhd_log(void *cls, const char *fmt, va_list ap)
 static int
 http_start(struct http *h, struct http_listener *l, struct err *e)
 {
+	static const struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
 	const union MHD_DaemonInfo *info;
 
 	l->h = h;
-	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    (l->tls ? MHD_USE_TLS : 0),
 	    0, NULL, NULL, http_access, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, l,        /* first: MHD's own rule */
 	    MHD_OPTION_LISTEN_SOCKET, l->fd,
@@ -121,6 +124,7 @@ http_start(struct http *h, struct http_listener *l, struct err *e)
 	    MHD_OPTION_CONNECTION_LIMIT, http_conn_limit(l),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->kind == HTTP_TCP ? h->lim.max_per_address : 0u,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_ARRAY, l->tls ? http_tls_options() : none,
 	    MHD_OPTION_END);
 	if (l->d == NULL)
 		return err_set(e, "listen-failed", "libmicrohttpd refused the listener");
@@ -263,7 +267,7 @@ http_listen_unix(struct http *h, const char *path, const char *group, unsigned m
 }
 
 int
-http_listen_tcp(struct http *h, const char *hostport, struct err *e)
+http_listen_tcp(struct http *h, const char *hostport, bool tls, struct err *e)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
@@ -292,12 +296,13 @@ http_listen_tcp(struct http *h, const char *hostport, struct err *e)
 		fatal("calloc");
 	l->kind = HTTP_TCP;
 	l->fd = fd;
+	l->tls = tls;
 	if (http_start(h, l, e) < 0) {
 		close(fd);
 		free(l);
 		return -1;
 	}
-	log_info("listening on tcp %s (bearer tokens)", hostport);
+	log_info("listening on tcp %s (bearer tokens%s)", hostport, tls ? ", TLS 1.2/1.3" : "");
 	return 0;
 }
 
@@ -377,6 +382,7 @@ http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		hc->fd = ci ? ci->connect_fd : -1;
 		hc->since = ev_now(h->loop);
+		hc->tls_gen = http_tls_generation();
 		hc->lis = l;
 		hc->next = h->conns;
 		if (h->conns)
@@ -432,7 +438,7 @@ http_raw_answer(struct http_conn *hc)
 /*
  * Once a second: cut off connections whose current request (or idleness) has lasted longer
  * than request_timeout plus a grace second. A request whose body is being read gets a 408
- * (or 413) written first and its sending side shut; anything else (idle keep-alive, headers
+ * (or 413) written first (not on TLS, where raw bytes would not be read) and its sending side shut; anything else (idle keep-alive, headers
  * trickling in) is shut down silently. A connection still open a second later is shut down
  * both ways. shutdown(2) leaves the fd to MHD, which sees EOF and closes it itself.
  */
@@ -454,7 +460,7 @@ http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (now - hc->since <= (double)h->lim.request_timeout + 1.0)
 			continue;
 		log_info("cutting off a connection idle or slow for %.0f s", now - hc->since);
-		if (hc->req != NULL && hc->req->status == 0) {
+		if (hc->req != NULL && hc->req->status == 0 && !hc->lis->tls) {
 			http_raw_answer(hc);
 			shutdown(hc->fd, SHUT_WR);
 			hc->shut = 1;
@@ -463,6 +469,7 @@ http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			hc->shut = 2;
 		}
 	}
+	http_tls_collect(h);
 	http_kick(h);
 }
 

@@ -7,6 +7,8 @@
  *                  connection bookkeeping and the slow-client watchdog
  *   http_auth.c    who is asking: SO_PEERCRED roles, admin group, the bearer-token table,
  *                  role names
+ *   http_tls.c     the TCP listener's TLS credentials (GnuTLS through libmicrohttpd), their
+ *                  reload and the deferred free of the old ones
  */
 #ifndef PREFIXD_HTTP_PRIVATE_H
 #define PREFIXD_HTTP_PRIVATE_H
@@ -30,6 +32,7 @@ struct http_conn {
 	struct http_req *req;           /* the request whose body is being read, or NULL */
 	int suspended, shut;            /* shut: 1 = answered and SHUT_WR, 2 = SHUT_RDWR */
 	int nul_in_uri;                 /* the current request's raw target holds %00 */
+	unsigned tls_gen;               /* http_tls_generation() when it was accepted */
 	struct http_listener *lis;
 	int other;                      /* counted in lis->n_other (not admin on the main socket) */
 	int refused;                    /* over the listener's budget: answered 503, never served */
@@ -47,6 +50,7 @@ struct http_listener {
 	ev_io io;
 	ev_timer tm;
 	int quiesced;                   /* MHD gave the listen fd back: ours to close */
+	int tls;                        /* TCP with TLS (http_tls.c) */
 	unsigned n_long;                /* long polls waiting (http_suspend_long) */
 	unsigned n_other;               /* main unix socket: connections of non-admin peers */
 	int rerun;                      /* run MHD again at once (a connection was refused) */
@@ -95,5 +99,12 @@ int http_resolve_group(const char *group, gid_t *gid, struct err *e);
 enum http_role http_unix_role(struct http_listener *l, int fd, char *actor, size_t len);
 /* http_auth.c: the role of an Authorization header value (actor gets "token:NAME"). */
 enum http_role http_token_role(struct http *h, const char *auth, char *actor, size_t len);
+
+/* http_tls.c: the MHD options of a TLS listener (certificate callback, TLS 1.2/1.3 only). */
+const struct MHD_OptionItem *http_tls_options(void);
+/* http_tls.c: the generation of the current credentials (recorded per connection). */
+unsigned http_tls_generation(void);
+/* http_tls.c: frees retired credentials no open connection of h may still use. */
+void http_tls_collect(const struct http *h);
 
 #endif

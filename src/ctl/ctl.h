@@ -9,7 +9,8 @@
  *   ctl_complete.c bash completion (`prefixctl __complete WORDS...`) from the same tables
  *   ctl_args.c    the argument parser: global options, command words, options, positionals,
  *                 local validation (numbers in range, K=V shape, CIDR syntax)
- *   ctl_http.c    the HTTP/1.1 client over the daemon's unix socket (libcurl), path escaping
+ *   ctl_http.c    the HTTP/1.1 client (libcurl): the daemon's unix socket, or its TCP
+ *                 listener (--url, https with --cacert, bearer token), path escaping
  *   ctl_out.c     output: aligned tables, key/value blocks, refusal messages, --json passthrough
  *   ctl_import.c  reading resources for `import --file` (CSV or JSON)
  *   ctl_ipam.c    the address-management commands (status, scope, pool, allocate, ...)
@@ -113,6 +114,9 @@ struct ctl_val {
 /* The parsed command line. Strings point into argv; nothing is allocated. */
 struct ctl_inv {
 	const char *socket;         /* -s SOCKET, NULL if not given */
+	const char *url;            /* --url URL (TCP listener), NULL if not given */
+	const char *cacert;         /* --cacert FILE, NULL if not given */
+	const char *token_file;     /* --token-file FILE, NULL if not given */
 	bool json;                  /* --json */
 	bool help;                  /* help was asked for (`help`, -h, --help) */
 	bool version;               /* --version */
@@ -129,6 +133,9 @@ struct ctl_inv {
 /* What a command handler works with. */
 struct ctl_ctx {
 	const char *socket;         /* resolved: -s, $PREFIXD_SOCKET, CTL_DEFAULT_SOCKET */
+	const char *url;            /* --url: talk to the TCP listener instead (NULL: socket) */
+	const char *cacert;         /* --cacert: the CA that signed the daemon's certificate */
+	const char *token;          /* the bearer token (--token-file or $PREFIXD_TOKEN) */
 	bool json;
 	FILE *out, *errf;
 	long timeout_ms;            /* whole-request timeout */
@@ -211,13 +218,33 @@ struct ctl_reply {
 };
 
 /*
- * Sends one request over ctx->socket to http://prefixd<path>; body may be NULL. Returns 0
- * when a reply (any status) arrived, or -1 with e->code "unreachable" (no socket, refused,
- * timeout) or "reply-too-large". Free r with ctl_reply_free().
+ * Sends one request over ctx->socket to http://prefixd<path>, or with ctx->url to URL<path>
+ * with "Authorization: Bearer" ctx->token (https: the server's certificate is checked
+ * against ctx->cacert, else the system's CAs, and its name against the URL's host); body may
+ * be NULL. Returns 0 when a reply (any status) arrived, or -1 with e->code "unreachable" (no
+ * socket, refused, timeout, TLS handshake or certificate refused) or "reply-too-large". Free
+ * r with ctl_reply_free().
  */
 int ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
     const char *body, struct ctl_reply *r, struct err *e);
 void ctl_reply_free(struct ctl_reply *r);
+
+/*
+ * Fills ctx->url, cacert and token from inv and the environment: the URL must be http:// or
+ * https://HOST:PORT (no path), --cacert needs an https URL, --token-file and --cacert need
+ * --url; the token is the first line of --token-file (a regular file must not be readable by
+ * group or others), else $PREFIXD_TOKEN, printable ASCII without blanks, at most
+ * CTL_TOKEN_MAX bytes. There is no option that takes the token itself (argv is public in
+ * ps). rb holds what ctx then points to. 0, or -1 with a usage error in e.
+ */
+#define CTL_TOKEN_MAX 1024
+#define CTL_URL_MAX 256
+struct ctl_remote {
+	char token[CTL_TOKEN_MAX + 2];
+	char url[CTL_URL_MAX];
+};
+int ctl_remote_init(struct ctl_ctx *ctx, const struct ctl_inv *inv, struct ctl_remote *rb,
+    struct err *e);
 
 /*
  * A growing URL path. ctl_path_add() appends "/" and the percent-encoded segment;

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,6 +165,31 @@ count_opt(const struct ctl_inv *inv, const struct ctl_opt *o)
 	return n;
 }
 
+/* --url URL, --cacert FILE, --token-file FILE (also as --name=VALUE): 1, 0 or -1 as below. */
+static int
+parse_remote(int argc, char *argv[], int *i, struct ctl_inv *inv, struct err *e)
+{
+	static const struct { const char *name, *metavar; size_t off; } g[] = {
+		{ "--url", "URL", offsetof(struct ctl_inv, url) },
+		{ "--cacert", "FILE", offsetof(struct ctl_inv, cacert) },
+		{ "--token-file", "FILE", offsetof(struct ctl_inv, token_file) },
+	};
+	const char *a = argv[*i], *v;
+
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		size_t n = strlen(g[k].name);
+
+		if (strncmp(a, g[k].name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+			continue;
+		v = a[n] == '=' ? a + n + 1 : *i + 1 < argc ? argv[++*i] : "";
+		if (v[0] == '\0')
+			return err_set(e, "usage", "%s needs a value %s", g[k].name, g[k].metavar);
+		*(const char **)((char *)inv + g[k].off) = v;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Handles a global option at argv[*i]. Returns 1 if it was one (and consumed it and its
  * value), 0 if not, -1 on error.
@@ -197,7 +223,7 @@ parse_global(int argc, char *argv[], int *i, struct ctl_inv *inv, struct err *e)
 		inv->socket = a + 9;
 		return 1;
 	}
-	return 0;
+	return parse_remote(argc, argv, i, inv, e);
 }
 
 /* Parses "--name[=value]" at argv[*i] for command c. */

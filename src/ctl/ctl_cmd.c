@@ -107,12 +107,19 @@ ctl_help_all(FILE *f, const char *topic)
 	struct synopsis s = { .f = f, .topic = topic };
 
 	fprintf(f,
-	    "usage: prefixctl [-s SOCKET] [--json] COMMAND ...\n"
+	    "usage: prefixctl [-s SOCKET | --url URL [--cacert FILE] [--token-file FILE]] [--json]\n"
+	    "                 COMMAND ...\n"
 	    "\n"
 	    "  -s SOCKET  the daemon's socket (default: $PREFIXD_SOCKET, else %s)\n"
+	    "  --url URL  the daemon's TCP listener instead, https://HOST:PORT (or http://)\n"
+	    "  --cacert FILE      the CA certificate the daemon's TLS certificate is checked with\n"
+	    "                     (default: the system's CAs)\n"
+	    "  --token-file FILE  the bearer token for --url (default: $PREFIXD_TOKEN); never\n"
+	    "                     on the command line, where ps shows it\n"
 	    "  --json     print the API's JSON instead of tables\n"
 	    "  --version  print prefixctl's version\n"
-	    "  (environment: PREFIXD_SOCKET; PREFIXCTL_TIMEOUT, seconds per request, default %ld)\n"
+	    "  (environment: PREFIXD_SOCKET; PREFIXD_TOKEN; PREFIXCTL_TIMEOUT, seconds per\n"
+	    "  request, default %ld)\n"
 	    "\n"
 	    "commands:\n", CTL_DEFAULT_SOCKET, CTL_TIMEOUT_MS / 1000);
 	ctl_cmd_foreach(print_synopsis, &s);
@@ -213,6 +220,7 @@ ctl_main(int argc, char *argv[])
 	struct err e;
 	const char *env;
 	long timeout_ms = CTL_TIMEOUT_MS;
+	static struct ctl_remote remote;
 
 	if (ctl_parse(argc - 1, argv + 1, &inv, &e) < 0) {
 		fprintf(stderr, "prefixctl: %s\n", e.msg);
@@ -244,6 +252,11 @@ ctl_main(int argc, char *argv[])
 		.timeout_ms = timeout_ms,
 		.max_reply = CTL_MAX_REPLY,
 	};
+	if (ctl_remote_init(&ctx, &inv, &remote, &e) < 0) {
+		fprintf(stderr, "prefixctl: %s\n", e.msg);
+		usage_hint(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
 	if (inv.complete) {
 		ctx.timeout_ms = CTL_COMPLETE_TIMEOUT_MS;
 		ctl_complete(stdout, argc - 1 - inv.complete_from, argv + 1 + inv.complete_from,

@@ -235,10 +235,18 @@ ctl_complete(FILE *f, int argc, char *const argv[], const struct ctl_ctx *ctx)
 				own.socket = argv[i];
 			continue;
 		}
+		if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--cacert") == 0 ||
+		    strcmp(argv[i], "--token-file") == 0) {
+			i++;    /* ctl_main has read them into ctx already */
+			continue;
+		}
+		if (strncmp(argv[i], "--url=", 6) == 0 || strncmp(argv[i], "--cacert=", 9) == 0 ||
+		    strncmp(argv[i], "--token-file=", 13) == 0)
+			continue;
 		if (strcmp(argv[i], "--json") != 0 && strcmp(argv[i], "help") != 0)
 			words[n++] = argv[i];
 	}
-	if (i == argc + 1)      /* "-s" was the last word: a socket path comes next */
+	if (i == argc + 1)      /* "-s" (or --url, ...) was the last word: its value comes next */
 		return;
 	c = ctl_cmd_find(n, words, &used);
 	if (c != NULL) {

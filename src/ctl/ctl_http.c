@@ -3,16 +3,23 @@
  *
  * Called by the command handlers (ctl_ipam.c, ...) through ctl_request(). One libcurl easy
  * handle per request, connected to the unix socket with CURLOPT_UNIX_SOCKET_PATH; the URL is
- * http://prefixd/v1/... (the host name is only a label). A whole-request timeout and a cap
+ * http://prefixd/v1/... (the host name is only a label). With --url (ctl_remote_init, called
+ * by ctl_main) it goes to the daemon's TCP listener instead, with the bearer token; https
+ * checks the certificate and host name (libcurl's defaults, never turned off), only http and
+ * https are allowed and redirects are not followed, so the token goes nowhere else. A whole-request timeout and a cap
  * on the reply size bound what a stuck or hostile daemon can do to the client. Transport
  * failures (no socket, refused, timeout, oversized or unparseable reply) are exit 3; an
  * answer with an error status is the daemon refusing, exit 1.
  */
 #include "ctl.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -30,6 +37,7 @@ static int
 transport_error(const struct ctl_ctx *ctx, CURL *h, CURLcode rc, const struct buf *s,
     struct err *e)
 {
+	const char *to = ctx->url != NULL ? ctx->url : ctx->socket;
 	long oserr = 0;
 
 	if (s->overflow)
@@ -38,15 +46,32 @@ transport_error(const struct ctl_ctx *ctx, CURL *h, CURLcode rc, const struct bu
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-		return err_set(e, "unreachable", "cannot connect to %s: %s", ctx->socket,
+		return err_set(e, "unreachable", "cannot connect to %s: %s", to,
 		    oserr != 0 ? strerror((int)oserr) : "connection failed");
 	case CURLE_OPERATION_TIMEDOUT:
-		return err_set(e, "unreachable", "no reply from %s within %ld ms", ctx->socket,
+		return err_set(e, "unreachable", "no reply from %s within %ld ms", to,
 		    ctx->timeout_ms);
 	default:
-		return err_set(e, "unreachable", "talking to %s: %s", ctx->socket,
+		return err_set(e, "unreachable", "talking to %s: %s", to,
 		    curl_easy_strerror(rc));
 	}
+}
+
+/* The TCP listener: URL, TLS trust, the bearer header (returned: the caller frees it). */
+static struct curl_slist *
+remote_setup(const struct ctl_ctx *ctx, CURL *h, char *url, size_t len, const char *path)
+{
+	char auth[CTL_TOKEN_MAX + 32];
+
+	snprintf(url, len, "%s%s", ctx->url, path);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (ctx->cacert != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ctx->cacert);
+	if (ctx->token == NULL)
+		return NULL;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ctx->token);
+	return curl_slist_append(NULL, auth);
 }
 
 int
@@ -56,17 +81,21 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
 	struct sockaddr_un sun;
 	struct buf s = { .max = ctx->max_reply };
 	struct curl_slist *hdr = NULL;
-	char url[CTL_PATH_MAX + 32];
+	char url[CTL_PATH_MAX + 320];
 	CURL *h;
 	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
-	if (strlen(ctx->socket) >= sizeof(sun.sun_path))
+	if (ctx->url == NULL && strlen(ctx->socket) >= sizeof(sun.sun_path))
 		return err_set(e, "unreachable", "socket path too long: %s", ctx->socket);
 	if ((h = curl_easy_init()) == NULL)
 		return err_set(e, "unreachable", "cannot initialise libcurl");
-	snprintf(url, sizeof(url), "http://prefixd%s", path);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, ctx->socket);
+	if (ctx->url != NULL) {
+		hdr = remote_setup(ctx, h, url, sizeof(url), path);
+	} else {
+		snprintf(url, sizeof(url), "http://prefixd%s", path);
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, ctx->socket);
+	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -78,10 +107,10 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		/* no "Expect: 100-continue" round trip for bodies over 1 KiB (an import) */
 		hdr = curl_slist_append(hdr, "Expect:");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
 		transport_error(ctx, h, rc, &s, e);
@@ -95,6 +124,82 @@ ctl_http(const struct ctl_ctx *ctx, const char *method, const char *path,
 	r->len = s.len;
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
+	return 0;
+}
+
+/* Reads the first line of a token file; a regular file must be private to its owner. */
+static int
+token_read(const char *file, char *buf, struct err *e)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set(e, "usage", "--token-file %s: %s", file, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+		close(fd);
+		return err_set(e, "usage", "--token-file %s: mode %04o lets group or others read "
+		    "it (chmod 600)", file, (unsigned)(st.st_mode & 07777));
+	}
+	n = read(fd, buf, CTL_TOKEN_MAX + 1);
+	close(fd);
+	if (n < 0)
+		return err_set(e, "usage", "--token-file %s: %s", file, strerror(errno));
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/* http://HOST:PORT or https://HOST:PORT, nothing after the authority but an optional '/'. */
+static int
+url_check(const char *url, struct err *e)
+{
+	const char *a = strncmp(url, "https://", 8) == 0 ? url + 8 :
+	    strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+	size_t n = a != NULL ? strcspn(a, "/?#@ ") : 0;
+
+	if (a == NULL || n == 0 || strlen(url) >= CTL_URL_MAX || (a[n] != '\0' && strcmp(a + n, "/") != 0))
+		return err_set(e, "usage", "--url: '%.80s' is not http(s)://HOST:PORT", url);
+	return 0;
+}
+
+int
+ctl_remote_init(struct ctl_ctx *ctx, const struct ctl_inv *inv, struct ctl_remote *rb,
+    struct err *e)
+{
+	const char *env = getenv("PREFIXD_TOKEN"), *t = NULL;
+	size_t n;
+
+	if (inv->url == NULL) {
+		if (inv->cacert != NULL || inv->token_file != NULL)
+			return err_set(e, "usage", "%s needs --url",
+			    inv->cacert != NULL ? "--cacert" : "--token-file");
+		return 0;
+	}
+	if (url_check(inv->url, e) < 0)
+		return -1;
+	if (inv->cacert != NULL && strncmp(inv->url, "https://", 8) != 0)
+		return err_set(e, "usage", "--cacert needs an https:// URL");
+	if (inv->token_file != NULL) {
+		if (token_read(inv->token_file, rb->token, e) < 0)
+			return -1;
+		t = rb->token;
+	} else if (env != NULL && env[0] != '\0') {
+		t = env;
+	}
+	if (t != NULL && ((n = strlen(t)) == 0 || n > CTL_TOKEN_MAX))
+		return err_set(e, "usage", "the bearer token is empty or longer than %d bytes",
+		    CTL_TOKEN_MAX);
+	for (const char *p = t; p != NULL && *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return err_set(e, "usage", "the bearer token holds a blank or a byte outside "
+			    "printable ASCII");
+	n = strlen(inv->url);
+	snprintf(rb->url, sizeof(rb->url), "%.*s", (int)(n - (inv->url[n - 1] == '/')), inv->url);
+	ctx->url = rb->url;
+	ctx->cacert = inv->cacert;
+	ctx->token = t;
 	return 0;
 }
 
