@@ -131,6 +131,22 @@
 		return body;
 	}
 
+	/* A whole list: lists answer a page at a time (limit, cursor, next_cursor: issue 15), so
+	 * the pages are fetched in turn and their arrays appended to the first page's. */
+	async function apiAll(path, signal) {
+		const first = await api(path, signal);
+		let page = first;
+		while (page && typeof page.next_cursor === 'string') {
+			const sep = path.indexOf('?') < 0 ? '?' : '&';
+			page = await api(path + sep + 'cursor=' + encodeURIComponent(page.next_cursor), signal);
+			for (const k of Object.keys(page))
+				if (Array.isArray(page[k]) && Array.isArray(first[k]))
+					first[k].push(...page[k]);
+		}
+		first.next_cursor = null;
+		return first;
+	}
+
 	/* ---- bearer token ------------------------------------------------------------------ */
 
 	function askToken(refused) {
@@ -291,8 +307,8 @@
 
 	async function overview(gen, signal) {
 		const [status, scopes, pools, prefixes, rpki, bird] = await Promise.all([
-			api('/v1/status', signal), api('/v1/scopes', signal), api('/v1/pools', signal),
-			api('/v1/prefixes', signal), api('/v1/rpki/status', signal), api('/v1/bird/status', signal)]);
+			api('/v1/status', signal), apiAll('/v1/scopes', signal), apiAll('/v1/pools', signal),
+			apiAll('/v1/prefixes', signal), api('/v1/rpki/status', signal), api('/v1/bird/status', signal)]);
 		if (gen !== generation)
 			return;
 		document.getElementById('who').textContent = 'prefixd ' + status.version + ' · you are ' +
@@ -589,7 +605,7 @@
 		performance.mark('pool-start');
 		const [pool, al] = await Promise.all([
 			api('/v1/pools/' + encodeURIComponent(name), signal),
-			api('/v1/allocations?pool=' + encodeURIComponent(name), signal)]);
+			apiAll('/v1/allocations?pool=' + encodeURIComponent(name), signal)]);
 		if (gen !== generation)
 			return;
 		performance.mark('pool-fetched');
@@ -638,7 +654,7 @@
 	async function utilChart(pool, card, gen, signal) {
 		const evs = new Map();
 		for (const c of pool.cidrs) {
-			const h = await api('/v1/history?cidr=' + encodeURIComponent(c), signal);
+			const h = await apiAll('/v1/history?cidr=' + encodeURIComponent(c), signal);
 			for (const ev of h.events)
 				evs.set(ev.id, ev);
 		}
@@ -737,7 +753,7 @@
 	async function prefixPage(cidr, gen, signal) {
 		const [p, h] = await Promise.all([
 			api('/v1/prefixes/' + encodeURIComponent(cidr.replace('/', '_')), signal),
-			api('/v1/history?cidr=' + encodeURIComponent(cidr), signal)]);
+			apiAll('/v1/history?cidr=' + encodeURIComponent(cidr), signal)]);
 		if (gen !== generation)
 			return;
 		main.append(el('p', { class: 'crumbs' }, link('#/', 'Overview'), ' › ', link(poolHref(p.pool), p.pool)),
