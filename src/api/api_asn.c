@@ -1,7 +1,8 @@
 /*
  * api_asn — the control API of public-scope AS numbers (issue 21) over src/lifecycle/asn.h.
  *
- *   GET  /v1/asns                      reader  {"asns":[asn...], "counts":{state:n}}
+ *   GET  /v1/asns                      reader  {"asns":[asn...], "counts":{state:n}}, a page
+ *                                              in AS number order (limit, cursor: api_page.c)
  *   GET  /v1/asns/{asn}                reader  one ASN (64500 or AS64500); 404 not-found
  *   POST /v1/asns                      admin   {"asn","auth_message","auth_signature"} -> 202
  *                                              with the ASN in pending-provision

@@ -3,7 +3,9 @@
  * "Import, overlap and compliance", "History"): GET/POST /v1/resources, the overlap and
  * compliance reports, and GET /v1/history. Called by api_dispatch through the route table
  * exported as api_import_routes (registered by src/prefixd.c); the JSON shapes are doc/openapi.json's. An import is
- * a change and goes through the group commit (api_defer); the rest are reads.
+ * a change and goes through the group commit (api_defer); the rest are reads. The resource
+ * list and history answer a page at a time (api_page.c; history's pages are the store's,
+ * store_events_page). The reports are not paged: each is computed whole.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -5,7 +5,8 @@
  * through the table api_ipam_routes, which src/prefixd.c registers; the JSON shapes are
  * doc/openapi.json's.
  *
- * Reads answer from the in-memory model at once. Changes validate their body here, then
+ * Reads answer from the in-memory model at once; lists a page at a time (api_page.c: scopes and
+ * pools by id, allocations by pool id and address). Changes validate their body here, then
  * api_defer a work function that runs inside the batch's store transaction (group commit,
  * api.h). Work functions look their objects up again by name or id, because an earlier
  * request in the same batch may have removed them.

@@ -2,7 +2,9 @@
  * api_prefix — the control API of public prefixes (SPEC §3, §6) over lifecycle_ctl.
  *
  *   GET  /v1/prefixes                 reader    {"prefixes":[prefix...], "counts":{state:n}}
- *                                               optional ?state=STATE&pool=NAME filters
+ *                                               optional ?state=STATE&pool=NAME filters;
+ *                                               a page in address order (limit, cursor,
+ *                                               next_cursor: api_page.c)
  *   GET  /v1/prefixes/{cidr}          reader    one prefix; 404 not-found
  *   POST /v1/advertise                operator  {"cidrs":[...] | "cidr", "allow_origin":[ASN],
  *                                               "dry_run": bool}

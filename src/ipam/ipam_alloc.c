@@ -5,7 +5,7 @@
  * Free space of a pool = the maximal aligned free blocks, in a length-masked ptree. Taking a
  * CIDR out of the block that covers it leaves the sibling halves on the way down; giving one
  * back merges it with its buddy while the merged block stays inside the provisioned CIDR.
- * Both are O(address bits).
+ * Both are O(address bits). ipam_alloc_foreach_after resumes a paged list after a CIDR.
  */
 #include "ipam_private.h"
 

@@ -2,7 +2,8 @@
  * store_pg_events — the PostgreSQL backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the one hash chain (audit.h) that all instances share;
  * history by CIDR overlap (a gist index on the event's cidr answers && directly, so there
- * is no separate address index as in SQLite and store_events_index has nothing to do); the
+ * is no separate address index as in SQLite and store_events_index has nothing to do), a
+ * page at a time (LIMIT); the
  * feed; whole-chain verification. Shares store_pg_private.h with store_pg.c.
  *
  * The chain head is one row (audit_head). A transaction that writes locks it first

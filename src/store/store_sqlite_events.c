@@ -1,7 +1,7 @@
 /*
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
- * history by CIDR overlap; the feed (events after an id); whole-chain verification; sealing
+ * history by CIDR overlap, a bounded page at a time; the feed (events after an id); whole-chain verification; sealing
  * of a store written before the chain existed. Shares store_sqlite_private.h with
  * store_sqlite.c.
  *

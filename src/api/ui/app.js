@@ -132,13 +132,14 @@
 	}
 
 	/* A whole list: lists answer a page at a time (limit, cursor, next_cursor: issue 15), so
-	 * the pages are fetched in turn and their arrays appended to the first page's. */
+	 * the pages are fetched in turn, the largest the daemon serves (1,000 rows), and their
+	 * arrays appended to the first page's. */
 	async function apiAll(path, signal) {
-		const first = await api(path, signal);
+		const base = path + (path.indexOf('?') < 0 ? '?' : '&') + 'limit=1000';
+		const first = await api(base, signal);
 		let page = first;
 		while (page && typeof page.next_cursor === 'string') {
-			const sep = path.indexOf('?') < 0 ? '?' : '&';
-			page = await api(path + sep + 'cursor=' + encodeURIComponent(page.next_cursor), signal);
+			page = await api(base + '&cursor=' + encodeURIComponent(page.next_cursor), signal);
 			for (const k of Object.keys(page))
 				if (Array.isArray(page[k]) && Array.isArray(first[k]))
 					first[k].push(...page[k]);
