@@ -170,9 +170,11 @@ ctl_path_query(struct ctl_path *p, const char *key, const char *value)
 /*
  * A list answers one page and the cursor of the next (issue 15): the operator wants the whole
  * list, so the next pages are fetched (path + cursor=) and their arrays appended to the first
- * page's, until next_cursor is null. A page refused, unreadable or repeating its cursor ends
- * it as an error (r then holds the refusal, *merged is NULL).
+ * page's, until next_cursor is null. A page refused (1: r holds the refusal), unreadable, or
+ * a cursor repeated or past CTL_PAGES_MAX pages (a daemon that never ends) is an error.
  */
+#define CTL_PAGES_MAX 100000        /* 100 million rows at the daemon's largest page */
+
 static int
 follow(struct ctl_ctx *ctx, const char *path, json_t *j, struct ctl_reply *r, struct err *e)
 {
@@ -181,9 +183,11 @@ follow(struct ctl_ctx *ctx, const char *path, json_t *j, struct ctl_reply *r, st
 	struct ctl_path p;
 	json_t *page, *v;
 
-	while ((cur = json_string_value(json_object_get(j, "next_cursor"))) != NULL) {
-		if (strcmp(cur, prev) == 0)
-			return err_set(e, "unreachable", "the daemon repeated a page's cursor");
+	for (unsigned n = 0; (cur = json_string_value(json_object_get(j, "next_cursor"))) != NULL;
+	    n++) {
+		if (strcmp(cur, prev) == 0 || n == CTL_PAGES_MAX)
+			return err_set(e, "unreachable", "the daemon's pages do not end (cursor %.32s)",
+			    cur);
 		snprintf(prev, sizeof(prev), "%s", cur);
 		ctl_path_init(&p, path);
 		p.has_query = strchr(path, '?') != NULL;
@@ -213,7 +217,7 @@ answer(struct ctl_ctx *ctx, const char *method, const char *path, struct ctl_rep
 	json_error_t je;
 	struct err e;
 	json_t *j;
-	int rc = 0;
+	int rc = 0, paged;
 
 	if (r->len == 0) {
 		if (ctx->json)
@@ -224,7 +228,8 @@ answer(struct ctl_ctx *ctx, const char *method, const char *path, struct ctl_rep
 		fprintf(ctx->errf, "prefixctl: unreadable reply from the daemon: %s\n", je.text);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	if (strcmp(method, "GET") == 0 && json_is_string(json_object_get(j, "next_cursor")))
+	paged = strcmp(method, "GET") == 0 && json_is_string(json_object_get(j, "next_cursor"));
+	if (paged)
 		rc = follow(ctx, path, j, r, &e);
 	if (rc != 0) {
 		json_decref(j);
@@ -235,7 +240,7 @@ answer(struct ctl_ctx *ctx, const char *method, const char *path, struct ctl_rep
 		fprintf(ctx->errf, "prefixctl: %s\n", e.msg);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	if (ctx->json && json_object_get(j, "next_cursor") == NULL) {
+	if (ctx->json && !paged) {
 		fwrite(r->body, 1, r->len, ctx->out);
 		if (r->body[r->len - 1] != '\n')
 			fputc('\n', ctx->out);
