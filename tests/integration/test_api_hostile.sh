@@ -82,6 +82,16 @@ page2=$(pd_expect 200 - GET "/v1/allocations?limit=1&cursor=$cur")
 	pd_fail "the cursor's page: $page2"
 [ "$(pd_ctl allocation list --json | jq '.allocations | length')" = 2 ] || pd_fail "prefixctl did not follow the pages"
 pd_ok "limit=1 pages the two allocations one by one (next_cursor, then null)"
+ids=$(pd_curl GET '/v1/history?cidr=10.0.0.0/16' | jq -c '[.events[].id]')
+got=() cur=
+while :; do
+	page=$(pd_expect 200 - GET "/v1/history?cidr=10.0.0.0/16&limit=1${cur:+&cursor=$cur}")
+	got+=("$(jq -c '.events[].id' <<<"$page")")
+	cur=$(jq -r .next_cursor <<<"$page")
+	[ "$cur" != null ] || break
+done
+[ "$(printf '%s\n' "${got[@]}" | grep . | jq -sc .)" = "$ids" ] || pd_fail "history by pages of 1: ${got[*]}, whole: $ids"
+pd_ok "history in pages of 1 gives the same events as one page: $ids"
 # Unknown fields, top level and nested.
 hostile 400 unknown-field POST /v1/pools '{"name":"p","scope":"private-default","colour":"red"}'
 hostile 400 unknown-field POST /v1/pools/top/allocations '{"netmask":24,"netmaks":25}'
