@@ -8,10 +8,15 @@
  *       long poll: it is answered as soon as an event is committed (checked every 100 ms),
  *       or with an empty list after S seconds. The answer is {"events": [...], "last_id": the
  *       id of the last event sent, or `after` when none}; a follower asks again with
- *       after=last_id (`prefixctl events --follow`).
+ *       after=last_id (`prefixctl events --follow`). Long polls have their own cap per
+ *       listener ([daemon] max_long_polls, at most half of max_connections, src/api/http.h):
+ *       past it, 429 too-many-long-polls with Retry-After: 1 and the connection closed, so
+ *       waiting readers never hold every connection slot.
  *   GET /v1/audit/verify
  *       Walks the whole hash chain (store_audit_verify): 200 {"ok": true, "events": N,
- *       "head_id", "head"} or 409 audit-broken naming the first event that does not check.
+ *       "head_id", "head", "keyed", "key_id", "keyed_from", "published_head_id"} or 409
+ *       audit-broken naming the first event that does not check (audit.h: edited, missing,
+ *       a cut tail, a keyed chain re-hashed; SQLite: history's index edited, then rebuilt).
  *
  * Long polls wait in a list here; the daemon subscribes api_events_tick to obs's tick
  * (src/obs/obs.h, every 100 ms), which answers every waiter that has news, has waited long
@@ -185,13 +190,16 @@ api_events_get(struct api_ctx *ctx)
 	if (after >= head && wait > 0 && ctx->d->obs != NULL && !ctx->d->stopping) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			fatal("events: out of memory");
+		if (http_suspend_long(ctx->req) < 0) {
+			free(w);        /* the long-poll cap: answered 429 too-many-long-polls */
+			return;
+		}
 		w->req = ctx->req;
 		w->after = after;
 		w->limit = (unsigned)limit;
 		w->deadline = ev_now(ctx->d->loop) + (double)wait;
 		w->next = events_waiters;
 		events_waiters = w;
-		http_suspend(ctx->req);
 		return;
 	}
 	if (events_page(ctx->d, after, (unsigned)limit, &j, &e) < 0) {
@@ -217,8 +225,10 @@ api_audit_verify(struct api_ctx *ctx)
 		}
 		return;
 	}
-	api_reply(ctx, 200, json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "events", (json_int_t)v.count,
-	    "head_id", (json_int_t)v.last_id, "head", v.prev));
+	api_reply(ctx, 200, json_pack("{s:b,s:I,s:I,s:s,s:b,s:s?,s:I,s:I}", "ok", 1, "events",
+	    (json_int_t)v.count, "head_id", (json_int_t)v.last_id, "head", v.prev,
+	    "keyed", v.keyed_from != 0, "key_id", v.key != NULL ? v.key->id : NULL,
+	    "keyed_from", (json_int_t)v.keyed_from, "published_head_id", (json_int_t)v.pub_id));
 }
 
 static const struct api_route api_events_table[] = {

@@ -8,8 +8,8 @@
  *       until interrupted or the daemon goes away (exit 3). With --json every event is one
  *       JSON line (the feed's objects), so a follower can be piped to jq.
  *   audit verify
- *       GET /v1/audit/verify: exit 0 and the number of events checked, or exit 1 with
- *       "audit-broken: event N ..." naming the first event that does not check.
+ *       GET /v1/audit/verify: exit 0 and the number of events checked, keyed or unkeyed,
+ *       or exit 1 with "audit-broken: event N ..." naming the first event that does not check.
  *
  * `history CIDR` is in ctl_ipam.c. Contributes ctl_events_cmds[] to the registry (ctl.h).
  */
@@ -136,6 +136,14 @@ print_verify(struct ctl_ctx *ctx, json_t *reply)
 	    (long long)json_integer_value(json_object_get(reply, "events")),
 	    (long long)json_integer_value(json_object_get(reply, "head_id")),
 	    json_string_value(json_object_get(reply, "head")) ?: "-");
+	if (json_is_true(json_object_get(reply, "keyed")))
+		fprintf(ctx->out, "keyed: HMAC with key %s from event %lld; published head: event "
+		    "%lld\n", json_string_value(json_object_get(reply, "key_id")) ?: "-",
+		    (long long)json_integer_value(json_object_get(reply, "keyed_from")),
+		    (long long)json_integer_value(json_object_get(reply, "published_head_id")));
+	else
+		fprintf(ctx->out, "unkeyed: shows accidental damage, not an edit by someone who can "
+		    "write the store (set [daemon] audit_key_file)\n");
 }
 
 static int

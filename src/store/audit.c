@@ -1,5 +1,6 @@
 /*
- * audit — hash chain over canonical event JSON; see audit.h.
+ * audit — the chain over canonical event JSON, unkeyed (SHA-256) or keyed (HMAC-SHA256), and
+ * its verifier; see audit.h.
  */
 #include "audit.h"
 
@@ -10,7 +11,9 @@
 #include "hex.h"
 #include "log.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 static json_t *
 audit_str(const char *s)
@@ -181,17 +184,102 @@ audit_chain_hash(const char *prev, const char *canonical, char out[AUDIT_HASH_HE
 	hex_encode(d, dlen, out);
 }
 
+/* Readies the HMAC context for k: the MAC, its context and the digest are fetched once, as
+ * for the digest above, and the key is set only when it changes (an EVP_MAC_init with the
+ * key and the digest's name costs more than the HMAC of an event). Loop thread only. */
+static EVP_MAC_CTX *
+audit_hmac_ctx(const struct audit_key *k)
+{
+	static EVP_MAC *mac;
+	static EVP_MAC_CTX *ctx;
+	static unsigned char key[AUDIT_KEY_MAX];
+	static size_t keylen;
+	OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
+
+	if (mac == NULL)
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (ctx == NULL && mac != NULL)
+		ctx = EVP_MAC_CTX_new(mac);
+	if (ctx == NULL)
+		return NULL;
+	if (keylen == k->len && memcmp(key, k->k, k->len) == 0)
+		return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL;
+	keylen = 0;
+	if (EVP_MAC_init(ctx, k->k, k->len, p) != 1)
+		return NULL;
+	memcpy(key, k->k, k->len);
+	keylen = k->len;
+	return ctx;
+}
+
+/* out = hex(HMAC-SHA256(k, a || b || c)). */
+static void
+audit_hmac3(const struct audit_key *k, const char *a, const char *b, const char *c,
+    char out[AUDIT_HASH_HEXLEN + 1])
+{
+	EVP_MAC_CTX *ctx = audit_hmac_ctx(k);
+	unsigned char d[EVP_MAX_MD_SIZE];
+	size_t dlen = 0;
+
+	if (ctx == NULL ||
+	    EVP_MAC_update(ctx, (const unsigned char *)a, strlen(a)) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)b, strlen(b)) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)c, strlen(c)) != 1 ||
+	    EVP_MAC_final(ctx, d, &dlen, sizeof(d)) != 1 || dlen != 32) {
+		memset(out, 'x', AUDIT_HASH_HEXLEN);    /* allocation failure: never verifies */
+		out[AUDIT_HASH_HEXLEN] = '\0';
+		return;
+	}
+	hex_encode(d, dlen, out);
+}
+
+void
+audit_chain_hmac(const struct audit_key *k, const char *prev, const char *canonical,
+    char out[AUDIT_HASH_HEXLEN + 1])
+{
+	audit_hmac3(k, prev, "\n", canonical, out);
+}
+
+void
+audit_chain_link(const struct audit_key *k, const char *prev, const char *canonical,
+    char out[AUDIT_HASH_HEXLEN + 1])
+{
+	if (k != NULL)
+		audit_chain_hmac(k, prev, canonical, out);
+	else
+		audit_chain_hash(prev, canonical, out);
+}
+
+void
+audit_mac(const struct audit_key *k, const char *text, char out[AUDIT_HASH_HEXLEN + 1])
+{
+	audit_hmac3(k, text, "", "", out);
+}
+
+void
+audit_key_set(struct audit_key *k, const void *b, size_t len)
+{
+	char mac[AUDIT_HASH_HEXLEN + 1];
+
+	k->len = len < sizeof(k->k) ? len : sizeof(k->k);
+	memcpy(k->k, b, k->len);
+	audit_mac(k, "prefixd audit key id", mac);
+	memcpy(k->id, mac, AUDIT_KEY_ID_HEXLEN);
+	k->id[AUDIT_KEY_ID_HEXLEN] = '\0';
+}
+
 void
 audit_verifier_init(struct audit_verifier *v)
 {
+	memset(v, 0, sizeof(*v));
 	memcpy(v->prev, AUDIT_GENESIS, sizeof(v->prev));
-	v->last_id = 0;
-	v->count = 0;
 }
 
-int
-audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
-    const char *stored_hash, struct err *e)
+/* One link of the walk: keyed says which link the event must carry. */
+static int
+audit_verify_link(struct audit_verifier *v, uint64_t id, const char *canonical,
+    const char *stored_hash, bool keyed, struct err *e)
 {
 	char want[AUDIT_HASH_HEXLEN + 1];
 
@@ -200,11 +288,19 @@ audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
 		    "event %llu is missing: the log jumps from event %llu to event %llu",
 		    (unsigned long long)(v->last_id + 1), (unsigned long long)v->last_id,
 		    (unsigned long long)id);
-	audit_chain_hash(v->prev, canonical, want);
+	if (keyed && v->key == NULL)
+		return err_set(e, "audit-broken", "event %llu is keyed (the chain is keyed from "
+		    "event %llu) but no [daemon] audit_key_file is set", (unsigned long long)id,
+		    (unsigned long long)(v->keyed_from ? v->keyed_from : id));
+	audit_chain_link(keyed ? v->key : NULL, v->prev, canonical, want);
 	if (stored_hash == NULL || strcmp(want, stored_hash) != 0)
 		return err_set(e, "audit-broken",
-		    "event %llu does not match its hash: it was changed after it was written, "
-		    "or an earlier event was", (unsigned long long)id);
+		    "event %llu does not match its %s: it was changed after it was written, "
+		    "or an earlier event was", (unsigned long long)id,
+		    keyed ? "keyed link (HMAC)" : "hash");
+	if (id == v->pub_id && strcmp(want, v->pub) != 0)
+		return err_set(e, "audit-broken", "event %llu is not the head published outside "
+		    "the store: the log was rewritten up to here", (unsigned long long)id);
 	memcpy(v->prev, want, sizeof(v->prev));
 	v->last_id = id;
 	v->count++;
@@ -212,12 +308,24 @@ audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
 }
 
 int
+audit_verify_step(struct audit_verifier *v, uint64_t id, const char *canonical,
+    const char *stored_hash, struct err *e)
+{
+	return audit_verify_link(v, id, canonical, stored_hash, v->keyed_from != 0, e);
+}
+
+int
 audit_verify_event(struct audit_verifier *v, const struct store_event *ev, struct err *e)
 {
 	char *canon = audit_event_canonical(ev);
-	int rc = audit_verify_step(v, ev->id, canon, ev->hash, e);
+	bool sw = v->keyed_from == 0 && ev->action != NULL && ev->object_kind != NULL &&
+	    strcmp(ev->action, AUDIT_KEYED_ACTION) == 0 &&
+	    strcmp(ev->object_kind, AUDIT_KEYED_KIND) == 0;
+	int rc = audit_verify_link(v, ev->id, canon, ev->hash, sw || v->keyed_from != 0, e);
 
 	free(canon);
+	if (rc == 0 && sw)
+		v->keyed_from = ev->id;
 	return rc;
 }
 
@@ -233,5 +341,14 @@ audit_verify_head(const struct audit_verifier *v, uint64_t head_id, const char *
 		return err_set(e, "audit-broken", "event %llu does not match the chain head "
 		    "(head: event %llu)", (unsigned long long)v->last_id,
 		    (unsigned long long)head_id);
+	if (v->pub_id > v->last_id)
+		return err_set(e, "audit-broken", "event %llu is missing: the log ends at event %llu "
+		    "but event %llu was published outside the store (the tail was cut)",
+		    (unsigned long long)(v->last_id + 1), (unsigned long long)v->last_id,
+		    (unsigned long long)v->pub_id);
+	if (v->key != NULL && v->keyed_from == 0 && v->last_id > 0)
+		return err_set(e, "audit-broken", "event 1 to %llu are unkeyed although [daemon] "
+		    "audit_key_file is set: the keyed chain was replaced (no %s event)",
+		    (unsigned long long)v->last_id, AUDIT_KEYED_ACTION);
 	return 0;
 }

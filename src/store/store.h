@@ -34,6 +34,7 @@
 
 struct store;
 struct audit_verifier;
+struct audit_key;
 struct store_site_ops;
 
 struct store_scope {
@@ -124,6 +125,10 @@ struct store_load_cb {
 
 /* Called for each event of a query, oldest first. Return 0 to go on, -1 to stop. */
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+/* Every document of every kind, and every counter (store_doc_each, store_counter_each). */
+typedef int (*store_doc_all_cb)(void *arg, const char *kind, const char *key, const char *doc,
+    struct err *e);
+typedef int (*store_counter_cb)(void *arg, const char *name, int64_t value, struct err *e);
 
 /*
  * One page of history (store_events_page): the events whose CIDR overlaps cidr, with
@@ -204,11 +209,21 @@ struct store_ops {
 	int (*listen_fd)(struct store *st);
 	int (*notified)(struct store *st);
 	bool (*online)(struct store *st);
+	/* Copying a whole store (store_migrate.h; see "Copying a store" below). */
+	int (*doc_each)(struct store *st, store_doc_all_cb cb, void *arg, struct err *e);
+	int (*counter_each)(struct store *st, store_counter_cb cb, void *arg, struct err *e);
+	int (*event_import)(struct store *st, const struct store_event *ev, struct err *e);
+	int (*imported)(struct store *st, struct err *e);   /* optional (NULL: nothing to do) */
 };
 
 struct store {
 	const struct store_ops *ops;
 	int depth;                  /* open transaction levels; maintained by store_begin/... */
+	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
+	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
+	char *audit_head;                   /* the published head's file */
+	int audit_head_fd;                  /* open on it (valid while audit_head is set) */
+	uint64_t audit_published;           /* the last event published; UINT64_MAX: never again */
 };
 
 /* Opens (creating if needed) the SQLite store at path and runs pending migrations. Returns
@@ -288,7 +303,8 @@ int store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *ar
 /*
  * Audit chain (audit.h; SQLite migration 4). store_event_append seals every event: it takes
  * the chain head (last id and hash, kept in the meta table), gives the event id head+1 and
- * hash = audit_chain_hash(head hash, canonical form), and moves the head, all inside the
+ * hash = audit_chain_link(key, head hash, canonical form) (unkeyed SHA-256 unless
+ * store_audit_key gave a key, then HMAC-SHA256), and moves the head, all inside the
  * caller's transaction, so an event is durable exactly when the change it describes is.
  * Events written before migration 4 are sealed, in id order, when the store is opened.
  * For benchmarks only (tests/tools/obs_bench_audit.sh measures what the audit log costs),
@@ -305,6 +321,22 @@ int store_events_after(struct store *st, uint64_t after, unsigned limit, store_e
     void *arg, struct err *e);
 int store_event_head(struct store *st, uint64_t *id, char hash[65], struct err *e);
 int store_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
+
+/*
+ * The keyed chain (issue 15; audit.h, audit_key.h, store_audit.c). Called once after the
+ * store is opened, before anything is written. With k (the daemon's [daemon] audit_key_file,
+ * which must outlive the store): every later link is an HMAC with k; a store not keyed yet
+ * gets the switch event (the first event of a new store); the head is published to head_path
+ * after every outermost COMMIT that moved it (the backends call store_audit_published), and a
+ * published head the store no longer matches is logged at start and kept. Without k: the
+ * chain stays unkeyed. Returns 0, or -1 with e "conf-invalid" when the store's chain is keyed
+ * and k is NULL or another key (a chain keeps its key), or a store error.
+ * store_audit_verify sets the verifier's key and the published head (audit-broken when it was
+ * removed or does not check), then walks the backend's log.
+ */
+int store_audit_key(struct store *st, const struct audit_key *k, const char *head_path,
+    struct err *e);
+void store_audit_published(struct store *st, uint64_t id, const char *hash);
 
 /* Integrity check of the backend (SQLite: PRAGMA integrity_check). 0 when ok. */
 int store_check(struct store *st, struct err *e);
@@ -341,5 +373,22 @@ bool store_has_feed(const struct store *st);
 int store_listen_fd(struct store *st);
 int store_notified(struct store *st);
 bool store_online(struct store *st);
+
+/*
+ * Copying a store (prefixd --migrate-store, store_migrate.h). store_doc_each streams every
+ * document in (kind, key) order and store_counter_each every counter in name order (a
+ * callback returning -1 stops and sets e). store_event_import writes an event as another
+ * store sealed it: its id, fields and hash verbatim (the link is not recomputed, so a chain
+ * keyed or sealed by any version of audit_chain_hash moves unchanged), and moves the chain
+ * head to (ev->id, ev->hash); ev->id must be the head's id + 1 and ev->hash a hash, else -1
+ * "audit-broken" and nothing is written. store_imported runs after rows were written with
+ * ids chosen elsewhere (PostgreSQL: moves its id blocks past them, as its migration 3 does).
+ * All four join the open transaction; only the migration calls them, with every instance
+ * stopped.
+ */
+int store_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e);
+int store_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e);
+int store_event_import(struct store *st, const struct store_event *ev, struct err *e);
+int store_imported(struct store *st, struct err *e);
 
 #endif

@@ -1,9 +1,11 @@
 /*
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
- * history by CIDR overlap, a bounded page at a time; the feed (events after an id); whole-chain verification; sealing
- * of a store written before the chain existed. Shares store_sqlite_private.h with
- * store_sqlite.c.
+ * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
+ * migration's); history by CIDR overlap, a bounded page at a time; the feed (events after an id); whole-chain
+ * verification, with a check of history's address index against the events (rebuilt when it
+ * does not match, at open and at verify); sealing of a store written before the chain
+ * existed. Shares store_sqlite_private.h with store_sqlite.c.
  *
  * Rows (migration 6): the hash is a 32-byte BLOB, shown as hex; the address is "start" (a
  * 16-byte left-aligned BLOB) and "len". Each change pays for its event's bytes in the WAL,
@@ -167,20 +169,30 @@ store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEX
 	return 0;
 }
 
+/* Reads the chain head into the cache unless it is there (see struct store_head). */
+static int
+store_head_cache(struct store_sqlite *s, struct err *e)
+{
+	if (s->head.valid)
+		return 0;
+	if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
+		return -1;
+	s->head.valid = true;
+	s->head.dirty = false;
+	return 0;
+}
+
 /* Gives ev the next id and its chain hash and moves the cached head (see struct store_head). */
 static int
 store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
     char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
 {
-	if (!s->head.valid) {
-		if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
-			return -1;
-		s->head.valid = true;
-		s->head.dirty = false;
-	}
+	if (store_head_cache(s, e) != 0)
+		return -1;
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
-	audit_chain_hash(s->head.hash, audit_event_canonical_into(ev, &s->canon), hash);
+	audit_chain_link(s->base.audit_key, s->head.hash, audit_event_canonical_into(ev, &s->canon),
+	    hash);
 	return 0;
 }
 
@@ -194,20 +206,11 @@ store_head_advance(struct store_sqlite *s, uint64_t id, const char *hash, struct
 	return s->base.depth == 0 ? store_head_flush(s, e) : 0;
 }
 
-int
-store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e)
+/* Binds ev's fields (not id and hash) to Q_EVENT_PUT; addr is the caller's buffer for the
+ * address BLOB, bound SQLITE_STATIC (live until the step). */
+static void
+store_event_bind(sqlite3_stmt *q, const struct store_event *ev, uint8_t addr[16])
 {
-	struct store_sqlite *s = store_sq(st);
-	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
-	char hash[AUDIT_HASH_HEXLEN + 1];
-	uint8_t first_b[16], hash_b[32];    /* bound SQLITE_STATIC: live until the step */
-
-	if (s->audit == STORE_AUDIT_OFF) {
-		ev->id = 0;
-		return 0;
-	}
-	if (s->audit == STORE_AUDIT_ON && store_sqlite_event_seal(s, ev, hash, e) != 0)
-		return -1;
 	sqlite3_bind_int64(q, 1, ev->time);
 	store_bind_text(q, 2, ev->actor);
 	store_bind_text(q, 3, ev->role);
@@ -215,28 +218,71 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 5, ev->action);
 	store_bind_text(q, 6, ev->object_kind);
 	if (ev->has_cidr) {
-		cidr_to_bytes(&ev->cidr, first_b);
+		cidr_to_bytes(&ev->cidr, addr);
 		sqlite3_bind_int(q, 7, ev->cidr.family);
-		sqlite3_bind_blob(q, 8, first_b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 8, addr, 16, SQLITE_STATIC);
 		sqlite3_bind_int(q, 9, ev->cidr.len);
 	}
 	store_bind_text(q, 10, ev->before);
 	store_bind_text(q, 11, ev->after);
 	store_bind_text(q, 12, ev->evidence);
-	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
-		if (store_step(s, Q_EVENT_PUT, e) != 0)
-			return -1;
-		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
-		return 0;
-	}
-	sqlite3_bind_int64(q, 13, (sqlite3_int64)ev->id);
+}
+
+/* Writes the bound event with id and hash, then moves the head to them. */
+static int
+store_event_write(struct store_sqlite *s, uint64_t id, const char *hash, struct err *e)
+{
+	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
+	uint8_t hash_b[32];                 /* bound SQLITE_STATIC: live until the step */
+
+	sqlite3_bind_int64(q, 13, (sqlite3_int64)id);
 	if (hex_decode(hash, strlen(hash), hash_b, sizeof(hash_b)) == 0)
 		sqlite3_bind_blob(q, 14, hash_b, 32, SQLITE_STATIC);
 	else                                /* the all-'x' hash of a failed digest */
 		store_bind_text(q, 14, hash);
 	if (store_step(s, Q_EVENT_PUT, e) != 0)
 		return -1;
-	return store_head_advance(s, ev->id, hash, e);
+	return store_head_advance(s, id, hash, e);
+}
+
+int
+store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	char hash[AUDIT_HASH_HEXLEN + 1];
+	uint8_t addr[16];
+
+	if (s->audit == STORE_AUDIT_OFF) {
+		ev->id = 0;
+		return 0;
+	}
+	if (s->audit == STORE_AUDIT_ON && store_sqlite_event_seal(s, ev, hash, e) != 0)
+		return -1;
+	store_event_bind(s->q[Q_EVENT_PUT], ev, addr);
+	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
+		if (store_step(s, Q_EVENT_PUT, e) != 0)
+			return -1;
+		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+		return 0;
+	}
+	return store_event_write(s, ev->id, hash, e);
+}
+
+/* store_event_import (store.h): ev as it is, id and hash included, after the head. */
+int
+store_sqlite_event_import(struct store *st, const struct store_event *ev, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	uint8_t addr[16];
+
+	if (store_head_cache(s, e) != 0)
+		return -1;
+	if (ev->id != s->head.id + 1)
+		return err_set(e, "audit-broken", "store %s: event %llu cannot follow the chain "
+		    "head %llu", s->path, (unsigned long long)ev->id,
+		    (unsigned long long)s->head.id);
+	store_event_bind(s->q[Q_EVENT_PUT], ev, addr);
+	return store_event_write(s, ev->id, ev->hash, e);
 }
 
 /* One row of STORE_EVENT_COLS into ev (pointers valid until the next step); the hash is
@@ -420,7 +466,84 @@ store_verify_cb(void *arg, const struct store_event *ev)
 	return rc;
 }
 
-/* Walks the whole log in id order (a fresh statement: it may take a while and is rare). */
+/*
+ * History's address index against the events (issue 15 finding 7): the index is derived
+ * data outside the chain, so an edit of it would otherwise hide events from `history` for
+ * good. Three ways to hide one: an event up to ranges_upto missing from event_ranges (a row
+ * deleted, or its address changed), ranges_upto beyond the last event (later events would be
+ * neither indexed nor scanned), an index row naming no such event. Returns 0 when it matches,
+ * 1 with *bad the first event id concerned and what the text, or -1 on a store error.
+ */
+static int
+store_sqlite_index_check(struct store_sqlite *s, int64_t *bad, const char **what,
+    struct err *e)
+{
+	static const struct { const char *what, *sql; } checks[] = {
+		{ "is missing from history's address index", "SELECT min(id) FROM events e"
+		    " WHERE e.start IS NOT NULL AND e.id <= coalesce((SELECT CAST(value AS INTEGER)"
+		    " FROM meta WHERE key = 'ranges_upto'), 0) AND NOT EXISTS (SELECT 1 FROM"
+		    " event_ranges r WHERE r.family = e.family AND r.start = e.start AND r.id = e.id)" },
+		{ "is past the last event but history's address index claims it (ranges_upto)",
+		    "SELECT (SELECT coalesce(max(id), 0) FROM events) + 1 WHERE coalesce((SELECT"
+		    " CAST(value AS INTEGER) FROM meta WHERE key = 'ranges_upto'), 0) >"
+		    " (SELECT coalesce(max(id), 0) FROM events)" },
+		{ "is in history's address index under an address it does not have",
+		    "SELECT min(id) FROM event_ranges r WHERE NOT EXISTS (SELECT 1 FROM events e"
+		    " WHERE e.id = r.id AND e.family = r.family AND e.start = r.start)" },
+	};
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		sqlite3_stmt *q;
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, checks[i].sql, -1, &q, NULL) != SQLITE_OK)
+			return store_fail(s, e, "history index check");
+		rc = sqlite3_step(q);
+		*bad = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_finalize(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, e, "history index check");
+		if (*bad != 0) {
+			*what = checks[i].what;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Rebuilds history's address index from the events (in a transaction, or a savepoint). */
+static int
+store_sqlite_index_rebuild(struct store_sqlite *s, struct err *e)
+{
+	if (store_begin(&s->base, e) != 0)
+		return -1;
+	if (store_exec(s, "DELETE FROM event_ranges;"
+	    "INSERT INTO event_ranges SELECT family, start, id FROM events WHERE start IS NOT NULL;"
+	    "INSERT OR REPLACE INTO meta(key, value)"
+	    "  SELECT 'ranges_upto', coalesce(max(id), 0) FROM events;", e) != 0) {
+		store_rollback(&s->base, NULL);
+		return -1;
+	}
+	return store_commit(&s->base, e);
+}
+
+int
+store_sqlite_index_repair(struct store_sqlite *s, struct err *e)
+{
+	const char *what = NULL;
+	int64_t bad = 0;
+	int rc = store_sqlite_index_check(s, &bad, &what, e);
+
+	if (rc <= 0)
+		return rc;
+	if (store_sqlite_index_rebuild(s, e) != 0)
+		return -1;
+	return err_set(e, "audit-broken", "event %lld %s: the index was edited; it is rebuilt from "
+	    "the events", (long long)bad, what);
+}
+
+/* Walks the whole log in id order (a fresh statement: it may take a while and is rare), then
+ * checks history's index (and rebuilds it when it does not match). */
 int
 store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e)
 {
@@ -430,7 +553,6 @@ store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err
 	sqlite3_stmt *q;
 	uint64_t head_id;
 
-	audit_verifier_init(v);
 	if (sqlite3_prepare_v2(s->db, "SELECT " STORE_EVENT_COLS " FROM events ORDER BY id", -1,
 	    &q, NULL) != SQLITE_OK)
 		return store_fail(s, e, "audit verify");
@@ -439,9 +561,10 @@ store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err
 		return -1;
 	}
 	sqlite3_finalize(q);
-	if (store_sqlite_event_head(st, &head_id, head, e) != 0)
+	if (store_sqlite_event_head(st, &head_id, head, e) != 0 ||
+	    audit_verify_head(v, head_id, head, e) != 0)
 		return -1;
-	return audit_verify_head(v, head_id, head, e);
+	return store_sqlite_index_repair(s, e) != 0 ? -1 : 0;
 }
 
 /*

@@ -105,6 +105,7 @@ int store_head_flush(struct store_sqlite *s, struct err *e);
 int store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
     struct err *e);
 int store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e);
+int store_sqlite_event_import(struct store *st, const struct store_event *ev, struct err *e);
 int store_sqlite_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
     void *arg, struct err *e);
 int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,
@@ -112,5 +113,8 @@ int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,
 int store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);
 int store_sqlite_audit_seal_old(struct store_sqlite *s, struct err *e);
 int store_sqlite_events_index(struct store *st, struct err *e);
+/* History's address index against the events: 0 when it matches; when it does not, rebuilds
+ * it and returns -1 with e "audit-broken" naming the first event it hid (or -1, store error). */
+int store_sqlite_index_repair(struct store_sqlite *s, struct err *e);
 
 #endif

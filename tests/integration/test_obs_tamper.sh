@@ -27,6 +27,7 @@ verify() {  # verify WANT_EXIT PATTERN: audit verify exits WANT_EXIT, its output
 n=$(sql "SELECT count(*) FROM events")
 [ "$n" -ge 8 ] || pd_fail "only $n events"
 verify 0 "intact: $n events"
+verify 0 "unkeyed: shows accidental damage"     # no [daemon] audit_key_file: said so
 [ "$(pd_ctl --json events | jq -r '.events[-1].hash')" = "$(sql 'SELECT lower(hex(hash)) FROM events ORDER BY id DESC LIMIT 1')" ] ||
 	pd_fail "the feed does not show the stored hash"
 pd_ok "untouched: audit verify exits 0 over $n events (across a restart)"

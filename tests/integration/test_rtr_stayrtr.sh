@@ -14,7 +14,7 @@
 #   7. StayRTR stopped past `expire`: `expired`, the VRPs are dropped (RFC 8210), answers are
 #      not-found and stale; a restart brings `synced` back
 # Under the ASan build (PREFIXD_BUILD_DIR points at it) rtrlib itself is not instrumented;
-# LeakSanitizer runs with tests/lsan-rtrlib.supp for rtrlib's own allocations.
+# LeakSanitizer runs with tests/sanitizer/lsan.supp for rtrlib's own allocations.
 set -euo pipefail
 
 : "${PREFIXD_SOURCE_DIR:?}" "${PREFIXD_BUILD_DIR:?}"
@@ -44,7 +44,7 @@ STALE_AFTER=3
 EXPIRE=10
 T=$(mktemp -d /tmp/test_rtr.XXXXXX)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/lsan-rtrlib.supp:print_suppressions=0
+export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/sanitizer/lsan.supp:print_suppressions=0
 PIDS=()
 cleanup() {
 	local p

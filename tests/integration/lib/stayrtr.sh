@@ -10,7 +10,7 @@
 # prefixd then runs rtrlib, whose own allocations LeakSanitizer is told to ignore (ASan stage).
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/lsan-rtrlib.supp:print_suppressions=0
+export LSAN_OPTIONS=suppressions=$PREFIXD_SOURCE_DIR/tests/sanitizer/lsan.supp:print_suppressions=0
 STAYRTR_PID=
 
 stayrtr_stop() {
