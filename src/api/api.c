@@ -166,6 +166,7 @@ api_status_of(const char *code)
 	static const struct { const char *code; int status; } map[] = {
 		{ "invalid-json", 400 }, { "invalid-argument", 400 }, { "unknown-field", 400 },
 		{ "cidr-invalid", 400 }, { "cidr-not-canonical", 400 }, { "asn-invalid", 400 },
+		{ "bad-cursor", 400 },
 		{ "unauthorized", 401 }, { "forbidden", 403 },
 		{ "not-found", 404 }, { "no-such-route", 404 }, { "method-not-allowed", 405 },
 		{ "request-timeout", 408 },

@@ -30,7 +30,8 @@
  *
  * Error statuses: one table (api_status_of, api.c) maps every error code that engines report
  * to its HTTP status; engines never name a status. 400 invalid-json invalid-argument
- * unknown-field cidr-invalid cidr-not-canonical asn-invalid; 401 unauthorized; 403 forbidden; 404
+ * unknown-field cidr-invalid cidr-not-canonical asn-invalid
+ * bad-cursor; 401 unauthorized; 403 forbidden; 404
  * not-found no-such-route; 405 method-not-allowed; 408 request-timeout; 409 overlap exists
  * in-use token-conflict pool-exhausted audit-broken too-many busy not-provisioned
  * not-advertised other-origin-present asn-not-provisioned; 413 body-too-large; 422 netmask-too-large
@@ -42,6 +43,7 @@
 #define PREFIXD_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "daemon.h"
@@ -222,6 +224,51 @@ int api_grant_admit(struct api_ctx *ctx);
 void api_grants_drop_pool(struct api_ctx *ctx, const char *pool);
 /* The grants of pool as a JSON array (pool show). New reference. */
 json_t *api_grants_json(struct daemon *d, const char *pool);
+/*
+ * Paging of list routes (api_page.c, issue 15 finding 5). api_page_args reads ?limit= (1..
+ * API_PAGE_MAX, default API_PAGE_DEFAULT) and ?cursor= (given by this list, kind KIND);
+ * replies 400 invalid-argument / bad-cursor and returns -1 when bad. pg->after is then the
+ * key text of the last row already answered (has_after). A handler walks its rows in key
+ * order from after that key: api_page_take is true while the page has room (false once it
+ * is full and another row exists: pg->more), api_page_next records the key of each row
+ * taken, api_page_finish sets the answer's "next_cursor" (null on the last page). A key the
+ * route cannot read is api_page_bad_cursor.
+ */
+#define API_PAGE_DEFAULT 500
+#define API_PAGE_MAX 1000
+#define API_CURSOR_MAX 160             /* bytes of "KIND:KEY" */
+struct api_page {
+	const char *kind;
+	unsigned limit, n;
+	bool has_after, more;
+	char after[API_CURSOR_MAX + 1];
+	char last[API_CURSOR_MAX + 1];
+};
+int api_page_args(struct api_ctx *ctx, const char *kind, struct api_page *pg);
+void api_page_bad_cursor(struct api_ctx *ctx);
+bool api_page_take(struct api_page *pg);
+void api_page_next(struct api_page *pg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void api_page_finish(const struct api_page *pg, json_t *obj);
+/* Lists keyed by an id (scopes, pools, resources...): the cursor's key as an id (0 without
+ * a cursor; -1 after replying bad-cursor). A set collects (id, object) of the rows after it,
+ * api_page_ids sorts it by id, appends render(obj) of each row the page takes to list and
+ * frees the set. */
+int api_page_after_id(struct api_ctx *ctx, const struct api_page *pg, uint64_t *id);
+struct api_page_item {
+	uint64_t id;
+	void *obj;
+};
+struct api_page_set {
+	size_t n, cap;
+	struct api_page_item *v;
+};
+void api_page_set_add(struct api_page_set *s, uint64_t id, void *obj);
+void api_page_set_sort(struct api_page_set *s);
+void api_page_set_free(struct api_page_set *s);
+void api_page_ids(struct api_page *pg, struct api_page_set *s, json_t *list,
+    json_t *(*render)(const void *obj));
+
 /* Formats helpers. */
 json_t *api_cidr_json(const struct cidr *c);
 json_t *api_u128_json(cidr_u128 v);

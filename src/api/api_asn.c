@@ -1,7 +1,8 @@
 /*
  * api_asn — the control API of public-scope AS numbers (issue 21) over src/lifecycle/asn.h.
  *
- *   GET  /v1/asns                      reader  {"asns":[asn...], "counts":{state:n}}
+ *   GET  /v1/asns                      reader  {"asns":[asn...], "counts":{state:n}}, a page
+ *                                              in AS number order (limit, cursor: api_page.c)
  *   GET  /v1/asns/{asn}                reader  one ASN (64500 or AS64500); 404 not-found
  *   POST /v1/asns                      admin   {"asn","auth_message","auth_signature"} -> 202
  *                                              with the ASN in pending-provision
@@ -81,23 +82,37 @@ aasn_need(struct api_ctx *ctx)
 	return ctx->d->asns;
 }
 
+static json_t *
+aasn_render(const void *a)
+{
+	return asn_json(a);
+}
+
 static void
 aasn_list(struct api_ctx *ctx)
 {
 	struct asn_reg *r = aasn_need(ctx);
 	size_t counts[ASN_STATE_COUNT];
-	json_t *list, *cj;
+	struct api_page_set set = { 0 };
+	struct api_page pg;
+	uint64_t after;
+	json_t *list, *cj, *j;
 
-	if (r == NULL)
+	if (r == NULL || api_page_args(ctx, "asns", &pg) < 0 ||
+	    api_page_after_id(ctx, &pg, &after) < 0)
 		return;
+	for (size_t i = 0; i < asn_count(r); i++)      /* in AS number order, after the cursor's */
+		if (asn_at(r, i)->asn > after || !pg.has_after)
+			api_page_set_add(&set, asn_at(r, i)->asn, asn_at(r, i));
 	list = json_array();
-	for (size_t i = 0; i < asn_count(r); i++)
-		json_array_append_new(list, asn_json(asn_at(r, i)));
+	api_page_ids(&pg, &set, list, aasn_render);
 	asn_counts(r, counts);
 	cj = json_object();
 	for (int i = 1; i < ASN_STATE_COUNT; i++)
 		json_object_set_new(cj, asn_state_name(i), json_integer((json_int_t)counts[i]));
-	api_reply(ctx, 200, json_pack("{s:o, s:o}", "asns", list, "counts", cj));
+	j = json_pack("{s:o, s:o}", "asns", list, "counts", cj);
+	api_page_finish(&pg, j);
+	api_reply(ctx, 200, j);
 }
 
 static void

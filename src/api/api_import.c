@@ -3,7 +3,9 @@
  * "Import, overlap and compliance", "History"): GET/POST /v1/resources, the overlap and
  * compliance reports, and GET /v1/history. Called by api_dispatch through the route table
  * exported as api_import_routes (registered by src/prefixd.c); the JSON shapes are doc/openapi.json's. An import is
- * a change and goes through the group commit (api_defer); the rest are reads.
+ * a change and goes through the group commit (api_defer); the rest are reads. The resource
+ * list and history answer a page at a time (api_page.c; history's pages are the store's,
+ * store_events_page). The reports are not paged: each is computed whole.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,24 +51,45 @@ api_import_arg_free(void *p)
 	free(a);
 }
 
+/* The resources after the cursor's id (a page is api_page.c's). */
+struct api_resource_rows {
+	struct api_page_set set;
+	uint64_t after;
+};
+
 static int
 api_resource_push(void *arg, struct ipam_resource *r)
 {
-	json_array_append_new(arg, api_resource_json(r));
+	struct api_resource_rows *x = arg;
+
+	if (r->id > x->after)
+		api_page_set_add(&x->set, r->id, r);
 	return 0;
+}
+
+static json_t *
+api_resource_render(const void *r)
+{
+	return api_resource_json(r);
 }
 
 static void
 api_resources_list(struct api_ctx *ctx)
 {
+	struct api_resource_rows x = { { 0 }, 0 };
 	struct ipam_scope *s;
-	json_t *a;
+	struct api_page pg;
+	json_t *a, *j;
 
-	if (api_scope_filter(ctx, &s) < 0)
+	if (api_scope_filter(ctx, &s) < 0 || api_page_args(ctx, "resources", &pg) < 0 ||
+	    api_page_after_id(ctx, &pg, &x.after) < 0)
 		return;
+	ipam_resource_foreach(ctx->d->ipam, s, api_resource_push, &x);
 	a = json_array();
-	ipam_resource_foreach(ctx->d->ipam, s, api_resource_push, a);
-	api_reply(ctx, 200, json_pack("{s:o}", "resources", a));
+	api_page_ids(&pg, &x.set, a, api_resource_render);
+	j = json_pack("{s:o}", "resources", a);
+	api_page_finish(&pg, j);
+	api_reply(ctx, 200, j);
 }
 
 /*
@@ -274,9 +297,11 @@ api_history(struct api_ctx *ctx)
 {
 	const char *c = http_query(ctx->req, "cidr"), *since = http_query(ctx->req, "since");
 	const char *until = http_query(ctx->req, "until");
+	struct store_event_page sp = { 0 };
 	int64_t t0 = 0, t1 = INT64_MAX;
+	struct api_page pg;
 	struct cidr cidr;
-	json_t *a;
+	json_t *a, *j;
 	struct err e;
 
 	if (c == NULL) {
@@ -290,14 +315,25 @@ api_history(struct api_ctx *ctx)
 		api_error(ctx, "invalid-argument", "since/until: unix seconds, YYYY-MM-DD or RFC 3339 UTC");
 		return;
 	}
+	if (api_page_args(ctx, "history", &pg) < 0 || api_page_after_id(ctx, &pg, &sp.after) < 0)
+		return;
+	sp.cidr = &cidr;
+	sp.since = t0;
+	sp.until = t1;
+	sp.limit = pg.limit;
 	a = json_array();
 	err_clear(&e);
-	if (store_events_query(ctx->d->store, &cidr, t0, t1, api_event_push, a, &e) < 0) {
+	if (store_events_page(ctx->d->store, &sp, api_event_push, a, &e) < 0) {
 		json_decref(a);
 		api_reply_err(ctx, &e);
 		return;
 	}
-	api_reply(ctx, 200, json_pack("{s:o,s:o}", "cidr", api_cidr_json(&cidr), "events", a));
+	/* the store pages by id and may end a page early (a bounded read): its next is the key */
+	pg.more = sp.next != 0;
+	api_page_next(&pg, "%llu", (unsigned long long)sp.next);
+	j = json_pack("{s:o,s:o}", "cidr", api_cidr_json(&cidr), "events", a);
+	api_page_finish(&pg, j);
+	api_reply(ctx, 200, j);
 }
 
 /* ---- route table ---------------------------------------------------------------------- */

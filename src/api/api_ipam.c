@@ -5,7 +5,8 @@
  * through the table api_ipam_routes, which src/prefixd.c registers; the JSON shapes are
  * doc/openapi.json's.
  *
- * Reads answer from the in-memory model at once. Changes validate their body here, then
+ * Reads answer from the in-memory model at once; lists a page at a time (api_page.c: scopes and
+ * pools by id, allocations by pool id and address). Changes validate their body here, then
  * api_defer a work function that runs inside the batch's store transaction (group commit,
  * api.h). Work functions look their objects up again by name or id, because an earlier
  * request in the same batch may have removed them.
@@ -141,20 +142,51 @@ api_int_field(struct api_ctx *ctx, const char *name, long long lo, long long hi,
 
 /* ---- scopes --------------------------------------------------------------------------- */
 
+/* Collects the objects of a list keyed by id that come after the cursor (api_page.h). */
+struct api_id_rows {
+	struct api_page_set set;
+	uint64_t after;
+};
+
 static int
 api_scope_push(void *arg, struct ipam_scope *s)
 {
-	json_array_append_new(arg, api_scope_json(s));
+	struct api_id_rows *r = arg;
+
+	if (s->id > r->after)
+		api_page_set_add(&r->set, s->id, s);
 	return 0;
+}
+
+static json_t *
+api_scope_render(const void *s)
+{
+	return api_scope_json(s);
+}
+
+/* Answers {"KEY": [the page's rows], "next_cursor"} of the rows r collected. */
+static void
+api_id_page_reply(struct api_ctx *ctx, struct api_page *pg, struct api_id_rows *r,
+    const char *key, json_t *(*render)(const void *obj))
+{
+	json_t *a = json_array(), *j;
+
+	api_page_ids(pg, &r->set, a, render);
+	j = json_pack("{s:o}", key, a);
+	api_page_finish(pg, j);
+	api_reply(ctx, 200, j);
 }
 
 static void
 api_scopes_list(struct api_ctx *ctx)
 {
-	json_t *a = json_array();
+	struct api_id_rows r = { { 0 }, 0 };
+	struct api_page pg;
 
-	ipam_scope_foreach(ctx->d->ipam, api_scope_push, a);
-	api_reply(ctx, 200, json_pack("{s:o}", "scopes", a));
+	if (api_page_args(ctx, "scopes", &pg) < 0 || api_page_after_id(ctx, &pg, &r.after) < 0)
+		return;
+	ipam_scope_foreach(ctx->d->ipam, api_scope_push, &r);
+	api_id_page_reply(ctx, &pg, &r, "scopes", api_scope_render);
 }
 
 static void
@@ -251,21 +283,31 @@ api_pool_arg_free(void *p)
 static int
 api_pool_push(void *arg, struct ipam_pool *p)
 {
-	json_array_append_new(arg, api_pool_json(p));
+	struct api_id_rows *r = arg;
+
+	if (p->id > r->after)
+		api_page_set_add(&r->set, p->id, p);
 	return 0;
+}
+
+static json_t *
+api_pool_render(const void *p)
+{
+	return api_pool_json(p);
 }
 
 static void
 api_pools_list(struct api_ctx *ctx)
 {
+	struct api_id_rows r = { { 0 }, 0 };
 	struct ipam_scope *s;
-	json_t *a;
+	struct api_page pg;
 
-	if (api_scope_filter(ctx, &s) < 0)
+	if (api_scope_filter(ctx, &s) < 0 || api_page_args(ctx, "pools", &pg) < 0 ||
+	    api_page_after_id(ctx, &pg, &r.after) < 0)
 		return;
-	a = json_array();
-	ipam_pool_foreach(ctx->d->ipam, s, api_pool_push, a);
-	api_reply(ctx, 200, json_pack("{s:o}", "pools", a));
+	ipam_pool_foreach(ctx->d->ipam, s, api_pool_push, &r);
+	api_id_page_reply(ctx, &pg, &r, "pools", api_pool_render);
 }
 
 struct api_children {
@@ -495,34 +537,95 @@ fail:
 	api_alloc_arg_free(a);
 }
 
+/*
+ * Allocations are listed by pool (in id order), then by address: the key of a row is
+ * "POOLID/CIDR", and a page resumes inside the cursor's pool right after its CIDR
+ * (ipam_alloc_foreach_after), so a page costs the rows it answers, not the whole model.
+ */
+struct api_alloc_rows {
+	struct api_page *pg;
+	json_t *list;
+};
+
 static int
 api_alloc_push(void *arg, struct ipam_alloc *a)
 {
-	json_array_append_new(arg, api_alloc_json(a));
+	struct api_alloc_rows *r = arg;
+	char buf[CIDR_STRLEN];
+
+	if (!api_page_take(r->pg))
+		return 1;
+	json_array_append_new(r->list, api_alloc_json(a));
+	api_page_next(r->pg, "%" PRIu64 "/%s", a->pool->id, cidr_format(&a->cidr, buf,
+	    sizeof(buf)));
+	return 0;
+}
+
+/* The cursor's pool id and CIDR; replies bad-cursor and returns -1 when unreadable. */
+static int
+api_alloc_cursor(struct api_ctx *ctx, const struct api_page *pg, uint64_t *pool,
+    struct cidr *after)
+{
+	const char *slash = strchr(pg->after, '/');
+	char *end;
+
+	errno = 0;
+	if (slash == NULL || pg->after[0] < '0' || pg->after[0] > '9' ||
+	    (*pool = strtoull(pg->after, &end, 10), end != slash || errno != 0) ||
+	    cidr_parse(slash + 1, after, NULL) < 0) {
+		api_page_bad_cursor(ctx);
+		return -1;
+	}
 	return 0;
 }
 
 static int
-api_pool_allocs_push(void *arg, struct ipam_pool *p)
+api_alloc_pool_push(void *arg, struct ipam_pool *p)
 {
-	return ipam_alloc_foreach(p, api_alloc_push, arg);
+	struct api_id_rows *r = arg;
+
+	if (p->id >= r->after)
+		api_page_set_add(&r->set, p->id, p);
+	return 0;
 }
 
 static void
 api_allocations_list(struct api_ctx *ctx)
 {
 	const char *pool = http_query(ctx->req, "pool");
+	struct api_id_rows pools = { { 0 }, 0 };
+	struct api_alloc_rows r;
+	struct api_page pg;
 	struct ipam_pool *p = NULL;
-	json_t *a;
+	struct cidr after;
+	json_t *j;
 
-	if (pool != NULL && (p = api_pool_arg(ctx, pool)) == NULL)
+	if ((pool != NULL && (p = api_pool_arg(ctx, pool)) == NULL) ||
+	    api_page_args(ctx, "allocations", &pg) < 0 ||
+	    (pg.has_after && api_alloc_cursor(ctx, &pg, &pools.after, &after) < 0))
 		return;
-	a = json_array();
+	if (p != NULL && pg.has_after && pools.after != p->id) {
+		api_page_bad_cursor(ctx);
+		return;
+	}
 	if (p != NULL)
-		ipam_alloc_foreach(p, api_alloc_push, a);
+		api_page_set_add(&pools.set, p->id, p);
 	else
-		ipam_pool_foreach(ctx->d->ipam, NULL, api_pool_allocs_push, a);
-	api_reply(ctx, 200, json_pack("{s:o}", "allocations", a));
+		ipam_pool_foreach(ctx->d->ipam, NULL, api_alloc_pool_push, &pools);
+	api_page_set_sort(&pools.set);
+	r.pg = &pg;
+	r.list = json_array();
+	for (size_t i = 0; i < pools.set.n; i++) {
+		struct ipam_pool *q = pools.set.v[i].obj;
+		bool resume = pg.has_after && q->id == pools.after;
+
+		if (ipam_alloc_foreach_after(q, resume ? &after : NULL, api_alloc_push, &r) != 0)
+			break;
+	}
+	api_page_set_free(&pools.set);
+	j = json_pack("{s:o}", "allocations", r.list);
+	api_page_finish(&pg, j);
+	api_reply(ctx, 200, j);
 }
 
 static struct ipam_alloc *

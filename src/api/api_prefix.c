@@ -2,7 +2,9 @@
  * api_prefix — the control API of public prefixes (SPEC §3, §6) over lifecycle_ctl.
  *
  *   GET  /v1/prefixes                 reader    {"prefixes":[prefix...], "counts":{state:n}}
- *                                               optional ?state=STATE&pool=NAME filters
+ *                                               optional ?state=STATE&pool=NAME filters;
+ *                                               a page in address order (limit, cursor,
+ *                                               next_cursor: api_page.c)
  *   GET  /v1/prefixes/{cidr}          reader    one prefix; 404 not-found
  *   POST /v1/advertise                operator  {"cidrs":[...] | "cidr", "allow_origin":[ASN],
  *                                               "dry_run": bool}
@@ -74,6 +76,50 @@ api_path_cidr(struct api_ctx *ctx, struct cidr *out)
 	return api_cidr_arg(ctx, buf, out);
 }
 
+static int
+apx_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(&(*(struct lifecycle_prefix *const *)a)->cidr,
+	    &(*(struct lifecycle_prefix *const *)b)->cidr);
+}
+
+/*
+ * The page of prefixes after the cursor (a CIDR), in address order, into list. The public
+ * prefixes are few (each needs an ownership proof), so the page is picked from all of them.
+ */
+static int
+apx_page(struct api_ctx *ctx, struct lifecycle_ctl *c, struct api_page *pg,
+    const char *state, enum lifecycle_state st, const char *pool, json_t *list)
+{
+	struct lifecycle_prefix **v = calloc(lifecycle_ctl_count(c) + 1, sizeof(*v));
+	struct cidr after;
+	char buf[CIDR_STRLEN];
+	size_t n = 0;
+
+	if (v == NULL)
+		fatal("calloc");
+	if (pg->has_after && cidr_parse(pg->after, &after, NULL) < 0) {
+		free(v);
+		api_page_bad_cursor(ctx);
+		return -1;
+	}
+	for (size_t i = 0; i < lifecycle_ctl_count(c); i++) {
+		struct lifecycle_prefix *p = lifecycle_ctl_at(c, i);
+
+		if ((state != NULL && p->state != st) || (pool != NULL && strcmp(p->pool, pool)) ||
+		    (pg->has_after && cidr_cmp(&p->cidr, &after) <= 0))
+			continue;
+		v[n++] = p;
+	}
+	qsort(v, n, sizeof(*v), apx_cmp);
+	for (size_t i = 0; i < n && api_page_take(pg); i++) {
+		json_array_append_new(list, lifecycle_ctl_prefix_json(v[i]));
+		api_page_next(pg, "%s", cidr_format(&v[i]->cidr, buf, sizeof(buf)));
+	}
+	free(v);
+	return 0;
+}
+
 static void
 apx_list(struct api_ctx *ctx)
 {
@@ -81,9 +127,10 @@ apx_list(struct api_ctx *ctx)
 	const char *state = http_query(ctx->req, "state"), *pool = http_query(ctx->req, "pool");
 	enum lifecycle_state st = LIFECYCLE_NONE;
 	size_t counts[LIFECYCLE_STATE_COUNT];
-	json_t *list, *cj;
+	struct api_page pg;
+	json_t *list, *cj, *j;
 
-	if (c == NULL)
+	if (c == NULL || api_page_args(ctx, "prefixes", &pg) < 0)
 		return;
 	if (state != NULL && lifecycle_state_parse(state, &st) < 0) {
 		api_error(ctx, "invalid-argument", "unknown state '%.64s'", state);
@@ -101,19 +148,18 @@ apx_list(struct api_ctx *ctx)
 		return;
 	}
 	list = json_array();
-	for (size_t i = 0; i < lifecycle_ctl_count(c); i++) {
-		struct lifecycle_prefix *p = lifecycle_ctl_at(c, i);
-
-		if ((state != NULL && p->state != st) || (pool != NULL && strcmp(p->pool, pool)))
-			continue;
-		json_array_append_new(list, lifecycle_ctl_prefix_json(p));
+	if (apx_page(ctx, c, &pg, state, st, pool, list) < 0) {
+		json_decref(list);
+		return;
 	}
 	api_sites_summary(ctx->d, list);
 	lifecycle_ctl_counts(c, counts);
 	cj = json_object();
 	for (int i = 1; i < LIFECYCLE_STATE_COUNT; i++)
 		json_object_set_new(cj, lifecycle_state_name(i), json_integer((json_int_t)counts[i]));
-	api_reply(ctx, 200, json_pack("{s:o, s:o}", "prefixes", list, "counts", cj));
+	j = json_pack("{s:o, s:o}", "prefixes", list, "counts", cj);
+	api_page_finish(&pg, j);
+	api_reply(ctx, 200, j);
 }
 
 static void

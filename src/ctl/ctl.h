@@ -265,7 +265,9 @@ int ctl_path_query(struct ctl_path *p, const char *key, const char *value);
  * One request, answered for the operator: on success prints the reply raw with --json or
  * through human(ctx, reply) otherwise; on refusal prints "prefixctl: CODE: MESSAGE" on
  * stderr (and the error JSON on stdout with --json). body (may be NULL) is not consumed.
- * Returns an enum ctl_exit value.
+ * A GET answered with a page of a list (a string next_cursor) fetches the following pages
+ * and prints them as one answer (their arrays appended, next_cursor null), so a list shows
+ * everything whatever the daemon's page size. Returns an enum ctl_exit value.
  */
 int ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *body,
     void (*human)(struct ctl_ctx *ctx, json_t *reply));

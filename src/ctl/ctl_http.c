@@ -9,7 +9,8 @@
  * https are allowed and redirects are not followed, so the token goes nowhere else. A whole-request timeout and a cap
  * on the reply size bound what a stuck or hostile daemon can do to the client. Transport
  * failures (no socket, refused, timeout, oversized or unparseable reply) are exit 3; an
- * answer with an error status is the daemon refusing, exit 1.
+ * answer with an error status is the daemon refusing, exit 1. The daemon answers lists a page
+ * at a time (limit and cursor, issue 15); ctl_request follows next_cursor to the end.
  */
 #include "ctl.h"
 
@@ -271,13 +272,57 @@ ctl_path_query(struct ctl_path *p, const char *key, const char *value)
 	return path_encode(p, value);
 }
 
-/* Prints a successful reply; returns the exit status. */
+/*
+ * A list answers one page and the cursor of the next (issue 15): the operator wants the whole
+ * list, so the next pages are fetched (path + cursor=) and their arrays appended to the first
+ * page's, until next_cursor is null. A page refused (1: r holds the refusal), unreadable, or
+ * a cursor repeated or past CTL_PAGES_MAX pages (a daemon that never ends) is an error.
+ */
+#define CTL_PAGES_MAX 100000        /* 100 million rows at the daemon's largest page */
+
 static int
-answer(struct ctl_ctx *ctx, const struct ctl_reply *r,
+follow(struct ctl_ctx *ctx, const char *path, json_t *j, struct ctl_reply *r, struct err *e)
+{
+	const char *cur, *key;
+	char prev[CTL_PATH_MAX] = "";
+	struct ctl_path p;
+	json_t *page, *v;
+
+	for (unsigned n = 0; (cur = json_string_value(json_object_get(j, "next_cursor"))) != NULL;
+	    n++) {
+		if (strcmp(cur, prev) == 0 || n == CTL_PAGES_MAX)
+			return err_set(e, "unreachable", "the daemon's pages do not end (cursor %.32s)",
+			    cur);
+		snprintf(prev, sizeof(prev), "%s", cur);
+		ctl_path_init(&p, path);
+		p.has_query = strchr(path, '?') != NULL;
+		if (ctl_path_query(&p, "cursor", prev) < 0)
+			return err_set(e, "unreachable", "the daemon's cursor is too long");
+		ctl_reply_free(r);
+		if (ctl_http(ctx, "GET", p.s, NULL, r, e) < 0)
+			return -1;
+		if (r->status < 200 || r->status >= 300)
+			return 1;
+		if ((page = json_loadb(r->body, r->len, 0, NULL)) == NULL)
+			return err_set(e, "unreachable", "unreadable page from the daemon");
+		json_object_foreach(page, key, v)
+			if (json_is_array(v) && json_is_array(json_object_get(j, key)))
+				json_array_extend(json_object_get(j, key), v);
+		json_object_set(j, "next_cursor", json_object_get(page, "next_cursor"));
+		json_decref(page);
+	}
+	return 0;
+}
+
+/* Prints a successful reply (all pages of a list); returns the exit status. */
+static int
+answer(struct ctl_ctx *ctx, const char *method, const char *path, struct ctl_reply *r,
     void (*human)(struct ctl_ctx *ctx, json_t *reply))
 {
 	json_error_t je;
+	struct err e;
 	json_t *j;
+	int rc = 0, paged;
 
 	if (r->len == 0) {
 		if (ctx->json)
@@ -288,10 +333,25 @@ answer(struct ctl_ctx *ctx, const struct ctl_reply *r,
 		fprintf(ctx->errf, "prefixctl: unreadable reply from the daemon: %s\n", je.text);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	if (ctx->json) {
+	paged = strcmp(method, "GET") == 0 && json_is_string(json_object_get(j, "next_cursor"));
+	if (paged)
+		rc = follow(ctx, path, j, r, &e);
+	if (rc != 0) {
+		json_decref(j);
+		if (rc > 0) {
+			ctl_out_refusal(ctx->errf, r->status, r->body);
+			return CTL_EXIT_REFUSED;
+		}
+		fprintf(ctx->errf, "prefixctl: %s\n", e.msg);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (ctx->json && !paged) {
 		fwrite(r->body, 1, r->len, ctx->out);
 		if (r->body[r->len - 1] != '\n')
 			fputc('\n', ctx->out);
+	} else if (ctx->json) {
+		json_dumpf(j, ctx->out, JSON_COMPACT);
+		fputc('\n', ctx->out);
 	} else if (human != NULL) {
 		human(ctx, j);
 	}
@@ -319,7 +379,7 @@ ctl_request(struct ctl_ctx *ctx, const char *method, const char *path, json_t *b
 	}
 	free(text);
 	if (r.status >= 200 && r.status < 300) {
-		rc = answer(ctx, &r, human);
+		rc = answer(ctx, method, path, &r, human);
 	} else {
 		json_t *j = !ctx->json && human != NULL && r.body != NULL ?
 		    json_loads(r.body, 0, NULL) : NULL;

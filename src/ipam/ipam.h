@@ -315,6 +315,11 @@ struct ipam_alloc *ipam_alloc_find(const struct ipam *m, uint64_t id);
 struct ipam_alloc *ipam_alloc_find_cidr(const struct ipam_pool *p, const struct cidr *c);
 /* Allocations of p in address order. */
 int ipam_alloc_foreach(const struct ipam_pool *p, ipam_alloc_cb cb, void *arg);
+/* Allocations of p that come after `after` in that order (the ones inside it, then those
+ * above its last address); after NULL: all. The cursor of a paged list: nothing is skipped
+ * or repeated when allocations come and go between two calls. O(address bits) to start. */
+int ipam_alloc_foreach_after(const struct ipam_pool *p, const struct cidr *after,
+    ipam_alloc_cb cb, void *arg);
 size_t ipam_alloc_count(const struct ipam *m);
 
 enum ipam_alloc_kind ipam_alloc_kind(const struct ipam_alloc *a);

@@ -5,7 +5,7 @@
  * Free space of a pool = the maximal aligned free blocks, in a length-masked ptree. Taking a
  * CIDR out of the block that covers it leaves the sibling halves on the way down; giving one
  * back merges it with its buddy while the merged block stays inside the provisioned CIDR.
- * Both are O(address bits).
+ * Both are O(address bits). ipam_alloc_foreach_after resumes a paged list after a CIDR.
  */
 #include "ipam_private.h"
 
@@ -259,6 +259,56 @@ ipam_alloc_foreach(const struct ipam_pool *p, ipam_alloc_cb cb, void *arg)
 	struct ipam_alloc_adapter a = { cb, arg };
 
 	return ptree_walk(p->allocs, ipam_alloc_adapter_cb, &a);
+}
+
+/* Skips the stored prefix equal to `after` itself (walked by ptree_walk_covered(after)). */
+struct ipam_alloc_after {
+	struct ipam_alloc_adapter a;
+	const struct cidr *after;
+};
+
+static int
+ipam_alloc_after_cb(void *arg, const struct cidr *c, void *value)
+{
+	struct ipam_alloc_after *x = arg;
+
+	if (cidr_equal(c, x->after))
+		return 0;
+	return x->a.cb(x->a.arg, value);
+}
+
+/*
+ * The stored prefixes after `after` in ptree order are those inside it (longer, same start)
+ * and those in [last(after) + 1, end of the address space]. That range is at most maxlen
+ * aligned blocks, largest first at each step; each is walked with ptree_walk_covered, so the
+ * cost is O(address bits * depth) plus the allocations the callback takes.
+ */
+int
+ipam_alloc_foreach_after(const struct ipam_pool *p, const struct cidr *after, ipam_alloc_cb cb,
+    void *arg)
+{
+	struct ipam_alloc_after x = { { cb, arg }, after };
+	struct cidr last, blk;
+	cidr_u128 a, step;
+	unsigned tz;
+	int rc;
+
+	if (after == NULL)
+		return ipam_alloc_foreach(p, cb, arg);
+	if (after->family != p->family)
+		return after->family < p->family ? ipam_alloc_foreach(p, cb, arg) : 0;
+	if ((rc = ptree_walk_covered(p->allocs, after, ipam_alloc_after_cb, &x)) != 0)
+		return rc;
+	last = cidr_last(after);
+	step = (cidr_u128)1 << (128 - cidr_maxlen(p->family));
+	for (a = cidr_addr_u128(&last) + step; a != 0; a += (cidr_u128)1 << tz) {
+		for (tz = 0; tz < 127 && ((a >> tz) & 1) == 0; tz++)
+			;
+		blk = cidr_make(p->family, (uint64_t)(a >> 64), (uint64_t)a, 128 - tz);
+		if ((rc = ptree_walk_covered(p->allocs, &blk, ipam_alloc_adapter_cb, &x.a)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 enum ipam_alloc_kind

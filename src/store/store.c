@@ -116,7 +116,38 @@ int
 store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
     store_event_cb cb, void *arg, struct err *e)
 {
-	return st->ops->events_query(st, c, since, until, cb, arg, e);
+	struct store_event_page pg = { c, since, until, 0, 1000, 0 };
+
+	do {
+		if (st->ops->events_page(st, &pg, cb, arg, e) != 0)
+			return -1;
+		pg.after = pg.next;
+	} while (pg.next != 0);
+	return 0;
+}
+
+int
+store_page_push(struct store_page_acc *a, const struct store_event *ev)
+{
+	int rc;
+
+	if (a->n == a->limit) {
+		a->more = true;
+		return 1;
+	}
+	if ((rc = a->cb(a->arg, ev)) != 0)
+		return rc;
+	a->n++;
+	a->last = ev->id;
+	return 0;
+}
+
+int
+store_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb, void *arg,
+    struct err *e)
+{
+	pg->next = 0;
+	return st->ops->events_page(st, pg, cb, arg, e);
 }
 
 int

@@ -130,6 +130,21 @@ typedef int (*store_doc_all_cb)(void *arg, const char *kind, const char *key, co
     struct err *e);
 typedef int (*store_counter_cb)(void *arg, const char *name, int64_t value, struct err *e);
 
+/*
+ * One page of history (store_events_page): the events whose CIDR overlaps cidr, with
+ * since <= time <= until and id > after, oldest first, at most limit (>= 1). next is set to
+ * the id to continue after, or 0 when nothing is left. A page may hold fewer than limit
+ * events (even none) and still have a next: each call reads a bounded number of rows, so one
+ * request never holds the loop for long (issue 15, finding 5).
+ */
+struct store_event_page {
+	const struct cidr *cidr;
+	int64_t since, until;
+	uint64_t after;
+	unsigned limit;
+	uint64_t next;              /* out */
+};
+
 enum store_table {
 	STORE_SCOPE,
 	STORE_POOL,
@@ -167,8 +182,8 @@ struct store_ops {
 	int (*resource_put)(struct store *st, const struct store_resource *r, struct err *e);
 	int (*remove)(struct store *st, enum store_table t, uint64_t id, struct err *e);
 	int (*event_append)(struct store *st, struct store_event *ev, struct err *e);
-	int (*events_query)(struct store *st, const struct cidr *c, int64_t since,
-	    int64_t until, store_event_cb cb, void *arg, struct err *e);
+	int (*events_page)(struct store *st, struct store_event_page *pg, store_event_cb cb,
+	    void *arg, struct err *e);
 	int (*load)(struct store *st, const struct store_load_cb *cb, void *arg, struct err *e);
 	int (*check)(struct store *st, struct err *e);
 	int (*counter_get)(struct store *st, const char *name, int64_t *value, struct err *e);
@@ -241,6 +256,20 @@ int store_event_append(struct store *st, struct store_event *ev, struct err *e);
  * address index (see store_events_index) are found by a scan of the log's tail. */
 int store_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
     store_event_cb cb, void *arg, struct err *e);
+/* For the backends: the events of a page go through store_page_push, which hands the first
+ * `limit` to cb and stops (returns 1) at the next one, noting that more is left. */
+struct store_page_acc {
+	store_event_cb cb;
+	void *arg;
+	unsigned limit, n;
+	bool more;
+	uint64_t last;              /* id of the last event handed to cb */
+};
+int store_page_push(struct store_page_acc *a, const struct store_event *ev);
+/* One bounded page of that query (struct store_event_page); store_events_query walks every
+ * page. Ordered by id, so a cursor (pg->next) neither skips nor repeats an event. */
+int store_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
+    void *arg, struct err *e);
 /*
  * Brings history's address index up to the newest event, in a transaction of its own (a
  * savepoint when one is open). The index is derived data: writing it in batches, not in

@@ -137,8 +137,10 @@ static const char *const store_pg_sql[PG_NQUERIES] = {
 	("INSERT INTO events(id, time, actor, role, request_id, action, object_kind, cidr,"
 	" before, after, evidence, hash) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 	" $12)"),
+	/* PG_EVENT_QUERY: one page of history (store_pg_events_page): LIMIT is the page's
+	 * limit + 1, so the extra row says whether there is more */
 	("SELECT " STORE_PG_EVENT_COLS " FROM events WHERE cidr && $1::cidr AND time >= $2"
-	" AND time <= $3 ORDER BY id"),
+	" AND time <= $3 AND id > $4 ORDER BY id LIMIT $5"),
 	"SELECT value FROM counters WHERE name = $1",
 	("INSERT INTO counters(name, value) VALUES($1, $2)"
 	" ON CONFLICT(name) DO UPDATE SET value = excluded.value"),
@@ -925,7 +927,7 @@ static const struct store_ops store_pg_ops = {
 	.resource_put = store_pg_resource_put,
 	.remove = store_pg_remove,
 	.event_append = store_pg_event_append,
-	.events_query = store_pg_events_query,
+	.events_page = store_pg_events_page,
 	.load = store_pg_load,
 	.check = store_pg_check,
 	.counter_get = store_pg_counter_get,

@@ -4,7 +4,8 @@
  * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
  * migration's);
  * history by CIDR overlap (a gist index on the event's cidr answers && directly, so there
- * is no separate address index as in SQLite and store_events_index has nothing to do); the
+ * is no separate address index as in SQLite and store_events_index has nothing to do), a
+ * page at a time (LIMIT); the
  * feed; whole-chain verification. Shares store_pg_private.h with store_pg.c.
  *
  * The chain head is one row (audit_head). A transaction that writes locks it first
@@ -202,19 +203,33 @@ store_pg_event_rows(PGresult *r, store_event_cb cb, void *arg)
 	return rc;
 }
 
+static int
+store_pg_page_cb(void *arg, const struct store_event *ev)
+{
+	return store_page_push(arg, ev);
+}
+
+/* The gist index answers && and the primary key the id order: the planner takes whichever
+ * reaches limit + 1 rows first, and the LIMIT bounds what is read and sent. */
 int
-store_pg_events_query(struct store *st, const struct cidr *c, int64_t since, int64_t until,
-    store_event_cb cb, void *arg, struct err *e)
+store_pg_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
+    void *arg, struct err *e)
 {
 	struct store_pg_args a = { .n = 0 };
+	struct store_page_acc p = { cb, arg, pg->limit, 0, false, 0 };
 	PGresult *r;
 
-	store_pg_arg_cidr(&a, c);
-	store_pg_arg_int(&a, since);
-	store_pg_arg_int(&a, until);
+	store_pg_arg_cidr(&a, pg->cidr);
+	store_pg_arg_int(&a, pg->since);
+	store_pg_arg_int(&a, pg->until);
+	store_pg_arg_int(&a, (int64_t)(pg->after > INT64_MAX ? INT64_MAX : pg->after));
+	store_pg_arg_int(&a, (int64_t)pg->limit + 1);
 	if ((r = store_pg_run(store_pg(st), PG_EVENT_QUERY, &a, e)) == NULL)
 		return -1;
-	return store_pg_event_rows(r, cb, arg);
+	if (store_pg_event_rows(r, store_pg_page_cb, &p) < 0)
+		return -1;
+	pg->next = p.more ? p.last : 0;
+	return 0;
 }
 
 int

@@ -141,8 +141,8 @@ int store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEX
     struct err *e);
 int store_pg_event_append(struct store *st, struct store_event *ev, struct err *e);
 int store_pg_event_import(struct store *st, const struct store_event *ev, struct err *e);
-int store_pg_events_query(struct store *st, const struct cidr *c, int64_t since,
-    int64_t until, store_event_cb cb, void *arg, struct err *e);
+int store_pg_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
+    void *arg, struct err *e);
 int store_pg_events_after(struct store *st, uint64_t after, unsigned limit,
     store_event_cb cb, void *arg, struct err *e);
 int store_pg_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);

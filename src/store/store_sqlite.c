@@ -71,7 +71,7 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX events_range ON events(family, start);"),
 	/* 6: smaller event rows, because every change pays for its event's bytes in the WAL:
 	 * the hash as a 32-byte BLOB (prefixd_unhex, registered at open) and no "last" column
-	 * (CIDRs nest, so history finds overlaps from start alone: store_sqlite_events_query) */
+	 * (CIDRs nest, so history finds overlaps from start alone: store_sqlite_events_page) */
 	("CREATE TABLE events_v6(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT,"
 	"  role TEXT, request_id TEXT, action TEXT NOT NULL, object_kind TEXT, family INTEGER,"
 	"  start BLOB, len INTEGER, before TEXT, after TEXT, evidence TEXT, hash BLOB);"
@@ -82,7 +82,7 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX events_range ON events(family, start);"),
 	/* 7: history's address index becomes a table kept up to date in batches
 	 * (store_sqlite_events_index), not in every change's commit; meta "ranges_upto" is the
-	 * last event id it covers, later events are scanned (store_sqlite_events_query) */
+	 * last event id it covers, later events are scanned (store_sqlite_events_page) */
 	("DROP INDEX events_range;"
 	"CREATE TABLE event_ranges(family INTEGER NOT NULL, start BLOB NOT NULL,"
 	"  id INTEGER NOT NULL, PRIMARY KEY(family, start, id)) WITHOUT ROWID;"
@@ -132,6 +132,9 @@ static const char *const store_sql[Q_NQUERIES] = {
 	"SELECT coalesce(max(id), 0) FROM events",
 	("INSERT OR IGNORE INTO event_ranges SELECT family, start, id FROM events"
 	" WHERE id > ?1 AND id <= ?2 AND start IS NOT NULL"),
+	NULL,   /* Q_EVENT_COUNT: built by store_event_query_sql */
+	("SELECT " STORE_EVENT_COLS " FROM events WHERE id > ?1 AND id <= ?2 AND family = ?3"
+	" AND time >= ?4 AND time <= ?5 ORDER BY id"),
 };
 
 int
@@ -668,7 +671,7 @@ static const struct store_ops store_sqlite_ops = {
 	.resource_put = store_sqlite_resource_put,
 	.remove = store_sqlite_remove,
 	.event_append = store_sqlite_event_append,
-	.events_query = store_sqlite_events_query,
+	.events_page = store_sqlite_events_page,
 	.load = store_sqlite_load,
 	.check = store_sqlite_check,
 	.counter_get = store_sqlite_counter_get,
@@ -762,7 +765,7 @@ store_sqlite_open(const char *path, struct store **out, struct err *e)
 		goto fail;
 	for (i = 0; i < Q_NQUERIES; i++)
 		if (sqlite3_prepare_v3(s->db, store_sql[i] != NULL ? store_sql[i] :
-		    store_event_query_sql(), -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
+		    store_event_query_sql(i), -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
 		    SQLITE_OK) {
 			store_fail(s, e, "prepare");
 			goto fail;

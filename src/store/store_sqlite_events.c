@@ -2,7 +2,7 @@
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
  * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
- * migration's); history by CIDR overlap; the feed (events after an id); whole-chain
+ * migration's); history by CIDR overlap, a bounded page at a time; the feed (events after an id); whole-chain
  * verification, with a check of history's address index against the events (rebuilt when it
  * does not match, at open and at verify); sealing of a store written before the chain
  * existed. Shares store_sqlite_private.h with store_sqlite.c.
@@ -30,27 +30,64 @@
  * index's end, so no row comes twice. The points and the tail also return events that do not
  * overlap Q, so the rows are filtered with cidr_overlaps (store_query_filter).
  *   ?1 family  ?2 since  ?3 until  ?4 Q's first address  ?5 Q's last address  ?6 ranges_upto
+ *   ?A (STORE_Q_AFTER) only ids above it  ?L (STORE_Q_LIMIT) at most that many rows
+ *
+ * Paging (issue 15, finding 5): ordering by id must sort every id the index gives for Q, so
+ * that query serves a page only when Q is narrow: Q_EVENT_COUNT counts its index entries,
+ * stopping at STORE_NARROW, and the unindexed tail must be short. A wide Q (0.0.0.0/0, a
+ * busy /8) is served instead from a window of the log itself, STORE_WINDOW ids from the
+ * cursor on (Q_EVENT_WINDOW, the rowid order needs no sort), filtered the same way. Either
+ * way a page reads a bounded number of rows.
  */
 #define STORE_SUPERNETS 128
+#define STORE_Q_AFTER (7 + STORE_SUPERNETS)
+#define STORE_Q_LIMIT (STORE_Q_AFTER + 1)
+#define STORE_NARROW 4096
+#define STORE_WINDOW 8192
 
-const char *
-store_event_query_sql(void)
+static void
+store_sql_points(char *sql, size_t size, size_t *n)
+{
+	for (int i = 0; i < STORE_SUPERNETS; i++)
+		*n += (size_t)snprintf(sql + *n, size - *n, "%s?%d", i ? "," : "", 7 + i);
+}
+
+static const char *
+store_event_count_sql(void)
 {
 	static char sql[4096];
 	size_t n;
 
 	if (sql[0] != '\0')
 		return sql;
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM event_ranges"
+	    " WHERE family = ?1 AND start BETWEEN ?4 AND ?5 UNION ALL SELECT 1 FROM event_ranges"
+	    " WHERE family = ?1 AND start IN (");
+	store_sql_points(sql, sizeof(sql), &n);
+	snprintf(sql + n, sizeof(sql) - n, ") LIMIT ?%d)", STORE_Q_LIMIT);
+	return sql;
+}
+
+const char *
+store_event_query_sql(int which)
+{
+	static char sql[4096];
+	size_t n;
+
+	if (which == Q_EVENT_COUNT)
+		return store_event_count_sql();
+	if (sql[0] != '\0')
+		return sql;
 	n = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_EVENT_COLS " FROM events WHERE"
 	    " id IN (SELECT id FROM event_ranges WHERE family = ?1 AND start BETWEEN ?4 AND ?5)"
-	    " AND id <= ?6 AND time >= ?2 AND time <= ?3"
+	    " AND id > ?%d AND id <= ?6 AND time >= ?2 AND time <= ?3"
 	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE"
-	    " id IN (SELECT id FROM event_ranges WHERE family = ?1 AND start IN (");
-	for (int i = 0; i < STORE_SUPERNETS; i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%d", i ? "," : "", 7 + i);
-	snprintf(sql + n, sizeof(sql) - n, ")) AND id <= ?6 AND time >= ?2 AND time <= ?3"
-	    " UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE id > ?6 AND family = ?1"
-	    " AND time >= ?2 AND time <= ?3 ORDER BY id");
+	    " id IN (SELECT id FROM event_ranges WHERE family = ?1 AND start IN (", STORE_Q_AFTER);
+	store_sql_points(sql, sizeof(sql), &n);
+	snprintf(sql + n, sizeof(sql) - n, ")) AND id > ?%d AND id <= ?6 AND time >= ?2"
+	    " AND time <= ?3 UNION ALL SELECT " STORE_EVENT_COLS " FROM events WHERE id > ?6"
+	    " AND id > ?%d AND family = ?1 AND time >= ?2 AND time <= ?3 ORDER BY id LIMIT ?%d",
+	    STORE_Q_AFTER, STORE_Q_AFTER, STORE_Q_LIMIT);
 	return sql;
 }
 
@@ -275,11 +312,11 @@ store_col_event(sqlite3_stmt *q, struct store_event *ev, char hash[AUDIT_HASH_HE
 	}
 }
 
-/* The history query's rows that really overlap the asked prefix (see Q_EVENT_QUERY). */
+/* The history query's rows that really overlap the asked prefix (see Q_EVENT_QUERY) go to
+ * the page (store_page_push). */
 struct store_query_filter {
 	struct cidr asked;
-	store_event_cb cb;
-	void *arg;
+	struct store_page_acc acc;
 };
 
 static int
@@ -289,7 +326,7 @@ store_query_filter_cb(void *arg, const struct store_event *ev)
 
 	if (!ev->has_cidr || !cidr_overlaps(&ev->cidr, &f->asked))
 		return 0;
-	return f->cb(f->arg, ev);
+	return store_page_push(&f->acc, ev);
 }
 
 /* Steps a bound event SELECT to its end, handing each row to cb; resets it. */
@@ -312,38 +349,93 @@ store_event_rows(struct store_sqlite *s, sqlite3_stmt *q, store_event_cb cb, voi
 	return rc;
 }
 
-int
-store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
-    int64_t until, store_event_cb cb, void *arg, struct err *e)
+/* Binds Q's family, addresses, supernets, the time bounds, ranges_upto, after and limit. */
+static void
+store_bind_history(sqlite3_stmt *q, const struct store_event_page *pg, int64_t upto,
+    int64_t limit, uint8_t b[2 + STORE_SUPERNETS][16])
 {
-	struct store_sqlite *s = store_sq(st);
-	sqlite3_stmt *q = s->q[Q_EVENT_QUERY];
-	struct store_query_filter f = { *c, cb, arg };
+	const struct cidr *c = pg->cidr;
 	struct cidr last = cidr_last(c), sup, prev = *c;
-	uint8_t first_b[16], last_b[16], sup_b[STORE_SUPERNETS][16];
-	int64_t upto;
 	int n = 0;
 
-	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, "ranges_upto", e) != 0)
-		return -1;
-	cidr_to_bytes(c, first_b);
-	cidr_to_bytes(&last, last_b);
+	cidr_to_bytes(c, b[0]);
+	cidr_to_bytes(&last, b[1]);
 	sqlite3_bind_int(q, 1, c->family);
-	sqlite3_bind_int64(q, 2, since);
-	sqlite3_bind_int64(q, 3, until);
-	sqlite3_bind_blob(q, 4, first_b, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 5, last_b, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, pg->since);
+	sqlite3_bind_int64(q, 3, pg->until);
+	sqlite3_bind_blob(q, 4, b[0], 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 5, b[1], 16, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, upto);
+	sqlite3_bind_int64(q, STORE_Q_AFTER, (sqlite3_int64)pg->after);
+	sqlite3_bind_int64(q, STORE_Q_LIMIT, limit);
 	for (int len = c->len - 1; len >= 0 && n < STORE_SUPERNETS; len--) {
 		sup = cidr_make(c->family, c->hi, c->lo, (unsigned)len);
 		if (sup.hi == prev.hi && sup.lo == prev.lo)
 			continue;               /* same start as a longer one: already asked */
 		prev = sup;
-		cidr_to_bytes(&sup, sup_b[n]);
-		sqlite3_bind_blob(q, 7 + n, sup_b[n], 16, SQLITE_STATIC);
+		cidr_to_bytes(&sup, b[2 + n]);
+		sqlite3_bind_blob(q, 7 + n, b[2 + n], 16, SQLITE_STATIC);
 		n++;
 	}
-	return store_event_rows(s, q, store_query_filter_cb, &f, e);
+}
+
+/* True when the index gives fewer than STORE_NARROW candidates for Q (Q_EVENT_COUNT). */
+static int
+store_history_narrow(struct store_sqlite *s, const struct store_event_page *pg, int64_t upto,
+    bool *narrow, struct err *e)
+{
+	sqlite3_stmt *q = s->q[Q_EVENT_COUNT];
+	uint8_t b[2 + STORE_SUPERNETS][16];
+	int step;
+
+	store_bind_history(q, pg, upto, STORE_NARROW, b);
+	step = sqlite3_step(q);
+	*narrow = step == SQLITE_ROW && sqlite3_column_int64(q, 0) < STORE_NARROW;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return step == SQLITE_ROW ? 0 : store_fail(s, e, "history count");
+}
+
+int
+store_sqlite_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
+    void *arg, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	struct store_query_filter f = { *pg->cidr, { cb, arg, pg->limit, 0, false, 0 } };
+	uint8_t b[2 + STORE_SUPERNETS][16];
+	int64_t upto, max, from, hi;
+	sqlite3_stmt *q;
+	bool narrow;
+
+	if (store_read_int(s, Q_RANGES_UPTO_GET, &upto, "ranges_upto", e) != 0 ||
+	    store_read_int(s, Q_EVENTS_MAX, &max, "events max", e) != 0)
+		return -1;
+	pg->next = 0;
+	if ((int64_t)pg->after >= max)
+		return 0;
+	if (store_history_narrow(s, pg, upto, &narrow, e) != 0)
+		return -1;
+	from = (int64_t)pg->after > upto ? (int64_t)pg->after : upto;
+	hi = (int64_t)pg->after + STORE_WINDOW;
+	if (narrow && max - from <= STORE_WINDOW) {
+		q = s->q[Q_EVENT_QUERY];
+		store_bind_history(q, pg, upto, STORE_NARROW + STORE_WINDOW, b);
+		hi = max;
+	} else {
+		q = s->q[Q_EVENT_WINDOW];
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)pg->after);
+		sqlite3_bind_int64(q, 2, hi);
+		sqlite3_bind_int(q, 3, pg->cidr->family);
+		sqlite3_bind_int64(q, 4, pg->since);
+		sqlite3_bind_int64(q, 5, pg->until);
+	}
+	if (store_event_rows(s, q, store_query_filter_cb, &f, e) < 0)
+		return -1;
+	if (f.acc.more)
+		pg->next = f.acc.last;
+	else if (hi < max)
+		pg->next = (uint64_t)hi;
+	return 0;
 }
 
 int

@@ -19,7 +19,8 @@ enum {
 	Q_DEL_SCOPE, Q_DEL_POOL, Q_DEL_PROV, Q_DEL_ALLOC, Q_DEL_RES,
 	Q_EVENT_PUT, Q_EVENT_QUERY, Q_COUNTER_GET, Q_COUNTER_PUT,
 	Q_DOC_PUT, Q_DOC_DEL, Q_DOC_LOAD, Q_HEAD_GET, Q_HEAD_PUT, Q_EVENTS_AFTER,
-	Q_RANGES_UPTO_GET, Q_RANGES_UPTO_PUT, Q_EVENTS_MAX, Q_RANGES_ADD, Q_NQUERIES
+	Q_RANGES_UPTO_GET, Q_RANGES_UPTO_PUT, Q_EVENTS_MAX, Q_RANGES_ADD, Q_EVENT_COUNT,
+	Q_EVENT_WINDOW, Q_NQUERIES
 };
 
 /* The columns store_col_event reads, in its order. */
@@ -98,15 +99,15 @@ extern const struct store_site_ops store_sqlite_site_ops;
 /* The ops of the event log (store.h), the history SELECT (built once), SQL prefixd_unhex
  * (registered before migrations: migration 6 uses it), the chain head's write before the
  * outermost COMMIT, and the sealing of a store from before the chain (migration 4). */
-const char *store_event_query_sql(void);
+const char *store_event_query_sql(int which);
 void store_sql_unhex(sqlite3_context *cx, int argc, sqlite3_value **argv);
 int store_head_flush(struct store_sqlite *s, struct err *e);
 int store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
     struct err *e);
 int store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e);
 int store_sqlite_event_import(struct store *st, const struct store_event *ev, struct err *e);
-int store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
-    int64_t until, store_event_cb cb, void *arg, struct err *e);
+int store_sqlite_events_page(struct store *st, struct store_event_page *pg, store_event_cb cb,
+    void *arg, struct err *e);
 int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,
     store_event_cb cb, void *arg, struct err *e);
 int store_sqlite_audit_verify(struct store *st, struct audit_verifier *v, struct err *e);

@@ -2,7 +2,8 @@
 # ctest-labels: asan
 # Hostile input over the unix socket (SPEC §8): malformed JSON, wrong types, unknown fields,
 # a 10 MB body (with Content-Length and chunked), 10,000-deep nesting, invalid and
-# non-canonical CIDRs, unknown routes and methods, bad ids and numbers, a client that sends
+# non-canonical CIDRs, unknown routes and methods, bad ids and numbers, bad paging limits and
+# forged cursors on every list route, a client that sends
 # one byte per second (body and headers). Each gets a 4xx with an error code (the header
 # trickle, which never completes a request, gets its connection closed), the daemon stays up
 # and answers, and a dump of the store taken before equals one taken after.
@@ -18,6 +19,7 @@ pd_start
 # A little state so that the dump is not empty and the refusals have something to hit.
 pd_expect 201 - POST /v1/pools '{"name":"top","scope":"private-default","family":"ipv4"}' >/dev/null
 pd_expect 201 - POST /v1/pools/top/provision '{"cidr":"10.0.0.0/16"}' >/dev/null
+pd_expect 201 - POST /v1/pools/top/allocations '{"netmask":24,"tags":{"Owner":"test"}}' >/dev/null
 pd_expect 201 - POST /v1/pools/top/allocations '{"netmask":24,"tags":{"Owner":"test"}}' >/dev/null
 pd_dump > "$PD_DIR/before.sql"
 
@@ -49,6 +51,47 @@ hostile 400 invalid-argument POST /v1/pools/top/allocations '{"netmask":24,"cidr
 hostile 400 invalid-argument POST /v1/pools '{"name":"p","scope":"private-default","alarm_at":0}'
 hostile 400 invalid-argument POST /v1/pools '{"name":"p","scope":"private-default","family":"ipv5"}'
 hostile 400 invalid-argument POST /v1/resources '{"scope":"private-default","resources":[5]}'
+# Paging (issue 15): limit is 1..1000, a cursor only the one this list gave (hex "KIND:KEY").
+hex() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
+for route in /v1/allocations /v1/pools /v1/scopes /v1/resources /v1/prefixes /v1/asns \
+    '/v1/history?cidr=10.0.0.0/16' '/v1/allocations?pool=top'; do
+	sep='?'; case $route in *\?*) sep='&' ;; esac
+	for l in 0 1001 -1 abc 1e3 '' 99999999999999999999 '1%20' 0x10; do
+		hostile 400 invalid-argument GET "$route${sep}limit=$l"
+	done
+	for c in zz abc "$(hex pools:1)x" "$(hex 'allocations:')" "$(hex 'x')" \
+	    "$(hex 'history:1')00" "$(printf 'a%.0s' $(seq 4000))"; do
+		hostile 400 bad-cursor GET "$route${sep}cursor=$c"
+	done
+done
+for c in "$(hex allocations:x)" "$(hex allocations:1/10.0.0.1/24)" "$(hex 'allocations:1/10.0.0.0')" \
+    "$(hex pools:1)" "$(hex allocations:-1/10.0.0.0/24)" "$(hex allocations:99999999999999999999/10.0.0.0/24)"; do
+	hostile 400 bad-cursor GET "/v1/allocations?cursor=$c"
+done
+hostile 400 bad-cursor GET "/v1/allocations?pool=top&cursor=$(hex allocations:999/10.0.0.0/24)"
+hostile 400 bad-cursor GET "/v1/history?cidr=10.0.0.0/16&cursor=$(hex history:-5)"
+hostile 400 bad-cursor GET "/v1/pools?cursor=$(hex 'pools:1 ')"
+hostile 400 bad-cursor GET "/v1/prefixes?cursor=$(hex prefixes:10.0.0.1/8)"
+hostile 400 bad-cursor GET "/v1/asns?cursor=$(hex asns:AS1)"
+# ... and a cursor that is good pages on: two allocations, one page each, then the end.
+page1=$(pd_expect 200 - GET '/v1/allocations?limit=1')
+cur=$(jq -r .next_cursor <<<"$page1")
+[ "$(jq '.allocations | length' <<<"$page1")" = 1 ] && [ "$cur" != null ] || pd_fail "limit=1: $page1"
+page2=$(pd_expect 200 - GET "/v1/allocations?limit=1&cursor=$cur")
+[ "$(jq -r '.allocations[0].cidr' <<<"$page2")" = 10.0.1.0/24 ] && [ "$(jq -r .next_cursor <<<"$page2")" = null ] ||
+	pd_fail "the cursor's page: $page2"
+[ "$(pd_ctl allocation list --json | jq '.allocations | length')" = 2 ] || pd_fail "prefixctl did not follow the pages"
+pd_ok "limit=1 pages the two allocations one by one (next_cursor, then null)"
+ids=$(pd_curl GET '/v1/history?cidr=10.0.0.0/16' | jq -c '[.events[].id]')
+got=() cur=
+while :; do
+	page=$(pd_expect 200 - GET "/v1/history?cidr=10.0.0.0/16&limit=1${cur:+&cursor=$cur}")
+	got+=("$(jq -c '.events[].id' <<<"$page")")
+	cur=$(jq -r .next_cursor <<<"$page")
+	[ "$cur" != null ] || break
+done
+[ "$(printf '%s\n' "${got[@]}" | grep . | jq -sc .)" = "$ids" ] || pd_fail "history by pages of 1: ${got[*]}, whole: $ids"
+pd_ok "history in pages of 1 gives the same events as one page: $ids"
 # Unknown fields, top level and nested.
 hostile 400 unknown-field POST /v1/pools '{"name":"p","scope":"private-default","colour":"red"}'
 hostile 400 unknown-field POST /v1/pools/top/allocations '{"netmask":24,"netmaks":25}'

@@ -46,14 +46,14 @@ pd_answers || pd_fail "daemon stopped answering on a full disk"
 pd_ok "$(wc -l < "$PD_DIR/ok.ids") allocations answered 201, then 503 ($code) on a full disk"
 
 mount -o remount,size=64m "$PD_STATE"
-listed=$(pd_curl GET '/v1/allocations?pool=p' | jq -r '.allocations[].id' | sort -n)
+listed=$(pd_ctl allocation list --pool p --json | jq -r '.allocations[].id' | sort -n)
 diff <(sort -n "$PD_DIR/ok.ids") <(echo "$listed") || pd_fail "listing differs from the 201 answers"
 stored=$(pd_curl GET /v1/status | jq .counts.allocations)
 [ "$stored" = "$(wc -l < "$PD_DIR/ok.ids")" ] || pd_fail "status counts $stored allocations"
 pd_expect 201 - POST /v1/pools/p/allocations '{"netmask":30}' >/dev/null
 pd_stop
 pd_start
-listed2=$(pd_curl GET '/v1/allocations?pool=p' | jq -r '.allocations[].id' | sort -n)
+listed2=$(pd_ctl allocation list --pool p --json | jq -r '.allocations[].id' | sort -n)
 [ "$(wc -l <<<"$listed2")" = $(( $(wc -l < "$PD_DIR/ok.ids") + 1 )) ] || pd_fail "after restart the store holds $(wc -l <<<"$listed2") allocations"
 pd_ok "after space returns: memory equals the 201 answers, new allocations work, a restart agrees"
 pd_stop

@@ -118,7 +118,7 @@ grep -q 'errors=0' <<<"$summary" || pd_fail "clients saw answers the contract do
 
 # The API (prefixd's own view after one more start) lists exactly what the store holds.
 pd_start
-listed=$(pd_curl GET '/v1/allocations?pool=crash' | jq -r '.allocations[] | "\(.id) \(.cidr)"' | sort)
+listed=$(pd_ctl allocation list --pool crash --json | jq -r '.allocations[] | "\(.id) \(.cidr)"' | sort)
 stored=$(sqlite3 -readonly "$(pd_db)" "SELECT a.id FROM allocations a JOIN pools p ON p.id = a.pool_id WHERE p.name = 'crash'" | sort)
 [ "$(cut -d' ' -f1 <<<"$listed")" = "$stored" ] || pd_fail "API list differs from the store"
 pd_ok "after restart the API lists the $(wc -l <<<"$stored") stored allocations"

@@ -75,7 +75,7 @@ allocate() { # allocate POOL N NETMASK
 	bulk "$PD_DIR/alloc.list"
 }
 release_every() { # release_every POOL K: releases every K-th allocation in address order
-	pd_curl GET "/v1/allocations?pool=$1" | jq -r --argjson k "$2" \
+	pd_ctl allocation list --pool "$1" --json | jq -r --argjson k "$2" \
 		'.allocations | to_entries[] | select(.key % $k == 3) | "DELETE\t/v1/allocations/\(.value.id)"' > "$PD_DIR/release.list"
 	bulk "$PD_DIR/release.list"
 }

@@ -375,9 +375,9 @@ test_schema5_malformed_hash_is_named_after_migration(void **state)
 	assert_non_null(strstr(f->e.msg, "event 2 does not match"));
 }
 
-/* History (store_events_query) against a brute-force model: random v4/v6 prefixes of every
- * length, events without a CIDR among them, random questions; the answer must be exactly
- * the overlapping events, in id order. */
+/* History (store_events_query, and store_events_page in small pages) against a brute-force
+ * model: random v4/v6 prefixes of every length, events without a CIDR among them, random
+ * questions; the answer must be exactly the overlapping events, in id order. */
 #define HIST_EVENTS 400
 #define HIST_QUERIES 400
 
@@ -427,6 +427,7 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 	static bool has[HIST_EVENTS];
 	unsigned seed = (unsigned)time(NULL);
 	struct hist_got got;
+	struct store_event_page pg;
 	uint64_t want[HIST_EVENTS];
 	int nwant;
 
@@ -460,6 +461,16 @@ test_history_returns_exactly_the_overlapping_events(void **state)
 		got.n = 0;
 		assert_int_equal(store_events_query(f->st, &q, 0, INT64_MAX, hist_cb, &got, &f->e),
 		    0);
+		assert_int_equal(got.n, nwant);
+		for (int i = 0; i < nwant; i++)
+			assert_int_equal(got.ids[i], want[i]);
+		/* the same a page of 1..5 at a time (issue 15): each event once, in order */
+		got.n = 0;
+		pg = (struct store_event_page){ &q, 0, INT64_MAX, 0, 1 + (unsigned)k % 5, 0 };
+		do {
+			assert_int_equal(store_events_page(f->st, &pg, hist_cb, &got, &f->e), 0);
+			pg.after = pg.next;
+		} while (pg.next != 0);
 		assert_int_equal(got.n, nwant);
 		for (int i = 0; i < nwant; i++)
 			assert_int_equal(got.ids[i], want[i]);

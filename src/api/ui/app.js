@@ -131,6 +131,23 @@
 		return body;
 	}
 
+	/* A whole list: lists answer a page at a time (limit, cursor, next_cursor: issue 15), so
+	 * the pages are fetched in turn, the largest the daemon serves (1,000 rows), and their
+	 * arrays appended to the first page's. */
+	async function apiAll(path, signal) {
+		const base = path + (path.indexOf('?') < 0 ? '?' : '&') + 'limit=1000';
+		const first = await api(base, signal);
+		let page = first;
+		while (page && typeof page.next_cursor === 'string') {
+			page = await api(base + '&cursor=' + encodeURIComponent(page.next_cursor), signal);
+			for (const k of Object.keys(page))
+				if (Array.isArray(page[k]) && Array.isArray(first[k]))
+					first[k].push(...page[k]);
+		}
+		first.next_cursor = null;
+		return first;
+	}
+
 	/* ---- bearer token ------------------------------------------------------------------ */
 
 	function askToken(refused) {
@@ -291,8 +308,8 @@
 
 	async function overview(gen, signal) {
 		const [status, scopes, pools, prefixes, rpki, bird] = await Promise.all([
-			api('/v1/status', signal), api('/v1/scopes', signal), api('/v1/pools', signal),
-			api('/v1/prefixes', signal), api('/v1/rpki/status', signal), api('/v1/bird/status', signal)]);
+			api('/v1/status', signal), apiAll('/v1/scopes', signal), apiAll('/v1/pools', signal),
+			apiAll('/v1/prefixes', signal), api('/v1/rpki/status', signal), api('/v1/bird/status', signal)]);
 		if (gen !== generation)
 			return;
 		document.getElementById('who').textContent = 'prefixd ' + status.version + ' · you are ' +
@@ -589,7 +606,7 @@
 		performance.mark('pool-start');
 		const [pool, al] = await Promise.all([
 			api('/v1/pools/' + encodeURIComponent(name), signal),
-			api('/v1/allocations?pool=' + encodeURIComponent(name), signal)]);
+			apiAll('/v1/allocations?pool=' + encodeURIComponent(name), signal)]);
 		if (gen !== generation)
 			return;
 		performance.mark('pool-fetched');
@@ -638,7 +655,7 @@
 	async function utilChart(pool, card, gen, signal) {
 		const evs = new Map();
 		for (const c of pool.cidrs) {
-			const h = await api('/v1/history?cidr=' + encodeURIComponent(c), signal);
+			const h = await apiAll('/v1/history?cidr=' + encodeURIComponent(c), signal);
 			for (const ev of h.events)
 				evs.set(ev.id, ev);
 		}
@@ -737,7 +754,7 @@
 	async function prefixPage(cidr, gen, signal) {
 		const [p, h] = await Promise.all([
 			api('/v1/prefixes/' + encodeURIComponent(cidr.replace('/', '_')), signal),
-			api('/v1/history?cidr=' + encodeURIComponent(cidr), signal)]);
+			apiAll('/v1/history?cidr=' + encodeURIComponent(cidr), signal)]);
 		if (gen !== generation)
 			return;
 		main.append(el('p', { class: 'crumbs' }, link('#/', 'Overview'), ' › ', link(poolHref(p.pool), p.pool)),

@@ -24,6 +24,19 @@ function fail(msg) {
 }
 function ok(msg) { console.log('ok: ' + msg); }
 
+/* A whole list: GET every page (next_cursor, issue 15) and append their arrays, as the
+ * dashboard does. */
+async function apiAll(p) {
+	const first = await api(p);
+	for (let page = first; typeof page.next_cursor === 'string';) {
+		page = await api(p + (p.includes('?') ? '&' : '?') + 'cursor=' + encodeURIComponent(page.next_cursor));
+		for (const k of Object.keys(page))
+			if (Array.isArray(page[k]) && Array.isArray(first[k]))
+				first[k].push(...page[k]);
+	}
+	return first;
+}
+
 function api(p, method = 'GET', body = null, token = E.UI_READER_TOKEN) {
 	return new Promise((resolve, reject) => {
 		const req = http.request(base + p, { method, headers: Object.assign(
@@ -102,9 +115,9 @@ function noErrors(page, what) {
 async function main() {
 	browser = await launch();
 	const status = await api('/v1/status');
-	const pools = (await api('/v1/pools')).pools;
-	const scopes = (await api('/v1/scopes')).scopes;
-	const prefixes = await api('/v1/prefixes');
+	const pools = (await apiAll('/v1/pools')).pools;
+	const scopes = (await apiAll('/v1/scopes')).scopes;
+	const prefixes = await apiAll('/v1/prefixes');
 	const poolHash = (n) => '#/pool/' + encodeURIComponent(n);
 	const prefixHash = (c) => '#/prefix/' + encodeURIComponent(c);
 	const pages = [['overview', '#/'], ['pool', poolHash(E.UI_POOL)], ['prefix', prefixHash(E.UI_PREFIX)]];
@@ -170,7 +183,7 @@ async function main() {
 
 	/* ---- pool page: one block per allocation and per free block ---- */
 	const pool = await api('/v1/pools/' + E.UI_POOL);
-	const allocs = (await api('/v1/allocations?pool=' + E.UI_POOL)).allocations;
+	const allocs = (await apiAll('/v1/allocations?pool=' + E.UI_POOL)).allocations;
 	await load(page, poolHash(E.UI_POOL), '!!document.querySelector(".chart, .chart-text, #h-chart + p")');
 	const pm = await page.eval(`({ h1: document.querySelector('h1').textContent,
 		alloc: document.querySelectorAll('.map .blk.alloc, .map .blk.pool').length,
@@ -202,7 +215,7 @@ async function main() {
 	noErrors(page, 'pool page');
 
 	/* ---- prefix page: the timeline lists history's transitions in order ---- */
-	const hist = (await api('/v1/history?cidr=' + encodeURIComponent(E.UI_PREFIX))).events
+	const hist = (await apiAll('/v1/history?cidr=' + encodeURIComponent(E.UI_PREFIX))).events
 		.filter((e) => e.action === 'lifecycle' && e.cidr === E.UI_PREFIX)
 		.map((e) => ((e.before && e.before.state) || 'none') + '>' + e.after.state);
 	await load(page, prefixHash(E.UI_PREFIX));
