@@ -115,7 +115,7 @@ store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
 	store_pg_arg_text(&a, ev->after);
 	store_pg_arg_text(&a, ev->evidence);
 	store_pg_arg_text(&a, s->audit == STORE_PG_AUDIT_ON ? hash : NULL);
-	if (store_pg_do(s, PG_EVENT_PUT, &a, e) != 0)
+	if (store_pg_put(s, PG_EVENT_PUT, &a, e) != 0)
 		return -1;
 	s->head.id = ev->id;
 	if (s->audit == STORE_PG_AUDIT_ON)
