@@ -41,7 +41,10 @@
  * feed when another instance wrote), one round trip per request, the feed write and COMMIT.
  * Measured (tests/bench/bench_pg_trips.sh, 16 clients, 1 instance): 4.47 round trips per
  * allocation before, 1.49 after (~13-16 allocations per batch). Throughput
- * (tests/bench/bench_pg.sh, 16 clients, one pool, 2 CPUs shared at load 15-20): MEASURED.
+ * (tests/bench/bench_pg.sh BUILD 300, 16 clients, one pool, fsync on, 2 CPUs shared at load
+ * 8-13, two runs each, before/after alternating): 1 instance 534 and 1,209/s before, 1,339
+ * and 1,529/s after (p99 27 and 24 ms); 3 instances 710 and 1,075/s before, 930 and 1,128/s
+ * after (p99 58 and 50 ms). Issue 16's target (5,000/s with 3 instances) is not met here.
  * The floor is one round trip per request (the engine decides the next request from memory
  * only once the previous one is known to be stored) plus the COMMIT's fsync, which every
  * instance's batch waits for under the one lock. Several instances buy availability and one
