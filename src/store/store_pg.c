@@ -323,6 +323,8 @@ store_pg_ready(struct store_pg *s, struct err *e)
 		return err_set(e, "store-failed", "store %s: the connection was lost; reconnecting "
 		    "in %.1f s", s->name, s->retry_at - now);
 	PQreset(s->conn);
+	if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)   /* lost in the middle of a flush */
+		PQexitPipelineMode(s->conn);
 	if (PQstatus(s->conn) != CONNECTION_OK || store_pg_prepare(s, e) != 0) {
 		s->backoff = s->backoff == 0 ? 0.1 : (s->backoff * 2 > 5 ? 5 : s->backoff * 2);
 		s->retry_at = store_pg_now() + s->backoff;
