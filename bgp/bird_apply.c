@@ -9,11 +9,13 @@
  */
 #include "bird_apply.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "failpoint.h"
@@ -329,37 +331,17 @@ check_reply(void *arg, const struct birdc_reply *r, const struct err *e)
 	}
 }
 
-/* Renders and writes the file, then `configure check`. Skips everything if BIRD matches. */
+/* Writes TEXT over the include file (the previous bytes are in t->prev), then sends
+ * `configure check`: a main config that does not parse with our file is refused there, and
+ * txn_finish puts the previous file back. */
 static void
-after_before(void *arg, const struct bird_routeset *actual, const struct err *e)
+write_and_check(struct txn *t, const char *text, size_t len)
 {
-	struct txn *t = arg;
 	struct bird_apply *ap = t->ap;
 	struct err ce;
-	char *text = NULL, cmd[4200];
-	size_t len = 0;
+	char cmd[4200];
 
-	if (e != NULL) {
-		txn_finish(t, readback_code(e), "%s", e->msg);
-		return;
-	}
-	bird_routediff_compute(&t->desired, actual, &t->diff);
-	if (bird_conf_read(ap->include_path, &t->prev, &t->prev_len, &ce) < 0 &&
-	    strcmp(ce.code, "not-found") != 0) {
-		txn_finish(t, "bird-unavailable", "%s", ce.msg);
-		return;
-	}
-	if (bird_conf_render(&t->desired, &text, &len) < 0)
-		fatalx("bird_apply: out of memory rendering the include file");
-	if (bird_routediff_empty(&t->diff) && t->prev != NULL && t->prev_len == len &&
-	    memcmp(t->prev, text, len) == 0) {
-		free(text);
-		txn_finish(t, "ok", "BIRD already matches");
-		return;
-	}
-	int rc = bird_conf_write(ap->include_path, text, len, &ce);
-	free(text);
-	if (rc < 0) {
+	if (bird_conf_write(ap->include_path, text, len, &ce) < 0) {
 		txn_finish(t, "bird-unavailable", "%s", ce.msg);
 		return;
 	}
@@ -370,6 +352,49 @@ after_before(void *arg, const struct bird_routeset *actual, const struct err *e)
 		snprintf(cmd, sizeof(cmd), "configure check");
 	if (birdc_command(ap->c, cmd, check_reply, t, &ce) < 0)
 		txn_finish(t, "bird-unavailable", "%s", ce.msg);
+}
+
+/* True when the read-back failed only because BIRD has no prefixd4/prefixd6: its include file
+ * is missing, empty or foreign. The transaction then starts from "BIRD holds nothing of
+ * ours" and writes the file, which is how prefixd owns it (bird_apply.h). */
+static bool
+protocols_missing(const struct err *e)
+{
+	return e != NULL && strcmp(e->code, "bird-config-invalid") == 0;
+}
+
+/* Renders the desired set and compares it with the include file: skips everything when BIRD
+ * and the file both match; else writes the file and checks it (write_and_check). */
+static void
+after_before(void *arg, const struct bird_routeset *actual, const struct err *e)
+{
+	static const struct bird_routeset none;
+	struct txn *t = arg;
+	struct bird_apply *ap = t->ap;
+	struct err ce;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (e != NULL && !protocols_missing(e)) {
+		txn_finish(t, readback_code(e), "%s", e->msg);
+		return;
+	}
+	if (e != NULL)
+		log_warnx("bird_apply: %s; writing %s", e->msg, ap->include_path);
+	bird_routediff_compute(&t->desired, e != NULL ? &none : actual, &t->diff);
+	if (bird_conf_read(ap->include_path, &t->prev, &t->prev_len, &ce) < 0 &&
+	    strcmp(ce.code, "not-found") != 0) {
+		txn_finish(t, "bird-unavailable", "%s", ce.msg);
+		return;
+	}
+	if (bird_conf_render(&t->desired, &text, &len) < 0)
+		fatalx("bird_apply: out of memory rendering the include file");
+	if (e == NULL && bird_routediff_empty(&t->diff) && t->prev != NULL &&
+	    t->prev_len == len && memcmp(t->prev, text, len) == 0)
+		txn_finish(t, "ok", "BIRD already matches");
+	else
+		write_and_check(t, text, len);
+	free(text);
 }
 
 static void
@@ -505,13 +530,15 @@ static void
 dry_reply(void *arg, const struct bird_routeset *actual, const struct err *e)
 {
 	struct dry_ctx *x = arg;
+	static const struct bird_routeset none;
 	struct bird_apply_result res = { .code = "ok", .noop = true };
 
-	if (e != NULL) {
+	if (e != NULL && !protocols_missing(e)) {
 		res.code = "bird-unavailable";
 		snprintf(res.message, sizeof(res.message), "%s", e->msg);
 	} else {
-		bird_routediff_compute(&x->desired, actual, &res.diff);
+		/* BIRD without our protocols: a transaction would write the file and add all */
+		bird_routediff_compute(&x->desired, e != NULL ? &none : actual, &res.diff);
 		snprintf(res.message, sizeof(res.message), "dry run: nothing changed");
 	}
 	res.elapsed = ev_now(x->ap->loop) - x->t0;
@@ -599,6 +626,52 @@ bird_apply_recover(struct bird_apply *ap, bird_apply_recover_fn done, void *arg,
 		return -1;
 	}
 	return 0;
+}
+
+int
+bird_apply_write_missing(struct bird_apply *ap, const struct bird_routeset *desired,
+    struct err *e)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ap->cur != NULL || stat(ap->include_path, &st) == 0 || errno != ENOENT)
+		return 0;
+	if (bird_conf_render(desired, &text, &len) < 0)
+		fatalx("bird_apply: out of memory rendering the include file");
+	rc = bird_conf_write(ap->include_path, text, len, e);
+	free(text);
+	return rc < 0 ? -1 : 1;
+}
+
+bool
+bird_apply_include_current(const struct bird_apply *ap, const struct bird_routeset *desired,
+    char *why, size_t whylen)
+{
+	char *have = NULL, *want = NULL;
+	size_t have_len = 0, want_len = 0;
+	struct err e;
+	bool current = false;
+
+	if (bird_conf_read(ap->include_path, &have, &have_len, &e) < 0) {
+		snprintf(why, whylen, "include file %s is missing (%s)", ap->include_path,
+		    e.msg);
+		return false;
+	}
+	if (bird_conf_render(desired, &want, &want_len) < 0)
+		fatalx("bird_apply: out of memory rendering the include file");
+	if (have_len == 0)
+		snprintf(why, whylen, "include file %s is empty", ap->include_path);
+	else if (have_len != want_len || memcmp(have, want, want_len) != 0)
+		snprintf(why, whylen, "include file %s differs from what prefixd renders "
+		    "(foreign content)", ap->include_path);
+	else
+		current = true;
+	free(have);
+	free(want);
+	return current;
 }
 
 bool

@@ -6,7 +6,7 @@
  * One transaction:
  *
  *   read back (before) ──equal and file current──> done "ok" (no-op, BIRD untouched)
- *        │
+ *        │                (BIRD has no prefixd4/prefixd6: counts as holding no routes)
  *   render + atomic write of the include file
  *        │
  *   configure check ["bird.config"] ──8002──> restore file, "bird-config-invalid"
@@ -18,6 +18,13 @@
  *        │                                         "bird-verify-failed" with the diff
  *   [failpoint bird_apply_before_confirm]
  *   configure confirm (0018) ──> "ok"
+ *
+ * The include file is prefixd's whole (issue 18): a missing, empty or foreign file, or a BIRD
+ * without prefixd4/prefixd6 (someone reloaded it with such a file), is not an error here: the
+ * transaction writes the rendered file and applies it like any change. What a transaction
+ * still refuses is a main config that does not pass `configure check` with our file in it
+ * ("bird-config-invalid", the previous file put back byte for byte), and a BIRD that still
+ * has no prefixd4/prefixd6 after the reload (its main config does not include the file).
  *
  * Any lost connection or unexpected reply ends the transaction with "bird-unavailable" and
  * restores the previous include file; if `configure timeout` had been accepted, BIRD reverts
@@ -92,6 +99,19 @@ int  bird_apply_dry_run(struct bird_apply *ap, const struct bird_routeset *desir
 /* Undoes an unconfirmed config left in BIRD (see above). DONE(arg, undone, e). 0 or -1+e. */
 typedef void (*bird_apply_recover_fn)(void *arg, bool undone, const struct err *e);
 int  bird_apply_recover(struct bird_apply *ap, bird_apply_recover_fn done, void *arg,
+    struct err *e);
+
+/* True when the include file holds exactly what DESIRED renders to. Else false, with WHY
+ * saying how it is not: missing (or unreadable), empty, or foreign content. */
+bool bird_apply_include_current(const struct bird_apply *ap,
+    const struct bird_routeset *desired, char *why, size_t whylen);
+
+/* For a BIRD that is not connected: writes the include rendered from DESIRED when there is
+ * no file at all (BIRD cannot start or reload without it, and with no BIRD there is nothing to
+ * `configure check` against, so nothing is lost by writing it). An existing file — empty or
+ * foreign too — is left for the transaction once BIRD is back. 1 written, 0 nothing to do
+ * (or a transaction runs), -1 with e ("io-error"). */
+int  bird_apply_write_missing(struct bird_apply *ap, const struct bird_routeset *desired,
     struct err *e);
 
 bool bird_apply_busy(const struct bird_apply *ap);

@@ -25,7 +25,7 @@ struct reconcile {
 	double interval;
 	reconcile_desired_fn desired_fn;
 	void *desired_arg;
-	ev_timer periodic, soon;
+	ev_timer periodic, soon, offline;
 	bool running, again, started;
 	struct rwaiter *waiters;        /* of the run in progress */
 	struct rwaiter *next_waiters;   /* of the run requested while one is in progress */
@@ -98,27 +98,45 @@ after_apply(void *arg, const struct bird_apply_result *res)
 	run_end(r, res->code, true, ok, ok ? "drift repaired" : res->message);
 }
 
+/* Compares BIRD's routes and the include file with the desired set. Drift is any of: BIRD
+ * without prefixd4/prefixd6 (the read-back's "bird-config-invalid": BIRD holds none of our
+ * routes), routes that differ, an include file that is missing, empty or foreign. Drift is
+ * logged with what differs and counted, and one bird_apply transaction repairs it all. */
 static void
 after_read(void *arg, const struct bird_routeset *actual, const struct err *e)
 {
+	static const struct bird_routeset none;
 	struct reconcile *r = arg;
 	struct bird_routediff d = { 0 };
+	char file_why[ERR_MSG_MAX] = "", *reason = r->stats.last_drift;
+	size_t rlen = sizeof(r->stats.last_drift);
+	bool protos = e == NULL, routes_ok, file_ok;
 
-	if (e != NULL) {
+	if (e != NULL && strcmp(e->code, "bird-config-invalid") != 0) {
 		run_end(r, e->code, false, false, e->msg);
 		return;
 	}
-	if (bird_routeset_equal(&r->desired, actual)) {
+	routes_ok = protos && bird_routeset_equal(&r->desired, actual);
+	file_ok = bird_apply_include_current(r->ap, &r->desired, file_why, sizeof(file_why));
+	if (routes_ok && file_ok) {
 		log_debug("reconcile: BIRD matches the desired state (%zu routes)", actual->n);
 		run_end(r, "ok", false, false, "no drift");
 		return;
 	}
-	bird_routediff_compute(&r->desired, actual, &d);
+	bird_routediff_compute(&r->desired, protos ? actual : &none, &d);
 	r->diff = bird_routediff_format(&d);
 	bird_routediff_clear(&d);
+	if (!protos)
+		snprintf(reason, rlen, "%s", e->msg);
+	else if (!routes_ok)
+		snprintf(reason, rlen, "BIRD differs from the desired state: %s",
+		    r->diff ? r->diff : "?");
+	else
+		snprintf(reason, rlen, "BIRD's routes match");
+	if (!file_ok)
+		snprintf(reason + strlen(reason), rlen - strlen(reason), "; %s", file_why);
 	r->stats.drift++;
-	log_warnx("reconcile: drift: BIRD differs from the desired state: %.400s",
-	    r->diff ? r->diff : "?");
+	log_warnx("reconcile: drift: %s", reason);
 	bird_apply_request(r->ap, &r->desired, after_apply, r);
 }
 
@@ -189,6 +207,34 @@ on_soon(struct ev_loop *loop, ev_timer *w, int revents)
 	run_begin(w->data);
 }
 
+/* BIRD is not connected: a missing include is written from the desired state (drift, logged
+ * and counted) so that BIRD can start; nothing else can be repaired without BIRD. From the
+ * loop only (a timer): at start-up that is after the lifecycle has loaded the desired state. */
+static void
+on_offline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct reconcile *r = w->data;
+	struct bird_routeset want = { 0 };
+	struct err e;
+	int rc = 0;
+	(void)loop;
+	(void)revents;
+
+	if (birdc_is_up(r->c))
+		return;
+	if (r->desired_fn(r->desired_arg, &want, &e) == 0 &&
+	    (rc = bird_apply_write_missing(r->ap, &want, &e)) > 0) {
+		r->stats.drift++;
+		snprintf(r->stats.last_drift, sizeof(r->stats.last_drift), "include file is "
+		    "missing while BIRD is not connected: written with the desired state (%zu "
+		    "routes)", want.n);
+		log_warnx("reconcile: drift: %s", r->stats.last_drift);
+	}
+	if (rc < 0)
+		log_warnx("reconcile: writing the missing include file: %s", e.msg);
+	bird_routeset_clear(&want);
+}
+
 static void
 on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -198,6 +244,8 @@ on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (birdc_is_up(r->c))
 		run_begin(r);
+	else
+		ev_timer_start(r->loop, &r->offline);
 }
 
 static void
@@ -208,6 +256,8 @@ on_bird_event(void *arg, bool up, const struct err *reason)
 
 	if (up)
 		schedule(r, 0.0);
+	else
+		ev_timer_start(r->loop, &r->offline);
 }
 
 struct reconcile *
@@ -226,7 +276,8 @@ reconcile_new(struct ev_loop *loop, struct birdc *c, struct bird_apply *ap,
 	r->desired_arg = desired_arg;
 	ev_init(&r->soon, on_soon);
 	ev_init(&r->periodic, on_periodic);
-	r->soon.data = r->periodic.data = r;
+	ev_timer_init(&r->offline, on_offline, 0.0, 0.0);
+	r->soon.data = r->periodic.data = r->offline.data = r;
 	return r;
 }
 
@@ -239,6 +290,7 @@ reconcile_free(struct reconcile *r)
 		return;
 	ev_timer_stop(r->loop, &r->soon);
 	ev_timer_stop(r->loop, &r->periodic);
+	ev_timer_stop(r->loop, &r->offline);
 	snprintf(res.message, sizeof(res.message), "reconciler shut down");
 	waiters_complete(r->waiters, &res);
 	waiters_complete(r->next_waiters, &res);

@@ -3,8 +3,24 @@
  *
  * A run: undo an unconfirmed config left by a crashed transaction (bird_apply_recover), ask the
  * desired set from the DESIRED callback (the lifecycle supplies it from the store), read BIRD's
- * prefixd4/prefixd6 routes (rib_read_own), and when they differ — drift — log the diff at warn
- * level, count it, and repair it with one bird_apply transaction.
+ * prefixd4/prefixd6 routes (rib_read_own) and the include file, and when either differs from
+ * the desired set — drift — log what differs at warn level, count it, and repair it with one
+ * bird_apply transaction (which rewrites the file and applies it with commit-confirm).
+ *
+ * Drift (issue 18: prefixd owns its include file whole):
+ *   - BIRD has no prefixd4/prefixd6 (it was reloaded with a missing, empty or foreign file);
+ *   - BIRD's routes differ from the desired set;
+ *   - the file is missing, empty, or not byte for byte what prefixd renders (foreign), even
+ *     while BIRD's routes still match (BIRD was not reloaded yet: the next reload would lose
+ *     them).
+ * The first run, at BIRD's first connect (before any periodic run), is prefixd's start-up
+ * write: a file or BIRD that does not hold the desired state is rewritten and applied then,
+ * so no one has to seed the file by hand. A main config that fails `configure check` with our
+ * file is refused: logged, counted (bird_apply's config_invalid, reconcile's failed), shown as
+ * last_code "bird-config-invalid", and the file is put back as it was; the next run retries.
+ * While BIRD is not connected (every failed connect attempt, every interval) nothing can be
+ * checked; only a MISSING include is written then (BIRD cannot start without it), counted as
+ * drift; an empty or foreign file waits for BIRD.
  *
  * Runs happen after every BIRD (re)connect (the first connect is the start), every `interval`
  * seconds, and on demand (reconcile_run: `prefixctl bird reconcile`). One run at a time; an
@@ -59,6 +75,7 @@ struct reconcile_stats {
 	uint64_t runs, drift, repaired, failed;
 	double last_run;        /* ev_now() of the last finished run, 0 if none */
 	char last_code[32];
+	char last_drift[512];   /* what the last drift was ("" if none): the log line's text */
 };
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *out);
 

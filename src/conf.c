@@ -61,6 +61,10 @@ static const struct conf_key conf_keys[] = {
 	{ "daemon", "request_timeout", CT_UINT, O(request_timeout), 1, 3600, "30" },
 	{ "daemon", "max_body", CT_UINT, O(max_body), 1024, 64u << 20, "1048576" },
 	{ "daemon", "max_connections", CT_UINT, O(max_connections), 1, 65536, "256" },
+	{ "daemon", "max_connections_per_address", CT_UINT, O(max_connections_per_address), 1,
+	  65536, "32" },
+	{ "daemon", "max_long_polls", CT_UINT, O(max_long_polls), 0, 65536, "16" },
+	{ "daemon", "admin_connections", CT_UINT, O(admin_connections), 1, 1024, "8" },
 	{ "daemon", "commit_delay_us", CT_UINT, O(commit_delay_us), 0, 100000, "500" },
 	{ "daemon", "user", CT_STR, O(user), 0, 0, NULL },
 	{ "daemon", "group", CT_STR, O(group), 0, 0, NULL },
@@ -734,7 +738,8 @@ conf_restart_keys(const struct conf *old, const struct conf *new_conf, char *buf
 {
 	static const char *const restart[] = { "state_dir", "socket", "socket_group",
 	    "readonly_socket", "readonly_socket_group", "readonly_socket_mode", "listen",
-	    "request_timeout", "max_connections", "user", "group", "groups", "audit_key_file",
+	    "request_timeout", "max_connections", "max_connections_per_address",
+	    "max_long_polls", "admin_connections", "user", "group", "groups", "audit_key_file",
 	    "backend", "dsn", "name", "lease_renew" };
 	char a[1024], b[1024];
 	int n = 0;

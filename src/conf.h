@@ -26,6 +26,12 @@
  *            request_timeout   seconds an idle or slow client may hold a connection (default 30)
  *            max_body          largest request body in bytes (default 1048576)
  *            max_connections   connections per listener (default 256)
+ *            max_connections_per_address  TCP: connections one client address may hold (32;
+ *                              no effect at or above max_connections)
+ *            max_long_polls    long polls (events?wait=) waiting at once per listener (16;
+ *                              0 = none; also at most half of max_connections)
+ *            admin_connections main unix socket: slots beyond max_connections kept for
+ *                              admins (8, 1..1024)
  *            commit_delay_us   group commit: how long a batch waits for requests from other
  *                              open connections before it commits (microseconds, default
  *                              500, 0 = never wait); an exception to "durations are seconds"
@@ -42,7 +48,8 @@
  *
  * SIGHUP: log_level, log_format, tokens_file, admin_group, max_body and commit_delay_us take
  * effect at once; the listener keys (state_dir, socket, socket_group, readonly_socket,
- * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections),
+ * readonly_socket_group, readonly_socket_mode, listen, request_timeout, max_connections,
+ * max_connections_per_address, max_long_polls, admin_connections),
  * user, group, groups, [store] backend, dsn and [site] name, lease_renew need a restart;
  * conf_restart_keys() names the ones that changed. [rpki] and [auth] are passed on
  * (rtr_reconfigure, authctx_reconfigure), [policy] and [bgp] reach the lifecycle
@@ -79,6 +86,7 @@ struct conf {
 	enum log_level log_level;
 	enum log_format log_format;
 	unsigned request_timeout, max_body, max_connections;
+	unsigned max_connections_per_address, max_long_polls, admin_connections;  /* issue 15 */
 	unsigned commit_delay_us;
 	/* [rpki] */
 	char *rpki_cache[CONF_MAX_RPKI_CACHES];  /* "host:port" each */

@@ -6,6 +6,8 @@
  *   prefixd [-c FILE] [-d]       run (no -c: the embedded default, state and socket in ./)
  *   prefixd -n [-c FILE]         check the config, print it normalised, exit 0 (or 1 + error)
  *   prefixd --list-routes        print the API's route table (METHOD PATTERN ROLE) and exit
+ *   prefixd [-c FILE] --migrate-store FROM TO   copy a store into an empty one and exit
+ *                                (store_migrate.h; FILE only for [daemon] audit_key_file)
  *
  * Start-up: config -> log -> listeners (as root) -> privilege drop ([daemon] user, priv.h)
  * -> state dir -> store ([store] backend: SQLite state_dir/prefixd.db, or PostgreSQL at
@@ -53,6 +55,7 @@
 #include "site_lease.h"
 #include "api_prefix_sites.h"
 #include "store.h"
+#include "store_migrate.h"
 #include "store_pg.h"
 
 static struct daemon pd;
@@ -136,7 +139,8 @@ pd_serve(void)
  * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
- * batch's transaction (the batch follows under the writer lock itself).
+ * batch's transaction (the batch follows under the writer lock itself). A notification also
+ * wakes the site follower (issue 17: another instance may have asked this site for a change).
  */
 static void
 pd_follow(void)
@@ -169,8 +173,11 @@ pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (store_notified(pd.store) != 0)
+	if (store_notified(pd.store) != 0) {
 		pd_follow();
+		if (pd.lc != NULL && !store_in_txn(pd.store))
+			lifecycle_ctl_sites_follow(pd.lc);
+	}
 	pd_feed_arm();
 }
 
@@ -217,10 +224,17 @@ usage(FILE *out)
 {
 	fprintf(out, "usage: prefixd [-n] [-c FILE] [-d]\n"
 	    "       prefixd --list-routes\n"
+	    "       prefixd [-c FILE] --migrate-store FROM TO\n"
 	    "  -c FILE   INI config (default: the embedded default, state and socket in ./)\n"
 	    "  -n        check the config, print it normalised and exit\n"
 	    "  -d        log at debug level (overrides log_level)\n"
-	    "  -V        print the version\n");
+	    "  -V        print the version\n"
+	    "  --migrate-store FROM TO\n"
+	    "            copy every object, the event log and its audit chain from store FROM\n"
+	    "            into the empty store TO, in one transaction, then check the copy and\n"
+	    "            exit; each store is sqlite:PATH or postgresql:DSN (a libpq connection\n"
+	    "            string); stop every instance on either store first; -c: only its\n"
+	    "            [daemon] audit_key_file is read, to verify a keyed audit chain\n");
 }
 
 static void
@@ -250,10 +264,20 @@ pd_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* Applies the reloadable keys of c; -1 (and nothing applied) when one of them fails. */
+/* The transport's limits from c. */
+static struct http_limits
+pd_limits(const struct conf *c)
+{
+	return (struct http_limits){ .max_body = c->max_body, .request_timeout = c->request_timeout,
+	    .max_connections = c->max_connections, .max_long_polls = c->max_long_polls,
+	    .max_per_address = c->max_connections_per_address,
+	    .admin_connections = c->admin_connections };
+}
+
 static int
 pd_apply(struct conf *c, struct err *e)
 {
-	struct http_limits lim = { c->max_body, c->request_timeout, c->max_connections };
+	struct http_limits lim = pd_limits(c);
 
 	if (http_tokens_load(pd.http, c->tokens_file, e) < 0 ||
 	    http_set_admin_group(pd.http, c->admin_group, e) < 0)
@@ -512,8 +536,7 @@ pd_public_stop(void)
 static int
 pd_run(int debug)
 {
-	struct http_limits lim = { pd.conf->max_body, pd.conf->request_timeout,
-	    pd.conf->max_connections };
+	struct http_limits lim = pd_limits(pd.conf);
 	struct err e;
 
 	log_init(debug ? LOG_LEVEL_DEBUG : pd.conf->log_level, pd.conf->log_format);
@@ -572,6 +595,31 @@ pd_run(int debug)
 	return 0;
 }
 
+/* prefixd [-c FILE] --migrate-store FROM TO (store_migrate.h): 0 copied, 1 refused (nothing
+ * changed). The config is read only for [daemon] audit_key_file: a keyed chain is verified
+ * with its key. */
+static int
+pd_migrate(const char *file, const char *from, const char *to)
+{
+	struct conf *c = NULL;
+	struct err e;
+	int rc = 1;
+
+	err_clear(&e);
+	if (file != NULL && (c = conf_load(file, &e)) == NULL)
+		goto out;
+	if (c != NULL && c->audit_key_file != NULL &&
+	    audit_key_load(c->audit_key_file, &pd_audit_key, &e) < 0)
+		goto out;
+	rc = store_migrate(from, to, c != NULL && c->audit_key_file != NULL ? &pd_audit_key :
+	    NULL, stdout, &e) < 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "prefixd: --migrate-store: %s\n", e.msg);
+	conf_free(c);
+	return rc;
+}
+
 /*
  * prefixd -n: the config and what it names that the daemon reads at start (the tokens file
  * and the audit key file: a bad path, mode or line fails here, not at start-up), then the
@@ -614,10 +662,11 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "list-routes", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "migrate-store", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL;
-	int ch, check = 0, debug = 0;
+	int ch, check = 0, debug = 0, migrate = 0;
 	struct err e;
 
 	while ((ch = getopt_long(argc, argv, "c:dnhV", longopts, NULL)) != -1) {
@@ -639,8 +688,16 @@ main(int argc, char **argv)
 			return 0;
 		}
 		case 'h': usage(stdout); return 0;
+		case 'M': migrate = 1; break;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (migrate) {
+		if (argc - optind != 2 || check) {
+			usage(stderr);
+			return 2;
+		}
+		return pd_migrate(file, argv[optind], argv[optind + 1]);
 	}
 	if (optind != argc) {
 		usage(stderr);

@@ -8,7 +8,10 @@
  *       long poll: it is answered as soon as an event is committed (checked every 100 ms),
  *       or with an empty list after S seconds. The answer is {"events": [...], "last_id": the
  *       id of the last event sent, or `after` when none}; a follower asks again with
- *       after=last_id (`prefixctl events --follow`).
+ *       after=last_id (`prefixctl events --follow`). Long polls have their own cap per
+ *       listener ([daemon] max_long_polls, at most half of max_connections, src/api/http.h):
+ *       past it, 429 too-many-long-polls with Retry-After: 1 and the connection closed, so
+ *       waiting readers never hold every connection slot.
  *   GET /v1/audit/verify
  *       Walks the whole hash chain (store_audit_verify): 200 {"ok": true, "events": N,
  *       "head_id", "head", "keyed", "key_id", "keyed_from", "published_head_id"} or 409
@@ -187,13 +190,16 @@ api_events_get(struct api_ctx *ctx)
 	if (after >= head && wait > 0 && ctx->d->obs != NULL && !ctx->d->stopping) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			fatal("events: out of memory");
+		if (http_suspend_long(ctx->req) < 0) {
+			free(w);        /* the long-poll cap: answered 429 too-many-long-polls */
+			return;
+		}
 		w->req = ctx->req;
 		w->after = after;
 		w->limit = (unsigned)limit;
 		w->deadline = ev_now(ctx->d->loop) + (double)wait;
 		w->next = events_waiters;
 		events_waiters = w;
-		http_suspend(ctx->req);
 		return;
 	}
 	if (events_page(ctx->d, after, (unsigned)limit, &j, &e) < 0) {

@@ -123,6 +123,7 @@ http_precheck(struct http_req *r, const struct http_conn *hc)
 	    r->lis->h->anon_ok(r->lis->h->anon_arg, r->path)) {
 		r->body_cap = 0;        /* anonymous: a public file, no body */
 	} else if (r->role == HTTP_ROLE_NONE) {
+		r->must_close = 1;      /* nothing more from a client that is nobody */
 		if (r->lis->kind == HTTP_TCP)
 			http_reply_error(r, 401, "unauthorized", "missing or unknown bearer token");
 		else
@@ -173,9 +174,11 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 
 	(void)version;
 	if (r == NULL) {
+		hc = http_conn_of(c);
+		if (hc != NULL && hc->refused)
+			return MHD_NO;          /* over the budget: already answered 503 */
 		r = http_req_new(l, c, url, method);
 		*con_cls = r;
-		hc = http_conn_of(c);
 		if (http_precheck(r, hc) < 0)
 			return http_queue(r);
 		if (hc != NULL) {
@@ -224,6 +227,8 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	if (r == NULL)
 		return;
+	if (r->long_poll)
+		l->n_long--;
 	free(r->body);
 	free(r->resp);
 	free(r);
@@ -333,12 +338,37 @@ http_suspend(struct http_req *req)
 	req->suspended = 1;
 }
 
+int
+http_suspend_long(struct http_req *req)
+{
+	static const char *const retry[] = { "Retry-After", "1", NULL };
+
+	if (req->lis != NULL && req->lis->n_long >= http_long_poll_cap(req->lis)) {
+		req->must_close = 1;
+		http_reply_headers(req, retry);
+		http_reply_error(req, 429, "too-many-long-polls", "this listener already holds %u "
+		    "long polls (max_long_polls, at most half of max_connections)",
+		    req->lis->n_long);
+		return -1;
+	}
+	if (req->lis != NULL) {
+		req->lis->n_long++;
+		req->long_poll = 1;
+	}
+	http_suspend(req);
+	return 0;
+}
+
 void
 http_resume(struct http_req *req)
 {
 	struct http_conn *hc;
 
 	req->suspended = 0;
+	if (req->long_poll) {
+		req->lis->n_long--;
+		req->long_poll = 0;
+	}
 	if (req->conn == NULL)
 		return;                 /* detached: the caller reads the reply */
 	hc = http_conn_of(req->conn);

@@ -19,6 +19,24 @@
  * its body is trickling, 408 request-timeout is written first; a connection still sending
  * headers, or idle between keep-alive requests, is closed without an answer.
  *
+ * Connection budget (issue 15, finding 4). Each listener serves at most max_connections
+ * connections, and three rules keep one client from taking them all:
+ *   - long polls (http_suspend_long) wait outside the watchdog, so they have their own cap: at
+ *     most max_long_polls per listener and never more than half its max_connections; past it
+ *     a long poll is answered 429 too-many-long-polls (Retry-After, connection closed) at once
+ *     instead of holding a slot for up to a minute;
+ *   - on TCP, one client address holds at most max_connections_per_address connections;
+ *     libmicrohttpd closes the next ones at accept (nothing was read, nothing is answered);
+ *   - the main unix socket keeps admin_connections slots beyond max_connections that only
+ *     admins may use: the peer's credentials are read when the connection is accepted
+ *     (SO_PEERCRED needs no request), and a non-admin peer past max_connections is answered
+ *     503 connection-limit and closed. Admins come through the unix socket, so this is where
+ *     room is kept for them; on TCP the role is known only once a request's headers are in,
+ *     so TCP relies on the per-address limit, the long-poll cap and the watchdog instead.
+ * Authentication happens at the header stage: a TCP request without a known bearer token (or
+ * a unix peer without credentials) is answered 401 (403) before its body is read, and the
+ * connection is closed. Half-sent requests are cut by the watchdog.
+ *
  * Roles (SPEC §6): main unix socket — SO_PEERCRED: uid 0 or a member of admin_group is admin,
  * a member of the socket's group (or its owner) is operator, anyone else reader; read-only
  * socket — reader; TCP — "Authorization: Bearer T" whose SHA-256 matches a tokens_file line
@@ -59,6 +77,7 @@ struct http_req {
 	size_t resp_len;
 	const char *resp_type;
 	int suspended, too_large;
+	int long_poll;                  /* counted in lis->n_long (http_suspend_long) */
 	int must_close;                 /* answer with Connection: close (a malformed request) */
 };
 
@@ -68,6 +87,9 @@ struct http_limits {
 	unsigned max_body;              /* bytes */
 	unsigned request_timeout;       /* seconds */
 	unsigned max_connections;       /* per listener */
+	unsigned max_long_polls;        /* per listener, and at most max_connections / 2 */
+	unsigned max_per_address;       /* TCP: connections from one client address */
+	unsigned admin_connections;     /* main unix socket: slots beyond max_connections for admins */
 };
 
 /* A new transport on `loop`; `cb(req, arg)` receives each complete request. */
@@ -151,6 +173,14 @@ void http_reply_error(struct http_req *req, int status, const char *code, const 
 
 /* Defers the answer: only valid inside the callback, which must not set a reply itself. */
 void http_suspend(struct http_req *req);
+
+/*
+ * Defers the answer of a long poll: as http_suspend, but counted against the listener's
+ * long-poll cap (see "Connection budget" above) until http_resume. Returns 0; or -1 when the
+ * cap is reached, with the request already answered 429 too-many-long-polls (the caller sets
+ * no reply of its own).
+ */
+int http_suspend_long(struct http_req *req);
 
 /* Sends the reply of a suspended request (set with http_reply*). */
 void http_resume(struct http_req *req);

@@ -3,7 +3,9 @@
  * Called by prefixd.c (http_listen_unix, http_listen_tcp, http_kick, the connection counts)
  * and by http.c (http_conn_of, the watchdog timer). It owns each listener: its socket (unix:
  * bound in a private directory with its group and mode, then renamed into place; TCP), its MHD daemon and the ev_io/ev_timer pair that runs MHD on the
- * loop; and the per-connection bookkeeping (NOTIFY_CONNECTION) the slow-client watchdog reads.
+ * loop; the per-connection bookkeeping (NOTIFY_CONNECTION) the slow-client watchdog reads;
+ * and the connection budget (http.h): per-address limit on TCP, the admins' reserve on the
+ * main unix socket (decided at accept, from SO_PEERCRED), the long-poll cap.
  * Listeners are freed by http_free (http.c). See http.h for the contract.
  */
 #include <errno.h>
@@ -40,7 +42,11 @@ http_run(struct http_listener *l)
 
 	MHD_run(l->d);
 	ev_timer_stop(l->h->loop, &l->tm);
-	if (MHD_get_timeout(l->d, &to) == MHD_YES) {
+	if (l->rerun) {                 /* a connection was refused: let MHD close it now */
+		l->rerun = 0;
+		ev_timer_set(&l->tm, 0., 0.);
+		ev_timer_start(l->h->loop, &l->tm);
+	} else if (MHD_get_timeout(l->d, &to) == MHD_YES) {
 		ev_timer_set(&l->tm, (double)to / 1000.0, 0.);
 		ev_timer_start(l->h->loop, &l->tm);
 	}
@@ -71,6 +77,7 @@ http_kick(struct http *h)
 }
 
 static void http_notify_conn(void *, struct MHD_Connection *, void **, enum MHD_ConnectionNotificationCode);
+static unsigned http_conn_limit(const struct http_listener *l);
 
 /*
  * libmicrohttpd's own messages (a refused connection at the limit, a malformed request, a
@@ -111,7 +118,8 @@ http_start(struct http *h, struct http_listener *l, struct err *e)
 	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, l,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, h->lim.request_timeout,
-	    MHD_OPTION_CONNECTION_LIMIT, h->lim.max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT, http_conn_limit(l),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->kind == HTTP_TCP ? h->lim.max_per_address : 0u,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	    MHD_OPTION_END);
 	if (l->d == NULL)
@@ -293,13 +301,72 @@ http_listen_tcp(struct http *h, const char *hostport, struct err *e)
 	return 0;
 }
 
+/* ---- connection budget (http.h) ------------------------------------------------------ */
+
+/* What libmicrohttpd may hold on l: the main unix socket adds the admins' reserve. */
+static unsigned
+http_conn_limit(const struct http_listener *l)
+{
+	return l->h->lim.max_connections + (l->kind == HTTP_UNIX ? l->h->lim.admin_connections : 0);
+}
+
+unsigned
+http_long_poll_cap(const struct http_listener *l)
+{
+	unsigned half = l->h->lim.max_connections / 2;
+
+	return l->h->lim.max_long_polls < half ? l->h->lim.max_long_polls : half;
+}
+
+/*
+ * A new connection on the main unix socket: a peer that is not admin may use max_connections
+ * slots, the rest are the admins' (admin_connections). Past that the peer is answered 503 at
+ * once, before it sends anything, and the socket is shut both ways so libmicrohttpd closes it
+ * at its next read (http_access never serves a refused connection).
+ */
+static void
+http_conn_admit(struct http_listener *l, struct http_conn *hc)
+{
+	static const char body[] = "{\"error\":{\"code\":\"connection-limit\",\"message\":"
+	    "\"max_connections reached; the rest are kept for admins\"}}";
+	char actor[64], msg[512];
+	int n;
+
+	if (l->kind != HTTP_UNIX || hc->fd < 0 ||
+	    http_unix_role(l, hc->fd, actor, sizeof(actor)) == HTTP_ROLE_ADMIN)
+		return;
+	if (l->n_other < l->h->lim.max_connections) {
+		l->n_other++;
+		hc->other = 1;
+		return;
+	}
+	l->n_refused++;
+	if (ev_now(l->h->loop) - l->refused_logged >= 1.0) {   /* one line a second at most */
+		log_info("%s: refusing connections of peers that are not admin (%u, the last of "
+		    "%s): max_connections reached, the rest are kept for admins", l->path,
+		    l->n_refused, actor);
+		l->n_refused = 0;
+		l->refused_logged = ev_now(l->h->loop);
+	}
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+	    "application/json\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+	    sizeof(body) - 1, body);
+	if (send(hc->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("refused connection: %s", strerror(errno));
+	shutdown(hc->fd, SHUT_RDWR);
+	hc->refused = 1;
+	hc->shut = 2;
+	l->rerun = 1;
+}
+
 /* ---- connections (slow-client watchdog) ----------------------------------------------- */
 
 static void
 http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-	struct http *h = ((struct http_listener *)cls)->h;
+	struct http_listener *l = cls;
+	struct http *h = l->h;
 	struct http_conn *hc = *socket_context;
 	const union MHD_ConnectionInfo *ci;
 
@@ -310,12 +377,16 @@ http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		hc->fd = ci ? ci->connect_fd : -1;
 		hc->since = ev_now(h->loop);
+		hc->lis = l;
 		hc->next = h->conns;
 		if (h->conns)
 			h->conns->prev = hc;
 		h->conns = hc;
 		*socket_context = hc;
+		http_conn_admit(l, hc);
 	} else if (hc != NULL) {
+		if (hc->other)
+			l->n_other--;
 		if (hc->prev)
 			hc->prev->next = hc->next;
 		else

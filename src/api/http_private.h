@@ -30,6 +30,9 @@ struct http_conn {
 	struct http_req *req;           /* the request whose body is being read, or NULL */
 	int suspended, shut;            /* shut: 1 = answered and SHUT_WR, 2 = SHUT_RDWR */
 	int nul_in_uri;                 /* the current request's raw target holds %00 */
+	struct http_listener *lis;
+	int other;                      /* counted in lis->n_other (not admin on the main socket) */
+	int refused;                    /* over the listener's budget: answered 503, never served */
 	struct http_conn *prev, *next;
 };
 
@@ -44,6 +47,11 @@ struct http_listener {
 	ev_io io;
 	ev_timer tm;
 	int quiesced;                   /* MHD gave the listen fd back: ours to close */
+	unsigned n_long;                /* long polls waiting (http_suspend_long) */
+	unsigned n_other;               /* main unix socket: connections of non-admin peers */
+	int rerun;                      /* run MHD again at once (a connection was refused) */
+	unsigned n_refused;             /* refused since refused_logged (logged once a second) */
+	double refused_logged;
 	struct http_listener *next;
 };
 
@@ -76,6 +84,8 @@ void *http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c);
 
 /* http_listen.c: the bookkeeping of connection c (NULL if it has none). */
 struct http_conn *http_conn_of(struct MHD_Connection *c);
+/* http_listen.c: the long-poll cap of listener l (see http.h, "Connection budget"). */
+unsigned http_long_poll_cap(const struct http_listener *l);
 /* http_listen.c: the once-a-second slow-client watchdog; w->data is the struct http. */
 void http_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents);
 

@@ -806,14 +806,16 @@ lc_stale_check(struct lifecycle_ctl *c)
 	c->was_fresh = fresh;
 }
 
-/* Raises one "drift" alert event for each reconcile run that found BIRD differing from the
- * desired state (the reconciler logs, counts and repairs it; this makes it streamable). */
+/* Raises one "drift" alert event for each reconcile run that found BIRD or its include file
+ * differing from the desired state (the reconciler logs, counts and repairs it; this makes it
+ * streamable and puts it in the history). The event's "reason" is the last drift's text. */
 static void
 lc_drift_check(struct lifecycle_ctl *c)
 {
 	struct bird_stats st;
 	const struct reconcile_stats *rs = &st.reconcile;
-	char after[160];
+	char *after;
+	json_t *j;
 	struct err e = { 0 };
 
 	if (c->bird == NULL)
@@ -821,11 +823,19 @@ lc_drift_check(struct lifecycle_ctl *c)
 	bird_get_stats(c->bird, &st);
 	if (rs->drift <= c->drift_seen)
 		return;
-	snprintf(after, sizeof(after), "{\"drift_total\":%llu,\"repaired_total\":%llu}",
-	    (unsigned long long)rs->drift, (unsigned long long)rs->repaired);
+	j = json_pack("{s:I, s:I}", "drift_total", (json_int_t)rs->drift, "repaired_total",
+	    (json_int_t)rs->repaired);
+	if (j == NULL)
+		fatalx("drift event: out of memory");
+	/* the reason names the include path, which need not be UTF-8: then it is left out */
+	json_object_set_new(j, "reason", json_string(rs->last_drift));
+	if ((after = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("drift event: out of memory");
+	json_decref(j);
 	c->drift_seen = rs->drift;
 	if (c->obs != NULL && obs_alert(c->obs, "drift", "bird", NULL, after, &e) < 0)
 		log_warnx("drift event: %s", e.msg);
+	free(after);
 }
 
 static void

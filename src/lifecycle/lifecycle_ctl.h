@@ -135,8 +135,8 @@ struct lifecycle_deps {
 	 * its site's writer). With a lease, every BIRD transaction needs site_lease_may_write
 	 * (else "site-standby"), every (prefix, own site) result is recorded in the store
 	 * (store_site_record, fenced by the epoch of the transaction), and the controller
-	 * follows the store: every second it applies the desired state other instances recorded
-	 * for its site (lifecycle_ctl_sites_follow). */
+	 * follows the store: every second, and when a desire is notified, it applies the desired
+	 * state other instances recorded for its site (lifecycle_ctl_sites_follow). */
 	struct site_lease *lease;
 };
 

@@ -4,7 +4,9 @@
  * site) record of each result under the lease epoch, and the follower that applies what
  * other instances asked of this site.
  *
- * The follower: every second, while this instance holds its site's lease, it reads the store's
+ * The follower: every second, and at once when another instance's desire is notified (on
+ * PostgreSQL, prefixd.c's feed watcher calls lifecycle_ctl_sites_follow), while this instance
+ * holds its site's lease, it reads the store's
  * rows of its own site (store_site_load) and takes those whose desire is not applied yet —
  * state "pending", or "failed" with the desire recorded after the failure (asked again). A
  * prefix already where the desire wants it is recorded so at once; the others become one

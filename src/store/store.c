@@ -2,12 +2,16 @@
  * store — the backend-neutral wrappers of store.h (store_begin, store_alloc_put, ...): each
  * dispatches through the backend's ops table; store_begin/commit/rollback also keep the
  * nesting depth. The backends are store_sqlite.c and store_pg.c; the keyed audit chain's
- * wrappers (store_audit_key, store_audit_verify) are in store_audit.c.
+ * wrappers (store_audit_key, store_audit_verify) are in store_audit.c; the copy of a whole
+ * store (prefixd --migrate-store) is store_migrate.c.
  */
 #include "store.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "audit.h"
 
 void
 store_close(struct store *st)
@@ -219,4 +223,32 @@ bool
 store_online(struct store *st)
 {
 	return st->ops->online != NULL ? st->ops->online(st) : true;
+}
+
+int
+store_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e)
+{
+	return st->ops->doc_each(st, cb, arg, e);
+}
+
+int
+store_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e)
+{
+	return st->ops->counter_each(st, cb, arg, e);
+}
+
+int
+store_event_import(struct store *st, const struct store_event *ev, struct err *e)
+{
+	if (ev->hash == NULL || strlen(ev->hash) != AUDIT_HASH_HEXLEN)
+		return err_set(e, "audit-broken", "event %llu has no audit hash (written with "
+		    "PREFIXD_AUDIT=nochain?): the chain cannot be copied",
+		    (unsigned long long)ev->id);
+	return st->ops->event_import(st, ev, e);
+}
+
+int
+store_imported(struct store *st, struct err *e)
+{
+	return st->ops->imported != NULL ? st->ops->imported(st, e) : 0;
 }

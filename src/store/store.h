@@ -125,6 +125,10 @@ struct store_load_cb {
 
 /* Called for each event of a query, oldest first. Return 0 to go on, -1 to stop. */
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+/* Every document of every kind, and every counter (store_doc_each, store_counter_each). */
+typedef int (*store_doc_all_cb)(void *arg, const char *kind, const char *key, const char *doc,
+    struct err *e);
+typedef int (*store_counter_cb)(void *arg, const char *name, int64_t value, struct err *e);
 
 enum store_table {
 	STORE_SCOPE,
@@ -190,6 +194,11 @@ struct store_ops {
 	int (*listen_fd)(struct store *st);
 	int (*notified)(struct store *st);
 	bool (*online)(struct store *st);
+	/* Copying a whole store (store_migrate.h; see "Copying a store" below). */
+	int (*doc_each)(struct store *st, store_doc_all_cb cb, void *arg, struct err *e);
+	int (*counter_each)(struct store *st, store_counter_cb cb, void *arg, struct err *e);
+	int (*event_import)(struct store *st, const struct store_event *ev, struct err *e);
+	int (*imported)(struct store *st, struct err *e);   /* optional (NULL: nothing to do) */
 };
 
 struct store {
@@ -335,5 +344,22 @@ bool store_has_feed(const struct store *st);
 int store_listen_fd(struct store *st);
 int store_notified(struct store *st);
 bool store_online(struct store *st);
+
+/*
+ * Copying a store (prefixd --migrate-store, store_migrate.h). store_doc_each streams every
+ * document in (kind, key) order and store_counter_each every counter in name order (a
+ * callback returning -1 stops and sets e). store_event_import writes an event as another
+ * store sealed it: its id, fields and hash verbatim (the link is not recomputed, so a chain
+ * keyed or sealed by any version of audit_chain_hash moves unchanged), and moves the chain
+ * head to (ev->id, ev->hash); ev->id must be the head's id + 1 and ev->hash a hash, else -1
+ * "audit-broken" and nothing is written. store_imported runs after rows were written with
+ * ids chosen elsewhere (PostgreSQL: moves its id blocks past them, as its migration 3 does).
+ * All four join the open transaction; only the migration calls them, with every instance
+ * stopped.
+ */
+int store_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e);
+int store_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e);
+int store_event_import(struct store *st, const struct store_event *ev, struct err *e);
+int store_imported(struct store *st, struct err *e);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * store_pg — the PostgreSQL backend of store.h over libpq (issue 16): connection, schema and
- * migrations, transactions, the address model's tables, documents, counters, load, open. The
- * event log and the audit chain are in store_pg_events.c, the change feed in store_pg_feed.c,
- * the deferred statements (pipeline mode) in store_pg_pipe.c (shared state in
+ * migrations, transactions, the address model's tables, documents, counters, load, open, and
+ * what copying a whole store needs (every document and counter, the id blocks moved past
+ * copied ids: store_migrate.c). The event log and the audit chain are in store_pg_events.c,
+ * the change feed in store_pg_feed.c, the deferred statements (pipeline mode) in
+ * store_pg_pipe.c (shared state in
  * store_pg_private.h); the backend-neutral wrappers are in store.c.
  *
  * The database holds the address plan's invariants itself, so that no bug in any instance's
@@ -718,6 +720,50 @@ store_pg_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg
 	return rc;
 }
 
+/* store_doc_each and store_counter_each (store.h): every row of a small table. */
+static int
+store_pg_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+	PGresult *r;
+	int rc = 0;
+
+	if (store_pg_ready(s, e) != 0 || store_pg_flush(s, e) != 0)
+		return -1;
+	r = PQexec(s->conn, "SELECT kind, key, doc FROM docs ORDER BY kind, key");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return store_pg_fail(s, r, e, "docs");
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = cb(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), e);
+	PQclear(r);
+	return rc;
+}
+
+static int
+store_pg_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+	PGresult *r;
+	int rc = 0;
+
+	if (store_pg_ready(s, e) != 0 || store_pg_flush(s, e) != 0)
+		return -1;
+	r = PQexec(s->conn, "SELECT name, value FROM counters ORDER BY name");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return store_pg_fail(s, r, e, "counters");
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = cb(arg, PQgetvalue(r, i, 0), store_pg_int(r, i, 1), e);
+	PQclear(r);
+	return rc;
+}
+
+/* store_imported (store.h): the id-block sequences move past the ids just written. */
+static int
+store_pg_imported(struct store *st, struct err *e)
+{
+	return store_pg_exec(store_pg(st), STORE_PG_ID_SYNC, e);
+}
+
 /* ---- load ---- */
 
 typedef int (*store_pg_row_fn)(const PGresult *r, int i, const struct store_load_cb *cb,
@@ -924,6 +970,10 @@ static const struct store_ops store_pg_ops = {
 	.listen_fd = store_pg_listen_fd,
 	.notified = store_pg_notified,
 	.online = store_pg_online,
+	.doc_each = store_pg_doc_each,
+	.counter_each = store_pg_counter_each,
+	.event_import = store_pg_event_import,
+	.imported = store_pg_imported,
 };
 
 int

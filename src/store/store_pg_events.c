@@ -1,6 +1,8 @@
 /*
  * store_pg_events — the PostgreSQL backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the one hash chain (audit.h) that all instances share;
+ * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
+ * migration's);
  * history by CIDR overlap (a gist index on the event's cidr answers && directly, so there
  * is no separate address index as in SQLite and store_events_index has nothing to do); the
  * feed; whole-chain verification. Shares store_pg_private.h with store_pg.c.
@@ -86,21 +88,14 @@ store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN 
 	return store_pg_head_row(s, r, id, hash, NULL, e);
 }
 
-/* Seals and inserts ev inside the open transaction. */
+/* Inserts ev with id and hash (NULL: unsealed) and moves the head to them. */
 static int
-store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
+store_pg_event_insert(struct store_pg *s, const struct store_event *ev, uint64_t id,
+    const char *hash, struct err *e)
 {
 	struct store_pg_args a = { .n = 0 };
-	char hash[AUDIT_HASH_HEXLEN + 1];
 
-	if (store_pg_head_lock(s, e) != 0)
-		return -1;
-	ev->id = s->head.id + 1;
-	ev->hash = NULL;
-	if (s->audit == STORE_PG_AUDIT_ON)
-		audit_chain_link(s->base.audit_key, s->head.hash,
-		    audit_event_canonical_into(ev, &s->canon), hash);
-	store_pg_arg_int(&a, (int64_t)ev->id);
+	store_pg_arg_int(&a, (int64_t)id);
 	store_pg_arg_int(&a, ev->time);
 	store_pg_arg_text(&a, ev->actor);
 	store_pg_arg_text(&a, ev->role);
@@ -114,14 +109,49 @@ store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
 	store_pg_arg_text(&a, ev->before);
 	store_pg_arg_text(&a, ev->after);
 	store_pg_arg_text(&a, ev->evidence);
-	store_pg_arg_text(&a, s->audit == STORE_PG_AUDIT_ON ? hash : NULL);
+	store_pg_arg_text(&a, hash);
 	if (store_pg_put(s, PG_EVENT_PUT, &a, e) != 0)
 		return -1;
-	s->head.id = ev->id;
-	if (s->audit == STORE_PG_AUDIT_ON)
-		memcpy(s->head.hash, hash, sizeof(hash));
+	s->head.id = id;
+	if (hash != NULL)
+		memcpy(s->head.hash, hash, AUDIT_HASH_HEXLEN + 1);
 	s->head.dirty = true;
 	return 0;
+}
+
+/* Seals and inserts ev inside the open transaction. */
+static int
+store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
+{
+	char hash[AUDIT_HASH_HEXLEN + 1];
+
+	if (store_pg_head_lock(s, e) != 0)
+		return -1;
+	ev->id = s->head.id + 1;
+	ev->hash = NULL;
+	if (s->audit == STORE_PG_AUDIT_ON)
+		audit_chain_link(s->base.audit_key, s->head.hash,
+		    audit_event_canonical_into(ev, &s->canon), hash);
+	return store_pg_event_insert(s, ev, ev->id, s->audit == STORE_PG_AUDIT_ON ? hash : NULL,
+	    e);
+}
+
+/* store_event_import (store.h): ev as it is, id and hash included, after the head; inside
+ * the caller's transaction (the migration's). */
+int
+store_pg_event_import(struct store *st, const struct store_event *ev, struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+
+	if (st->depth == 0)
+		return err_set(e, "internal", "store: an event import needs a transaction");
+	if (store_pg_head_lock(s, e) != 0)
+		return -1;
+	if (ev->id != s->head.id + 1)
+		return err_set(e, "audit-broken", "store %s: event %llu cannot follow the chain "
+		    "head %llu", s->name, (unsigned long long)ev->id,
+		    (unsigned long long)s->head.id);
+	return store_pg_event_insert(s, ev, ev->id, ev->hash, e);
 }
 
 /* Outside a transaction the append gets one of its own: the head lock needs one. */

@@ -170,6 +170,7 @@ int store_pg_head_flush(struct store_pg *s, struct err *e);
 int store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
     struct err *e);
 int store_pg_event_append(struct store *st, struct store_event *ev, struct err *e);
+int store_pg_event_import(struct store *st, const struct store_event *ev, struct err *e);
 int store_pg_events_query(struct store *st, const struct cidr *c, int64_t since,
     int64_t until, store_event_cb cb, void *arg, struct err *e);
 int store_pg_events_after(struct store *st, uint64_t after, unsigned limit,
@@ -181,7 +182,7 @@ int store_pg_events_index(struct store *st, struct err *e);
 
 /* The size of an id block (store_id_block); block k of a table holds ids (k-1)*B+1 .. k*B. */
 #define STORE_PG_ID_BLOCK 1024
-/* Moves each table's block sequence past every stored id (migration 2, --migrate-store). */
+/* Moves each table's block sequence past every stored id (migration 3, store_imported). */
 #define STORE_PG_ID_SYNC_ONE(t, extra) \
 	"SELECT setval('id_blocks_" t "', greatest((SELECT last_value + 1 FROM id_blocks_" t \
 	"  WHERE is_called), (greatest(coalesce((SELECT max(id) FROM " t "), 0)" extra ") + 1023)" \

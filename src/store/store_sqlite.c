@@ -1,6 +1,7 @@
 /*
  * store_sqlite — the embedded SQLite backend of store.h: schema and migrations, transactions,
- * the address model's tables, documents, counters, load, check, open. The event log is in
+ * the address model's tables, documents, counters, load, check, open, and what copying a
+ * whole store needs (every document and counter: store_migrate.c). The event log is in
  * store_sqlite_events.c (shared state in store_sqlite_private.h); the backend-neutral
  * wrappers (store_begin, store_alloc_put, ...) are in store.c.
  *
@@ -455,6 +456,51 @@ store_sqlite_doc_load(struct store *st, const char *kind, store_doc_cb cb, void 
 	return rc;
 }
 
+/* store_doc_each and store_counter_each (store.h): every row of a small table. */
+static int
+store_sqlite_doc_each(struct store *st, store_doc_all_cb cb, void *arg, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q;
+	int rc = 0, step = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT kind, key, doc FROM docs ORDER BY kind, key", -1,
+	    &q, NULL) != SQLITE_OK)
+		return store_fail(s, e, "docs");
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = cb(arg, store_col_text(q, 0), store_col_text(q, 1), store_col_text(q, 2), e);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_fail(s, e, "docs");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+store_sqlite_counter_each(struct store *st, store_counter_cb cb, void *arg, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	sqlite3_stmt *q;
+	int rc = 0, step = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name, value FROM counters ORDER BY name", -1, &q,
+	    NULL) != SQLITE_OK)
+		return store_fail(s, e, "counters");
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = cb(arg, store_col_text(q, 0), sqlite3_column_int64(q, 1), e);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_fail(s, e, "counters");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* store_imported (store.h): the chain head moved by store_event_import goes to meta now, so
+ * that the migration's checks (store_event_head, audit verify) read it before the COMMIT. */
+static int
+store_sqlite_imported(struct store *st, struct err *e)
+{
+	return store_head_flush(store_sq(st), e);
+}
+
 /* Runs one SELECT and hands each row to fn. */
 static int
 store_each(struct store_sqlite *s, const char *sql,
@@ -635,6 +681,10 @@ static const struct store_ops store_sqlite_ops = {
 	.audit_verify = store_sqlite_audit_verify,
 	.events_index = store_sqlite_events_index,
 	.sites = &store_sqlite_site_ops,
+	.doc_each = store_sqlite_doc_each,
+	.counter_each = store_sqlite_counter_each,
+	.event_import = store_sqlite_event_import,
+	.imported = store_sqlite_imported,
 };
 
 int

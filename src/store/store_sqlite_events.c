@@ -1,10 +1,11 @@
 /*
  * store_sqlite_events — the SQLite backend's event log (store.h "Events", "Audit chain"):
  * append, sealing each event into the hash chain (audit.h) in the change's own transaction;
- * history by CIDR overlap; the feed (events after an id); whole-chain verification, with
- * a check of history's address index against the events (rebuilt when it does not match, at
- * open and at verify); sealing of a store written before the chain existed. Shares
- * store_sqlite_private.h with store_sqlite.c.
+ * import of an event sealed elsewhere, id and hash verbatim (store_event_import, the
+ * migration's); history by CIDR overlap; the feed (events after an id); whole-chain
+ * verification, with a check of history's address index against the events (rebuilt when it
+ * does not match, at open and at verify); sealing of a store written before the chain
+ * existed. Shares store_sqlite_private.h with store_sqlite.c.
  *
  * Rows (migration 6): the hash is a 32-byte BLOB, shown as hex; the address is "start" (a
  * 16-byte left-aligned BLOB) and "len". Each change pays for its event's bytes in the WAL,
@@ -131,17 +132,26 @@ store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEX
 	return 0;
 }
 
+/* Reads the chain head into the cache unless it is there (see struct store_head). */
+static int
+store_head_cache(struct store_sqlite *s, struct err *e)
+{
+	if (s->head.valid)
+		return 0;
+	if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
+		return -1;
+	s->head.valid = true;
+	s->head.dirty = false;
+	return 0;
+}
+
 /* Gives ev the next id and its chain hash and moves the cached head (see struct store_head). */
 static int
 store_sqlite_event_seal(struct store_sqlite *s, struct store_event *ev,
     char hash[AUDIT_HASH_HEXLEN + 1], struct err *e)
 {
-	if (!s->head.valid) {
-		if (store_sqlite_event_head(&s->base, &s->head.id, s->head.hash, e) != 0)
-			return -1;
-		s->head.valid = true;
-		s->head.dirty = false;
-	}
+	if (store_head_cache(s, e) != 0)
+		return -1;
 	ev->id = s->head.id + 1;
 	ev->hash = NULL;
 	audit_chain_link(s->base.audit_key, s->head.hash, audit_event_canonical_into(ev, &s->canon),
@@ -159,20 +169,11 @@ store_head_advance(struct store_sqlite *s, uint64_t id, const char *hash, struct
 	return s->base.depth == 0 ? store_head_flush(s, e) : 0;
 }
 
-int
-store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e)
+/* Binds ev's fields (not id and hash) to Q_EVENT_PUT; addr is the caller's buffer for the
+ * address BLOB, bound SQLITE_STATIC (live until the step). */
+static void
+store_event_bind(sqlite3_stmt *q, const struct store_event *ev, uint8_t addr[16])
 {
-	struct store_sqlite *s = store_sq(st);
-	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
-	char hash[AUDIT_HASH_HEXLEN + 1];
-	uint8_t first_b[16], hash_b[32];    /* bound SQLITE_STATIC: live until the step */
-
-	if (s->audit == STORE_AUDIT_OFF) {
-		ev->id = 0;
-		return 0;
-	}
-	if (s->audit == STORE_AUDIT_ON && store_sqlite_event_seal(s, ev, hash, e) != 0)
-		return -1;
 	sqlite3_bind_int64(q, 1, ev->time);
 	store_bind_text(q, 2, ev->actor);
 	store_bind_text(q, 3, ev->role);
@@ -180,28 +181,71 @@ store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *
 	store_bind_text(q, 5, ev->action);
 	store_bind_text(q, 6, ev->object_kind);
 	if (ev->has_cidr) {
-		cidr_to_bytes(&ev->cidr, first_b);
+		cidr_to_bytes(&ev->cidr, addr);
 		sqlite3_bind_int(q, 7, ev->cidr.family);
-		sqlite3_bind_blob(q, 8, first_b, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 8, addr, 16, SQLITE_STATIC);
 		sqlite3_bind_int(q, 9, ev->cidr.len);
 	}
 	store_bind_text(q, 10, ev->before);
 	store_bind_text(q, 11, ev->after);
 	store_bind_text(q, 12, ev->evidence);
-	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
-		if (store_step(s, Q_EVENT_PUT, e) != 0)
-			return -1;
-		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
-		return 0;
-	}
-	sqlite3_bind_int64(q, 13, (sqlite3_int64)ev->id);
+}
+
+/* Writes the bound event with id and hash, then moves the head to them. */
+static int
+store_event_write(struct store_sqlite *s, uint64_t id, const char *hash, struct err *e)
+{
+	sqlite3_stmt *q = s->q[Q_EVENT_PUT];
+	uint8_t hash_b[32];                 /* bound SQLITE_STATIC: live until the step */
+
+	sqlite3_bind_int64(q, 13, (sqlite3_int64)id);
 	if (hex_decode(hash, strlen(hash), hash_b, sizeof(hash_b)) == 0)
 		sqlite3_bind_blob(q, 14, hash_b, 32, SQLITE_STATIC);
 	else                                /* the all-'x' hash of a failed digest */
 		store_bind_text(q, 14, hash);
 	if (store_step(s, Q_EVENT_PUT, e) != 0)
 		return -1;
-	return store_head_advance(s, ev->id, hash, e);
+	return store_head_advance(s, id, hash, e);
+}
+
+int
+store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	char hash[AUDIT_HASH_HEXLEN + 1];
+	uint8_t addr[16];
+
+	if (s->audit == STORE_AUDIT_OFF) {
+		ev->id = 0;
+		return 0;
+	}
+	if (s->audit == STORE_AUDIT_ON && store_sqlite_event_seal(s, ev, hash, e) != 0)
+		return -1;
+	store_event_bind(s->q[Q_EVENT_PUT], ev, addr);
+	if (s->audit == STORE_AUDIT_NOCHAIN) {      /* id from AUTOINCREMENT, no hash */
+		if (store_step(s, Q_EVENT_PUT, e) != 0)
+			return -1;
+		ev->id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+		return 0;
+	}
+	return store_event_write(s, ev->id, hash, e);
+}
+
+/* store_event_import (store.h): ev as it is, id and hash included, after the head. */
+int
+store_sqlite_event_import(struct store *st, const struct store_event *ev, struct err *e)
+{
+	struct store_sqlite *s = store_sq(st);
+	uint8_t addr[16];
+
+	if (store_head_cache(s, e) != 0)
+		return -1;
+	if (ev->id != s->head.id + 1)
+		return err_set(e, "audit-broken", "store %s: event %llu cannot follow the chain "
+		    "head %llu", s->path, (unsigned long long)ev->id,
+		    (unsigned long long)s->head.id);
+	store_event_bind(s->q[Q_EVENT_PUT], ev, addr);
+	return store_event_write(s, ev->id, ev->hash, e);
 }
 
 /* One row of STORE_EVENT_COLS into ev (pointers valid until the next step); the hash is

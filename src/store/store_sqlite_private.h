@@ -104,6 +104,7 @@ int store_head_flush(struct store_sqlite *s, struct err *e);
 int store_sqlite_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
     struct err *e);
 int store_sqlite_event_append(struct store *st, struct store_event *ev, struct err *e);
+int store_sqlite_event_import(struct store *st, const struct store_event *ev, struct err *e);
 int store_sqlite_events_query(struct store *st, const struct cidr *c, int64_t since,
     int64_t until, store_event_cb cb, void *arg, struct err *e);
 int store_sqlite_events_after(struct store *st, uint64_t after, unsigned limit,

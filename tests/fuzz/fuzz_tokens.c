@@ -30,7 +30,7 @@ fz_req(struct http_req *req, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_limits lim = { 1 << 20, 30, 64 };
+	struct http_limits lim = { .max_body = 1 << 20, .request_timeout = 30, .max_connections = 64 };
 	char path[64];
 	struct err e1, e2;
 	int fd, r1, r2;

@@ -3,8 +3,8 @@
 # Router and cache faults in the lab (issue 10, item 5), with the real prefixd, edge's BIRD,
 # StayRTR, GoBGP upstream and the RDAP server of lab/:
 #   a. edge's BIRD SIGKILLed a few ms into an advertise, then restarted;
-#   b. edge's BIRD restarted with prefixd's include file missing (it cannot start; an operator
-#      puts back a blank include, and prefixd restores the routes);
+#   b. edge's BIRD restarted with prefixd's include file missing (BIRD cannot start without
+#      it: prefixd writes it while BIRD is down, and BIRD starts with the routes);
 #   c. StayRTR stopped and started every 2 s for REL_FLAP_SECONDS (default 60);
 #   d. the RDAP server hanging (SIGSTOP): verification answers rdap-unavailable within its
 #      timeout instead of hanging prefixd.
@@ -84,23 +84,22 @@ lc_wait_edge_exactly 30 "$LAB_PREFIX4" "$LAB_PREFIX6"
 ok "a. both prefixes advertised after the retry"
 
 # b. BIRD restarted with prefixd's include file missing. BIRD cannot start without a file its
-# config includes, and prefixd does not rewrite the include while BIRD is down (it writes it
-# only inside a transaction with a running BIRD): prefixd must stay up and answer, and once the
-# operator puts back the lab's empty reference include and BIRD runs, prefixd's reconciler must
-# restore the advertised routes by itself.
+# config includes; prefixd owns the file (issue 18): while BIRD is down it writes a missing
+# include from the desired state (every failed connect attempt, every reconcile_interval), so
+# BIRD started again comes up with the advertised routes, with no operator step; prefixd stays
+# up and answers throughout.
 edge_bird_kill
 rm -f "$EDGE_BIRD_INCLUDE"
-edge_bird_start
-wait_until 10 "BIRD to refuse to start without its include" eval '! edge_bird_pid'
 wait_until 30 "prefixd to see BIRD down" eval '! lc_bird_up'
 lc_daemon_answers || fail "b. prefixd does not answer while BIRD is down"
-ok "b. BIRD cannot start without the include; prefixd answers and reports BIRD down"
-cp "$PREFIXD_SOURCE_DIR/lab/bird/bird.include" "$EDGE_BIRD_INCLUDE"
+wait_until 15 "prefixd to write the missing include while BIRD is down" \
+	grep -q "route $LAB_PREFIX4 blackhole" "$EDGE_BIRD_INCLUDE"
+ok "b. prefixd answers with BIRD down and wrote the missing include"
 edge_bird_start
 wait_until 30 "prefixd to reconnect to edge's BIRD" lc_bird_up
 expect_converged "b. BIRD restarted without the include file"
 lc_wait_edge_exactly 30 "$LAB_PREFIX4" "$LAB_PREFIX6"
-ok "b. the reconciler restored both routes into the blank include"
+ok "b. BIRD started from prefixd's include with both routes"
 
 # c. StayRTR flapping every 2 s.
 t_end=$(( $(now_ms) + flap * 1000 ))

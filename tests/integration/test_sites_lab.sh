@@ -20,25 +20,13 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/sites.sh"
 # max_withdraw_rate 5: the test withdraws four times at the two sites, the fifth withdrawal
 # (last part) opens the circuit breaker that both instances share
 LC_EXTRA_CONF=$'[policy]\nmin_change_interval = 0\nmax_withdraw_rate = 5'
 TIMEOUT=8
 
-pd_setup
-LAB_UP_ARGS=--sites lab_start "s2sites$$"
-pd_config <<EOF2
-[store]
-backend = postgresql
-dsn = $LAB_PG_DSN
-[site]
-name = edge1
-lease_renew = 1
-change_timeout = $TIMEOUT
-EOF2
-lc_pd_start
-wait_until 30 "edge1's prefixd: fresh RTR data" lc_rpki_fresh
-wait_until 30 "edge1's prefixd: BIRD connected" lc_bird_up
+sites_start "s2sites$$" "change_timeout = $TIMEOUT"
 lc_after_handover
 P=$LAB_PREFIX4
 lc_provision_ok "$P"
@@ -46,37 +34,8 @@ ok "edge1's prefixd (PostgreSQL on svc) provisioned $P"
 
 # edge2's prefixd: the same store, edge2's BIRD, site edge2 (started after provisioning: it
 # loads the prefix from the store)
-B_SOCK=$PD_DIR/b.sock B_CONF=$PD_DIR/b.conf B_LOG=$PD_DIR/b.log
-sed -e "s|^socket = $PD_SOCK\$|socket = $B_SOCK|" -e "s|^state_dir = .*|state_dir = $PD_DIR/b-state|" \
-    -e "s|^name = edge1|name = edge2|" -e "s|^socket = $EDGE_BIRD_SOCK|socket = $EDGE2_BIRD_SOCK|" \
-    -e "s|^config = $EDGE_BIRD_CONF|config = $EDGE2_BIRD_CONF|" \
-    -e "s|^include = $EDGE_BIRD_INCLUDE|include = $EDGE2_BIRD_INCLUDE|" "$PD_CONF" > "$B_CONF"
-grep -qx "include = $EDGE2_BIRD_INCLUDE" "$B_CONF" && grep -qx 'name = edge2' "$B_CONF" &&
-	grep -qx "socket = $B_SOCK" "$B_CONF" && grep -qx "socket = $EDGE2_BIRD_SOCK" "$B_CONF" ||
-	fail "edge2's config: $(cat "$B_CONF")"
-B_PID=
-b_start() {
-	ip netns exec "$NS_EDGE2" "$PD_BIN" -c "$B_CONF" >>"$B_LOG" 2>&1 &
-	B_PID=$!
-}
-b_stop() {
-	kill -TERM "$B_PID"
-	wait "$B_PID" || fail "edge2's prefixd exited $?"
-	B_PID=
-}
-b_cleanup() {
-	local rc=$?
-	[ -z "$B_PID" ] || { kill -TERM "$B_PID" 2>/dev/null; wait "$B_PID" 2>/dev/null; } || true
-	[ "$rc" = 0 ] || { echo "--- edge2's prefixd (last lines)" >&2; tail -n 30 "$B_LOG" >&2 || true; }
-	return "$rc"
-}
-on_exit b_cleanup
-b_ready() {
-	curl -sf --max-time 2 --unix-socket "$B_SOCK" http://prefixd/v1/status |
-		jq -e '.site.role == "writer" and .bird.up == true' >/dev/null
-}
-b_start
-wait_until 30 "edge2's prefixd: writer of edge2, BIRD connected" b_ready
+sites_b_start
+wait_until 30 "edge2's prefixd: writer of edge2, BIRD connected" sites_b_ready
 
 paths() { lc_upstream_paths "$P" | awk '{ print $1, $2 }' | sort | xargs; }
 paths_are() { [ "$(paths)" = "$1" ]; }
@@ -108,7 +67,7 @@ ok "withdraw --site edge1 leaves edge2's path only; prefix show lists each site'
 # ---- must-be-true 2 ----
 out=$(lc_json withdraw "$P" --site edge2) || fail "withdraw --site edge2: $out"
 want_paths "" "withdraw --site edge2"
-b_stop
+sites_b_stop
 t0=$(now_ms)
 rc=0
 out=$(lc_json advertise "$P" --all-sites) || rc=$?
@@ -126,7 +85,7 @@ lc_ctl prefix list | grep -E "^$P .*advertised 1/2" >/dev/null || fail "prefix l
 want_paths "$E1" "edge2 down"
 ok "edge2 down: advertise --all-sites answered in $took ms: site-unavailable at edge2, advertised at edge1; advertised 1/2"
 
-b_start
+sites_b_start
 want_paths "$E1 $E2" "edge2 back"
 both() { [ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","advertised"]' ]; }
 poll_until 10 both || fail "prefix show after edge2 came back: $(lc_json prefix show "$P" | jq -c .sites)"
@@ -139,9 +98,9 @@ for c in withdraw advertise; do    # edge1 writes the document last: "advertised
 	out=$(lc_json "$c" "$P" --site edge1) || fail "$c --site edge1: $out"
 done
 want_paths "$E1" "edge1 re-advertised"
-b_stop
-b_start
-wait_until 30 "edge2's prefixd back: writer of edge2, BIRD connected" b_ready
+sites_b_stop
+sites_b_start
+wait_until 30 "edge2's prefixd back: writer of edge2, BIRD connected" sites_b_ready
 b_reconciled() {   # the reconciler ran since the connection: BIRD equals edge2's desired set
 	curl -sf --max-time 2 --unix-socket "$B_SOCK" http://prefixd/v1/bird/status |
 		jq -e '.reconcile.runs > 0 and .reconcile.last_code == "ok"' >/dev/null

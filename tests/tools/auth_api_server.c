@@ -53,8 +53,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	d.started = ev_time();
-	lim = (struct http_limits){ d.conf->max_body, d.conf->request_timeout,
-	    d.conf->max_connections };
+	lim = (struct http_limits){ .max_body = d.conf->max_body,
+	    .request_timeout = d.conf->request_timeout, .max_connections = d.conf->max_connections,
+	    .max_long_polls = d.conf->max_long_polls,
+	    .max_per_address = d.conf->max_connections_per_address,
+	    .admin_connections = d.conf->admin_connections };
 	d.http = http_new(d.loop, &lim, api_dispatch, &d);
 	api_init(&d);
 	authctx_conf_from(d.conf, &ac);

@@ -150,13 +150,16 @@ cmd_stats(void)
 	birdc_get_stats(bc, &cs);
 	bird_apply_get_stats(ap, &as);
 	reconcile_get_stats(rc, &rs);
-	emit(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	emit(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
+	    "s:s}",
 	    "event", "stats", "up", birdc_is_up(bc), "connects", (json_int_t)cs.connects,
 	    "transactions", (json_int_t)as.transactions, "ok", (json_int_t)as.ok,
 	    "noop", (json_int_t)as.noop, "undos", (json_int_t)as.undos,
 	    "recovered", (json_int_t)as.recovered, "requests", (json_int_t)as.requests,
+	    "config_invalid", (json_int_t)as.config_invalid,
 	    "reconcile_runs", (json_int_t)rs.runs, "drift", (json_int_t)rs.drift,
-	    "repaired", (json_int_t)rs.repaired));
+	    "repaired", (json_int_t)rs.repaired, "last_code", rs.last_code,
+	    "last_drift", rs.last_drift));
 }
 
 static void

@@ -1,8 +1,9 @@
 /*
  * rel_crash_clients — the clients of the crash-injection test (tests/integration/test_rel_crash.sh).
  *
- *   rel_crash_clients SOCKET POOL CLIENTS LOGDIR STOPFILE
+ *   rel_crash_clients SOCKET[,SOCKET...] POOL CLIENTS LOGDIR STOPFILE [mixed]
  *
+ * (also tests/integration/test_store_pg_race.sh: several instances on one PostgreSQL store.)
  * Starts CLIENTS threads. Each one, until STOPFILE exists, allocates from POOL over the unix
  * socket with a fresh client token ("cNN-SEQ", netmask /24../30 derived from SEQ so a retry
  * repeats the same parameters) and releases a random one of the allocations it holds after a
@@ -16,6 +17,15 @@
  *   r ID                about to release ID (its outcome is unknown until the R line)
  *   R ID                release acknowledged (2xx, or 404 after a lost answer: already gone)
  *   E TEXT              an answer the contract does not allow (the test fails on any)
+ *
+ * With several SOCKETs (instances sharing one store), client i starts on socket i mod n and
+ * moves to the next one whenever its connection fails or it is answered 503, so a retry
+ * (the same token) often reaches another instance than the first attempt.
+ *
+ * "mixed": one allocation in four is explicit (a random /28 of 10.0.0.0/8, with a token; 409
+ * overlap is a definite refusal, logged "O CIDR") and one in four is by size without a token
+ * (never retried: a lost answer leaves its outcome unknown, nothing is logged; an
+ * acknowledged one is "A - ID CIDR"); the rest as above.
  *
  * 503 answers (store-failed, storage-full) are retried like a lost connection. On stop, prints
  * "allocs=N releases=N retries=N errors=N" and exits 1 if there were errors. The test checks
@@ -39,16 +49,21 @@
 #define REL_BUF 65536
 #define REL_HELD 64             /* allocations a client holds at most: bounds the store */
 
+#define REL_MAX_SOCKS 8
+
 struct rel_client {
 	pthread_t th;
 	int idx, fd, log;
+	unsigned sock;              /* index into rel_socks */
 	unsigned seq, nheld;
 	long held[REL_HELD];
 	unsigned long long rng;
 	char buf[REL_BUF];
 };
 
-static const char *rel_sock, *rel_pool, *rel_stop;
+static const char *rel_socks[REL_MAX_SOCKS], *rel_pool, *rel_stop;
+static unsigned rel_nsocks;
+static int rel_mixed;
 static atomic_long rel_allocs, rel_releases, rel_retries, rel_errors;
 
 static int
@@ -83,7 +98,7 @@ rel_connect(struct rel_client *c)
 
 	if (c->fd >= 0)
 		return 0;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", rel_sock);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", rel_socks[c->sock]);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -102,6 +117,14 @@ rel_disconnect(struct rel_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+/* The connection failed or the instance could not write: try the next instance. */
+static void
+rel_failover(struct rel_client *c)
+{
+	rel_disconnect(c);
+	c->sock = (c->sock + 1) % rel_nsocks;
 }
 
 /*
@@ -140,9 +163,10 @@ rel_roundtrip(struct rel_client *c, const char *req, size_t reqlen, char **body)
 	}
 }
 
-/* Repeats one request until a definite answer (not -1, not 503) or the stop file. */
+/* Repeats one request until a definite answer (not -1, not 503) or the stop file; once
+ * only (the outcome may stay unknown: -1) when once is set. */
 static int
-rel_request(struct rel_client *c, const char *req, char **body)
+rel_request(struct rel_client *c, const char *req, char **body, int once)
 {
 	int status;
 
@@ -150,6 +174,7 @@ rel_request(struct rel_client *c, const char *req, char **body)
 		if (rel_stopped())
 			return -1;
 		if (rel_connect(c) != 0) {
+			rel_failover(c);
 			rel_pause_ms(5);
 			continue;
 		}
@@ -159,7 +184,9 @@ rel_request(struct rel_client *c, const char *req, char **body)
 		if (status > 0 && status != 503)
 			return status;
 		atomic_fetch_add(&rel_retries, 1);
-		rel_disconnect(c);
+		rel_failover(c);
+		if (once)
+			return -1;
 		rel_pause_ms(status == 503 ? 20 : 2);
 	}
 }
@@ -212,29 +239,53 @@ rel_json_id(const char *body)
 	return rel_json_str(body, "id", id, sizeof(id)) == 0 ? strtol(id, NULL, 10) : -1;
 }
 
-/* Allocates with a new token until acknowledged; returns the id or -1 on stop or error. */
+/* What one allocation asks for (see "mixed" above); a retry repeats the same. */
+static void
+rel_alloc_body(struct rel_client *c, unsigned seq, char *token, size_t tcap, char *body,
+    size_t bcap)
+{
+	unsigned mode = rel_mixed ? seq % 4 : 0, r;
+
+	snprintf(token, tcap, "c%02d-%u", c->idx, seq);
+	if (mode == 2) {
+		r = rel_rand(c) & 0xfffff0u;
+		snprintf(body, bcap, "{\"cidr\":\"10.%u.%u.%u/28\",\"token\":\"%s\"}",
+		    r >> 16, (r >> 8) & 0xff, r & 0xff, token);
+	} else if (mode == 3) {
+		token[0] = '\0';
+		snprintf(body, bcap, "{\"netmask\":%u}", 24 + seq % 7);
+	} else {
+		snprintf(body, bcap, "{\"netmask\":%u,\"token\":\"%s\"}", 24 + seq % 7, token);
+	}
+}
+
+/* Allocates until acknowledged (a request without a token: once); returns the id, or -1 on
+ * stop, refusal, unknown outcome or error. */
 static long
 rel_allocate(struct rel_client *c)
 {
-	char token[32], req[512], cidr[64], *body;
+	char token[32], json[128], req[512], cidr[64], *body;
 	unsigned seq = c->seq++;
-	int status, len;
+	int status;
 	long id;
 
-	snprintf(token, sizeof(token), "c%02d-%u", c->idx, seq);
-	len = snprintf(NULL, 0, "{\"netmask\":%u,\"token\":\"%s\"}", 24 + seq % 7, token);
+	rel_alloc_body(c, seq, token, sizeof(token), json, sizeof(json));
 	snprintf(req, sizeof(req), "POST /v1/pools/%s/allocations HTTP/1.1\r\nHost: prefixd\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-	    "{\"netmask\":%u,\"token\":\"%s\"}", rel_pool, len, 24 + seq % 7, token);
-	if ((status = rel_request(c, req, &body)) < 0)
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", rel_pool,
+	    strlen(json), json);
+	if ((status = rel_request(c, req, &body, token[0] == '\0')) < 0)
 		return -1;
+	if (status == 409 && strstr(json, "\"cidr\"") != NULL && strstr(body, "overlap")) {
+		rel_log(c, "O %s\n", json);
+		return -1;
+	}
 	if ((status != 201 && status != 200) || (id = rel_json_id(body)) < 0 ||
 	    rel_json_str(body, "cidr", cidr, sizeof(cidr)) != 0) {
-		rel_log(c, "E allocate %s %d %s\n", token, status, body);
+		rel_log(c, "E allocate %s %d %s\n", json, status, body);
 		atomic_fetch_add(&rel_errors, 1);
 		return -1;
 	}
-	rel_log(c, "A %s %ld %s\n", token, id, cidr);
+	rel_log(c, "A %s %ld %s\n", token[0] ? token : "-", id, cidr);
 	atomic_fetch_add(&rel_allocs, 1);
 	return id;
 }
@@ -248,7 +299,7 @@ rel_release(struct rel_client *c, long id)
 	rel_log(c, "r %ld\n", id);
 	snprintf(req, sizeof(req), "DELETE /v1/allocations/%ld HTTP/1.1\r\nHost: prefixd\r\n"
 	    "Content-Length: 0\r\n\r\n", id);
-	if ((status = rel_request(c, req, &body)) < 0)
+	if ((status = rel_request(c, req, &body, 0)) < 0)
 		return;
 	if ((status >= 200 && status < 300) || status == 404) {
 		rel_log(c, "R %ld\n", id);
@@ -284,14 +335,22 @@ int
 main(int argc, char **argv)
 {
 	struct rel_client *cs;
-	char path[4096];
+	char path[4096], *socks, *p;
 	int i, n;
 
-	if (argc != 6 || (n = atoi(argv[3])) < 1 || n > 256) {
-		fprintf(stderr, "usage: rel_crash_clients SOCKET POOL CLIENTS LOGDIR STOPFILE\n");
+	if (argc < 6 || argc > 7 || (n = atoi(argv[3])) < 1 || n > 256 ||
+	    (argc == 7 && strcmp(argv[6], "mixed") != 0)) {
+		fprintf(stderr, "usage: rel_crash_clients SOCKET[,SOCKET...] POOL CLIENTS LOGDIR "
+		    "STOPFILE [mixed]\n");
 		return 2;
 	}
-	rel_sock = argv[1];
+	rel_mixed = argc == 7;
+	if ((socks = strdup(argv[1])) == NULL)
+		return 2;
+	for (p = strtok(socks, ","); p != NULL && rel_nsocks < REL_MAX_SOCKS; p = strtok(NULL, ","))
+		rel_socks[rel_nsocks++] = p;
+	if (rel_nsocks == 0)
+		return 2;
 	rel_pool = argv[2];
 	rel_stop = argv[5];
 	if ((cs = calloc((size_t)n, sizeof(*cs))) == NULL)
@@ -299,6 +358,7 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		cs[i].idx = i;
 		cs[i].fd = -1;
+		cs[i].sock = (unsigned)i % rel_nsocks;
 		cs[i].rng = (unsigned long long)time(NULL) * 1000003ULL + (unsigned)i;
 		snprintf(path, sizeof(path), "%s/client-%02d.log", argv[4], i);
 		if ((cs[i].log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
@@ -313,6 +373,7 @@ main(int argc, char **argv)
 		close(cs[i].log);
 	}
 	free(cs);
+	free(socks);
 	printf("allocs=%ld releases=%ld retries=%ld errors=%ld\n", atomic_load(&rel_allocs),
 	    atomic_load(&rel_releases), atomic_load(&rel_retries), atomic_load(&rel_errors));
 	return atomic_load(&rel_errors) > 0;

@@ -2,7 +2,8 @@
  * Unit tests of bird_apply's transaction against a scripted fake BIRD (a unix socket served in
  * the same libev loop): the paths a real BIRD rarely takes — a read-back that differs (undo,
  * bird-verify-failed), `configure` still in progress (status polling), a check error, a
- * confirm that finds no timer, a garbled reply mid-transaction — and the start-up recovery
+ * confirm that finds no timer, a garbled reply mid-transaction, a BIRD without prefixd4 (the
+ * file is written; refused only when the reload still gives none) — and the start-up recovery
  * of an unconfirmed config. Each test lists the exact commands it expects, in order.
  */
 #include <stdarg.h>
@@ -329,15 +330,45 @@ test_apply_fails_unavailable_on_readback_of_foreign_protocol(void **state)
 	assert_string_equal(f->code, "bird-unavailable");
 }
 
+#define NO_PROTO "9001 syntax error, unexpected CF_SYM_UNDEFINED, expecting CF_SYM_KNOWN\n"
+
+/* Issue 18: BIRD without prefixd4 (its include is empty) is no refusal: the transaction
+ * writes the file and applies it like any change. */
 static void
-test_apply_reports_config_invalid_when_bird_lacks_prefixd_protocols(void **state)
+test_apply_writes_include_when_bird_lacks_prefixd_protocols(void **state)
 {
 	struct fake *f = *state;
 	const struct step s[] = {
-		{ SHOW4, "9001 syntax error, unexpected CF_SYM_UNDEFINED, expecting CF_SYM_KNOWN\n" },
+		{ SHOW4, NO_PROTO },
+		{ "configure check", "0020 Configuration OK\n" },
+		{ "configure timeout 10", "0003 Reconfigured\n" },
+		{ SHOW4, one_v4 }, { SHOW6, empty_v6 },
+		{ "configure confirm", "0018 Reconfiguration confirmed\n" },
 	};
+	write_include(f, "");
+	apply_one(f, s, sizeof(s) / sizeof(s[0]));
+	assert_string_equal(f->code, "ok");
+	assert_string_equal(f->diff, "+203.0.113.0/24");
+	assert_non_null(strstr(read_include(f), "protocol static prefixd6 {"));
+}
+
+/* ...but a BIRD still without prefixd4 after the reload does not include the file at all:
+ * undo, the previous file back, bird-config-invalid. */
+static void
+test_apply_reports_config_invalid_when_reload_gives_no_prefixd_protocols(void **state)
+{
+	struct fake *f = *state;
+	const struct step s[] = {
+		{ SHOW4, NO_PROTO },
+		{ "configure check", "0020 Configuration OK\n" },
+		{ "configure timeout 10", "0003 Reconfigured\n" },
+		{ SHOW4, NO_PROTO },
+		{ "configure undo", "0021-Undo requested\n0003 Reconfigured\n" },
+	};
+	write_include(f, "foreign\n");
 	apply_one(f, s, sizeof(s) / sizeof(s[0]));
 	assert_string_equal(f->code, "bird-config-invalid");
+	assert_string_equal(read_include(f), "foreign\n");
 }
 
 static void
@@ -406,7 +437,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apply_fails_unavailable_on_readback_of_foreign_protocol,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apply_reports_config_invalid_when_bird_lacks_prefixd_protocols, setup,
+		    test_apply_writes_include_when_bird_lacks_prefixd_protocols, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apply_reports_config_invalid_when_reload_gives_no_prefixd_protocols, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_recover_undoes_unconfirmed_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_leaves_confirmed_config_alone, setup,

@@ -30,7 +30,7 @@ static const struct api_table *const unit_daemon_routes[] = {
 static int
 unit_daemon_open(struct daemon *d, const char *path, struct err *e)
 {
-	struct http_limits lim = { 1 << 20, 30, 64 };
+	struct http_limits lim = { .max_body = 1 << 20, .request_timeout = 30, .max_connections = 64 };
 
 	memset(d, 0, sizeof(*d));
 	d->loop = ev_default_loop(0);

@@ -289,6 +289,7 @@ lc_show_upstream() {
 	while read -r n o p; do
 		case $n in
 		"$EDGE_UP_ADDR4"|"$EDGE_UP_ADDR6") a=edge ;;
+		"${EDGE2_UP_ADDR4:-}"|"${EDGE2_UP_ADDR6:-}") a=edge2 ;;
 		"$ONPREM_UP_ADDR4"|"$ONPREM_UP_ADDR6") a=onprem ;;
 		*) a=$n ;;
 		esac

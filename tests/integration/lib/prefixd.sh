@@ -71,6 +71,7 @@ pd_cleanup() {
 	local rc=$?
 	[ -n "${PD_PID:-}" ] && kill -0 "$PD_PID" 2>/dev/null && { kill -TERM "$PD_PID"; pd_wait_for pd_exited || kill -KILL "$PD_PID"; }
 	[ -n "${PG_DIR:-}" ] && pg_stop
+	[ -n "${PD_REC_PID:-}" ] && kill "$PD_REC_PID" 2>/dev/null
 	if [ "$rc" = 0 ] || [ -z "${PD_KEEP:-}" ]; then rm -rf "$PD_DIR"; else echo "kept $PD_DIR" >&2; fi
 	exit "$rc"
 }
@@ -104,10 +105,26 @@ pd_answers() { curl -sf --max-time 2 --unix-socket "$PD_SOCK" http://prefixd/v1/
 
 # pd_start [extra prefixd args]: starts prefixd in the background, waits until it answers.
 pd_start() {
+	[ -z "${PD_REC_UPSTREAM:-}" ] || PD_SOCK=$PD_REC_UPSTREAM
 	pd_write_config
 	"$PD_BIN" -c "$PD_CONF" "$@" >>"$PD_LOG" 2>&1 &
 	PD_PID=$!
 	pd_wait_for pd_answers || pd_fail "prefixd did not answer on $PD_SOCK within ${PD_TIMEOUT}s"
+	[ -z "${PD_RECORD:-}" ] || pd_record_start
+}
+
+# pd_record_start: with PD_RECORD=FILE set (test_api_contract.sh), puts a recording proxy
+# (tests/tools/api_recorder.py) in front of prefixd's socket and points PD_SOCK at it, so every
+# request of pd_curl, pd_ctl and lifecycle.sh's lc_ctl is appended to FILE (one JSON line each).
+pd_record_start() {
+	PD_REC_UPSTREAM=$PD_SOCK
+	PD_SOCK=$PD_DIR/recorder.sock
+	if [ -z "${PD_REC_PID:-}" ]; then
+		python3 "$PREFIXD_SOURCE_DIR/tests/tools/api_recorder.py" "$PD_SOCK" "$PD_REC_UPSTREAM" \
+			"$PD_RECORD" 2>>"$PD_DIR/recorder.log" &
+		PD_REC_PID=$!
+	fi
+	pd_wait_for pd_answers || pd_fail "the recorder did not answer on $PD_SOCK"
 }
 
 # pd_stop: SIGTERM and wait; fails the test if prefixd does not exit 0 in time.
