@@ -111,7 +111,7 @@ store_pg_event_insert(struct store_pg *s, const struct store_event *ev, uint64_t
 	store_pg_arg_text(&a, ev->after);
 	store_pg_arg_text(&a, ev->evidence);
 	store_pg_arg_text(&a, hash);
-	if (store_pg_do(s, PG_EVENT_PUT, &a, e) != 0)
+	if (store_pg_put(s, PG_EVENT_PUT, &a, e) != 0)
 		return -1;
 	s->head.id = id;
 	if (hash != NULL)

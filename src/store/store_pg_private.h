@@ -1,8 +1,9 @@
 /*
- * store_pg_private — what the PostgreSQL backend's two files share: src/store/store_pg.c
- * (connection, schema, transactions, the address model's tables, load, open) and
- * src/store/store_pg_events.c (the event log and the one audit chain). Nothing outside those
- * two files includes it.
+ * store_pg_private — what the PostgreSQL backend's files share: src/store/store_pg.c
+ * (connection, schema, transactions, the address model's tables, load, open),
+ * store_pg_events.c (the event log and the one audit chain), store_pg_feed.c (the change
+ * feed), store_pg_sites.c and store_pg_pipe.c (statements deferred into one pipeline).
+ * Nothing outside those files includes it.
  */
 #ifndef PREFIXD_STORE_PG_PRIVATE_H
 #define PREFIXD_STORE_PG_PRIVATE_H
@@ -56,6 +57,15 @@ struct store_pg_change {
 #define STORE_PG_MAX_DEPTH 32
 #define STORE_PG_MAX_ARGS 16
 
+/* A statement queued for the next pipeline flush (store_pg_pipe.c): prepared statement q
+ * with copied parameters, or SQL text; level: the transaction depth it belongs to. */
+struct store_pg_pending {
+	int q, n, level;
+	bool savepoint;             /* the SAVEPOINT that opens `level` */
+	char *sql;
+	char *v[STORE_PG_MAX_ARGS];
+};
+
 /* PREFIXD_AUDIT: unset or "on"; "nochain": events without hashes; "off": no events. */
 enum { STORE_PG_AUDIT_ON, STORE_PG_AUDIT_NOCHAIN, STORE_PG_AUDIT_OFF };
 
@@ -78,6 +88,9 @@ struct store_pg {
 	char *dsn;                  /* for the listening connection */
 	PGconn *listen;             /* LISTEN prefixd; NULL while lost */
 	double listen_retry_at, listen_backoff;
+	/* deferred statements (store_pg_pipe.c) */
+	struct store_pg_pending *pend;
+	size_t npend, pendcap;
 };
 
 static inline struct store_pg *
@@ -123,6 +136,23 @@ int store_pg_cidr(const PGresult *r, int row, int col, struct cidr *c, struct er
 /* An allocation row whose columns start at c (id, pool_id, cidr, kind, child_pool_id,
  * description, tags, locale, token, created); text pointers stay valid with q. */
 int store_pg_alloc_cols(const PGresult *q, int i, int c, struct store_alloc *r, struct err *e);
+
+/* ---- deferred statements (store_pg_pipe.c) ---- */
+
+/* Inside a transaction: queues prepared statement q (a's values are copied) for the next
+ * flush; outside one: runs it (store_pg_do). */
+int store_pg_put(struct store_pg *s, int q, const struct store_pg_args *a, struct err *e);
+/* Queues SQL text without parameters for level `level` (savepoint: it opens that level). */
+void store_pg_put_sql(struct store_pg *s, int level, const char *sql, bool savepoint);
+/* Sends every queued statement in one pipeline and reads the answers; the first error is
+ * returned as store_pg_fail makes it (overlap, token-conflict, store-failed ...). The queue
+ * is empty afterwards either way. */
+int store_pg_flush(struct store_pg *s, struct err *e);
+/* Level `level` rolls back: drops what it queued. True when its SAVEPOINT was still queued
+ * (the server never saw the level: nothing to roll back there). */
+int store_pg_pend_rollback(struct store_pg *s, int level);
+void store_pg_pend_clear(struct store_pg *s);
+void store_pg_pend_free_all(struct store_pg *s);
 
 /* ---- sites (store_pg_sites.c; store_sites.h) ---- */
 

@@ -43,6 +43,8 @@ pgs_run(struct store_pg *s, const char *sql, const struct store_pg_args *a, stru
 
 	if (s->base.depth == 0 && store_pg_ready(s, e) != 0)
 		return NULL;
+	if (store_pg_flush(s, e) != 0)
+		return NULL;
 	r = PQexecParams(s->conn, sql, a->n, NULL, a->v, NULL, NULL, 0);
 	rs = PQresultStatus(r);
 	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
