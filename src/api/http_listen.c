@@ -327,7 +327,10 @@ http_long_poll_cap(const struct http_listener *l)
  * A new connection on the main unix socket: a peer that is not admin may use max_connections
  * slots, the rest are the admins' (admin_connections). Past that the peer is answered 503 at
  * once, before it sends anything, and the socket is shut both ways so libmicrohttpd closes it
- * at its next read (http_access never serves a refused connection).
+ * at its next read (http_access never serves a refused connection). Shut both ways at once, not
+ * a second later: a refused connection that lingered would hold one of the slots kept for
+ * admins, and a peer reconnecting in a loop would fill them. The price: a client that writes
+ * its request before the 503 arrives may see EPIPE or a reset instead of the answer.
  */
 static void
 http_conn_admit(struct http_listener *l, struct http_conn *hc)
@@ -438,8 +441,8 @@ http_raw_answer(struct http_conn *hc)
 /*
  * Once a second: cut off connections whose current request (or idleness) has lasted longer
  * than request_timeout plus a grace second. A request whose body is being read gets a 408
- * (or 413) written first (not on TLS, where raw bytes would not be read) and its sending side shut; anything else (idle keep-alive, headers
- * trickling in) is shut down silently. A connection still open a second later is shut down
+ * (or 413) written first (not on TLS, where raw bytes would not be read) and its sending
+ * side shut; anything else (idle keep-alive, headers trickling in) is shut down silently. A connection still open a second later is shut down
  * both ways. shutdown(2) leaves the fd to MHD, which sees EOF and closes it itself.
  */
 void
