@@ -139,8 +139,10 @@ pd_serve(void)
  * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
- * batch's transaction (the batch follows under the writer lock itself). A notification also
- * wakes the site follower (issue 17: another instance may have asked this site for a change).
+ * batch's transaction (the batch follows under the writer lock itself). The public prefixes
+ * follow too (lifecycle_ctl_follow: provisioned or deprovisioned at another instance), before
+ * a notification wakes the site follower (issue 17: another instance may have asked this
+ * site for a change).
  */
 static void
 pd_follow(void)
@@ -152,6 +154,9 @@ pd_follow(void)
 	err_clear(&e);
 	if (ipam_follow(pd.ipam, true, &e) < 0)
 		log_debug("store: following the other instances' changes: %s", e.msg);
+	err_clear(&e);
+	if (pd.lc != NULL && lifecycle_ctl_follow(pd.lc, &e) < 0)
+		log_debug("lifecycle: following the other instances' prefixes: %s", e.msg);
 }
 
 static void
