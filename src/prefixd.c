@@ -140,12 +140,14 @@ pd_serve(void)
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
  * batch's transaction (the batch follows under the writer lock itself). The public prefixes
- * follow too (lifecycle_ctl_follow: provisioned or deprovisioned at another instance), before
- * a notification wakes the site follower (issue 17: another instance may have asked this
- * site for a change).
+ * follow too, once a second (lifecycle_ctl_follow: provisioned or deprovisioned at another
+ * instance; it reads the changed prefix documents, which would delay a site's change if done
+ * on every notification). A notification wakes the site follower (issue 17: another instance
+ * may have asked this site for a change; a desire for a prefix not followed yet makes it
+ * follow the prefixes first).
  */
 static void
-pd_follow(void)
+pd_follow(bool prefixes)
 {
 	struct err e;
 
@@ -155,7 +157,7 @@ pd_follow(void)
 	if (ipam_follow(pd.ipam, true, &e) < 0)
 		log_debug("store: following the other instances' changes: %s", e.msg);
 	err_clear(&e);
-	if (pd.lc != NULL && lifecycle_ctl_follow(pd.lc, &e) < 0)
+	if (prefixes && pd.lc != NULL && lifecycle_ctl_follow(pd.lc, &e) < 0)
 		log_debug("lifecycle: following the other instances' prefixes: %s", e.msg);
 }
 
@@ -179,9 +181,10 @@ pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)w;
 	(void)revents;
 	if (store_notified(pd.store) != 0) {
-		pd_follow();
+		/* the site follower first: a desire for this site is the latency-bound part */
 		if (pd.lc != NULL && !store_in_txn(pd.store))
 			lifecycle_ctl_sites_follow(pd.lc);
+		pd_follow(false);
 	}
 	pd_feed_arm();
 }
@@ -198,7 +201,7 @@ pd_feed_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!store_in_txn(pd.store) && store_check(pd.store, &e) < 0)
 		log_debug("store: %s", e.msg);
 	store_notified(pd.store);
-	pd_follow();
+	pd_follow(true);
 	pd_feed_arm();
 }
 
