@@ -140,11 +140,15 @@ pd_serve(void)
  * notifies one (LISTEN), and at least once a second (a lost notification, a lost listening
  * connection); the same tick notices a lost database connection and reconnects (with the
  * store's backoff), so /v1/status tells "reads from memory" within a second. Never inside a
- * batch's transaction (the batch follows under the writer lock itself). A notification also
- * wakes the site follower (issue 17: another instance may have asked this site for a change).
+ * batch's transaction (the batch follows under the writer lock itself). The public prefixes
+ * follow too, once a second (lifecycle_ctl_follow: provisioned or deprovisioned at another
+ * instance; it reads the changed prefix documents, which would delay a site's change if done
+ * on every notification). A notification wakes the site follower (issue 17: another instance
+ * may have asked this site for a change; a desire for a prefix not followed yet makes it
+ * follow the prefixes first).
  */
 static void
-pd_follow(void)
+pd_follow(bool prefixes)
 {
 	struct err e;
 
@@ -153,6 +157,9 @@ pd_follow(void)
 	err_clear(&e);
 	if (ipam_follow(pd.ipam, true, &e) < 0)
 		log_debug("store: following the other instances' changes: %s", e.msg);
+	err_clear(&e);
+	if (prefixes && pd.lc != NULL && lifecycle_ctl_follow(pd.lc, &e) < 0)
+		log_debug("lifecycle: following the other instances' prefixes: %s", e.msg);
 }
 
 static void
@@ -175,9 +182,10 @@ pd_feed_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)w;
 	(void)revents;
 	if (store_notified(pd.store) != 0) {
-		pd_follow();
+		/* the site follower first: a desire for this site is the latency-bound part */
 		if (pd.lc != NULL && !store_in_txn(pd.store))
 			lifecycle_ctl_sites_follow(pd.lc);
+		pd_follow(false);
 	}
 	pd_feed_arm();
 }
@@ -194,7 +202,7 @@ pd_feed_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!store_in_txn(pd.store) && store_check(pd.store, &e) < 0)
 		log_debug("store: %s", e.msg);
 	store_notified(pd.store);
-	pd_follow();
+	pd_follow(true);
 	pd_feed_arm();
 }
 

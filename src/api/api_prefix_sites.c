@@ -8,8 +8,9 @@
  *   POST /v1/sites/breaker/reset       admin   closes the withdrawal circuit breaker
  *
  * A site request records the desired state of every (prefix, site) in the store
- * (store_site_desire); this instance's own site is changed at once (the lifecycle, as without
- * sites), every other site's instance applies its rows by itself (lifecycle_sites.c). The
+ * (store_site_desire_many: one statement for all of them); this instance's own site is
+ * changed at once (the lifecycle, as without sites), every other site's instance applies its
+ * rows by itself (lifecycle_sites.c). The
  * request waits, polling the store every 200 ms, until each (prefix, site) recorded a result
  * or [site] change_timeout passed. A site without a live lease holder is answered
  * site-unavailable at once; its desire stays recorded and is applied when it comes back. No
@@ -257,6 +258,33 @@ aps_lease_live(const struct store_lease *l, int64_t now)
 	return l->holder[0] != '\0' && l->expires > now;
 }
 
+/* The desire of every (prefix, site), in the request's transaction and one store statement
+ * (store_site_desire_many); a prefix this instance does not know fails not-found at the
+ * other sites (its own operation answers for the own site). */
+static int
+aps_desire(struct daemon *d, struct aps *a, bool withdraw, int64_t now, struct err *e)
+{
+	struct cidr *c = aps_calloc(a->n * a->nsites, sizeof(*c));
+	const char **site = aps_calloc(a->n * a->nsites, sizeof(*site));
+	size_t k = 0;
+	int rc;
+
+	for (size_t s = 0; s < a->nsites; s++)
+		for (size_t i = 0; i < a->n; i++) {
+			if (lifecycle_ctl_find(d->lc, &a->cidrs[i]) == NULL) {
+				if ((long)s != a->own)
+					aps_set(a, s, i, "failed", "not-found", "not a public prefix");
+				continue;
+			}
+			c[k] = a->cidrs[i];
+			site[k++] = a->sites[s];
+		}
+	rc = store_site_desire_many(d->store, c, site, k, !withdraw, now, e);
+	free(c);
+	free(site);
+	return rc;
+}
+
 static void
 aps_unavailable(struct aps *a, size_t s, const char *why)
 {
@@ -414,21 +442,11 @@ api_sites_change(struct api_ctx *ctx, bool withdraw, const struct lifecycle_ctl_
 	a->cidrs = aps_calloc(a->n, sizeof(*a->cidrs));
 	memcpy(a->cidrs, r->cidrs, a->n * sizeof(*a->cidrs));
 	a->res = aps_calloc(a->n * a->nsites, sizeof(*a->res));
-	/* the desire of every (prefix, site), in the request's transaction */
-	for (size_t s = 0; s < a->nsites; s++)
-		for (size_t i = 0; i < a->n && d->site != NULL && !r->dry_run; i++) {
-			if (lifecycle_ctl_find(d->lc, &a->cidrs[i]) == NULL) {
-				if ((long)s != a->own)
-					aps_set(a, s, i, "failed", "not-found", "not a public prefix");
-				continue;
-			}
-			if (store_site_desire(d->store, &a->cidrs[i], a->sites[s], !withdraw, now,
-			    &e) < 0) {
-				api_reply_err(ctx, &e);
-				aps_free(a);
-				return;
-			}
-		}
+	if (d->site != NULL && !r->dry_run && aps_desire(d, a, withdraw, now, &e) < 0) {
+		api_reply_err(ctx, &e);
+		aps_free(a);
+		return;
+	}
 	for (size_t s = 0; s < a->nsites; s++)
 		for (size_t k = 0; k < nknown && (long)s != a->own; k++)
 			if (strcmp(known[k].site, a->sites[s]) == 0 &&

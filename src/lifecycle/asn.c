@@ -30,6 +30,7 @@ struct asn_reg {
 	struct asn_obj **v;
 	size_t n, cap;
 	ev_timer tick;                  /* retries a verification the verifier had no room for */
+	int following;                  /* asn_reg_follow is reading the rows */
 };
 
 static const struct ipam_actor asn_system = { "prefixd", "system", NULL };
@@ -231,8 +232,14 @@ asn_row_load(void *arg, const char *key, const char *doc, struct err *e)
 		json_decref(j);
 		return err_set(e, "store-failed", "asn row %.32s is unreadable", key);
 	}
-	a = asn_add(r, asn);
+	if ((a = asn_find(r, asn)) == NULL)
+		a = asn_add(r, asn);
+	else if (a->verifying || r->following == 0) {
+		json_decref(j);         /* its own verification decides */
+		return 0;
+	}
 	a->state = st;
+	a->followed = r->following > 0 && st == ASN_PENDING_PROVISION;
 	if ((v = json_object_get(j, "failure_reason")) && json_is_string(v))
 		snprintf(a->failure_reason, sizeof(a->failure_reason), "%s", json_string_value(v));
 	if ((v = json_object_get(j, "message")) && json_is_string(v))
@@ -455,7 +462,8 @@ asn_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i]->state == ASN_PENDING_PROVISION && !r->v[i]->verifying)
+		if (r->v[i]->state == ASN_PENDING_PROVISION && !r->v[i]->verifying &&
+		    !r->v[i]->followed)
 			asn_verify(r, r->v[i]);
 }
 
@@ -501,6 +509,19 @@ asn_reg_load(struct asn_reg *r, struct err *e)
 	}
 	log_info("asn: %zu ASNs known", r->n);
 	return 0;
+}
+
+int
+asn_reg_follow(struct asn_reg *r, struct err *e)
+{
+	int rc;
+
+	if (r->store == NULL)
+		return 0;
+	r->following++;
+	rc = store_doc_load(r->store, "asn", asn_row_load, r, e);
+	r->following--;
+	return rc;
 }
 
 void

@@ -82,6 +82,8 @@ struct asn_obj {
 	json_t *history;                /* [{"time","actor","before","after","code"}] */
 	int64_t updated, provision_started;
 	bool verifying;                 /* memory only: authctx running */
+	bool followed;                  /* memory only: pending at another instance, which
+	                                 * verifies it (asn_reg_follow) */
 	struct asn_reg *reg;
 };
 
@@ -99,6 +101,11 @@ struct asn_reg *asn_reg_new(const struct asn_deps *deps);
 void asn_reg_set_in_use(struct asn_reg *r, asn_in_use_fn fn, void *arg);
 /* Loads the rows and resumes pending states. 0 or -1 with e. */
 int asn_reg_load(struct asn_reg *r, struct err *e);
+/* Several instances on one store: every ASN row is read again (called by the lifecycle's
+ * follower when the change feed names an "asn" document) and memory takes the stored fields
+ * of each ASN it is not verifying itself; an ASN pending at another instance is not verified
+ * here (that instance does it). 0 or -1 with e. */
+int asn_reg_follow(struct asn_reg *r, struct err *e);
 /* Call after authctx_drain (callbacks hold rows). NULL is a no-op. */
 void asn_reg_free(struct asn_reg *r);
 

@@ -854,7 +854,7 @@ lc_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	for (size_t i = 0; i < c->n; i++) {
 		struct lifecycle_prefix *p = c->v[i];
 
-		if (p->state != LIFECYCLE_PENDING_PROVISION || p->verifying)
+		if (p->state != LIFECYCLE_PENDING_PROVISION || p->verifying || p->followed)
 			continue;
 		if (p->auth_ok)
 			lc_rpki_step(c, p);
@@ -936,6 +936,10 @@ lifecycle_ctl_free(struct lifecycle_ctl *c)
 int
 lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 {
+	/* the feed position first: a change committed while the rows load is read again */
+	if (c->store != NULL && store_has_feed(c->store) &&
+	    store_feed_sync(c->store, &c->feed_seq, e) < 0)
+		return -1;
 	if (c->store != NULL && store_doc_load(c->store, "prefix", lc_row_load, c, e) < 0)
 		return -1;
 	lc_sites_adopt(c);
@@ -1021,6 +1025,118 @@ lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e)
 	if (c->on_change != NULL)
 		c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
 	return 0;
+}
+
+/* ---- several instances: other instances' provisioning (lifecycle_ctl_follow) ---------- */
+
+struct lc_feed {
+	struct lifecycle_ctl *c;
+	struct cidr *v;                 /* prefixes whose documents changed */
+	size_t n, cap;
+	bool asns;                      /* an ASN's document changed */
+	int changed;
+};
+
+static int
+lc_feed_change(void *arg, const struct store_change *ch, struct err *e)
+{
+	struct lc_feed *f = arg;
+	struct cidr cidr;
+	struct err ignored = { 0 };
+
+	(void)e;
+	if (ch->table != STORE_DOC || ch->doc_kind == NULL || ch->doc_key == NULL)
+		return 0;
+	if (strcmp(ch->doc_kind, "asn") == 0)
+		f->asns = true;
+	if (strcmp(ch->doc_kind, "prefix") != 0 || cidr_parse(ch->doc_key, &cidr, &ignored) < 0)
+		return 0;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 16;
+		if ((f->v = realloc(f->v, f->cap * sizeof(*f->v))) == NULL)
+			fatal("realloc");
+	}
+	f->v[f->n++] = cidr;
+	return 0;
+}
+
+/* True for the states that say where the prefix is routed: each site's own business. */
+static bool
+lc_state_sited(enum lifecycle_state st)
+{
+	return st == LIFECYCLE_PROVISIONED || st == LIFECYCLE_PENDING_ADVERTISE ||
+	    st == LIFECYCLE_ADVERTISED || st == LIFECYCLE_PENDING_WITHDRAW;
+}
+
+static bool
+lc_feed_named(const struct lc_feed *f, const struct cidr *cidr)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (cidr_equal(&f->v[i], cidr))
+			return true;
+	return false;
+}
+
+/* store_doc_load callback: applies a named document (rules in lifecycle_ctl.h). */
+static int
+lc_feed_row(void *arg, const char *key, const char *doc, struct err *e)
+{
+	struct lc_feed *f = arg;
+	struct lifecycle_prefix *p;
+	enum lifecycle_state st;
+	struct cidr cidr;
+	struct err ignored = { 0 };
+	json_t *j;
+
+	if (cidr_parse(key, &cidr, &ignored) < 0 || !lc_feed_named(f, &cidr))
+		return 0;
+	if (lc_row_parse(key, doc, &cidr, &j, &st, e) < 0)
+		return -1;
+	p = lifecycle_ctl_find(f->c, &cidr);
+	if (p != NULL && (p->busy || p->verifying || (lc_state_sited(p->state) &&
+	    (p->state != LIFECYCLE_PROVISIONED || lc_state_sited(st))))) {
+		json_decref(j);
+		return 0;               /* this site's business, or unchanged for it */
+	}
+	if (p == NULL)
+		p = lc_add(f->c, &cidr);
+	lc_row_fill(p, j, lc_state_sited(st) ? LIFECYCLE_PROVISIONED : st);
+	p->auth_ok = false;
+	p->followed = st == LIFECYCLE_PENDING_PROVISION;
+	json_decref(j);
+	f->changed++;
+	return 0;
+}
+
+int
+lifecycle_ctl_follow(struct lifecycle_ctl *c, struct err *e)
+{
+	struct lc_feed f = { .c = c };
+	uint64_t seq, last;
+	int rc;
+
+	if (c->store == NULL || !store_has_feed(c->store) || store_in_txn(c->store))
+		return 0;
+	if (store_feed_sync(c->store, &seq, e) < 0)
+		return -1;
+	if (seq == c->feed_seq)
+		return 0;
+	rc = store_changes_after(c->store, c->feed_seq, lc_feed_change, &f, &last, e);
+	if (rc == 0 && f.asns && c->asns != NULL)
+		rc = asn_reg_follow(c->asns, e);
+	if (rc == 0 && f.n > 0)
+		rc = store_doc_load(c->store, "prefix", lc_feed_row, &f, e);
+	if (rc == 0)
+		c->feed_seq = last;
+	free(f.v);
+	if (f.changed > 0) {
+		lc_sites_adopt(c);
+		log_info("lifecycle: %d public prefixes provisioned or deprovisioned by another "
+		    "instance followed", f.changed);
+		if (c->on_change != NULL)
+			c->on_change(c->on_change_arg, NULL, LIFECYCLE_NONE);
+	}
+	return rc < 0 ? -1 : f.changed;
 }
 
 void

@@ -91,6 +91,8 @@ struct lifecycle_prefix {
 	size_t n_allow;
 	/* memory only */
 	bool verifying;                 /* authctx running */
+	bool followed;                  /* pending-provision at another instance, which verifies
+	                                 * it (lifecycle_ctl_follow) */
 	bool auth_ok;                   /* the proof held; RPKI is the remaining check */
 	bool alerted;                   /* an rpki alert is standing */
 	bool busy;                      /* an advertise / withdraw operation holds it */
@@ -161,6 +163,21 @@ int lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e);
  * reset row is ignored when it reports. 0 or -1 with e (the store could not be read).
  */
 int lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e);
+
+/*
+ * Several instances on one store (PostgreSQL): memory follows the public prefixes other
+ * instances provision and deprovision, through the store's change feed (store.h "Several
+ * instances"). The prefix documents the feed names since the last call are read again
+ * (store_doc_load, only when one changed); a prefix new to memory is added, and one whose
+ * stored or remembered state is a provisioning state (pending-provision, failed-provision,
+ * pending-deprovision, deprovisioned) takes the stored fields, its per-site state then read
+ * from this site's row (a prefix advertised elsewhere is provisioned here). A prefix busy here,
+ * verifying, or with a route (or a change of it) at this site keeps what it has: its
+ * advertisement is this site's business. No verification starts here (the provisioning
+ * instance runs it). Never inside a transaction (the caller checks). Returns the number of
+ * prefixes added or changed, or -1 with e.
+ */
+int lifecycle_ctl_follow(struct lifecycle_ctl *c, struct err *e);
 /* The same as a rollback hook (arg: the controller; failures are logged). src/prefixd.c
  * registers it with the API's group commit (api_on_rollback). */
 void lifecycle_ctl_rollback(void *arg);

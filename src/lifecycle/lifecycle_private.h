@@ -42,6 +42,7 @@ struct lifecycle_ctl {
 	ev_timer follow;                        /* 1 s: lifecycle_ctl_sites_follow */
 	unsigned following;                     /* follow operations running */
 	uint64_t adopted_epoch;                 /* lease epoch whose own-site states are in memory */
+	uint64_t feed_seq;                      /* change feed read up to (lifecycle_ctl_follow) */
 };
 
 /* lifecycle_ctl.c */

@@ -12,7 +12,9 @@
  * prefix already where the desire wants it is recorded so at once; the others become one
  * advertise and one withdraw operation of this instance (every interlock of this site runs:
  * its RIB, its RTR view, its rate limit, the circuit breaker), whose results lc_op_record
- * writes. The blast-radius cap was the asking instance's check (confirm_large here).
+ * writes. The blast-radius cap was the asking instance's check (confirm_large here). A row
+ * of a prefix memory does not know yet first makes memory follow the store's public prefixes
+ * (lifecycle_ctl_follow: provisioned at another instance a moment ago).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +196,22 @@ lc_follow_done(void *arg, const struct lifecycle_outcome *o)
 		    buf, sizeof(buf)) : "(none)", o->first_failure->message);
 }
 
+/* A row of a prefix memory does not know yet (provisioned at another instance a moment ago):
+ * memory follows the store's prefixes first (lifecycle_ctl_follow), so that the row is not
+ * answered not-found. */
+static void
+lc_follow_known(struct lifecycle_ctl *c, const struct lc_follow *f)
+{
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < f->n; i++)
+		if (lifecycle_ctl_find(c, &f->v[i]) == NULL) {
+			if (lifecycle_ctl_follow(c, &e) < 0)
+				log_warnx("site follow: public prefixes: %s", e.msg);
+			return;
+		}
+}
+
 void
 lifecycle_ctl_sites_follow(struct lifecycle_ctl *c)
 {
@@ -211,6 +229,7 @@ lifecycle_ctl_sites_follow(struct lifecycle_ctl *c)
 	if (store_site_load(c->store, NULL, lifecycle_ctl_site(c), lc_follow_row, &f, &e) < 0)
 		log_warnx("site follow: %s", e.msg);
 	else if (f.n > 0) {
+		lc_follow_known(c, &f);
 		if ((adv = calloc(f.n, sizeof(*adv))) == NULL ||
 		    (wd = calloc(f.n, sizeof(*wd))) == NULL)
 			fatal("calloc");

@@ -85,13 +85,7 @@ store_pg_changes_clear(struct store_pg *s)
 	store_pg_changes_cut(s, 0);
 }
 
-/* A PostgreSQL array literal being built ("{"a","b",NULL}"). */
-struct store_pg_array {
-	char *buf;
-	size_t len, cap;
-};
-
-static void
+void
 store_pg_array_put(struct store_pg_array *a, char ch)
 {
 	if (a->len + 2 > a->cap) {
@@ -103,8 +97,7 @@ store_pg_array_put(struct store_pg_array *a, char ch)
 	a->buf[a->len] = '\0';
 }
 
-/* Appends v (NULL: SQL NULL), quoted and escaped. */
-static void
+void
 store_pg_array_add(struct store_pg_array *a, const char *v)
 {
 	store_pg_array_put(a, a->len == 0 ? '{' : ',');

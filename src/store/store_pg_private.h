@@ -205,6 +205,15 @@ int store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last,
     struct err *e);
 void store_pg_changes_done(struct store_pg *s, uint64_t first, uint64_t last);
 void store_pg_changes_clear(struct store_pg *s);
+/* A PostgreSQL array literal being built ("{"a","b",NULL}"; zero-initialised): add appends
+ * v (NULL: SQL NULL), quoted and escaped; put appends one character (the closing '}'). The
+ * caller frees buf. */
+struct store_pg_array {
+	char *buf;
+	size_t len, cap;
+};
+void store_pg_array_put(struct store_pg_array *a, char ch);
+void store_pg_array_add(struct store_pg_array *a, const char *v);
 int store_pg_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
     struct err *e);
 int store_pg_feed_sync(struct store *st, uint64_t *seq, struct err *e);

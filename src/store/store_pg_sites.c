@@ -8,7 +8,9 @@
  *   - withdraw_lock takes a transaction-level advisory lock, so the breaker's "count the last
  *     minute, then add one" is atomic across instances (two cannot both take the last slot).
  *   - desire notifies 'prefixd' (payload "site", delivered at COMMIT): the site's instance
- *     looks at its rows at once (prefixd.c's feed watcher) instead of at its next 1 s tick.
+ *     looks at its rows at once (prefixd.c's feed watcher) instead of at its next 1 s tick;
+ *     desire_many writes all pairs of a request in one statement (unnest of two text
+ *     arrays), notifying once.
  * Site writes do not take the audit head lock (they write no event); the lock order is
  * always head (if any) -> lease row -> breaker, so instances cannot deadlock on them.
  * Statements are unprepared (PQexecParams): they run per change and per lease renewal.
@@ -17,6 +19,7 @@
 #include "store_sites.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STORE_PG_BREAKER_LOCK "7378707567081317"
@@ -94,6 +97,42 @@ pgs_desire(struct store *st, const struct cidr *c, const char *site, bool want, 
 	    " failure_reason = CASE WHEN p.want = excluded.want AND p.state <> 'failed'"
 	    "  THEN p.failure_reason ELSE NULL END,"
 	    " want = excluded.want RETURNING pg_notify('prefixd', 'site')", &a, e);
+}
+
+static int
+pgs_desire_many(struct store *st, const struct cidr *c, const char *const *site, size_t n,
+    bool want, int64_t now, struct err *e)
+{
+	struct store_pg_args a = { .n = 0 };
+	struct store_pg_array cidrs = { 0 }, sites = { 0 };
+	char buf[CIDR_STRLEN];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		store_pg_array_add(&cidrs, cidr_format(&c[i], buf, sizeof(buf)));
+		store_pg_array_add(&sites, site[i]);
+	}
+	store_pg_array_put(&cidrs, '}');
+	store_pg_array_put(&sites, '}');
+	store_pg_arg_text(&a, cidrs.buf);
+	store_pg_arg_text(&a, sites.buf);
+	store_pg_arg_text(&a, want ? "true" : "false");
+	store_pg_arg_int(&a, now);
+	rc = pgs_do(store_pg(st),
+	    "WITH d AS (INSERT INTO prefix_sites AS p(cidr, site, want, desired_at, state)"
+	    " SELECT DISTINCT u.c::cidr, u.s, $3::boolean, $4::bigint, 'pending'"
+	    "  FROM unnest($1::text[], $2::text[]) AS u(c, s)"
+	    " ON CONFLICT(cidr, site) DO UPDATE SET"
+	    " desired_at = excluded.desired_at,"
+	    " state = CASE WHEN p.want = excluded.want AND p.state <> 'failed' THEN p.state"
+	    "  ELSE 'pending' END,"
+	    " failure_reason = CASE WHEN p.want = excluded.want AND p.state <> 'failed'"
+	    "  THEN p.failure_reason ELSE NULL END,"
+	    " want = excluded.want RETURNING 1)"
+	    " SELECT pg_notify('prefixd', 'site') WHERE EXISTS (SELECT 1 FROM d)", &a, e);
+	free(cidrs.buf);
+	free(sites.buf);
+	return rc;
 }
 
 static int
@@ -315,6 +354,7 @@ pgs_breaker_write(struct store *st, int64_t open_since, struct err *e)
 
 const struct store_site_ops store_pg_site_ops = {
 	.desire = pgs_desire,
+	.desire_many = pgs_desire_many,
 	.record = pgs_record,
 	.load = pgs_load,
 	.forget = pgs_forget,

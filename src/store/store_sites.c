@@ -1,8 +1,9 @@
 /*
  * store_sites — the rules of store_sites.h over the backends' primitives (struct
- * store_site_ops): desire, fenced records, leases, the withdrawal circuit breaker. Every
- * write runs in a store level of its own (a transaction alone, a savepoint inside the
- * caller's), so a refused or failed write leaves the caller's batch intact.
+ * store_site_ops): desire (one pair, or a request's pairs at once), fenced records, leases,
+ * the withdrawal circuit breaker. Every write runs in a store level of its own (a transaction
+ * alone, a savepoint inside the caller's), so a refused or failed write leaves the caller's
+ * batch intact.
  */
 #include "store_sites.h"
 
@@ -50,6 +51,17 @@ store_site_desire(struct store *st, const struct cidr *c, const char *site, bool
 	if (site_begin(st, e) < 0)
 		return -1;
 	return site_end(st, SITE_OPS(st)->desire(st, c, site, want, now, e), e);
+}
+
+int
+store_site_desire_many(struct store *st, const struct cidr *c, const char *const *site,
+    size_t n, bool want, int64_t now, struct err *e)
+{
+	if (n == 0)
+		return 0;
+	if (site_begin(st, e) < 0)
+		return -1;
+	return site_end(st, SITE_OPS(st)->desire_many(st, c, site, n, want, now, e), e);
 }
 
 /* 0 when L is HOLDER's at epoch EPOCH and unexpired at NOW, else -1 "lease-lost". */

@@ -82,6 +82,9 @@ typedef int (*store_site_cb)(void *arg, const struct store_site_row *r, struct e
 struct store_site_ops {
 	int (*desire)(struct store *st, const struct cidr *c, const char *site, bool want,
 	    int64_t now, struct err *e);
+	/* desire of n (cidr, site) pairs: one statement where the backend can (PostgreSQL) */
+	int (*desire_many)(struct store *st, const struct cidr *c, const char *const *site,
+	    size_t n, bool want, int64_t now, struct err *e);
 	int (*record)(struct store *st, const struct store_site_row *r, struct err *e);
 	int (*load)(struct store *st, const struct cidr *c, const char *site, store_site_cb cb,
 	    void *arg, struct err *e);
@@ -106,6 +109,11 @@ struct store_site_ops {
  * nothing but desired_at. */
 int store_site_desire(struct store *st, const struct cidr *c, const char *site, bool want,
     int64_t now, struct err *e);
+/* The same for n pairs (c[i], site[i]) at once, one transaction (joins the open one) and, on
+ * PostgreSQL, one statement and one notification: a request for 1,000 prefixes at two sites
+ * costs one round trip, not 2,000. A pair given twice counts once. */
+int store_site_desire_many(struct store *st, const struct cidr *c, const char *const *site,
+    size_t n, bool want, int64_t now, struct err *e);
 /* Records site r->site's outcome for r->cidr (state, last_change, failure_reason, evidence)
  * under lease epoch r->epoch held by HOLDER; "lease-lost" (nothing written) when the lease
  * moved on or expired at NOW. A row without a desire is created (want = false). */

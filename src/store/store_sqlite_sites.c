@@ -92,6 +92,17 @@ sq_desire(struct store *st, const struct cidr *c, const char *site, bool want, i
 	    " want = excluded.want", e, "ctii", c, site, (int64_t)want, now), e);
 }
 
+/* One writer, a local file: one statement per pair inside the caller's transaction. */
+static int
+sq_desire_many(struct store *st, const struct cidr *c, const char *const *site, size_t n,
+    bool want, int64_t now, struct err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sq_desire(st, &c[i], site[i], want, now, e) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 sq_record(struct store *st, const struct store_site_row *r, struct err *e)
 {
@@ -294,6 +305,7 @@ sq_breaker_write(struct store *st, int64_t open_since, struct err *e)
 
 const struct store_site_ops store_sqlite_site_ops = {
 	.desire = sq_desire,
+	.desire_many = sq_desire_many,
 	.record = sq_record,
 	.load = sq_load,
 	.forget = sq_forget,

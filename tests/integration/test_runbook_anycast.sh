@@ -10,9 +10,9 @@
 #   - the stages are in the recording: edge1's path alone before edge2's joined (forth), and
 #     edge1's alone after edge2's left (back);
 #   - the longest dark time per move is printed.
-# The prefix is provisioned before edge2's prefixd starts (an instance loads the public
-# prefixes at start; see migrate-anycast.md), then the world is set back to before the
-# migration: only onprem's ROA (scenario "theirs"), onprem announcing.
+# Both instances run before the prefix is provisioned at edge1 (edge2's follows it through the
+# store's change feed, no restart), then the world is set back to before the migration: only
+# onprem's ROA (scenario "theirs"), onprem announcing.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
@@ -24,12 +24,14 @@ RB=$LAB_DIR/runbooks
 sites_start "s2any$$"
 PREFIX=$LAB_PREFIX4
 REC=$PD_DIR/upstream.jsonl
+sites_b_start
+wait_until 30 "edge2's prefixd: writer of edge2, BIRD connected" sites_b_ready
 lab_set_vrps both 20
 lc_provision_ok "$PREFIX"
 lc_json pool show "$(lc_pool_for "$PREFIX")" >/dev/null || fail "no pool"
+b_knows() { sites_b_ctl prefix show "$PREFIX" | jq -e '.state == "provisioned"'; }
+wait_until 5 "edge2's prefixd: $PREFIX provisioned (followed from edge1)" b_knows
 lab_set_vrps theirs 20
-sites_b_start
-wait_until 30 "edge2's prefixd: writer of edge2, BIRD connected" sites_b_ready
 lc_upstream_only_origin "$PREFIX" "$ONPREM_AS" || fail "start: upstream holds $(lc_upstream_paths "$PREFIX")"
 
 "$RB/upstream-watch" record --out "$REC" "$PREFIX" &

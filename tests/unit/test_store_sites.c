@@ -160,6 +160,34 @@ test_desire_sets_pending_and_record_needs_the_lease(void **state)
 	assert_string_equal(rows_of(f->b, NULL, NULL), "");
 }
 
+/* store_site_desire_many: the pairs of one request at once (one statement on PostgreSQL),
+ * the same rules as one by one; a pair given twice counts once. */
+static void
+test_desire_many(void **state)
+{
+	struct fx *f = *state;
+	struct cidr c[4] = { C("203.0.113.0/24"), C("198.51.100.0/24"), C("203.0.113.0/24"),
+	    C("203.0.113.0/24") };
+	const char *site[4] = { "edge1", "edge1", "edge2", "edge1" };
+	struct store_lease l;
+	struct store_site_row r = { .cidr = c[0], .site = "edge1", .state = "advertised",
+	    .last_change = 1001, .epoch = 1 };
+
+	assert_int_equal(store_site_desire_many(f->a, c, site, 4, true, 1000, &f->e), 0);
+	assert_string_equal(rows_of(f->b, NULL, NULL), "198.51.100.0/24 edge1 1 pending - 0;"
+	    "203.0.113.0/24 edge1 1 pending - 0;203.0.113.0/24 edge2 1 pending - 0;");
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 1000, 6, &l, &f->e), 0);
+	assert_int_equal(store_site_record(f->a, &r, "a", 1001, &f->e), 0);
+	/* the same desire keeps advertised; a changed one makes every named pair pending */
+	assert_int_equal(store_site_desire_many(f->b, c, site, 2, true, 1002, &f->e), 0);
+	assert_string_equal(rows_of(f->a, "203.0.113.0/24", "edge1"),
+	    "203.0.113.0/24 edge1 1 advertised - 1;");
+	assert_int_equal(store_site_desire_many(f->b, c, site, 3, false, 1003, &f->e), 0);
+	assert_string_equal(rows_of(f->a, NULL, NULL), "198.51.100.0/24 edge1 0 pending - 0;"
+	    "203.0.113.0/24 edge1 0 pending - 1;203.0.113.0/24 edge2 0 pending - 0;");
+	assert_int_equal(store_site_desire_many(f->b, c, site, 0, true, 1004, &f->e), 0);
+}
+
 static void
 test_lease_standby_takeover_and_fencing(void **state)
 {
@@ -268,6 +296,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_desire_sets_pending_and_record_needs_the_lease,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_desire_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_standby_takeover_and_fencing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_breaker_counts_across_instances_and_stays_open,
