@@ -7,8 +7,8 @@
 #   - nothing acknowledged before or during the full disk is lost;
 #   - once the filler is removed prefixd allocates again by itself (no restart);
 #   - after a restart every acknowledged allocation is there and integrity_check says ok.
-#   - a failed fsync is never acknowledged: with an LD_PRELOAD shim (compiled here from the
-#     source below) that makes fsync/fdatasync fail with EIO while a trigger file exists, an
+#   - a failed fsync is never acknowledged: with an LD_PRELOAD shim (lib/fsync_fault.sh,
+#     built here) that makes fsync/fdatasync fail with EIO while a trigger file exists, an
 #     allocation gets 503, and it succeeds again once the trigger is gone.
 # Needs root (mount); fails, never skips, without it.
 set -euo pipefail
@@ -108,24 +108,10 @@ pd_ok "restart after the full disk: $n acknowledged allocations stored, integrit
 pd_stop
 
 # A failed fsync is never acknowledged.
-shim=$PD_DIR/fsync_fault.so
-cc -shared -fPIC -O1 -o "$shim" -x c - -ldl <<'C' || pd_fail "cannot build the fsync shim"
-/* fsync/fdatasync fail with EIO while the file named by REL_FSYNC_FAIL exists. */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <unistd.h>
-static int failing(void) { const char *f = getenv("REL_FSYNC_FAIL"); return f && access(f, F_OK) == 0; }
-int fsync(int fd) { if (failing()) { errno = EIO; return -1; } return ((int (*)(int))dlsym(RTLD_NEXT, "fsync"))(fd); }
-int fdatasync(int fd) { if (failing()) { errno = EIO; return -1; } return ((int (*)(int))dlsym(RTLD_NEXT, "fdatasync"))(fd); }
-C
-trigger=$PD_DIR/fsync-fails
-export REL_FSYNC_FAIL=$trigger
-preload=$shim
-# An ASan build needs its runtime first in the preload list.
-asan_rt=$(ldd "$PD_BIN" | awk '/libasan|libclang_rt.asan/ { print $3; exit }')
-[ -n "$asan_rt" ] && preload="$asan_rt:$shim"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/fsync_fault.sh"
+fsync_fault_build "$PD_DIR" "$PD_BIN" || pd_fail "cannot build the fsync shim"
+trigger=$REL_FSYNC_FAIL
+preload=$FSYNC_PRELOAD
 # A public prefix provisioned inside a failed batch (issue 15 finding 2): the proof is good
 # (certificate in auth.rdap_dir), so only the COMMIT decides.
 pd_config <<EOF
