@@ -6,7 +6,9 @@
  *       then keeps asking with a long poll (after=last_id&wait=S) and prints each new event
  *       as it is committed (alerts such as alarm-raised included), flushing every line,
  *       until interrupted or the daemon goes away (exit 3). With --json every event is one
- *       JSON line (the feed's objects), so a follower can be piped to jq.
+ *       JSON line (the feed's objects), so a follower can be piped to jq. A long poll
+ *       refused 429 too-many-long-polls (the daemon's cap, http.h) is asked again a second
+ *       later, as its Retry-After says; the follower says so once on stderr and keeps going.
  *   audit verify
  *       GET /v1/audit/verify: exit 0 and the number of events checked, keyed or unkeyed,
  *       or exit 1 with "audit-broken: event N ..." naming the first event that does not check.
@@ -17,8 +19,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EVENTS_FOLLOW_WAIT_MAX 25       /* seconds per long poll; below the request timeout */
+#define EVENTS_BUSY (-1)                /* events_fetch: 429, every long poll slot is taken */
 
 /* One event as a line: id, time, action, actor (role), object kind, CIDR, what changed. */
 static void
@@ -64,7 +68,8 @@ print_events(struct ctl_ctx *ctx, json_t *reply)
 	fflush(ctx->out);
 }
 
-/* GET path; on 200 prints the events and sets *last; otherwise an exit status (> 0). */
+/* GET path; on 200 prints the events and sets *last; EVENTS_BUSY on 429 (the long poll cap);
+ * otherwise an exit status (> 0). */
 static int
 events_fetch(struct ctl_ctx *ctx, const char *path, long long *last)
 {
@@ -76,6 +81,10 @@ events_fetch(struct ctl_ctx *ctx, const char *path, long long *last)
 	if (ctl_http(ctx, "GET", path, NULL, &r, &e) < 0) {
 		fprintf(ctx->errf, "prefixctl: %s: %s\n", e.code ? e.code : "unreachable", e.msg);
 		return CTL_EXIT_UNREACHABLE;
+	}
+	if (r.status == 429) {
+		ctl_reply_free(&r);
+		return EVENTS_BUSY;
 	}
 	if (r.status != 200) {
 		ctl_out_refusal(ctx->errf, r.status, r.body);
@@ -101,6 +110,8 @@ run_events(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	struct ctl_path p;
 	char num[24];
 	long long last = 0, wait = ctx->timeout_ms / 1000 - 2;
+	const struct timespec retry = { 1, 0 };
+	bool said = false;
 	int rc;
 
 	ctl_path_init(&p, "/v1/events");
@@ -112,7 +123,7 @@ run_events(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 	if (!ctl_inv_flag(inv, "follow"))
 		return ctl_request(ctx, "GET", p.s, NULL, print_events);
 	if ((rc = events_fetch(ctx, p.s, &last)) != CTL_EXIT_OK)
-		return rc;
+		return rc == EVENTS_BUSY ? CTL_EXIT_REFUSED : rc;     /* not a long poll: never */
 	if (wait > EVENTS_FOLLOW_WAIT_MAX)
 		wait = EVENTS_FOLLOW_WAIT_MAX;
 	if (wait < 1)
@@ -124,8 +135,15 @@ run_events(struct ctl_ctx *ctx, const struct ctl_inv *inv)
 		ctl_path_query(&p, "limit", ctl_inv_str(inv, "limit"));
 		snprintf(num, sizeof(num), "%lld", wait);
 		ctl_path_query(&p, "wait", num);
-		if ((rc = events_fetch(ctx, p.s, &last)) != CTL_EXIT_OK)
+		if ((rc = events_fetch(ctx, p.s, &last)) == EVENTS_BUSY) {
+			if (!said)
+				fprintf(ctx->errf, "prefixctl: too-many-long-polls: every long poll slot "
+				    "of the daemon is taken; asking again every second\n");
+			said = true;
+			nanosleep(&retry, NULL);
+		} else if (rc != CTL_EXIT_OK) {
 			return rc;
+		}
 	}
 }
 

@@ -179,6 +179,24 @@ print(b.decode(errors="replace").partition("\r\n\r\n")[2])' "$PD_SOCK" || true)
 	pd_fail "uid nobody past max_connections: want 503 connection-limit, got '$code'"
 pd_ok "uid nobody past max_connections on the unix socket: 503 connection-limit"
 
+# prefixctl events --follow next to the full long poll cap (uid nobody's 2 long polls): it says
+# so once and asks again every second (Retry-After); it does not exit "refused"
+"$PCTL_BIN" -s "$PD_SOCK" events --follow > "$PD_DIR/follow.out" 2> "$PD_DIR/follow.err" &
+fpid=$!
+hogs+=("$fpid")
+said_busy() { grep -q 'too-many-long-polls' "$PD_DIR/follow.err"; }
+pd_wait_for said_busy || pd_fail "prefixctl events --follow at the cap: $(cat "$PD_DIR/follow.err")"
+t_end=$(( $(now_ms) + 2500 ))   # two more refusals in that time: it must still be following
+while [ "$(now_ms)" -lt "$t_end" ]; do
+	kill -0 "$fpid" 2>/dev/null ||
+		pd_fail "prefixctl events --follow gave up at the cap: $(cat "$PD_DIR/follow.err")"
+	sleep 0.1
+done
+[ "$(grep -c 'too-many-long-polls' "$PD_DIR/follow.err")" = 1 ] ||
+	pd_fail "the follower repeats its notice: $(cat "$PD_DIR/follow.err")"
+kill "$fpid"
+pd_ok "prefixctl events --follow at the long poll cap: says too-many-long-polls once, keeps asking"
+
 # (c) no token: 401 at the header stage, before the body, and the connection closed
 check_401() {
 	python3 - "$port" "$1" <<'PY'
