@@ -196,9 +196,20 @@ pd_ok "every acknowledged allocation stored, every acknowledged release released
 
 # ---- every instance lists exactly the stored allocations (they follow the feed) ----
 cut -f1,2 "$PD_DIR/stored.tsv" | tr '\t' ' ' > "$PD_DIR/want.txt"
+# list_all N: "id cidr" of every allocation instance N lists, page by page (next_cursor)
+list_all() {
+	local out cur=
+	while :; do
+		out=$(PD_CURL_SOCK=$(pgm_sock "$1") pd_curl GET \
+			"/v1/allocations?pool=crash&limit=1000${cur:+&cursor=$cur}") || return 1
+		jq -e '.allocations' <<<"$out" >/dev/null || return 1
+		jq -r '.allocations[] | "\(.id) \(.cidr)"' <<<"$out"
+		cur=$(jq -r '.next_cursor // empty' <<<"$out")
+		[ -n "$cur" ] || return 0
+	done
+}
 lists_stored() {
-	PD_CURL_SOCK=$(pgm_sock "$1") pd_curl GET '/v1/allocations?pool=crash' |
-		jq -r '.allocations[] | "\(.id) \(.cidr)"' | sort -n > "$PD_DIR/list.$1"
+	list_all "$1" | sort -n > "$PD_DIR/list.$1"
 	cmp -s "$PD_DIR/list.$1" "$PD_DIR/want.txt"
 }
 for n in 1 2 3; do
