@@ -30,7 +30,9 @@ set -euo pipefail
 command -v node >/dev/null || pd_fail "node is not installed (scripts/install-deps)"
 command -v chromium >/dev/null || [ -n "${CHROMIUM:-}" ] || pd_fail "chromium is not installed (scripts/install-deps)"
 UI_OUT=${UI_OUT:-$PREFIXD_BUILD_DIR/test-output/ui_browser}
-if nm -D "$PD_BIN" 2>/dev/null | grep -q __asan_init || nm "$PD_BIN" 2>/dev/null | grep -q __asan_init; then
+# grep -c reads all of nm's output (grep -q would stop early, and pipefail would count nm's
+# SIGPIPE as "not found")
+if [ "$( { nm -D "$PD_BIN"; nm "$PD_BIN"; } 2>/dev/null | grep -c __asan_init || true)" -gt 0 ]; then
 	export UI_RENDER_LIMIT_MS=${UI_RENDER_LIMIT_MS:-3000}
 else
 	export UI_RENDER_LIMIT_MS=${UI_RENDER_LIMIT_MS:-1000}
