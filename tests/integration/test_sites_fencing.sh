@@ -12,22 +12,11 @@ set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lifecycle.sh"
+. "$PREFIXD_SOURCE_DIR/tests/integration/lib/sites.sh"
 LC_EXTRA_CONF=$'[policy]\nmin_change_interval = 0\n[bird]\nreconcile_interval = 1'
 
-pd_setup
-LAB_UP_ARGS=--sites lab_start "s2fence$$"
-pd_config <<EOF2
-[store]
-backend = postgresql
-dsn = $LAB_PG_DSN
-[site]
-name = edge1
-lease_renew = 1
-EOF2
-lc_pd_start
+sites_start "s2fence$$"         # A: edge1's prefixd, fresh RTR data, BIRD connected
 A_PID=$PD_PID A_SOCK=$PD_SOCK
-wait_until 30 "A: fresh RTR data" lc_rpki_fresh
-wait_until 30 "A: BIRD connected" lc_bird_up
 lc_after_handover
 P=$LAB_PREFIX4
 lc_provision_ok "$P"
