@@ -128,6 +128,13 @@ sock_state_name(int st)
 	return "unknown";
 }
 
+/* Seconds since a sync; a clock read in the same second can land a hair before it: 0. */
+static double
+sync_age(double now, double at)
+{
+	return now > at ? now - at : 0;
+}
+
 void
 rtr_status_get(struct rtr *rtr, struct rtr_status *out)
 {
@@ -149,12 +156,12 @@ rtr_status_get(struct rtr *rtr, struct rtr_status *out)
 		cs->has_session = c->has_session;
 		cs->session_id = c->session_id;
 		cs->serial = c->serial;
-		cs->last_update_age = c->last_sync > 0 ? now - c->last_sync : -1;
+		cs->last_update_age = c->last_sync > 0 ? sync_age(now, c->last_sync) : -1;
 		cs->syncs = atomic_load(&c->syncs);
 	}
 	out->vrps_v4 = rtr->vrps_v4;
 	out->vrps_v6 = rtr->vrps_v6;
-	out->last_update_age = rtr->last_sync > 0 ? now - rtr->last_sync : -1;
+	out->last_update_age = rtr->last_sync > 0 ? sync_age(now, rtr->last_sync) : -1;
 	memcpy(out->transitions, rtr->transitions, sizeof(out->transitions));
 	out->illegal_events = rtr->illegal_events;
 	out->overflows = rtr->overflows;

@@ -158,7 +158,11 @@ on_expire(struct ev_loop *loop, ev_timer *w, int revents)
  * Has cache c completed a sync since we last looked? rtrlib 0.8.0 calls the status callback
  * for SYNC -> ESTABLISHED only when the group's status changes, i.e. after the first sync,
  * not after each refresh. So we also read rs.last_update (rtrlib's CLOCK_MONOTONIC seconds,
- * rounded, set at each End of Data), session_id and serial_number directly. rtrlib writes
+ * set at each End of Data), session_id and serial_number directly. 0.8.0's
+ * lrtr_get_monotonic_time rounds *up* any non-zero fraction (read from the shipped library:
+ * tv_sec + 1 unless tv_nsec is 0), so a sync at t is recorded as ceil(t): we take lu - 1,
+ * the older end, which never lies in the future (an age must not be negative: /metrics
+ * omits a negative one, and the stale timer would run late). rtrlib writes
  * them from its thread without synchronisation; we read them with relaxed atomic loads of
  * aligned 32/64-bit words, which cannot tear on the 64-bit targets we build for. Returns
  * true and sets c->last_sync when a sync completed.
@@ -177,9 +181,9 @@ cache_synced(struct rtr_cache *c)
 	}
 	if (lu != 0 && lu != c->lu_seen) {
 		c->lu_seen = lu;
-		/* rtrlib rounds to the nearest second: take the older end. */
+		/* rtrlib rounds up to the second: take the older end. */
 		if (!done)
-			c->last_sync = (double)lu - 0.5;
+			c->last_sync = (double)lu - 1.0;
 		done = true;
 	}
 	if (done) {

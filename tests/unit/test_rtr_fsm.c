@@ -13,9 +13,11 @@
 #include <ev.h>
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "rtr.h"
+#include "rtr_private.h"
 
 static struct rtr *
 new_rtr(void)
@@ -289,6 +291,39 @@ test_reconfigure_refuses_bad_config_and_changes_nothing(void **state)
 	rtr_free(r);
 }
 
+/*
+ * rtrlib 0.8.0 stamps rs.last_update with CLOCK_MONOTONIC seconds rounded *up* (any
+ * non-zero fraction adds one). A sync seen only through that stamp must never be dated in
+ * the future: a negative age made /metrics omit prefixd_rpki_last_update_age_seconds (a CI
+ * failure of test_rtr_prefixctl) and delayed the stale timer. We wait for a clock fraction
+ * below one half, where the old "stamp - 0.5" lay in the future, so the test cannot pass by
+ * luck of timing.
+ */
+static void
+test_sync_seen_by_rtrlib_stamp_has_no_negative_age(void **state)
+{
+	struct rtr *r = new_rtr();
+	struct rtr_status st;
+	double now;
+
+	(void)state;
+	do {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		now = rtr_mono_now();
+		if (now - (double)(time_t)now > 0.05 && now - (double)(time_t)now < 0.4)
+			break;
+		nanosleep(&ts, NULL);
+	} while (1);
+	r->caches[0].rs.last_update = (time_t)now + 1;       /* what 0.8.0 stores now */
+	rtr_poll_caches(r);
+	assert_int_equal(rtr_state(r), RTR_STATE_SYNCED);
+	rtr_status_get(r, &st);
+	assert_true(st.last_update_age >= 0);
+	assert_true(st.last_update_age <= 1.5);
+	assert_true(st.caches[0].last_update_age >= 0);
+	rtr_free(r);
+}
+
 static void
 test_free_null_is_noop(void **state)
 {
@@ -314,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_reconfigure_timers_only_keeps_state),
 		cmocka_unit_test(test_reconfigure_new_cache_resets_to_connecting),
 		cmocka_unit_test(test_reconfigure_refuses_bad_config_and_changes_nothing),
+		cmocka_unit_test(test_sync_seen_by_rtrlib_stamp_has_no_negative_age),
 		cmocka_unit_test(test_free_null_is_noop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
