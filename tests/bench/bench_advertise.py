@@ -209,6 +209,20 @@ def baseline(env, up, singles, batch):
     return lat, batch_ms
 
 
+def list_prefixes(api):
+    """Every public prefix, page by page: GET /v1/prefixes answers at most 500 at a time and
+    names the next page in next_cursor."""
+    out, cursor = [], None
+    while True:
+        st, body = api.call("GET", "/v1/prefixes?limit=500" + (f"&cursor={cursor}" if cursor else ""))
+        if st >= 300:
+            sys.exit(f"GET /v1/prefixes: {st} {body}")
+        out += body.get("prefixes", [])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return out
+
+
 def provision(api, pool, pfxs, sign, expires):
     msgs = {p: f"1|prefixd|{OWNER}|{p}|{expires}|SHA256|RSAPSS" for p in pfxs}
     st, body = api.call("POST", "/v1/auth/message", {"cidr": pfxs[0], "expires": expires})
@@ -223,13 +237,13 @@ def provision(api, pool, pfxs, sign, expires):
             sys.exit(f"provision {p}: {st} {body}")
     deadline = time.time() + 600
     while time.time() < deadline:
-        st, body = api.call("GET", "/v1/prefixes")
-        states = {x["cidr"]: x["state"] for x in body.get("prefixes", [])}
+        listed = list_prefixes(api)
+        states = {x["cidr"]: x["state"] for x in listed}
         if all(states.get(p) == "provisioned" for p in pfxs):
             return
         bad = [p for p in pfxs if states.get(p) == "failed-provision"]
         if bad:
-            sys.exit(f"provisioning failed for {bad[0]}: {next(x for x in body['prefixes'] if x['cidr'] == bad[0])}")
+            sys.exit(f"provisioning failed for {bad[0]}: {next(x for x in listed if x['cidr'] == bad[0])}")
         time.sleep(0.5)
     sys.exit("provisioning did not finish in 600 s")
 

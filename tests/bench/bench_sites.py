@@ -112,7 +112,7 @@ def start_prefixd(env, prefixd, tmp, site, rdap):
     ns, bird = ("NS_EDGE", "EDGE") if site == "edge1" else ("NS_EDGE2", "EDGE2")
     sock, conf = os.path.join(tmp, f"{site}.sock"), os.path.join(tmp, f"{site}.conf")
     with open(conf, "w") as f:
-        f.write(f"[daemon]\nstate_dir = {tmp}/{site}-state\nsocket = {sock}\nlog_level = info\n"
+        f.write(f"[daemon]\nstate_dir = {tmp}/{site}-state\nsocket = {sock}\nlog_level = {os.environ.get('PREFIXD_BENCH_LOG_LEVEL', 'info')}\n"
                 f"[store]\nbackend = postgresql\ndsn = {env['LAB_PG_DSN']}\n"
                 f"[site]\nname = {site}\nlease_renew = {os.environ.get('PREFIXD_BENCH_LEASE_RENEW', '2')}\n"
                 f"[rpki]\ncache = {env['RTR_HOST']}:{env['RTR_PORT']}\n"
@@ -279,7 +279,10 @@ def main():
             pd.terminate()
             pd.wait()
         subprocess.run([os.path.join(LAB, "down"), name], stdout=subprocess.DEVNULL)
-        subprocess.run(["rm", "-rf", tmp])
+        if os.environ.get("PREFIXD_BENCH_KEEP"):
+            print(f"kept {tmp} (PREFIXD_BENCH_KEEP)", file=sys.stderr)
+        else:
+            subprocess.run(["rm", "-rf", tmp])
 
     p = ba.pct
     rows = [(f"one prefix, p50 (n={n_single} each, alternating)", p(lat2, 50), p(lat1, 50)),
