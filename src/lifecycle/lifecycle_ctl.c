@@ -282,6 +282,8 @@ lc_batch_begin(struct lifecycle_ctl *c, size_t n)
 
 	if (c->store != NULL && store_begin(c->store, &e) < 0)
 		log_warnx("lifecycle: begin: %s", e.msg);
+	else if (c->store != NULL)
+		store_batch_defer(c->store, true);      /* one round trip for the batch (store.h) */
 }
 
 int
@@ -290,6 +292,7 @@ lc_batch_end(struct lifecycle_ctl *c, const char *failpoint, struct err *e)
 	c->quiet = false;
 	if (c->store == NULL || !store_in_txn(c->store))
 		return 0;
+	store_batch_defer(c->store, false);
 	if (failpoint != NULL && failpoint_fail(failpoint)) {
 		store_rollback(c->store, NULL);
 		return err_set(e, "store-failed", "failpoint %s: rolled back instead of committed",
@@ -348,7 +351,14 @@ lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p, enum lifecycl
 	snprintf(a, sizeof(a), "%s", as ? as : "{}");
 	free(as);
 	json_decref(aj);
-	if (st != NULL) {
+	if (st != NULL && store_batch_deferred(st)) {
+		/* a batch whose writes go together (lc_batch_begin): no level of its own; a
+		 * failure fails the whole batch, which lc_batch_undo puts back in memory */
+		rc = lc_save(c, p, e);
+		lc_event_write(c, p, "lifecycle", who ? who : &lc_system, b, a, note, e, &rc);
+		if (rc < 0)
+			store_batch_fail(st);
+	} else if (st != NULL) {
 		if ((rc = store_begin(st, e)) == 0)
 			rc = lc_save(c, p, e);
 		lc_event_write(c, p, "lifecycle", who ? who : &lc_system, b, a, note, e, &rc);

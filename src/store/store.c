@@ -41,9 +41,36 @@ store_commit(struct store *st, struct err *e)
 
 	if (st->depth == 0)
 		return err_set(e, "store-failed", "store: commit without a transaction");
+	if (st->depth == 1 && st->batch_failed) {
+		st->ops->rollback(st, NULL);
+		st->depth = 0;
+		st->batch_defer = st->batch_failed = false;
+		return err_set(e, "store-failed", "store: a write of the batch failed; the batch "
+		    "is rolled back as a whole");
+	}
 	rc = st->ops->commit(st, e);
-	st->depth--;
+	if (--st->depth == 0)
+		st->batch_defer = st->batch_failed = false;
 	return rc;
+}
+
+void
+store_batch_defer(struct store *st, bool on)
+{
+	st->batch_defer = on && st->depth > 0;
+}
+
+bool
+store_batch_deferred(const struct store *st)
+{
+	return st->batch_defer;
+}
+
+void
+store_batch_fail(struct store *st)
+{
+	if (st->depth > 0)
+		st->batch_failed = true;
 }
 
 int
@@ -54,7 +81,8 @@ store_rollback(struct store *st, struct err *e)
 	if (st->depth == 0)
 		return err_set(e, "store-failed", "store: rollback without a transaction");
 	rc = st->ops->rollback(st, e);
-	st->depth--;
+	if (--st->depth == 0)
+		st->batch_defer = st->batch_failed = false;
 	return rc;
 }
 

@@ -219,6 +219,8 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 	int depth;                  /* open transaction levels; maintained by store_begin/... */
+	bool batch_defer;           /* store_batch_defer: inner levels need no answer */
+	bool batch_failed;          /* store_batch_fail: the outer COMMIT rolls back */
 	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
 	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
 	char *audit_head;                   /* the published head's file */
@@ -240,6 +242,26 @@ int store_begin(struct store *st, struct err *e);
 int store_commit(struct store *st, struct err *e);
 int store_rollback(struct store *st, struct err *e);
 bool store_in_txn(const struct store *st);
+/*
+ * store_batch_defer(st, true), inside an outer transaction: until the outer level closes (or
+ * store_batch_defer(st, false)), closing an inner level asks the backend for no answer, so a
+ * backend that ships statements over a network (PostgreSQL) queues the level's release with
+ * its writes and sends a whole batch of them in one round trip at the outer COMMIT (or when a
+ * read needs an answer first). The price: a write that fails is seen only there, so it fails
+ * the whole outer transaction rather than its own level. For callers whose levels do not
+ * expect refusals (the lifecycle's batches of state changes: any failure is the store's, and
+ * the batch is then undone as a whole, lc_batch_undo); never for ipam requests, whose
+ * constraint refusals must reach the one request (overlap, token-conflict). SQLite answers at
+ * once anyway and ignores it. Ends by itself when the outer level closes.
+ */
+void store_batch_defer(struct store *st, bool on);
+/* True while store_batch_defer is on: a caller may then write at the batch's own level
+ * instead of opening an inner one per item (its writes are sent together anyway, and a
+ * failure fails the batch). A caller that does so and sees a write fail calls
+ * store_batch_fail: the outer COMMIT then rolls back and fails ("store-failed"), so no item
+ * is left half written. */
+bool store_batch_deferred(const struct store *st);
+void store_batch_fail(struct store *st);
 
 int store_scope_put(struct store *st, const struct store_scope *r, struct err *e);
 int store_pool_put(struct store *st, const struct store_pool *r, struct err *e);

@@ -420,6 +420,11 @@ store_pg_begin(struct store *st, struct err *e)
 	if (st->depth >= STORE_PG_MAX_DEPTH)
 		return err_set(e, "store-failed", "store: transactions nested deeper than %d",
 		    STORE_PG_MAX_DEPTH);
+	/* a level begins from a known head: a deferred batch's queued events get theirs now
+	 * (lock and ids only; nothing queued is sent), so a rollback of the new level restores
+	 * a head that includes them */
+	if (st->depth > 0 && s->lazy_lock && store_pg_seal(s, e) != 0)
+		return -1;
 	s->saved[st->depth] = s->head;
 	store_pg_changes_mark(s, st->depth);
 	if (st->depth == 0) {
@@ -480,7 +485,12 @@ store_pg_commit(struct store *st, struct err *e)
 	if (st->depth == 1)
 		return store_pg_commit_outer(s, e);
 	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT s%d", st->depth - 1);
-	store_pg_put_sql(s, st->depth, sql, false);
+	/* store_batch_defer: the RELEASE joins the queue as a write of the enclosing level (a
+	 * later rollback of that level drops it with the rest); an error shows at the next
+	 * flush, at the latest the outer COMMIT, and fails the whole transaction. */
+	store_pg_put_sql(s, st->batch_defer ? st->depth - 1 : st->depth, sql, false);
+	if (st->batch_defer)
+		return 0;
 	if (store_pg_flush(s, e) != 0) {
 		snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT s%d; RELEASE SAVEPOINT s%d",
 		    st->depth - 1, st->depth - 1);
@@ -534,7 +544,11 @@ store_pg_write(struct store_pg *s, int q, const struct store_pg_args *a, int t, 
 		}
 		return store_commit(st, e);
 	}
-	if (store_pg_head_lock(s, e) != 0 || store_pg_put(s, q, a, e) != 0)
+	if (st->batch_defer && !s->head.valid)
+		s->lazy_lock = true;            /* taken at the flush, before this is sent */
+	else if (store_pg_head_lock(s, e) != 0)
+		return -1;
+	if (store_pg_put(s, q, a, e) != 0)
 		return -1;
 	if (t >= 0)
 		store_pg_change(s, (enum store_table)t, put, id, kind, key);

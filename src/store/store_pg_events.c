@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmalloc.h"
+
 /* Reads a head row "id, hash" into *id / hash. */
 static int
 store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
@@ -79,6 +81,8 @@ store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN 
 	struct store_pg *s = store_pg(st);
 	PGresult *r;
 
+	if (s->lazy_lock && store_pg_seal(s, e) != 0)
+		return -1;
 	if (s->head.valid) {                /* this transaction's view, appends included */
 		*id = s->head.id;
 		memcpy(hash, s->head.hash, AUDIT_HASH_HEXLEN + 1);
@@ -89,6 +93,30 @@ store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN 
 	return store_pg_head_row(s, r, id, hash, NULL, e);
 }
 
+/* The parameters of PG_EVENT_PUT; the indexes store_pg_seal fills in. */
+enum { EV_ARG_ID = 0, EV_ARG_TIME = 1, EV_ARG_CIDR = 7, EV_ARG_HASH = 11 };
+
+static void
+store_pg_event_args(const struct store_event *ev, uint64_t id, const char *hash,
+    struct store_pg_args *a)
+{
+	store_pg_arg_int(a, (int64_t)id);
+	store_pg_arg_int(a, ev->time);
+	store_pg_arg_text(a, ev->actor);
+	store_pg_arg_text(a, ev->role);
+	store_pg_arg_text(a, ev->request_id);
+	store_pg_arg_text(a, ev->action);
+	store_pg_arg_text(a, ev->object_kind);
+	if (ev->has_cidr)
+		store_pg_arg_cidr(a, &ev->cidr);
+	else
+		store_pg_arg_text(a, NULL);
+	store_pg_arg_text(a, ev->before);
+	store_pg_arg_text(a, ev->after);
+	store_pg_arg_text(a, ev->evidence);
+	store_pg_arg_text(a, hash);
+}
+
 /* Inserts ev with id and hash (NULL: unsealed) and moves the head to them. */
 static int
 store_pg_event_insert(struct store_pg *s, const struct store_event *ev, uint64_t id,
@@ -96,21 +124,7 @@ store_pg_event_insert(struct store_pg *s, const struct store_event *ev, uint64_t
 {
 	struct store_pg_args a = { .n = 0 };
 
-	store_pg_arg_int(&a, (int64_t)id);
-	store_pg_arg_int(&a, ev->time);
-	store_pg_arg_text(&a, ev->actor);
-	store_pg_arg_text(&a, ev->role);
-	store_pg_arg_text(&a, ev->request_id);
-	store_pg_arg_text(&a, ev->action);
-	store_pg_arg_text(&a, ev->object_kind);
-	if (ev->has_cidr)
-		store_pg_arg_cidr(&a, &ev->cidr);
-	else
-		store_pg_arg_text(&a, NULL);
-	store_pg_arg_text(&a, ev->before);
-	store_pg_arg_text(&a, ev->after);
-	store_pg_arg_text(&a, ev->evidence);
-	store_pg_arg_text(&a, hash);
+	store_pg_event_args(ev, id, hash, &a);
 	if (store_pg_put(s, PG_EVENT_PUT, &a, e) != 0)
 		return -1;
 	s->head.id = id;
@@ -120,12 +134,25 @@ store_pg_event_insert(struct store_pg *s, const struct store_event *ev, uint64_t
 	return 0;
 }
 
-/* Seals and inserts ev inside the open transaction. */
+/* Seals and inserts ev inside the open transaction; in a deferred batch without the head
+ * lock yet, queues it for store_pg_seal (ev->id stays 0: known once sealed). */
 static int
 store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
 {
 	char hash[AUDIT_HASH_HEXLEN + 1];
 
+	if (!s->head.valid && s->base.batch_defer) {
+		struct store_pg_args a = { .n = 0 };
+
+		store_pg_event_args(ev, 0, NULL, &a);
+		if (store_pg_put(s, PG_EVENT_PUT, &a, e) != 0)
+			return -1;
+		s->pend[s->npend - 1].unsealed = true;
+		s->lazy_lock = true;
+		ev->id = 0;
+		ev->hash = NULL;
+		return 0;
+	}
 	if (store_pg_head_lock(s, e) != 0)
 		return -1;
 	ev->id = s->head.id + 1;
@@ -135,6 +162,61 @@ store_pg_event_put(struct store_pg *s, struct store_event *ev, struct err *e)
 		    audit_event_canonical_into(ev, &s->canon), hash);
 	return store_pg_event_insert(s, ev, ev->id, s->audit == STORE_PG_AUDIT_ON ? hash : NULL,
 	    e);
+}
+
+int
+store_pg_seal(struct store_pg *s, struct err *e)
+{
+	char name[16], hash[AUDIT_HASH_HEXLEN + 1], id[24];
+	PGresult *r;
+
+	if (!s->lazy_lock)
+		return 0;
+	s->lazy_lock = false;
+	if (!s->head.valid) {
+		/* not store_pg_head_lock: its store_pg_run would flush, which calls us */
+		snprintf(name, sizeof(name), "p%d", PG_HEAD_LOCK);
+		r = PQexecPrepared(s->conn, name, 0, NULL, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			return store_pg_fail(s, r, e, "statement");
+		if (store_pg_head_row(s, r, &s->head.id, s->head.hash, &s->head.seq, e) != 0)
+			return -1;
+		s->head.valid = true;
+		s->head.dirty = false;
+	}
+	for (size_t i = 0; i < s->npend; i++) {
+		struct store_pg_pending *p = &s->pend[i];
+		struct store_event ev = { 0 };
+
+		if (!p->unsealed)
+			continue;
+		ev.id = s->head.id + 1;
+		ev.time = strtoll(p->v[EV_ARG_TIME], NULL, 10);
+		ev.actor = p->v[2];
+		ev.role = p->v[3];
+		ev.request_id = p->v[4];
+		ev.action = p->v[5];
+		ev.object_kind = p->v[6];
+		ev.has_cidr = p->v[EV_ARG_CIDR] != NULL &&
+		    cidr_parse(p->v[EV_ARG_CIDR], &ev.cidr, NULL) == 0;
+		ev.before = p->v[8];
+		ev.after = p->v[9];
+		ev.evidence = p->v[10];
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)ev.id);
+		free(p->v[EV_ARG_ID]);
+		p->v[EV_ARG_ID] = xstrdup(id);
+		if (s->audit == STORE_PG_AUDIT_ON) {
+			audit_chain_link(s->base.audit_key, s->head.hash,
+			    audit_event_canonical_into(&ev, &s->canon), hash);
+			free(p->v[EV_ARG_HASH]);
+			p->v[EV_ARG_HASH] = xstrdup(hash);
+			memcpy(s->head.hash, hash, AUDIT_HASH_HEXLEN + 1);
+		}
+		s->head.id = ev.id;
+		s->head.dirty = true;
+		p->unsealed = false;
+	}
+	return 0;
 }
 
 /* store_event_import (store.h): ev as it is, id and hash included, after the head; inside

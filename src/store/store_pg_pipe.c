@@ -60,6 +60,7 @@ void
 store_pg_pend_clear(struct store_pg *s)
 {
 	store_pg_pend_truncate(s, 0);
+	s->lazy_lock = false;
 }
 
 void
@@ -155,6 +156,10 @@ store_pg_flush(struct store_pg *s, struct err *e)
 
 	if (s->npend == 0)
 		return 0;
+	if (store_pg_seal(s, e) != 0) {
+		store_pg_pend_clear(s);
+		return -1;
+	}
 	if (PQenterPipelineMode(s->conn) != 1) {
 		store_pg_pend_clear(s);
 		return store_pg_fail(s, NULL, e, "pipeline");

@@ -62,6 +62,7 @@ struct store_pg_change {
 struct store_pg_pending {
 	int q, n, level;
 	bool savepoint;             /* the SAVEPOINT that opens `level` */
+	bool unsealed;              /* PG_EVENT_PUT without id and hash yet (store_pg_seal) */
 	char *sql;
 	char *v[STORE_PG_MAX_ARGS];
 };
@@ -91,6 +92,8 @@ struct store_pg {
 	/* deferred statements (store_pg_pipe.c) */
 	struct store_pg_pending *pend;
 	size_t npend, pendcap;
+	bool lazy_lock;             /* a write of a deferred batch was queued before the head
+	                             * lock: the next flush takes it first (store_pg_seal) */
 };
 
 static inline struct store_pg *
@@ -167,6 +170,12 @@ extern const struct store_site_ops store_pg_site_ops;
 int store_pg_head_lock(struct store_pg *s, struct err *e);
 /* Writes a moved head to its row (inside the transaction, before its COMMIT). */
 int store_pg_head_flush(struct store_pg *s, struct err *e);
+/* A deferred batch (store_batch_defer) writes without the head lock and queues its events
+ * unsealed; store_pg_flush calls this before it sends anything: the head lock first (so the
+ * lock order, head then rows, holds), then each queued event gets its id and chain link in
+ * queue order. The lock is thus held from the batch's flush to its COMMIT, not from its
+ * first write: two instances' batches prepare in parallel and only their flushes queue. */
+int store_pg_seal(struct store_pg *s, struct err *e);
 int store_pg_event_head(struct store *st, uint64_t *id, char hash[AUDIT_HASH_HEXLEN + 1],
     struct err *e);
 int store_pg_event_append(struct store *st, struct store_event *ev, struct err *e);

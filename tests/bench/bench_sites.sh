@@ -5,7 +5,7 @@
 # (target: two sites at most 1.5x one site). The measurement is tests/bench/bench_sites.py
 # (its docstring says how); this wrapper checks the build and root.
 #
-#   tests/bench/bench_sites.sh BUILD_DIR [--single N] [--batch N]     (root; ~3-6 min)
+#   tests/bench/bench_sites.sh BUILD_DIR [--single N] [--batch N]     (root; ~2-4 min)
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [--single N] [--batch N]" >&2; exit 2; }
 [ -x "$1/prefixd" ] || { echo "$0: no $1/prefixd (build first)" >&2; exit 2; }

@@ -16,6 +16,8 @@
 #      (edge1, edge2, edge2, edge1) withdraw --all-sites withdraws at edge1 (the fifth) and is
 #      refused circuit-open at edge2, whose path stays at upstream; GET /v1/sites shows it open
 #      and an admin's `prefixctl breaker reset` closes it.
+#   5. `audit verify` passes: both instances' lifecycle batches (sealed at their flush, not
+#      under the head lock from their first write) form one unbroken chain.
 set -euo pipefail
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/lab.sh"
@@ -128,3 +130,10 @@ lc_json site list | jq -e '.breaker.state == "open"' >/dev/null || fail "site li
 lc_ctl breaker reset >/dev/null || fail "breaker reset"
 lc_json site list | jq -e '.breaker.state == "closed"' >/dev/null || fail "site list after reset: $(lc_json site list)"
 ok "the fifth withdrawal across both instances (edge1's) passed, the sixth (edge2's) was refused circuit-open and its path stays; an admin reset closes the breaker"
+
+# 5. one audit chain: every lifecycle batch of both instances above was prepared without the
+#    chain head's lock and sealed at its flush (store_pg_seal, store_batch_defer); together
+#    they are links of one unbroken chain
+v=$(lc_json audit verify) || fail "audit verify: $v"
+jq -e '.ok == true and .events > 0' <<<"$v" >/dev/null || fail "audit verify: $v"
+ok "audit verify over both instances' batches: $(jq -c . <<<"$v")"
