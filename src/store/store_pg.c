@@ -32,7 +32,13 @@
  * transaction. That one lock is what keeps one unbroken chain across instances and numbers
  * the change feed without gaps, and because it is the only lock a writer waits for, two
  * instances never wait on each other in opposite orders (no deadlock, and an exclusion check
- * that would wait for another transaction's insert always finds it finished).
+ * that would wait for another transaction's insert always finds it finished). One
+ * exception, for the lifecycle's batches (store_batch_defer, store.h), which decide nothing
+ * from the feed inside the transaction: their writes are queued without the lock and their
+ * events unsealed, and store_pg_seal (store_pg_events.c) takes the lock before the first of
+ * them is sent (so the order head-then-rows holds) and seals the events in queue order; the
+ * lock is then held from that flush to COMMIT only, and two instances' batches of 1,000
+ * state changes prepare in parallel (tests/bench/bench_sites.sh).
  * It serialises writing transactions of all instances, NOT per pool. Why not per pool
  * (pg_advisory_xact_lock(pool) and the head locked only at the very end): a batch holds
  * several pools' locks in request order, so two instances deadlock (PostgreSQL breaks it only

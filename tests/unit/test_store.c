@@ -138,6 +138,43 @@ test_reopen_does_not_rerun_migrations(void **state)
 	    store_sqlite_schema_version());
 }
 
+/*
+ * store_batch_defer / store_batch_fail (store.h): a caller that writes at the batch's level
+ * and sees one write fail marks the batch; the outer COMMIT then rolls back and fails, so no
+ * item is left half written, and the next transaction is a normal one again.
+ */
+static void
+test_failed_deferred_batch_commits_nothing(void **state)
+{
+	struct fx *f = *state;
+	int64_t v = 0;
+
+	assert_int_equal(store_begin(f->st, &f->e), 0);
+	store_batch_defer(f->st, true);
+	assert_true(store_batch_deferred(f->st));
+	assert_int_equal(store_counter_put(f->st, "batch-a", 1, &f->e), 0);
+	store_batch_fail(f->st);                /* the next item's write failed */
+	assert_int_equal(store_commit(f->st, &f->e), -1);
+	assert_string_equal(f->e.code, "store-failed");
+	assert_false(store_in_txn(f->st));
+	assert_false(store_batch_deferred(f->st));
+	assert_int_equal(store_counter_get(f->st, "batch-a", &v, &f->e), 0);
+	assert_int_equal(v, 0);
+	/* the next batch is not marked: it commits */
+	assert_int_equal(store_begin(f->st, &f->e), 0);
+	assert_int_equal(store_counter_put(f->st, "batch-b", 2, &f->e), 0);
+	assert_int_equal(store_commit(f->st, &f->e), 0);
+	assert_int_equal(store_counter_get(f->st, "batch-b", &v, &f->e), 0);
+	assert_int_equal(v, 2);
+	/* outside a transaction neither mode sticks */
+	store_batch_defer(f->st, true);
+	store_batch_fail(f->st);
+	assert_false(store_batch_deferred(f->st));
+	restart(f);
+	assert_int_equal(store_counter_get(f->st, "batch-a", &v, &f->e), 0);
+	assert_int_equal(v, 0);
+}
+
 static void
 test_default_scopes_are_created_once(void **state)
 {
@@ -407,6 +444,7 @@ main(void)
 		T(test_store_uses_wal_and_current_schema),
 		T(test_reopen_does_not_rerun_migrations),
 		T(test_default_scopes_are_created_once),
+		T(test_failed_deferred_batch_commits_nothing),
 		T(test_model_is_rebuilt_from_store_with_stable_ids),
 		T(test_released_id_is_not_issued_again_after_restart),
 		T(test_token_replay_survives_restart),
