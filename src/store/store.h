@@ -251,8 +251,11 @@ bool store_in_txn(const struct store *st);
  * the whole outer transaction rather than its own level. For callers whose levels do not
  * expect refusals (the lifecycle's batches of state changes: any failure is the store's, and
  * the batch is then undone as a whole, lc_batch_undo); never for ipam requests, whose
- * constraint refusals must reach the one request (overlap, token-conflict). SQLite answers at
- * once anyway and ignores it. Ends by itself when the outer level closes.
+ * constraint refusals must reach the one request (overlap, token-conflict). PostgreSQL also
+ * takes the audit chain head's lock only at that flush (store_pg_seal, store_pg_private.h).
+ * SQLite answers every statement at once; there the mode matters only through its callers
+ * (the lifecycle then writes without inner levels, so one failed write fails its whole batch
+ * on both backends). Ends by itself when the outer level closes.
  */
 void store_batch_defer(struct store *st, bool on);
 /* True while store_batch_defer is on: a caller may then write at the batch's own level
