@@ -93,9 +93,6 @@ class Upstream:
                 self.cv.wait(left)
             return max(self.seen[k] for k in keys)
 
-    def received(self, nbr):
-        return self.received_all().get(nbr, -1)
-
     def received_all(self):
         """{neighbour address: prefixes received}, every neighbour in one `gobgp neighbor`
         call (one process, whatever the number of sites: the poll costs both cases alike)."""
