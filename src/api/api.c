@@ -447,7 +447,59 @@ api_defer(struct api_ctx *ctx, api_handler work, void *arg, void (*free_fn)(void
 	ev_idle_start(d->loop, &a->idle_w);     /* the loop must not block before the batch */
 }
 
-/* Runs the queued work in one transaction and answers every request after COMMIT. */
+/* Runs the batch's work in one transaction; -1 with e set when it did not commit. */
+static int
+api_batch_run_once(struct daemon *d, struct api_ctx *batch, bool deferred, size_t *n,
+    struct err *e)
+{
+	struct api_ctx *ctx;
+
+	*n = 0;
+	err_clear(e);
+	if (store_begin(d->store, e) < 0)
+		return -1;
+	/* several instances: memory follows the others' committed changes, under the store's
+	 * writer lock, before this batch decides anything (ipam_follow) */
+	if (ipam_follow(d->ipam, true, e) < 0) {
+		store_rollback(d->store, NULL);
+		return -1;
+	}
+	if (deferred)
+		store_batch_defer(d->store, true);
+	for (ctx = batch; ctx != NULL; ctx = ctx->next, (*n)++) {
+		log_set_request_id(ctx->req->request_id);
+		ctx->work(ctx);
+		log_set_request_id(NULL);
+	}
+	if (store_commit(d->store, e) < 0) {
+		if (store_in_txn(d->store))
+			store_rollback(d->store, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Memory forgets a batch that did not commit: the model from the store, and every engine
+ * registered with api_on_rollback. */
+static void
+api_batch_forget(struct daemon *d)
+{
+	struct api *a = d->api;
+	struct err e;
+
+	err_clear(&e);
+	if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
+		log_error("rebuilding the model from the store failed: %s", e.msg);
+	for (size_t i = 0; i < a->nrollback; i++)
+		a->rollback[i].fn(a->rollback[i].arg);
+}
+
+/*
+ * Runs the queued work in one transaction and answers every request after COMMIT. On
+ * PostgreSQL a batch of replayable work goes first as one deferred batch (see api.h); a
+ * refusal there (nothing committed: store_batch_refused) costs one rollback, a reload and
+ * the batch once more the careful way, request by request.
+ */
 static void
 api_run_batch(struct daemon *d)
 {
@@ -456,27 +508,21 @@ api_run_batch(struct daemon *d)
 	struct err e;
 	double t0 = ev_time();
 	size_t n = 0;
-	int failed = 0;
+	bool deferred = store_has_feed(d->store);
+	int failed;
 
 	a->queue_head = NULL;
 	a->queue_tail = &a->queue_head;
 	a->nqueued = 0;
 	ev_timer_stop(d->loop, &a->gather_w);
-	err_clear(&e);
-	if (store_begin(d->store, &e) < 0)
-		failed = 1;
-	/* several instances: memory follows the others' committed changes, under the store's
-	 * writer lock, before this batch decides anything (ipam_follow) */
-	if (!failed && ipam_follow(d->ipam, true, &e) < 0)
-		failed = 1;
-	for (ctx = batch; ctx != NULL && !failed; ctx = ctx->next, n++) {
-		log_set_request_id(ctx->req->request_id);
-		ctx->work(ctx);
-		log_set_request_id(NULL);
-	}
-	if (!failed && store_commit(d->store, &e) < 0) {
-		failed = 1;
-		store_rollback(d->store, NULL);
+	for (ctx = batch; ctx != NULL && deferred; ctx = ctx->next)
+		deferred = ctx->replayable;
+	failed = api_batch_run_once(d, batch, deferred, &n, &e) < 0;
+	if (failed && deferred && store_batch_refused(d->store)) {
+		log_info("a batch of %zu requests was refused as a whole (%s); running it again "
+		    "request by request", n, e.msg);
+		api_batch_forget(d);
+		failed = api_batch_run_once(d, batch, false, &n, &e) < 0;
 	}
 	if (failed) {
 		const char *code = e.code != NULL && strcmp(e.code, "storage-full") == 0 ?
@@ -484,10 +530,7 @@ api_run_batch(struct daemon *d)
 		log_error("batch of %zu changes not committed: %s", n, e.msg);
 		for (ctx = batch; ctx != NULL; ctx = ctx->next)
 			api_error(ctx, code, "not committed: %s", e.msg);
-		if (ipam_load(d->ipam, &e) < 0 || grants_load(d->grants, &e) < 0)
-			log_error("rebuilding the model from the store failed: %s", e.msg);
-		for (size_t i = 0; i < a->nrollback; i++)
-			a->rollback[i].fn(a->rollback[i].arg);
+		api_batch_forget(d);
 	}
 	metrics_commit(d->metrics, ev_time() - t0, n, failed);
 	for (ctx = batch; ctx != NULL; ctx = next) {

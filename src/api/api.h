@@ -24,7 +24,12 @@
  * request of the batch gets 503 (storage-full on a full disk, else store-failed) and the model
  * is rebuilt from the store (ipam_load), and so is every other engine that src/prefixd.c
  * registered with api_on_rollback (the lifecycle controller): nothing answered 503 survives
- * in memory. Reads answer directly from memory. When other
+ * in memory. On PostgreSQL a batch of replayable work only (allocate, release) is first run
+ * optimistically: no request waits for its own statements' answer (store_batch_defer), the
+ * whole batch goes to the server with its COMMIT; should the database refuse any of it, the
+ * batch is rolled back, the model reloaded and the batch run again request by request, where
+ * a refusal reaches the one request (overlap, token-conflict). Reads answer directly from
+ * memory. When other
  * connections are open that have queued nothing yet, the batch waits up to [daemon]
  * commit_delay_us for them (an ev_timer) so that answered clients join the next batch.
  *
@@ -81,6 +86,9 @@ struct api_ctx {
 	api_handler work;               /* deferred work (group commit) */
 	void *work_arg;
 	void (*work_free)(void *);
+	/* The work touches only the ipam model and the store, so it may run again after its
+	 * batch rolled back (api_run_batch's optimistic batches); set by the handler. */
+	bool replayable;
 	struct api_ctx *next;
 	char pbuf[API_MAX_PARAMS][256];
 	char grant_role[IPAM_NAME_MAX + 32];    /* "grant:POOL:operator" when a grant admitted it */

@@ -531,6 +531,7 @@ api_allocate(struct api_ctx *ctx)
 		api_alloc_arg_free(a);
 		return;
 	}
+	ctx->replayable = true;
 	api_defer(ctx, api_allocate_work, a, api_alloc_arg_free);
 	return;
 fail:
@@ -676,6 +677,7 @@ api_release(struct api_ctx *ctx)
 
 	if (api_id_arg(ctx, ctx->params[0], &id) < 0)
 		return;
+	ctx->replayable = true;
 	api_defer(ctx, api_release_work, NULL, NULL);
 }
 

@@ -599,7 +599,7 @@ ipam_follow(struct ipam *m, bool may_reload, struct err *e)
 		return 0;
 	/* first the writer lock (inside a transaction): a reload then reads a store that
 	 * nobody else changes until this transaction ends */
-	if (store_feed_sync(m->st, &seq, e) != 0)
+	if (store_feed_sync_from(m->st, m->need_reload ? UINT64_MAX : m->feed_seq, &seq, e) != 0)
 		return -1;
 	if (m->need_reload)
 		return may_reload ? ipam_load(m, e) : 0;

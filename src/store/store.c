@@ -27,6 +27,8 @@ store_close(struct store *st)
 int
 store_begin(struct store *st, struct err *e)
 {
+	if (st->depth == 0)
+		st->batch_refused = false;
 	if (st->ops->begin(st, e) != 0)
 		return -1;
 	st->depth++;
@@ -64,6 +66,12 @@ bool
 store_batch_deferred(const struct store *st)
 {
 	return st->batch_defer;
+}
+
+bool
+store_batch_refused(const struct store *st)
+{
+	return st->batch_refused;
 }
 
 void
@@ -253,8 +261,14 @@ store_has_feed(const struct store *st)
 int
 store_feed_sync(struct store *st, uint64_t *seq, struct err *e)
 {
+	return store_feed_sync_from(st, UINT64_MAX, seq, e);
+}
+
+int
+store_feed_sync_from(struct store *st, uint64_t after, uint64_t *seq, struct err *e)
+{
 	*seq = 0;
-	return st->ops->feed_sync != NULL ? st->ops->feed_sync(st, seq, e) : 0;
+	return st->ops->feed_sync != NULL ? st->ops->feed_sync(st, after, seq, e) : 0;
 }
 
 int

@@ -203,7 +203,7 @@ struct store_ops {
 	/* Optional (NULL: the backend has one writer and no feed; see "Several instances"). */
 	int (*id_block)(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
 	    struct err *e);
-	int (*feed_sync)(struct store *st, uint64_t *seq, struct err *e);
+	int (*feed_sync)(struct store *st, uint64_t after, uint64_t *seq, struct err *e);
 	int (*changes_after)(struct store *st, uint64_t after, store_change_cb cb, void *arg,
 	    uint64_t *last, struct err *e);
 	int (*listen_fd)(struct store *st);
@@ -221,6 +221,7 @@ struct store {
 	int depth;                  /* open transaction levels; maintained by store_begin/... */
 	bool batch_defer;           /* store_batch_defer: inner levels need no answer */
 	bool batch_failed;          /* store_batch_fail: the outer COMMIT rolls back */
+	bool batch_refused;         /* store_batch_refused: see there; reset by the outer BEGIN */
 	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
 	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
 	char *audit_head;                   /* the published head's file */
@@ -250,8 +251,10 @@ bool store_in_txn(const struct store *st);
  * read needs an answer first). The price: a write that fails is seen only there, so it fails
  * the whole outer transaction rather than its own level. For callers whose levels do not
  * expect refusals (the lifecycle's batches of state changes: any failure is the store's, and
- * the batch is then undone as a whole, lc_batch_undo); never for ipam requests, whose
- * constraint refusals must reach the one request (overlap, token-conflict). PostgreSQL also
+ * the batch is then undone as a whole, lc_batch_undo; the API's batches of ipam requests on
+ * PostgreSQL, which decide from memory brought up to the feed under the writer lock, so a
+ * refusal means memory was wrong: the batch is run again without the mode, where a
+ * constraint refusal reaches the one request, store_batch_refused and api.c). PostgreSQL also
  * takes the audit chain head's lock only at that flush (store_pg_seal, store_pg_private.h).
  * SQLite answers every statement at once; there the mode matters only through its callers
  * (the lifecycle then writes without inner levels, so one failed write fails its whole batch
@@ -265,6 +268,11 @@ void store_batch_defer(struct store *st, bool on);
  * is left half written. */
 bool store_batch_deferred(const struct store *st);
 void store_batch_fail(struct store *st);
+/* After a failed outer COMMIT of a deferred batch: true when the database refused one of its
+ * statements before the COMMIT was sent (a constraint, an aborted transaction) and the
+ * connection is fine, so nothing of the batch was committed and it may be run again. False
+ * when the failure was the connection's or the COMMIT's own (the outcome may be unknown). */
+bool store_batch_refused(const struct store *st);
 
 int store_scope_put(struct store *st, const struct store_scope *r, struct err *e);
 int store_pool_put(struct store *st, const struct store_pool *r, struct err *e);
@@ -378,6 +386,8 @@ int store_check(struct store *st, struct err *e);
  * number, in commit order, without gaps. store_feed_sync returns the newest number; inside a
  * transaction it first takes the lock that serialises writers (so nothing newer can commit
  * before this transaction does: memory brought up to *seq is exact for the whole batch).
+ * store_feed_sync_from is the same for a caller that will then read the entries after
+ * `after` (its position): the backend may fetch them in the same round trip as the lock.
  * store_changes_after streams the entries after `after`, oldest first, leaving out those this
  * store wrote itself (memory has them), and sets *last to the newest number read; -1 with e
  * "feed-gap" when entries after `after` are no longer kept (reload instead). Without a feed
@@ -392,6 +402,7 @@ int store_check(struct store *st, struct err *e);
 int store_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
     struct err *e);
 int store_feed_sync(struct store *st, uint64_t *seq, struct err *e);
+int store_feed_sync_from(struct store *st, uint64_t after, uint64_t *seq, struct err *e);
 int store_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
     uint64_t *last, struct err *e);
 bool store_has_feed(const struct store *st);

@@ -405,6 +405,7 @@ store_pg_close(struct store *st)
 	struct store_pg *s = store_pg(st);
 
 	store_pg_pend_free_all(s);
+	store_pg_prefetch_drop(s);
 	if (st->depth > 0 && PQstatus(s->conn) == CONNECTION_OK)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	PQfinish(s->conn);
@@ -433,6 +434,16 @@ store_pg_begin(struct store *st, struct err *e)
 		return -1;
 	s->saved[st->depth] = s->head;
 	store_pg_changes_mark(s, st->depth);
+	s->lvl[st->depth].elided = false;
+	if (st->depth > 0 && st->batch_defer) {
+		/* no SAVEPOINT: a failed write fails the whole batch anyway (store.h), and a
+		 * transaction with a subtransaction per request is slower on the server (one
+		 * xid each, and past 64 of them every snapshot overflows to pg_subtrans) */
+		s->lvl[st->depth].elided = true;
+		s->lvl[st->depth].npend = s->npend;
+		s->lvl[st->depth].flushes = s->flushes;
+		return 0;
+	}
 	if (st->depth == 0) {
 		s->head.valid = false;
 		if (store_pg_exec(s, "BEGIN", e) == 0)
@@ -448,38 +459,39 @@ store_pg_begin(struct store *st, struct err *e)
 	return 0;
 }
 
-/* The outermost COMMIT: the chain head is written first; a COMMIT that PostgreSQL turned
- * into a ROLLBACK (the transaction had failed) is a failure, never a success. */
+/* The outermost COMMIT: the queued writes, the feed's entries with the moved chain head
+ * (PG_FLUSH) and the COMMIT go to the server in one pipeline, one round trip (after the head
+ * lock, when a deferred batch has not taken it yet: store_pg_seal). A COMMIT that PostgreSQL
+ * turned into a ROLLBACK (the transaction had failed) is a failure, never a success. */
 static int
 store_pg_commit_outer(struct store_pg *s, struct err *e)
 {
-	struct store_pg_head h = s->head;      /* to publish once committed (store_audit.c) */
+	struct store_pg_head h;                 /* to publish once committed (store_audit.c) */
 	uint64_t first = 0, last = 0;
-	PGresult *r;
+	bool rolled_back = false, done = false;
 
-	if (store_pg_flush(s, e) != 0 || store_pg_changes_flush(s, &first, &last, e) != 0 ||
-	    store_pg_head_flush(s, e) != 0) {
-		store_pg_pend_clear(s);
-		PQclear(PQexec(s->conn, "ROLLBACK"));
-		s->head.valid = false;
-		store_pg_changes_clear(s);
-		return -1;
-	}
+	if (store_pg_seal(s, e) != 0 || store_pg_changes_flush(s, &first, &last, e) != 0 ||
+	    store_pg_head_flush(s, e) != 0)
+		goto fail;
+	h = s->head;
+	store_pg_put_commit(s);
+	if (store_pg_flush_commit(s, &rolled_back, &done, e) != 0)
+		goto fail;
 	s->head.valid = false;
+	store_pg_prefetch_drop(s);
 	store_pg_changes_clear(s);
-	r = PQexec(s->conn, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return store_pg_fail(s, r, e, "commit");
-	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		PQclear(r);
-		return err_set(e, "store-failed", "store %s: commit: the transaction had failed and "
-		    "was rolled back", s->name);
-	}
-	PQclear(r);
 	store_pg_changes_done(s, first, last);
 	if (h.valid)
 		store_audit_published(&s->base, h.id, h.hash);
 	return 0;
+fail:
+	store_pg_pend_clear(s);
+	if (!done && PQstatus(s->conn) == CONNECTION_OK)
+		PQclear(PQexec(s->conn, "ROLLBACK"));  /* a statement before the COMMIT failed */
+	s->head.valid = false;
+	store_pg_prefetch_drop(s);
+	store_pg_changes_clear(s);
+	return -1;
 }
 
 static int
@@ -490,6 +502,8 @@ store_pg_commit(struct store *st, struct err *e)
 
 	if (st->depth == 1)
 		return store_pg_commit_outer(s, e);
+	if (s->lvl[st->depth - 1].elided)
+		return 0;               /* its writes belong to the enclosing level now */
 	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT s%d", st->depth - 1);
 	/* store_batch_defer: the RELEASE joins the queue as a write of the enclosing level (a
 	 * later rollback of that level drops it with the rest); an error shows at the next
@@ -518,10 +532,21 @@ store_pg_rollback(struct store *st, struct err *e)
 	store_pg_changes_undo(s, st->depth - 1);
 	if (st->depth == 1) {
 		store_pg_pend_clear(s);
+		store_pg_prefetch_drop(s);
 		s->head.valid = false;
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			return 0;           /* the server rolled it back when the connection went */
 		return store_pg_exec(s, "ROLLBACK", e);
+	}
+	if (s->lvl[st->depth - 1].elided) {
+		if (s->lvl[st->depth - 1].flushes == s->flushes) {
+			store_pg_pend_truncate(s, s->lvl[st->depth - 1].npend);
+			return 0;       /* nothing of it reached the server */
+		}
+		/* some of it did, and there is no savepoint to go back to: the batch fails */
+		st->batch_failed = true;
+		st->batch_refused = PQstatus(s->conn) == CONNECTION_OK;
+		return 0;
 	}
 	if (store_pg_pend_rollback(s, st->depth))
 		return 0;           /* its SAVEPOINT was never sent: nothing reached the server */

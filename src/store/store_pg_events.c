@@ -24,7 +24,7 @@
 #include "xmalloc.h"
 
 /* Reads a head row "id, hash" into *id / hash. */
-static int
+int
 store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
     char hash[AUDIT_HASH_HEXLEN + 1], uint64_t *seq, struct err *e)
 {
@@ -68,7 +68,7 @@ store_pg_head_flush(struct store_pg *s, struct err *e)
 		return 0;
 	store_pg_arg_int(&a, (int64_t)s->head.id);
 	store_pg_arg_text(&a, s->head.hash);
-	if (store_pg_do(s, PG_HEAD_PUT, &a, e) != 0)
+	if (store_pg_put(s, PG_HEAD_PUT, &a, e) != 0)       /* queued in a transaction */
 		return -1;
 	s->head.dirty = false;
 	return 0;

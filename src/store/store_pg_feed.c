@@ -121,7 +121,7 @@ store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last, stru
 	struct store_pg_args a = { .n = 0 };
 	struct store_pg_array arr[5];
 	char num[32];
-	PGresult *r;
+	int rc;
 
 	*first = *last = 0;
 	if (s->nchg == 0)
@@ -150,12 +150,11 @@ store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last, stru
 	store_pg_arg_int(&a, (int64_t)s->head.seq);
 	for (int i = 0; i < 5; i++)
 		store_pg_arg_text(&a, arr[i].buf);
-	r = store_pg_run(s, PG_FLUSH, &a, e);
+	rc = store_pg_put(s, PG_FLUSH, &a, e);     /* sent with the COMMIT (store_pg.c) */
 	for (int i = 0; i < 5; i++)
 		free(arr[i].buf);
-	if (r == NULL)
+	if (rc != 0)
 		return -1;
-	PQclear(r);
 	s->head.seq = *last;
 	s->head.dirty = false;      /* written with the changes */
 	return 0;
@@ -219,15 +218,91 @@ store_pg_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_
 	return 0;
 }
 
+void
+store_pg_prefetch_drop(struct store_pg *s)
+{
+	PQclear(s->prefetch);
+	s->prefetch = NULL;
+}
+
+/* The head lock and, in the same round trip, the changes after `after` (the caller reads
+ * them next: store_pg_changes_after). The second statement runs once the lock is granted,
+ * with a snapshot taken then: it sees every change committed before this transaction holds
+ * the lock, as a separate statement would. */
+static int
+store_pg_lock_prefetch(struct store_pg *s, uint64_t after, struct err *e)
+{
+	char lock[16], chg[16], num[24], page[16];
+	const char *v[2] = { num, page };
+	PGresult *r, *head = NULL, *rows = NULL, *bad = NULL;
+	int i, rc;
+
+	snprintf(lock, sizeof(lock), "p%d", PG_HEAD_LOCK);
+	snprintf(chg, sizeof(chg), "p%d", PG_CHANGES_AFTER);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)after);
+	snprintf(page, sizeof(page), "%u", STORE_PG_FEED_PAGE);
+	if (PQenterPipelineMode(s->conn) != 1)
+		return store_pg_fail(s, NULL, e, "pipeline");
+	if (PQsendQueryPrepared(s->conn, lock, 0, NULL, NULL, NULL, 0) != 1 ||
+	    PQsendQueryPrepared(s->conn, chg, 2, v, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(s->conn) != 1) {
+		PQexitPipelineMode(s->conn);
+		return store_pg_fail(s, NULL, e, "pipeline");
+	}
+	for (i = 0; i < 2 && PQstatus(s->conn) == CONNECTION_OK; i++) {
+		while ((r = PQgetResult(s->conn)) != NULL) {
+			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+				if (bad == NULL && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+					bad = r;
+				else
+					PQclear(r);
+			} else if (i == 0 && head == NULL) {
+				head = r;
+			} else if (i == 1 && rows == NULL) {
+				rows = r;
+			} else {
+				PQclear(r);
+			}
+		}
+	}
+	while (PQstatus(s->conn) == CONNECTION_OK && (r = PQgetResult(s->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	PQexitPipelineMode(s->conn);
+	if (bad != NULL || head == NULL || rows == NULL) {
+		PQclear(head);
+		PQclear(rows);
+		return store_pg_fail(s, bad, e, "statement");
+	}
+	if ((rc = store_pg_head_row(s, head, &s->head.id, s->head.hash, &s->head.seq, e)) != 0) {
+		PQclear(rows);
+		return rc;
+	}
+	s->head.valid = true;
+	s->head.dirty = false;
+	store_pg_prefetch_drop(s);
+	s->prefetch = rows;
+	s->prefetch_after = after;
+	return 0;
+}
+
 int
-store_pg_feed_sync(struct store *st, uint64_t *seq, struct err *e)
+store_pg_feed_sync(struct store *st, uint64_t after, uint64_t *seq, struct err *e)
 {
 	struct store_pg *s = store_pg(st);
 	PGresult *r;
 
 	if (st->depth > 0) {
-		if (store_pg_head_lock(s, e) != 0)
+		if (!s->head.valid && after != UINT64_MAX && s->npend == 0 && !s->lazy_lock) {
+			if (store_pg_lock_prefetch(s, store_pg_own_skip(s, after), e) != 0)
+				return -1;
+		} else if (store_pg_head_lock(s, e) != 0) {
 			return -1;
+		}
 		*seq = s->head.seq;
 		return 0;
 	}
@@ -253,7 +328,7 @@ store_pg_changes_after(struct store *st, uint64_t after, store_change_cb cb, voi
 	struct store_alloc al;
 	PGresult *r;
 	int rows, rc = 0;
-	const unsigned page = 4096;
+	const unsigned page = STORE_PG_FEED_PAGE;
 
 	*last = after = store_pg_own_skip(s, after);
 	if (s->head.valid && after >= s->head.seq)
@@ -262,8 +337,12 @@ store_pg_changes_after(struct store *st, uint64_t after, store_change_cb cb, voi
 		a.n = 0;
 		store_pg_arg_int(&a, (int64_t)after);
 		store_pg_arg_int(&a, page);
-		if ((r = store_pg_run(s, PG_CHANGES_AFTER, &a, e)) == NULL)
+		if (s->prefetch != NULL && s->prefetch_after == after && s->head.valid) {
+			r = s->prefetch;                /* read with the lock, this transaction */
+			s->prefetch = NULL;
+		} else if ((r = store_pg_run(s, PG_CHANGES_AFTER, &a, e)) == NULL) {
 			return -1;
+		}
 		rows = PQntuples(r);
 		if (rows > 0 && (uint64_t)store_pg_int(r, 0, 0) != after + 1) {
 			PQclear(r);

@@ -48,8 +48,7 @@ store_pg_pend_free(struct store_pg_pending *p)
 		free(p->v[i]);
 }
 
-/* Drops the queued statements from index `from` on. */
-static void
+void
 store_pg_pend_truncate(struct store_pg *s, size_t from)
 {
 	while (s->npend > from)
@@ -122,9 +121,11 @@ store_pg_pend_send(struct store_pg *s, const struct store_pg_pending *p)
 	    0);
 }
 
-/* Reads the results of `sent` statements and the sync; the first error result, or NULL. */
+/* Reads the results of `sent` statements and the sync; the first error result, or NULL.
+ * *rolled_back: the COMMIT among them was answered "ROLLBACK" (the transaction had failed);
+ * *done: a COMMIT among them was answered at all (it ended the transaction). */
 static PGresult *
-store_pg_pend_results(struct store_pg *s, size_t sent)
+store_pg_pend_results(struct store_pg *s, size_t sent, bool *rolled_back, bool *done)
 {
 	PGresult *r, *bad = NULL;
 	ExecStatusType st;
@@ -132,6 +133,10 @@ store_pg_pend_results(struct store_pg *s, size_t sent)
 	for (size_t i = 0; i < sent && PQstatus(s->conn) == CONNECTION_OK; i++) {
 		while ((r = PQgetResult(s->conn)) != NULL) {
 			st = PQresultStatus(r);
+			if (s->pend[i].commit && st == PGRES_COMMAND_OK) {
+				*done = true;
+				*rolled_back = strcmp(PQcmdStatus(r), "COMMIT") != 0;
+			}
 			if (bad == NULL && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 			    st != PGRES_PIPELINE_ABORTED)
 				bad = r;
@@ -151,6 +156,14 @@ store_pg_pend_results(struct store_pg *s, size_t sent)
 int
 store_pg_flush(struct store_pg *s, struct err *e)
 {
+	bool rolled_back = false, done = false;
+
+	return store_pg_flush_commit(s, &rolled_back, &done, e);
+}
+
+int
+store_pg_flush_commit(struct store_pg *s, bool *rolled_back, bool *done, struct err *e)
+{
 	PGresult *bad;
 	size_t sent = 0;
 
@@ -164,13 +177,14 @@ store_pg_flush(struct store_pg *s, struct err *e)
 		store_pg_pend_clear(s);
 		return store_pg_fail(s, NULL, e, "pipeline");
 	}
+	s->flushes++;
 	while (sent < s->npend && store_pg_pend_send(s, &s->pend[sent]) == 1)
 		sent++;
 	if (PQpipelineSync(s->conn) != 1) {
 		store_pg_pend_clear(s);
 		return store_pg_fail(s, NULL, e, "pipeline");
 	}
-	bad = store_pg_pend_results(s, sent);
+	bad = store_pg_pend_results(s, sent, rolled_back, done);
 	if (PQexitPipelineMode(s->conn) != 1 && PQstatus(s->conn) == CONNECTION_OK)
 		log_error("store %s: leaving pipeline mode: %s", s->name, PQerrorMessage(s->conn));
 	if (bad == NULL && sent < s->npend) {
@@ -178,9 +192,24 @@ store_pg_flush(struct store_pg *s, struct err *e)
 		return store_pg_fail(s, NULL, e, "pipeline");
 	}
 	store_pg_pend_clear(s);
+	if ((bad != NULL || *rolled_back) && s->base.batch_defer) {
+		/* a deferred batch: the transaction has failed, whoever asked for this flush */
+		s->base.batch_failed = true;
+		s->base.batch_refused = PQstatus(s->conn) == CONNECTION_OK;
+	}
 	if (bad != NULL)
 		return store_pg_fail(s, bad, e, "insert");
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return store_pg_fail(s, NULL, e, "pipeline");
+	if (*rolled_back)
+		return err_set(e, "store-failed", "store %s: commit: the transaction had failed "
+		    "and was rolled back", s->name);
 	return 0;
+}
+
+void
+store_pg_put_commit(struct store_pg *s)
+{
+	store_pg_put_sql(s, 1, "COMMIT", false);
+	s->pend[s->npend - 1].commit = true;
 }

@@ -63,6 +63,7 @@ struct store_pg_pending {
 	int q, n, level;
 	bool savepoint;             /* the SAVEPOINT that opens `level` */
 	bool unsealed;              /* PG_EVENT_PUT without id and hash yet (store_pg_seal) */
+	bool commit;                /* the outer COMMIT: "ROLLBACK" as its answer is a failure */
 	char *sql;
 	char *v[STORE_PG_MAX_ARGS];
 };
@@ -84,6 +85,10 @@ struct store_pg {
 	struct store_pg_change *chg;
 	size_t nchg, chgcap;
 	size_t chg_saved[STORE_PG_MAX_DEPTH];
+	/* inner levels opened in a deferred batch send no SAVEPOINT (store_pg_begin): where
+	 * each began in the queue, and the flush count then (a flush since: no undo) */
+	struct { bool elided; size_t npend; unsigned long flushes; } lvl[STORE_PG_MAX_DEPTH];
+	unsigned long flushes;      /* store_pg_flush calls that sent something */
 	struct { uint64_t first, last; } own[STORE_PG_OWN];
 	unsigned nown;              /* ranges written, ring index nown % STORE_PG_OWN */
 	char *dsn;                  /* for the listening connection */
@@ -94,6 +99,9 @@ struct store_pg {
 	size_t npend, pendcap;
 	bool lazy_lock;             /* a write of a deferred batch was queued before the head
 	                             * lock: the next flush takes it first (store_pg_seal) */
+	/* the changes after prefetch_after, read with the head lock (store_pg_feed_sync) */
+	PGresult *prefetch;
+	uint64_t prefetch_after;
 };
 
 static inline struct store_pg *
@@ -151,6 +159,14 @@ void store_pg_put_sql(struct store_pg *s, int level, const char *sql, bool savep
  * returned as store_pg_fail makes it (overlap, token-conflict, store-failed ...). The queue
  * is empty afterwards either way. */
 int store_pg_flush(struct store_pg *s, struct err *e);
+/* The same, when the queue ends with the outer COMMIT (store_pg_put_commit): *done says
+ * whether the server answered the COMMIT (the transaction is over, committed unless
+ * *rolled_back); not done, it is still open (a statement before it failed) or unknown (the
+ * connection went). */
+int store_pg_flush_commit(struct store_pg *s, bool *rolled_back, bool *done, struct err *e);
+void store_pg_put_commit(struct store_pg *s);
+/* Drops the queued statements from index `from` on. */
+void store_pg_pend_truncate(struct store_pg *s, size_t from);
 /* Level `level` rolls back: drops what it queued. True when its SAVEPOINT was still queued
  * (the server never saw the level: nothing to roll back there). */
 int store_pg_pend_rollback(struct store_pg *s, int level);
@@ -168,6 +184,9 @@ extern const struct store_site_ops store_pg_site_ops;
  * every write of a transaction calls it first, so all writers take their locks in one
  * order: the head, then rows (no deadlock between instances). */
 int store_pg_head_lock(struct store_pg *s, struct err *e);
+/* Reads a head row (id, hash[, seq]) and clears r; "audit-broken" when malformed. */
+int store_pg_head_row(struct store_pg *s, PGresult *r, uint64_t *id,
+    char hash[AUDIT_HASH_HEXLEN + 1], uint64_t *seq, struct err *e);
 /* Writes a moved head to its row (inside the transaction, before its COMMIT). */
 int store_pg_head_flush(struct store_pg *s, struct err *e);
 /* A deferred batch (store_batch_defer) writes without the head lock and queues its events
@@ -191,6 +210,8 @@ int store_pg_events_index(struct store *st, struct err *e);
 
 /* The size of an id block (store_id_block); block k of a table holds ids (k-1)*B+1 .. k*B. */
 #define STORE_PG_ID_BLOCK 1024
+/* How many feed entries one read returns (store_pg_changes_after). */
+#define STORE_PG_FEED_PAGE 4096
 /* Moves each table's block sequence past every stored id (migration 3, store_imported). */
 #define STORE_PG_ID_SYNC_ONE(t, extra) \
 	"SELECT setval('id_blocks_" t "', greatest((SELECT last_value + 1 FROM id_blocks_" t \
@@ -225,7 +246,9 @@ void store_pg_array_put(struct store_pg_array *a, char ch);
 void store_pg_array_add(struct store_pg_array *a, const char *v);
 int store_pg_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
     struct err *e);
-int store_pg_feed_sync(struct store *st, uint64_t *seq, struct err *e);
+int store_pg_feed_sync(struct store *st, uint64_t after, uint64_t *seq, struct err *e);
+/* Forgets the changes store_pg_feed_sync read ahead (at the end of the transaction). */
+void store_pg_prefetch_drop(struct store_pg *s);
 int store_pg_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
     uint64_t *last, struct err *e);
 int store_pg_listen_fd(struct store *st);

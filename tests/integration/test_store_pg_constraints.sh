@@ -9,7 +9,9 @@
 #     refused by provisions_top_level_no_overlap;
 #   - when prefixd's memory does not know a row that psql added, the database still refuses
 #     prefixd's own overlapping insert, and the client gets 409 overlap / token-conflict
-#     (never a 500), and nothing is stored.
+#     (never a 500), and nothing is stored;
+#   - in a batch of concurrent requests (sent to the database whole, with the COMMIT) of which
+#     the database refuses one, only that one is refused and the others are allocated.
 set -euo pipefail
 export PREFIXD_TEST_STORE=postgresql
 . "$PREFIXD_SOURCE_DIR/tests/integration/lib/prefixd.sh"
@@ -48,12 +50,89 @@ refused provisions_top_level_no_overlap \
 	"INSERT INTO provisions(id, pool_id, scope_id, cidr, created) VALUES(904, $q, $scope, '10.0.128.0/17', 0)"
 pd_ok "psql: a top-level CIDR overlapping another in the scope is refused (provisions_top_level_no_overlap)"
 
-# Rows prefixd's memory does not know: psql adds them behind its back.
-pg_psql "$(ins_alloc 905 "$p" 10.0.2.0/24 NULL)" >/dev/null
+# Rows prefixd's memory does not know: psql adds them behind its back, each just before the
+# request it spoils (a refusal reloads memory: the row after it would be known). Each request
+# is its own batch, sent whole with its COMMIT (api.c); the database refuses it, the batch is
+# run again after a reload, and memory then answers 409.
+refusals() { grep -c "was refused as a whole" "$PD_LOG" || true; }
 pg_psql "$(ins_alloc 906 "$p" 10.0.3.0/24 "'t-psql'")" >/dev/null
 before=$(pd_dump)
-pd_expect 409 overlap POST /v1/pools/p/allocations '{"cidr":"10.0.2.0/25"}' >/dev/null
-pd_expect 409 token-conflict POST /v1/pools/p/allocations '{"netmask":24,"token":"t-psql"}' >/dev/null
+pd_expect 409 token-conflict POST /v1/pools/p/allocations '{"netmask":25,"token":"t-psql"}' >/dev/null
 [ "$before" = "$(pd_dump)" ] || pd_fail "a refused insert changed the store"
+[ "$(refusals)" = 1 ] || pd_fail "the token's request did not reach the database's constraint"
+pg_psql "$(ins_alloc 905 "$p" 10.0.2.0/24 NULL)" >/dev/null
+before=$(pd_dump)
+pd_expect 409 overlap POST /v1/pools/p/allocations '{"cidr":"10.0.2.0/25"}' >/dev/null
+[ "$before" = "$(pd_dump)" ] || pd_fail "a refused insert changed the store"
+[ "$(refusals)" = 2 ] || pd_fail "the overlapping request did not reach the database's constraint"
+# the token's owner asking again gets its allocation (the token names the row psql added)
+pd_expect 200 - POST /v1/pools/p/allocations '{"netmask":24,"token":"t-psql"}' | grep -q '"replayed":true' ||
+	pd_fail "the token's own request was not answered with its allocation"
 pd_alive || pd_fail "prefixd died"
+
+# A batch of many requests of which the database refuses one: only that one is refused; the
+# others are allocated as asked (the batch runs again request by request after the reload).
+# To put them in one batch, psql holds the writers' lock (the audit head row): request 0's
+# batch waits for it, the other 11 arrive meanwhile, and once psql commits they form the next
+# batch together (request 5 overlaps the row psql added behind memory's back).
+pg_psql "$(ins_alloc 907 "$p" 10.0.4.0/24 NULL)" >/dev/null
+n0=$(refusals)
+python3 - "$PD_SOCK" "$PG_SOCKDIR" "$PD_DIR" <<'PY' || pd_fail "the concurrent requests failed"
+import json, socket, subprocess, sys, time
+sock, pgdir, out = sys.argv[1:4]
+psql = ["psql", "-X", "-q", "-A", "-t", "-h", pgdir, "-U", "postgres", "-d", "prefixd"]
+holder = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+holder.stdin.write("BEGIN;\nSELECT 'locked' FROM audit_head FOR UPDATE;\n")
+holder.stdin.flush()
+assert holder.stdout.readline().strip() == "locked"
+def send(i):
+    body = '{"cidr":"10.0.4.0/26"}' if i == 5 else '{"cidr":"10.0.%d.0/24"}' % (16 + i)
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sock)
+    c.sendall(("POST /v1/pools/p/allocations HTTP/1.1\r\nHost: prefixd\r\nConnection: close\r\n"
+               "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+    return c
+conns = [send(0)]
+deadline = time.time() + 10
+while True:        # request 0's batch waits for psql's lock
+    q = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    if subprocess.run(psql + ["-c", q], capture_output=True, text=True).stdout.strip() != "0":
+        break
+    if time.time() > deadline:
+        sys.exit("prefixd never waited for the lock")
+    time.sleep(0.02)
+conns += [send(i) for i in range(1, 12)]
+holder.stdin.write("COMMIT;\n")
+holder.stdin.close()
+holder.wait()
+for i, c in enumerate(conns):
+    data = b""
+    c.settimeout(10)
+    while chunk := c.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    with open("%s/par.%d" % (out, i), "wb") as f:
+        f.write(body)
+    with open("%s/par.%d.status" % (out, i), "w") as f:
+        f.write(head.split()[1].decode())
+PY
+for i in $(seq 0 11); do
+	st=$(cat "$PD_DIR/par.$i.status")
+	if [ "$i" = 5 ]; then
+		[ "$st" = 409 ] && [ "$(jq -r .error.code "$PD_DIR/par.$i")" = overlap ] ||
+			pd_fail "the request over psql's row: want 409 overlap, got $st $(cat "$PD_DIR/par.$i")"
+	else
+		[ "$st" = 201 ] || pd_fail "request $i shared a batch with a refused one: want 201, got $st $(cat "$PD_DIR/par.$i")"
+		[ "$(pg_psql "SELECT count(*) FROM allocations WHERE cidr = '10.0.$((16 + i)).0/24'")" = 1 ] ||
+			pd_fail "request $i was answered 201 but is not stored"
+	fi
+done
+[ "$(refusals)" -gt "$n0" ] || pd_fail "the database never refused the overlapping request's batch"
+line=$(grep 'was refused as a whole' "$PD_LOG" | tail -n 1)
+echo "$line"
+n=$(sed -n 's/.*a batch of \([0-9]*\) requests was refused.*/\1/p' <<<"$line")
+[ "${n:-0}" -ge 2 ] || pd_fail "the refused request was alone in its batch: nothing shared it"
+[ "$(pg_psql "SELECT count(*) FROM allocations a JOIN allocations b ON a.pool_id = b.pool_id AND a.id < b.id AND a.cidr && b.cidr")" = 0 ] ||
+	pd_fail "overlapping allocations stored"
+pd_ok "a batch with one refused request: that one 409 overlap, the other 11 allocated and stored"
 pd_ok "prefixd's own overlapping insert is refused by the database: 409 overlap / token-conflict, store unchanged"
