@@ -67,7 +67,7 @@ static const struct conf_key conf_keys[] = {
 	  65536, "32" },
 	{ "daemon", "max_long_polls", CT_UINT, O(max_long_polls), 0, 65536, "16" },
 	{ "daemon", "admin_connections", CT_UINT, O(admin_connections), 1, 1024, "8" },
-	{ "daemon", "commit_delay_us", CT_UINT, O(commit_delay_us), 0, 100000, "500" },
+	{ "daemon", "commit_delay_us", CT_UINT, O(commit_delay_us), 0, 100000, "2000" },
 	{ "daemon", "user", CT_STR, O(user), 0, 0, NULL },
 	{ "daemon", "group", CT_STR, O(group), 0, 0, NULL },
 	{ "daemon", "groups", CT_STR, O(groups), 0, 0, NULL },

@@ -34,7 +34,8 @@
  *                              admins (8, 1..1024)
  *            commit_delay_us   group commit: how long a batch waits for requests from other
  *                              open connections before it commits (microseconds, default
- *                              500, 0 = never wait); an exception to "durations are seconds"
+ *                              2000, 0 = never wait; it ends once every open connection has
+ *                              queued); an exception to "durations are seconds"
  *            user              drop to this user once the listeners and the store are open
  *                              (unset: keep running as started); see priv.h
  *            group             the primary group after the drop (unset: the user's own)

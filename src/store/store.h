@@ -394,8 +394,9 @@ int store_check(struct store *st, struct err *e);
  * store_feed_sync sets *seq = 0 and store_changes_after streams nothing.
  *
  * store_listen_fd is a descriptor that becomes readable when another instance commits (-1:
- * none); store_notified consumes what arrived and returns how many notifications (-1 when the
- * listening connection is lost; the next call reconnects, with backoff). store_online is false
+ * none); store_notified consumes what arrived and returns how many notifications came from
+ * other instances' commits (-1 when the listening connection is lost; the next call
+ * reconnects, with backoff). store_online is false
  * while the backend's connection is lost (writes then fail store-failed; reads come from
  * memory).
  */

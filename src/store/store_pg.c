@@ -44,20 +44,21 @@
  * several pools' locks in request order, so two instances deadlock (PostgreSQL breaks it only
  * after deadlock_timeout, 1 s, which superuser alone can lower), and a batch would need the
  * feed read again after every pool lock; the chain head at the end still serialises every
- * COMMIT's fsync. Round trips: a request's SAVEPOINT, INSERT, event and RELEASE go to the
- * server in one pipeline (store_pg_pipe.c), so a batch costs BEGIN, the head lock, (the
- * feed when another instance wrote), one round trip per request, the feed write and COMMIT.
- * Measured (tests/bench/bench_pg_trips.sh, 16 clients, 1 instance): 4.47 round trips per
- * allocation before, 1.49 after (~13-16 allocations per batch). Throughput
- * (tests/bench/bench_pg.sh BUILD 300, 16 clients, one pool, fsync on, 2 CPUs shared at load
- * 8-13, two runs each, before/after alternating): 1 instance 534 and 1,209/s before, 1,339
- * and 1,529/s after (p99 27 and 24 ms); 3 instances 710 and 1,075/s before, 930 and 1,128/s
- * after (p99 58 and 50 ms). Issue 16's target (5,000/s with 3 instances) is not met here.
- * The floor is one round trip per request (the engine decides the next request from memory
- * only once the previous one is known to be stored) plus the COMMIT's fsync, which every
- * instance's batch waits for under the one lock. Several instances buy availability and one
- * plan, not write throughput; group commit (one transaction per loop iteration per
- * instance) is what keeps the lock cheap. Reads take no lock.
+ * COMMIT's fsync. Round trips: a batch costs three, whatever its size: BEGIN; the head lock
+ * with the feed after the caller's position (store_pg_feed_sync, one pipeline); and the
+ * queued writes with the feed entry (PG_FLUSH) and the COMMIT (store_pg_commit_outer, one
+ * pipeline). Inside, the API's batches of allocations and releases run deferred
+ * (store_batch_defer, api.c): their inner levels send no SAVEPOINT and no request waits for
+ * its own statements; a refusal fails the batch, which the API replays level by level, where
+ * each request's SAVEPOINT, writes and RELEASE go in one pipeline (store_pg_pipe.c) and a
+ * refusal reaches the one request. Measured (tests/bench/bench_pg_trips.sh, 16 clients, 1
+ * instance): 4.47 round trips per allocation with a statement at a time, 1.49 with a pipeline
+ * per request, 0.38 deferred. Throughput (tests/bench/bench_pg.sh BUILD 300, 16 clients, one
+ * pool, fsync on): see the README; with 3 instances about 4,000/s on this 2-CPU machine,
+ * short of issue 16's 5,000. What is left is the lock's hand-over: while one instance holds
+ * it, the next waits for the holder's COMMIT (server work and fsync) and then for one round
+ * trip (lock and feed) before it can send its own batch; several instances buy
+ * availability and one plan, not write throughput. Reads take no lock.
  *
  * Transactions nest as store.h says: BEGIN at depth 0, SAVEPOINT sN inside. PostgreSQL
  * answers a COMMIT of a transaction that already failed with "ROLLBACK" and no error; that

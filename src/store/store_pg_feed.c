@@ -438,7 +438,12 @@ store_pg_notified(struct store *st)
 		return -1;
 	}
 	while ((n = PQnotifies(s->listen)) != NULL) {
-		count++;
+		/* the payload is the commit's last feed number: this instance's own commits are
+		 * in memory already and wake nobody (a payload that does not parse does) */
+		char *end;
+		unsigned long long seq = strtoull(n->extra, &end, 10);
+
+		count += end == n->extra || *end != '\0' || !store_pg_own(s, seq);
 		PQfreemem(n);
 	}
 	return count;

@@ -3,8 +3,11 @@
  * statements whose only answer is "done" (SAVEPOINT, the row writes, the event insert, and
  * the ROLLBACK TO of a savepoint that reached the server) are queued, and sent together in
  * libpq's pipeline mode (one round trip) when an answer is needed: at the RELEASE that
- * closes a savepoint, before any statement that returns rows, and before COMMIT. A daemon
- * request (SAVEPOINT, INSERT, event, RELEASE) thus costs one round trip instead of four.
+ * closes a savepoint, before any statement that returns rows, and with the outer COMMIT
+ * (store_pg_put_commit: the COMMIT is the pipeline's last statement, its "ROLLBACK" answer a
+ * failure). A daemon request (SAVEPOINT, INSERT, event, RELEASE) thus costs one round trip
+ * instead of four; in a deferred batch (store_batch_defer) the RELEASE asks for no answer and
+ * inner levels send no SAVEPOINT at all (store_pg.c), so the whole batch is one round trip.
  *
  * Nothing about the guarantees changes: the first error of a flush is the error of the
  * statement that needed the answer (the RELEASE of the request's savepoint, so a 23P01 or
