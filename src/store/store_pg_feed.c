@@ -265,13 +265,7 @@ store_pg_lock_prefetch(struct store_pg *s, uint64_t after, struct err *e)
 			}
 		}
 	}
-	while (PQstatus(s->conn) == CONNECTION_OK && (r = PQgetResult(s->conn)) != NULL) {
-		ExecStatusType st = PQresultStatus(r);
-
-		PQclear(r);
-		if (st == PGRES_PIPELINE_SYNC)
-			break;
-	}
+	store_pg_sync_drain(s);
 	PQexitPipelineMode(s->conn);
 	if (bad != NULL || head == NULL || rows == NULL) {
 		PQclear(head);

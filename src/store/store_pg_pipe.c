@@ -147,13 +147,22 @@ store_pg_pend_results(struct store_pg *s, size_t sent, bool *rolled_back, bool *
 				PQclear(r);
 		}
 	}
+	store_pg_sync_drain(s);
+	return bad;
+}
+
+void
+store_pg_sync_drain(struct store_pg *s)
+{
+	PGresult *r;
+	ExecStatusType st;
+
 	while (PQstatus(s->conn) == CONNECTION_OK && (r = PQgetResult(s->conn)) != NULL) {
 		st = PQresultStatus(r);
 		PQclear(r);
 		if (st == PGRES_PIPELINE_SYNC)
 			break;
 	}
-	return bad;
 }
 
 int

@@ -165,6 +165,8 @@ int store_pg_flush(struct store_pg *s, struct err *e);
  * connection went). */
 int store_pg_flush_commit(struct store_pg *s, bool *rolled_back, bool *done, struct err *e);
 void store_pg_put_commit(struct store_pg *s);
+/* In pipeline mode, after the statements' results: reads up to and including the sync. */
+void store_pg_sync_drain(struct store_pg *s);
 /* Drops the queued statements from index `from` on. */
 void store_pg_pend_truncate(struct store_pg *s, size_t from);
 /* Level `level` rolls back: drops what it queued. True when its SAVEPOINT was still queued
