@@ -133,11 +133,14 @@ lc_op_record(struct lc_op *op)
 {
 	struct lifecycle_ctl *c = op->c;
 	uint64_t epoch = op->epoch ? op->epoch : lc_epoch(c);
+	struct lc_records rec = { 0 };
+	size_t *which;                  /* rec.v[k] is op->items[which[k]]'s */
 	struct err e = { 0 };
 
 	if (c->lease == NULL || op->dry_run || op->n == 0)
 		return;
-	lc_batch_begin(c, op->n);
+	if ((which = calloc(op->n, sizeof(*which))) == NULL)
+		fatal("calloc");
 	for (size_t i = 0; i < op->n; i++) {
 		struct lc_item *it = &op->items[i];
 		const char *state, *code = it->code;
@@ -159,12 +162,17 @@ lc_op_record(struct lc_op *op)
 			state = "failed";
 		else
 			continue;               /* a drain still running: recorded when it ends */
-		if (lc_site_record(c, &it->cidr, state, code, code ? it->msg : NULL, epoch,
-		    &e) < 0)
-			lc_item_fail(it, e.code, e.msg, true);
+		which[rec.n] = i;
+		lc_records_add(c, &rec, &it->cidr, state, code, code ? it->msg : NULL, epoch);
 	}
-	if (lc_batch_end(c, NULL, &e) < 0)
+	size_t n = rec.n;
+
+	if (lc_records_write(c, &rec, &e) < 0) {
 		log_warnx("site results not recorded: %s", e.msg);
+		for (size_t k = 0; k < n; k++)
+			lc_item_fail(&op->items[which[k]], e.code, e.msg, true);
+	}
+	free(which);
 }
 
 /* Answers (or, for internal operations, logs) and frees the operation. */

@@ -11,6 +11,8 @@
 
 #include "lifecycle_ctl.h"
 
+struct ptree;
+
 #define LIFECYCLE_CTL_LOG_EACH 16       /* larger operations log one line, not one per prefix */
 
 struct lifecycle_ctl {
@@ -25,6 +27,7 @@ struct lifecycle_ctl {
 	struct asn_reg *asns;           /* proven origins (issue 21); NULL: none proven */
 	struct lifecycle_prefix **v;
 	size_t n, cap;
+	struct ptree *idx[2];           /* v by CIDR (IPv4, IPv6): lifecycle_ctl_find, O(bits) */
 	ev_timer tick;                  /* 1 s: provisioning retries, drains, stale alerts */
 	bool was_fresh;
 	uint64_t drift_seen;            /* reconcile drift count already raised as an alert */
@@ -77,11 +80,18 @@ int lc_desired_set(struct lifecycle_ctl *c, struct bird_routeset *out, struct er
 bool lc_may_write(const struct lifecycle_ctl *c, struct err *e);
 /* The lease epoch now (0 without a lease). */
 uint64_t lc_epoch(const struct lifecycle_ctl *c);
-/* Records the result of CIDR at the own site (no-op without a lease): STATE "advertised",
- * "withdrawn" or "failed" (CODE its reason), under EPOCH. -1 with e (lease-lost: the
- * epoch moved on, nothing written). */
-int lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *state,
-    const char *code, const char *msg, uint64_t epoch, struct err *e);
+/* Results at the own site, written together (no-op without a lease): lc_records_add collects
+ * CIDR's STATE "advertised", "withdrawn" or "failed" (CODE its reason, MSG the evidence's
+ * message) under EPOCH (one epoch per collection); lc_records_write records them all in one
+ * store call (store_site_record_many: one statement for 1,000 prefixes) and empties r. -1
+ * with e (lease-lost: the epoch moved on, nothing written). */
+struct lc_records {
+	struct store_site_row *v;
+	size_t n, cap;
+};
+void lc_records_add(struct lifecycle_ctl *c, struct lc_records *r, const struct cidr *cidr,
+    const char *state, const char *code, const char *msg, uint64_t epoch);
+int lc_records_write(struct lifecycle_ctl *c, struct lc_records *r, struct err *e);
 void lc_sites_start(struct lifecycle_ctl *c);
 /* After (re)loading the prefix documents: the document's state is the last writer's, which
  * with several sites may be another site's; a prefix whose own-site row says advertised or

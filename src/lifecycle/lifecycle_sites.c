@@ -50,31 +50,42 @@ lc_epoch(const struct lifecycle_ctl *c)
 	return c->lease != NULL ? site_lease_epoch(c->lease) : 0;
 }
 
-int
-lc_site_record(struct lifecycle_ctl *c, const struct cidr *cidr, const char *state,
-    const char *code, const char *msg, uint64_t epoch, struct err *e)
+void
+lc_records_add(struct lifecycle_ctl *c, struct lc_records *r, const struct cidr *cidr,
+    const char *state, const char *code, const char *msg, uint64_t epoch)
 {
-	struct store_site_row r = { 0 };
-	json_t *ev = NULL;
-	char *evs = NULL;
-	int rc;
+	struct store_site_row *row;
+	json_t *ev;
 
 	if (c->lease == NULL || c->store == NULL)
-		return 0;
+		return;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		if ((r->v = realloc(r->v, r->cap * sizeof(*r->v))) == NULL)
+			fatal("realloc");
+	}
+	row = &r->v[r->n++];
+	*row = (struct store_site_row){ .cidr = *cidr, .site = site_lease_site(c->lease),
+		.state = state, .last_change = lc_now(), .failure_reason = code, .epoch = epoch };
 	if (code != NULL) {
 		ev = json_pack("{s:s, s:s}", "code", code, "message", msg ? msg : "");
-		evs = json_dumps(ev, JSON_COMPACT);
+		row->evidence = json_dumps(ev, JSON_COMPACT);   /* freed by lc_records_write */
+		json_decref(ev);
 	}
-	r.cidr = *cidr;
-	r.site = site_lease_site(c->lease);
-	r.state = state;
-	r.last_change = lc_now();
-	r.failure_reason = code;
-	r.evidence = evs;
-	r.epoch = epoch;
-	rc = store_site_record(c->store, &r, site_lease_holder(c->lease), lc_now(), e);
-	free(evs);
-	json_decref(ev);
+}
+
+int
+lc_records_write(struct lifecycle_ctl *c, struct lc_records *r, struct err *e)
+{
+	int rc = 0;
+
+	if (r->n > 0)
+		rc = store_site_record_many(c->store, r->v, r->n, site_lease_holder(c->lease),
+		    lc_now(), e);
+	for (size_t i = 0; i < r->n; i++)
+		free((char *)r->v[i].evidence);
+	free(r->v);
+	*r = (struct lc_records){ 0 };
 	return rc;
 }
 
@@ -158,6 +169,7 @@ lc_follow_sort(struct lifecycle_ctl *c, const struct lc_follow *f, struct cidr *
     size_t *nadv, struct cidr *wd, size_t *nwd)
 {
 	uint64_t epoch = lc_epoch(c);
+	struct lc_records rec = { 0 };
 	struct err e = { 0 };
 
 	for (size_t i = 0; i < f->n; i++) {
@@ -177,10 +189,12 @@ lc_follow_sort(struct lifecycle_ctl *c, const struct lc_follow *f, struct cidr *
 			adv[(*nadv)++] = f->v[i];
 		else
 			wd[(*nwd)++] = f->v[i];
-		if (state != NULL && lc_site_record(c, &f->v[i], state, code, code ?
-		    "not a public prefix at this site's instance" : NULL, epoch, &e) < 0)
-			log_warnx("site follow: %s", e.msg);
+		if (state != NULL)
+			lc_records_add(c, &rec, &f->v[i], state, code, code ?
+			    "not a public prefix at this site's instance" : NULL, epoch);
 	}
+	if (lc_records_write(c, &rec, &e) < 0)
+		log_warnx("site follow: %s", e.msg);
 }
 
 static void

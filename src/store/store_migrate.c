@@ -243,7 +243,7 @@ mig_put_site(void *arg, const struct store_site_row *r, struct err *e)
 
 	if (to->ops->sites->desire(to, &r->cidr, r->site, r->want, r->desired_at, e) != 0)
 		return -1;
-	return to->ops->sites->record(to, r, e);
+	return store_site_put_rows(to, r, 1, e);
 }
 
 static int

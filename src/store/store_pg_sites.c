@@ -10,7 +10,8 @@
  *   - desire notifies 'prefixd' (payload "site", delivered at COMMIT): the site's instance
  *     looks at its rows at once (prefixd.c's feed watcher) instead of at its next 1 s tick;
  *     desire_many writes all pairs of a request in one statement (unnest of two text
- *     arrays), notifying once.
+ *     arrays), notifying once; record_many writes an operation's results (1,000 prefixes)
+ *     in one statement the same way (a cidr given twice: its last row).
  * Site writes do not take the audit head lock (they write no event); the lock order is
  * always head (if any) -> lease row -> breaker, so instances cannot deadlock on them.
  * Statements are unprepared (PQexecParams): they run per change and per lease renewal.
@@ -135,24 +136,41 @@ pgs_desire_many(struct store *st, const struct cidr *c, const char *const *site,
 	return rc;
 }
 
+/* The rows as arrays (one per column, unnest in step): one statement for n records. */
 static int
-pgs_record(struct store *st, const struct store_site_row *r, struct err *e)
+pgs_record_many(struct store *st, const struct store_site_row *r, size_t n, struct err *e)
 {
 	struct store_pg_args a = { .n = 0 };
+	struct store_pg_array col[5] = { { 0 } };
+	char buf[CIDR_STRLEN], t[24];
+	int rc;
 
-	store_pg_arg_cidr(&a, &r->cidr);
-	store_pg_arg_text(&a, r->site);
-	store_pg_arg_text(&a, r->state);
-	store_pg_arg_int(&a, r->last_change);
-	store_pg_arg_text(&a, r->failure_reason);
-	store_pg_arg_text(&a, r->evidence);
-	store_pg_arg_int(&a, (int64_t)r->epoch);
-	return pgs_do(store_pg(st),
-	    "INSERT INTO prefix_sites(cidr, site, want, desired_at, state, last_change,"
-	    " failure_reason, evidence, epoch) VALUES($1,$2,false,$4,$3,$4,$5,$6,$7)"
+	for (size_t i = 0; i < n; i++) {
+		store_pg_array_add(&col[0], cidr_format(&r[i].cidr, buf, sizeof(buf)));
+		store_pg_array_add(&col[1], r[i].state);
+		store_pg_array_add(&col[2], r[i].failure_reason);
+		store_pg_array_add(&col[3], r[i].evidence);
+		snprintf(t, sizeof(t), "%lld", (long long)r[i].last_change);
+		store_pg_array_add(&col[4], t);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		store_pg_array_put(&col[i], '}');
+		store_pg_arg_text(&a, col[i].buf);
+	}
+	store_pg_arg_text(&a, r[0].site);
+	store_pg_arg_int(&a, (int64_t)r[0].epoch);
+	rc = pgs_do(store_pg(st),
+	    "INSERT INTO prefix_sites AS p(cidr, site, want, desired_at, state, last_change,"
+	    " failure_reason, evidence, epoch)"
+	    " SELECT DISTINCT ON (u.c::cidr) u.c::cidr, $6, false, u.t::bigint, u.st, u.t::bigint,"
+	    "  u.fr, u.ev, $7::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	    "  $5::text[]) WITH ORDINALITY AS u(c, st, fr, ev, t, k) ORDER BY u.c::cidr, u.k DESC"
 	    " ON CONFLICT(cidr, site) DO UPDATE SET state = excluded.state,"
 	    " last_change = excluded.last_change, failure_reason = excluded.failure_reason,"
 	    " evidence = excluded.evidence, epoch = excluded.epoch", &a, e);
+	for (size_t i = 0; i < 5; i++)
+		free(col[i].buf);
+	return rc;
 }
 
 static int
@@ -355,7 +373,7 @@ pgs_breaker_write(struct store *st, int64_t open_since, struct err *e)
 const struct store_site_ops store_pg_site_ops = {
 	.desire = pgs_desire,
 	.desire_many = pgs_desire_many,
-	.record = pgs_record,
+	.record_many = pgs_record_many,
 	.load = pgs_load,
 	.forget = pgs_forget,
 	.lease_lock = pgs_lease_lock,

@@ -83,17 +83,43 @@ int
 store_site_record(struct store *st, const struct store_site_row *r, const char *holder,
     int64_t now, struct err *e)
 {
+	return store_site_record_many(st, r, 1, holder, now, e);
+}
+
+int
+store_site_record_many(struct store *st, const struct store_site_row *r, size_t n,
+    const char *holder, int64_t now, struct err *e)
+{
 	struct store_lease l;
 	int rc;
 
+	if (n == 0)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(r[i].site, r[0].site) != 0 || r[i].epoch != r[0].epoch)
+			return err_set(e, "invalid", "site records of one call are of one site under "
+			    "one epoch (%s/%llu, then %s/%llu)", r[0].site,
+			    (unsigned long long)r[0].epoch, r[i].site, (unsigned long long)r[i].epoch);
 	if (site_begin(st, e) < 0)
 		return -1;
-	rc = SITE_OPS(st)->lease_lock(st, r->site, &l, e);
+	rc = SITE_OPS(st)->lease_lock(st, r[0].site, &l, e);
 	if (rc == 0)
-		rc = site_lease_holds(&l, holder, r->epoch, now, e);
+		rc = site_lease_holds(&l, holder, r[0].epoch, now, e);
 	if (rc == 0)
-		rc = SITE_OPS(st)->record(st, r, e);
+		rc = store_site_put_rows(st, r, n, e);
 	return site_end(st, rc, e);
+}
+
+int
+store_site_put_rows(struct store *st, const struct store_site_row *r, size_t n, struct err *e)
+{
+	int rc = 0;
+
+	if (SITE_OPS(st)->record_many != NULL)
+		return SITE_OPS(st)->record_many(st, r, n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = SITE_OPS(st)->record(st, &r[i], e);
+	return rc;
 }
 
 int

@@ -85,7 +85,11 @@ struct store_site_ops {
 	/* desire of n (cidr, site) pairs: one statement where the backend can (PostgreSQL) */
 	int (*desire_many)(struct store *st, const struct cidr *c, const char *const *site,
 	    size_t n, bool want, int64_t now, struct err *e);
+	/* one of the two: record writes one row, record_many n rows of one site in one
+	 * statement (PostgreSQL) */
 	int (*record)(struct store *st, const struct store_site_row *r, struct err *e);
+	int (*record_many)(struct store *st, const struct store_site_row *r, size_t n,
+	    struct err *e);
 	int (*load)(struct store *st, const struct cidr *c, const char *site, store_site_cb cb,
 	    void *arg, struct err *e);
 	int (*forget)(struct store *st, const struct cidr *c, struct err *e);
@@ -119,6 +123,16 @@ int store_site_desire_many(struct store *st, const struct cidr *c, const char *c
  * moved on or expired at NOW. A row without a desire is created (want = false). */
 int store_site_record(struct store *st, const struct store_site_row *r, const char *holder,
     int64_t now, struct err *e);
+/* The same for n rows of ONE site under ONE epoch (an operation's results, 1,000 prefixes of
+ * a batch): one level, the lease checked once, on PostgreSQL one statement, so a batch's
+ * results cost three round trips, not three per prefix. All or nothing: "lease-lost" or
+ * "store-failed" writes no row; rows of several sites or epochs are refused "invalid". */
+int store_site_record_many(struct store *st, const struct store_site_row *r, size_t n,
+    const char *holder, int64_t now, struct err *e);
+/* Writes the n rows' states as they are, unfenced, in the open level (store_migrate.c, whose
+ * target's leases are copied as they were; and store_site_record_many once fenced). */
+int store_site_put_rows(struct store *st, const struct store_site_row *r, size_t n,
+    struct err *e);
 /* Rows of prefix C (NULL: every prefix) at SITE (NULL: every site). */
 int store_site_load(struct store *st, const struct cidr *c, const char *site,
     store_site_cb cb, void *arg, struct err *e);

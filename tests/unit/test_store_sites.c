@@ -188,6 +188,63 @@ test_desire_many(void **state)
 	assert_int_equal(store_site_desire_many(f->b, c, site, 0, true, 1004, &f->e), 0);
 }
 
+static int
+evidence_cb(void *arg, const struct store_site_row *r, struct err *e)
+{
+	(void)e;
+	snprintf(arg, 256, "%s", r->evidence ? r->evidence : "(null)");
+	return 0;
+}
+
+/* store_site_record_many: an operation's results in one call (one statement on PostgreSQL):
+ * the lease checked once, all rows or none, one site and one epoch per call; a CIDR given
+ * twice keeps its last row; evidence with quotes and backslashes comes back as it went in. */
+static void
+test_record_many(void **state)
+{
+	struct fx *f = *state;
+	struct store_lease l;
+	struct cidr a = C("203.0.113.0/24"), b = C("198.51.100.0/24");
+	const char *ev = "{\"code\":\"bird-verify-failed\",\"message\":\"a \\\"quoted\\\" \\\\ path\"}";
+	struct store_site_row r[3] = {
+		{ .cidr = a, .site = "edge1", .state = "withdrawn", .last_change = 10, .epoch = 1 },
+		{ .cidr = b, .site = "edge1", .state = "failed", .last_change = 10, .epoch = 1,
+		  .failure_reason = "bird-verify-failed", .evidence = ev },
+		{ .cidr = a, .site = "edge1", .state = "advertised", .last_change = 11, .epoch = 1 },
+	};
+	char got[256];
+
+	assert_int_equal(store_site_record_many(f->a, r, 3, "a", 10, &f->e), -1);
+	assert_string_equal(f->e.code, "lease-lost");
+	assert_string_equal(rows_of(f->b, NULL, NULL), "");
+	assert_int_equal(store_lease_acquire(f->a, "edge1", "a", 10, 6, &l, &f->e), 0);
+	r[1].site = "edge2";
+	assert_int_equal(store_site_record_many(f->a, r, 3, "a", 10, &f->e), -1);
+	assert_string_equal(f->e.code, "invalid");
+	assert_string_equal(rows_of(f->b, NULL, NULL), "");
+	r[1].site = "edge1";
+	r[2].epoch = 2;
+	assert_int_equal(store_site_record_many(f->a, r, 3, "a", 10, &f->e), -1);
+	assert_string_equal(f->e.code, "invalid");
+	r[2].epoch = 1;
+	assert_int_equal(store_site_record_many(f->a, r, 0, "a", 10, &f->e), 0);
+	assert_int_equal(store_site_record_many(f->a, r, 3, "a", 10, &f->e), 0);
+	assert_string_equal(rows_of(f->b, NULL, NULL), "198.51.100.0/24 edge1 0 failed "
+	    "bird-verify-failed 1;203.0.113.0/24 edge1 0 advertised - 1;");
+	assert_int_equal(store_site_load(f->b, &b, "edge1", evidence_cb, got, &f->e), 0);
+	assert_string_equal(got, ev);
+	assert_int_equal(store_site_load(f->b, &a, "edge1", evidence_cb, got, &f->e), 0);
+	assert_string_equal(got, "(null)");
+	/* another holder now: nothing of the call is written */
+	assert_int_equal(store_lease_acquire(f->b, "edge1", "b", 100, 6, &l, &f->e), 0);
+	r[0].state = "withdrawn";
+	r[2].state = "withdrawn";
+	assert_int_equal(store_site_record_many(f->a, r, 3, "a", 101, &f->e), -1);
+	assert_string_equal(f->e.code, "lease-lost");
+	assert_string_equal(rows_of(f->b, "203.0.113.0/24", NULL),
+	    "203.0.113.0/24 edge1 0 advertised - 1;");
+}
+
 static void
 test_lease_standby_takeover_and_fencing(void **state)
 {
@@ -297,6 +354,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_desire_sets_pending_and_record_needs_the_lease,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_desire_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_standby_takeover_and_fencing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_breaker_counts_across_instances_and_stays_open,
