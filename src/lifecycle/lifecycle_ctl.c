@@ -142,6 +142,8 @@ lc_prefix_free(struct lifecycle_prefix *p)
 	free(p->auth_message);
 	free(p->auth_signature);
 	json_decref(p->evidence);
+	json_decref(p->auth_seen);
+	free(p->auth_text);
 	free(p);
 }
 
@@ -173,19 +175,70 @@ lifecycle_ctl_prefix_json(const struct lifecycle_prefix *p)
 	    "auth_message", lc_str_or_null(p->auth_message));
 }
 
-/* The stored document: the API's JSON plus the signature. */
-static char *
-lc_doc(const struct lifecycle_prefix *p)
+/* Writes s (a json_dumps result; NULL: out of memory) to f and frees it. */
+static void
+lc_put(FILE *f, char *s)
 {
-	json_t *j = lifecycle_ctl_prefix_json(p);
-	char *s;
-
-	json_object_set_new(j, "auth_signature", lc_str_or_null(p->auth_signature));
-	s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
 	if (s == NULL)
 		fatalx("out of memory");
-	return s;
+	fputs(s, f);
+	free(s);
+}
+
+/*
+ * The stored document: the API's JSON plus the signature, evidence last. The evidence's
+ * "auth" member (the ownership proof's checks and the RDAP record it was checked against,
+ * most of a document's 4 KB) is set once per verification and never changed in place
+ * (lc_verify_done, lc_row_fill put a new object), so its text is kept with a reference to the
+ * object it was made from and written again as long as that object is the member: every
+ * transition saves the document, and encoding the RDAP record each time was a third of the
+ * daemon's CPU while 1,000 prefixes were advertised (tests/bench/bench_sites.sh).
+ */
+static char *
+lc_doc(struct lifecycle_prefix *p)
+{
+	json_t *j = lifecycle_ctl_prefix_json(p), *v;
+	const char *key;
+	char *s, *out = NULL;
+	size_t len;
+	bool first = true;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		fatal("open_memstream");
+	json_object_set_new(j, "auth_signature", lc_str_or_null(p->auth_signature));
+	json_object_del(j, "evidence");
+	if ((s = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	json_decref(j);
+	s[strlen(s) - 1] = '\0';               /* its closing brace: the evidence follows */
+	lc_put(f, s);
+	fputs(",\"evidence\":{", f);
+	json_object_foreach(p->evidence, key, v) {
+		if (!first)
+			fputc(',', f);
+		first = false;
+		j = json_string(key);
+		lc_put(f, json_dumps(j, JSON_ENCODE_ANY));
+		json_decref(j);
+		fputc(':', f);
+		if (strcmp(key, "auth") != 0) {
+			lc_put(f, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+			continue;
+		}
+		if (p->auth_seen != v) {
+			json_decref(p->auth_seen);
+			free(p->auth_text);
+			p->auth_seen = json_incref(v);
+			if ((p->auth_text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+				fatalx("out of memory");
+		}
+		fputs(p->auth_text, f);
+	}
+	fputs("}}", f);
+	if (ferror(f) || fclose(f) != 0)
+		fatalx("out of memory");
+	return out;
 }
 
 int

@@ -99,6 +99,8 @@ struct lifecycle_prefix {
 	struct lifecycle_ctl *ctl;      /* the controller that holds it */
 	bool dropped;                   /* reload removed it; freed when its verification ends */
 	uint64_t verify_gen;            /* which verification's answer counts */
+	json_t *auth_seen;              /* evidence "auth" whose text auth_text is (a reference */
+	char *auth_text;                /* held, so the address is not reused): lc_doc */
 };
 
 /*

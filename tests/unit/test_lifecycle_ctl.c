@@ -422,6 +422,53 @@ test_rows_survive_a_reload(void **state)
 	assert_non_null(json_object_get(p->evidence, "size"));
 }
 
+static int
+doc_cb(void *arg, const char *key, const char *doc, struct err *e)
+{
+	json_t **out = arg;
+
+	(void)e;
+	if (strcmp(key, "203.0.113.0/24") == 0) {
+		json_decref(*out);
+		*out = json_loads(doc, 0, NULL);
+	}
+	return 0;
+}
+
+/* The stored document equals the API's JSON plus the signature, whatever the evidence holds
+ * (quotes, new lines, non-ASCII), and follows a new "auth" member: lc_doc keeps the encoded
+ * "auth" while it is the same object, and must not write a replaced one's old text. */
+static void
+assert_doc_is_memory(struct fx *f, struct lifecycle_prefix *p)
+{
+	json_t *doc = NULL, *want = lifecycle_ctl_prefix_json(p);
+
+	json_object_set_new(want, "auth_signature", json_string(p->auth_signature));
+	assert_int_equal(store_doc_load(f->d.store, "prefix", doc_cb, &doc, &f->e), 0);
+	assert_non_null(doc);
+	assert_true(json_equal(doc, want));
+	json_decref(doc);
+	json_decref(want);
+}
+
+static void
+test_stored_document_is_memory_and_follows_a_new_auth(void **state)
+{
+	struct fx *f = *state;
+	struct lifecycle_prefix *p = with_state(f, "203.0.113.0/24", LIFECYCLE_PROVISIONED);
+	struct cidr c = C("203.0.113.0/24");
+
+	lifecycle_ctl_note(f->c, &c, "note", "auth", json_pack("{s:s, s:[s, s]}", "rdap_document",
+	    "{\"a\": \"b\\n\", \"c\": \"\\u00e9\"}\n", "checks", "x\ty", "\xc3\xa9"));
+	assert_doc_is_memory(f, p);
+	lifecycle_ctl_note(f->c, &c, "note", "other", json_pack("{s:i}", "n", 1));
+	assert_doc_is_memory(f, p);
+	lifecycle_ctl_note(f->c, &c, "note", "auth", json_pack("{s:s}", "rdap_document", "new"));
+	assert_doc_is_memory(f, p);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(p->evidence,
+	    "auth"), "rdap_document")), "new");
+}
+
 int
 main(void)
 {
@@ -446,6 +493,7 @@ main(void)
 		T(test_deprovision_refused_while_advertised),
 		T(test_deprovision_of_provisioned_ends_deprovisioned),
 		T(test_rows_survive_a_reload),
+		T(test_stored_document_is_memory_and_follows_a_new_auth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
