@@ -64,6 +64,8 @@ static struct audit_key pd_audit_key;   /* [daemon] audit_key_file, read before 
 static ev_signal pd_sigterm, pd_sigint, pd_sighup;
 static ev_io pd_feed_io;            /* the store's LISTEN socket (several instances) */
 static ev_timer pd_feed_timer;      /* once a second: follow, reconnect */
+static ev_prepare pd_notify_check;  /* before each wait: a held notification owed? */
+static ev_timer pd_notify_timer;    /* ... then sent when due (store.h STORE_NOTIFY_GAP) */
 static ev_timer pd_drain;
 static double pd_drain_deadline;
 
@@ -206,11 +208,45 @@ pd_feed_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	pd_feed_arm();
 }
 
+/* A commit whose notification the store held back (store.h STORE_NOTIFY_GAP) is announced
+ * when due, outside any transaction (a batch running then: a little later). */
+static void
+pd_notify_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct err e;
+
+	(void)revents;
+	if (store_in_txn(pd.store)) {
+		ev_timer_set(w, 0.002, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	err_clear(&e);
+	if (store_notify_send(pd.store, &e) < 0)
+		log_debug("store: notifying the other instances: %s", e.msg);
+}
+
+static void
+pd_notify_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	double due = store_notify_due(pd.store);
+
+	(void)w;
+	(void)revents;
+	if (due >= 0 && !ev_is_active(&pd_notify_timer)) {
+		ev_timer_set(&pd_notify_timer, due > 0 ? due : 0., 0.);
+		ev_timer_start(loop, &pd_notify_timer);
+	}
+}
+
 static void
 pd_feed_start(void)
 {
 	if (!store_has_feed(pd.store))
 		return;
+	ev_prepare_init(&pd_notify_check, pd_notify_check_cb);
+	ev_prepare_start(pd.loop, &pd_notify_check);
+	ev_init(&pd_notify_timer, pd_notify_timer_cb);
 	ev_init(&pd_feed_io, pd_feed_io_cb);
 	ev_timer_init(&pd_feed_timer, pd_feed_timer_cb, 1., 1.);
 	ev_timer_start(pd.loop, &pd_feed_timer);
@@ -224,6 +260,8 @@ pd_feed_stop(void)
 		return;
 	ev_io_stop(pd.loop, &pd_feed_io);
 	ev_timer_stop(pd.loop, &pd_feed_timer);
+	ev_prepare_stop(pd.loop, &pd_notify_check);
+	ev_timer_stop(pd.loop, &pd_notify_timer);
 }
 
 static struct priv_target pd_priv;   /* [daemon] user, group, groups, resolved at start */

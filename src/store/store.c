@@ -292,6 +292,18 @@ store_notified(struct store *st)
 	return st->ops->notified != NULL ? st->ops->notified(st) : 0;
 }
 
+double
+store_notify_due(struct store *st)
+{
+	return st->ops->notify_due != NULL ? st->ops->notify_due(st) : -1;
+}
+
+int
+store_notify_send(struct store *st, struct err *e)
+{
+	return st->ops->notify_send != NULL ? st->ops->notify_send(st, e) : 0;
+}
+
 bool
 store_online(struct store *st)
 {

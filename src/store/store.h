@@ -208,6 +208,8 @@ struct store_ops {
 	    uint64_t *last, struct err *e);
 	int (*listen_fd)(struct store *st);
 	int (*notified)(struct store *st);
+	double (*notify_due)(struct store *st);
+	int (*notify_send)(struct store *st, struct err *e);
 	bool (*online)(struct store *st);
 	/* Copying a whole store (store_migrate.h; see "Copying a store" below). */
 	int (*doc_each)(struct store *st, store_doc_all_cb cb, void *arg, struct err *e);
@@ -399,7 +401,16 @@ int store_check(struct store *st, struct err *e);
  * reconnects, with backoff). store_online is false
  * while the backend's connection is lost (writes then fail store-failed; reads come from
  * memory).
+ *
+ * A commit's notification is held back while this store sent one less than
+ * STORE_NOTIFY_GAP seconds before (a busy instance commits hundreds of times a second, and
+ * every notification wakes every instance's listening connection, its own included):
+ * store_notify_due says in how many seconds a held one is due (0: now; -1: none held),
+ * store_notify_send sends it outside a transaction (0, or -1 with e; then the others see the
+ * change at their next look, within a second). So another instance hears of a commit at
+ * most STORE_NOTIFY_GAP later than it would have.
  */
+#define STORE_NOTIFY_GAP 0.02
 int store_id_block(struct store *st, enum store_table t, uint64_t *first, uint64_t *n,
     struct err *e);
 int store_feed_sync(struct store *st, uint64_t *seq, struct err *e);
@@ -409,6 +420,8 @@ int store_changes_after(struct store *st, uint64_t after, store_change_cb cb, vo
 bool store_has_feed(const struct store *st);
 int store_listen_fd(struct store *st);
 int store_notified(struct store *st);
+double store_notify_due(struct store *st);
+int store_notify_send(struct store *st, struct err *e);
 bool store_online(struct store *st);
 
 /*

@@ -187,6 +187,13 @@ static const char *const store_pg_sql[PG_NQUERIES] = {
 	" a.child_pool_id, a.description, a.tags, a.locale, a.token, a.created FROM changes c"
 	" LEFT JOIN allocations a ON c.tbl = 3 AND c.op = 1 AND a.id = c.id WHERE c.seq > $1"
 	" ORDER BY c.seq LIMIT $2"),
+	/* PG_FLUSH_QUIET: PG_FLUSH whose notification is held back (store.h STORE_NOTIFY_GAP) */
+	("WITH c AS (INSERT INTO changes(seq, tbl, op, id, kind, key)"
+	" SELECT $4::bigint + u.o, u.t, u.p, u.i, u.k, u.y FROM unnest($5::int[], $6::int[],"
+	" $7::bigint[], $8::text[], $9::text[]) WITH ORDINALITY AS u(t, p, i, k, y, o))"
+	" UPDATE audit_head SET id = $1::bigint, hash = $2::text, seq = $3::bigint"),
+	/* PG_NOTIFY: a held notification, on its own */
+	"SELECT pg_notify('prefixd', $1::bigint::text)",
 };
 
 /* ---- parameters and results ---- */
@@ -1023,6 +1030,8 @@ static const struct store_ops store_pg_ops = {
 	.changes_after = store_pg_changes_after,
 	.listen_fd = store_pg_listen_fd,
 	.notified = store_pg_notified,
+	.notify_due = store_pg_notify_due,
+	.notify_send = store_pg_notify_send,
 	.online = store_pg_online,
 	.doc_each = store_pg_doc_each,
 	.counter_each = store_pg_counter_each,

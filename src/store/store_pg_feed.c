@@ -150,7 +150,10 @@ store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last, stru
 	store_pg_arg_int(&a, (int64_t)s->head.seq);
 	for (int i = 0; i < 5; i++)
 		store_pg_arg_text(&a, arr[i].buf);
-	rc = store_pg_put(s, PG_FLUSH, &a, e);     /* sent with the COMMIT (store_pg.c) */
+	/* the notification goes with this COMMIT unless one went less than the gap ago; then
+	 * store_pg_changes_done owes it (store_pg_notify_send) */
+	s->flush_quiet = store_pg_feed_now() - s->notify_at < STORE_NOTIFY_GAP;
+	rc = store_pg_put(s, s->flush_quiet ? PG_FLUSH_QUIET : PG_FLUSH, &a, e);
 	for (int i = 0; i < 5; i++)
 		free(arr[i].buf);
 	if (rc != 0)
@@ -165,6 +168,12 @@ store_pg_changes_done(struct store_pg *s, uint64_t first, uint64_t last)
 {
 	if (first == 0)
 		return;
+	if (s->flush_quiet)
+		s->notify_owed = last;
+	else {
+		s->notify_owed = 0;
+		s->notify_at = store_pg_feed_now();
+	}
 	s->own[s->nown % STORE_PG_OWN].first = first;
 	s->own[s->nown % STORE_PG_OWN].last = last;
 	s->nown++;
@@ -441,6 +450,36 @@ store_pg_notified(struct store *st)
 		PQfreemem(n);
 	}
 	return count;
+}
+
+double
+store_pg_notify_due(struct store *st)
+{
+	struct store_pg *s = store_pg(st);
+
+	double due = s->notify_at + STORE_NOTIFY_GAP - store_pg_feed_now();
+
+	if (s->notify_owed == 0)
+		return -1;
+	return due > 0 ? due : 0;
+}
+
+int
+store_pg_notify_send(struct store *st, struct err *e)
+{
+	struct store_pg *s = store_pg(st);
+	struct store_pg_args a = { .n = 0 };
+	uint64_t owed = s->notify_owed;
+
+	if (owed == 0)
+		return 0;
+	if (st->depth > 0)
+		return err_set(e, "internal", "store: a held notification is sent outside a "
+		    "transaction");
+	s->notify_owed = 0;             /* sent or not: the others' next look finds it */
+	s->notify_at = store_pg_feed_now();
+	store_pg_arg_int(&a, (int64_t)owed);
+	return store_pg_do(s, PG_NOTIFY, &a, e);
 }
 
 bool

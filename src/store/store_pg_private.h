@@ -21,7 +21,8 @@ enum {
 	PG_DEL_SCOPE, PG_DEL_POOL, PG_DEL_PROV, PG_DEL_ALLOC, PG_DEL_RES,
 	PG_EVENT_PUT, PG_EVENT_QUERY, PG_COUNTER_GET, PG_COUNTER_PUT,
 	PG_DOC_PUT, PG_DOC_DEL, PG_DOC_LOAD, PG_HEAD_LOCK, PG_HEAD_GET, PG_HEAD_PUT,
-	PG_EVENTS_AFTER, PG_FLUSH, PG_ID_BLOCK, PG_CHANGES_AFTER, PG_NQUERIES
+	PG_EVENTS_AFTER, PG_FLUSH, PG_ID_BLOCK, PG_CHANGES_AFTER, PG_FLUSH_QUIET, PG_NOTIFY,
+	PG_NQUERIES
 };
 
 /* The columns store_pg_row_event reads, in its order. */
@@ -91,6 +92,11 @@ struct store_pg {
 	unsigned long flushes;      /* store_pg_flush calls that sent something */
 	struct { uint64_t first, last; } own[STORE_PG_OWN];
 	unsigned nown;              /* ranges written, ring index nown % STORE_PG_OWN */
+	/* notifications (store.h STORE_NOTIFY_GAP): when the last went, whether the open
+	 * transaction's flush holds its own back, the newest committed number none announced */
+	double notify_at;
+	bool flush_quiet;
+	uint64_t notify_owed;
 	char *dsn;                  /* for the listening connection */
 	PGconn *listen;             /* LISTEN prefixd; NULL while lost */
 	double listen_retry_at, listen_backoff;
@@ -236,6 +242,8 @@ void store_pg_changes_undo(struct store_pg *s, int depth);
 int store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last,
     struct err *e);
 void store_pg_changes_done(struct store_pg *s, uint64_t first, uint64_t last);
+double store_pg_notify_due(struct store *st);
+int store_pg_notify_send(struct store *st, struct err *e);
 void store_pg_changes_clear(struct store_pg *s);
 /* A PostgreSQL array literal being built ("{"a","b",NULL}"; zero-initialised): add appends
  * v (NULL: SQL NULL), quoted and escaped; put appends one character (the closing '}'). The
