@@ -64,7 +64,8 @@
  * answers a COMMIT of a transaction that already failed with "ROLLBACK" and no error; that
  * is reported as a failed commit, so the caller undoes the batch (as with SQLite).
  *
- * Schema: an ordered array of migrations; schema_version holds how many ran. All pending
+ * Schema: an ordered array of migrations (4: documents compress with lz4, not pglz, where
+ * the server has it); schema_version holds how many ran. All pending
  * migrations run in one transaction under an advisory lock, so instances starting together
  * migrate once; a schema newer than this binary is refused. Parameters and results are text.
  *
