@@ -1184,6 +1184,8 @@ lc_feed_prune(struct lc_feed *f)
 {
 	size_t k = 0;
 
+	if (f->n == 0)
+		return;
 	qsort(f->v, f->n, sizeof(*f->v), lc_cidr_qcmp);
 	for (size_t i = 0; i < f->n; i++) {
 		if (k > 0 && cidr_equal(&f->v[k - 1], &f->v[i]))

@@ -457,14 +457,21 @@ test_stored_document_is_memory_and_follows_a_new_auth(void **state)
 	struct fx *f = *state;
 	struct lifecycle_prefix *p = with_state(f, "203.0.113.0/24", LIFECYCLE_PROVISIONED);
 	struct cidr c = C("203.0.113.0/24");
+	json_t *n[3] = {
+		json_pack("{s:s, s:[s, s]}", "rdap_document", "{\"a\": \"b\\n\", \"c\": \"\\u00e9\"}\n",
+		    "checks", "x\ty", "\xc3\xa9"),
+		json_pack("{s:i}", "n", 1),
+		json_pack("{s:s}", "rdap_document", "new"),
+	};
 
-	lifecycle_ctl_note(f->c, &c, "note", "auth", json_pack("{s:s, s:[s, s]}", "rdap_document",
-	    "{\"a\": \"b\\n\", \"c\": \"\\u00e9\"}\n", "checks", "x\ty", "\xc3\xa9"));
+	lifecycle_ctl_note(f->c, &c, "note", "auth", n[0]);     /* borrowed */
 	assert_doc_is_memory(f, p);
-	lifecycle_ctl_note(f->c, &c, "note", "other", json_pack("{s:i}", "n", 1));
+	lifecycle_ctl_note(f->c, &c, "note", "other", n[1]);
 	assert_doc_is_memory(f, p);
-	lifecycle_ctl_note(f->c, &c, "note", "auth", json_pack("{s:s}", "rdap_document", "new"));
+	lifecycle_ctl_note(f->c, &c, "note", "auth", n[2]);
 	assert_doc_is_memory(f, p);
+	for (int i = 0; i < 3; i++)
+		json_decref(n[i]);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(p->evidence,
 	    "auth"), "rdap_document")), "new");
 }
