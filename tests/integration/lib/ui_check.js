@@ -96,7 +96,10 @@ async function withToken(page) {
 	// a fresh tab has an empty sessionStorage: put the reader token in, as the form would
 	await page.goto(base + '/ui/');
 	await page.eval('sessionStorage.setItem("prefixd.token", ' + JSON.stringify(E.UI_READER_TOKEN) + ')');
-	page.errors.length = 0;         // this first, token-less load's 401s are the no-token check's
+	// this first, token-less load's 401s are the no-token check's; leave the page first, so that
+	// none of its requests still under way (a slow, sanitized daemon) answers after the reset
+	await page.goto('about:blank');
+	page.errors.length = 0;
 }
 
 // A full page load (not a same-document hash change, which fires no load event and could be
