@@ -195,7 +195,7 @@ lc_put(FILE *f, char *s)
  * daemon's CPU while 1,000 prefixes were advertised (tests/bench/bench_sites.sh).
  */
 static char *
-lc_doc(struct lifecycle_prefix *p)
+lc_doc(const struct lifecycle_ctl *c, struct lifecycle_prefix *p)
 {
 	json_t *j = lifecycle_ctl_prefix_json(p), *v;
 	const char *key;
@@ -207,6 +207,8 @@ lc_doc(struct lifecycle_prefix *p)
 	if (f == NULL)
 		fatal("open_memstream");
 	json_object_set_new(j, "auth_signature", lc_str_or_null(p->auth_signature));
+	if (c->lease != NULL)           /* whose state "state" is: lc_row_state */
+		json_object_set_new(j, "site", json_string(lifecycle_ctl_site(c)));
 	json_object_del(j, "evidence");
 	if ((s = json_dumps(j, JSON_COMPACT)) == NULL)
 		fatalx("out of memory");
@@ -247,9 +249,9 @@ lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e)
 	char key[CIDR_STRLEN], *doc;
 	int rc;
 
-	if (c->store == NULL)
+	if (c->store == NULL || c->doc_hold)
 		return 0;
-	doc = lc_doc(p);
+	doc = lc_doc(c, p);
 	rc = store_doc_put(c->store, "prefix", cidr_format(&p->cidr, key, sizeof(key)), doc, e);
 	free(doc);
 	return rc;
@@ -295,6 +297,34 @@ lc_row_fill(struct lifecycle_prefix *p, json_t *j, enum lifecycle_state st)
 			p->allow_origin[p->n_allow++] = (uint32_t)json_integer_value(v);
 }
 
+/* True for the states that say where the prefix is routed: each site's own business. */
+static bool
+lc_state_sited(enum lifecycle_state st)
+{
+	return st == LIFECYCLE_PROVISIONED || st == LIFECYCLE_PENDING_ADVERTISE ||
+	    st == LIFECYCLE_ADVERTISED || st == LIFECYCLE_PENDING_WITHDRAW;
+}
+
+/*
+ * The state a stored document gives this instance. With sites, a document's routing state
+ * is the state at the site that wrote it (lc_doc names it): written at another site, it says
+ * nothing of this one, which starts from provisioned and takes its own state from its row
+ * in the store (lc_sites_adopt). Taken as is, a prefix advertised at edge1 only came up
+ * advertised at a restarted edge2, whose reconciler then announced it there
+ * (tests/integration/test_sites_restart.sh). A document naming no site (written before
+ * sites, or without them) keeps its state: mapping it would withdraw at an upgrade.
+ */
+static enum lifecycle_state
+lc_row_state(const struct lifecycle_ctl *c, const json_t *j, enum lifecycle_state st)
+{
+	const char *site = json_string_value(json_object_get(j, "site"));
+
+	if (c->lease == NULL || site == NULL || strcmp(site, lifecycle_ctl_site(c)) == 0 ||
+	    !lc_state_sited(st))
+		return st;
+	return LIFECYCLE_PROVISIONED;
+}
+
 /* Parses one stored row; j and st are set on success. */
 static int
 lc_row_parse(const char *key, const char *doc, struct cidr *cidr, json_t **j,
@@ -318,7 +348,7 @@ lc_row_load(void *arg, const char *key, const char *doc, struct err *e)
 
 	if (lc_row_parse(key, doc, &cidr, &j, &st, e) < 0)
 		return -1;
-	lc_row_fill(lc_add(c, &cidr), j, st);
+	lc_row_fill(lc_add(c, &cidr), j, lc_row_state(c, j, st));
 	json_decref(j);
 	return 0;
 }
@@ -1062,6 +1092,7 @@ lc_row_reload(void *arg, const char *key, const char *doc, struct err *e)
 
 	if (lc_row_parse(key, doc, &cidr, &j, &st, e) < 0)
 		return -1;
+	st = lc_row_state(c, j, st);
 	if ((p = lifecycle_ctl_find(c, &cidr)) == NULL)
 		p = lc_add(c, &cidr);
 	else if (p->state != st) {      /* changed by the batch: its verification is void */
@@ -1149,14 +1180,6 @@ lc_feed_change(void *arg, const struct store_change *ch, struct err *e)
 	}
 	f->v[f->n++] = cidr;
 	return 0;
-}
-
-/* True for the states that say where the prefix is routed: each site's own business. */
-static bool
-lc_state_sited(enum lifecycle_state st)
-{
-	return st == LIFECYCLE_PROVISIONED || st == LIFECYCLE_PENDING_ADVERTISE ||
-	    st == LIFECYCLE_ADVERTISED || st == LIFECYCLE_PENDING_WITHDRAW;
 }
 
 /* Whether the document of P (NULL: a prefix memory does not know) must be read: not while

@@ -260,6 +260,10 @@ struct lifecycle_ctl_req {
 	unsigned drain;                 /* withdraw: --drain seconds, 0 none */
 	bool confirm_large;             /* withdraw */
 	bool dry_run;
+	bool site_follow;               /* asked by another instance of this site's desire
+	                                 * (lifecycle_sites.c): results go to the site's rows
+	                                 * and the events; the shared prefix document is not
+	                                 * rewritten (c->doc_hold) */
 	const struct ipam_actor *who;   /* copied */
 };
 

@@ -44,7 +44,7 @@ struct lc_item {
 
 struct lc_op {
 	struct lifecycle_ctl *c;
-	bool withdraw, dry_run;
+	bool withdraw, dry_run, follow;    /* follow: lifecycle_ctl_req.site_follow */
 	unsigned drain;
 	uint32_t allow[LIFECYCLE_CTL_MAX_ALLOW];
 	size_t n_allow;
@@ -80,6 +80,7 @@ lc_op_new(struct lifecycle_ctl *c, const struct lifecycle_ctl_req *r, bool withd
 	if (r == NULL)
 		return op;
 	op->dry_run = r->dry_run;
+	op->follow = r->site_follow;
 	op->drain = r->drain;
 	for (size_t i = 0; i < r->n_allow && i < LIFECYCLE_CTL_MAX_ALLOW; i++)
 		op->allow[op->n_allow++] = r->allow[i];
@@ -342,7 +343,8 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 		    res->elapsed, "noop", res->noop);
 		if (ok && it->drain_phase) {
 			json_object_set_new(p->evidence, "drain", note);
-			lc_save(c, p, &e);
+			if (!op->follow)
+				lc_save(c, p, &e);
 			continue;
 		}
 		if (!ok) {
@@ -355,8 +357,11 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 			c->stats.apply_ok++;
 		}
 		it->was = p->state;
-		if (lc_transition(c, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
-		    &op->who, "bird", note, &e) < 0) {
+		c->doc_hold = op->follow;
+		int rc = lc_transition(c, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
+		    &op->who, "bird", note, &e);
+		c->doc_hold = false;
+		if (rc < 0) {
 			if (ok)
 				lc_item_fail(it, e.code, e.msg, true);
 		} else {
@@ -432,8 +437,11 @@ lc_op_apply(struct lc_op *op)
 			it->p->n_allow = op->n_allow;
 		}
 		it->was = it->p->state;
-		if (lc_transition(c, it->p, ev, &op->who, op->withdraw ? NULL : "advertise",
-		    json_incref(it->facts), &e) < 0) {
+		c->doc_hold = op->follow;
+		int rc = lc_transition(c, it->p, ev, &op->who, op->withdraw ? NULL : "advertise",
+		    json_incref(it->facts), &e);
+		c->doc_hold = false;
+		if (rc < 0) {
 			lc_item_fail(it, e.code, e.msg, true);
 			continue;
 		}

@@ -33,6 +33,9 @@ struct lifecycle_ctl {
 	uint64_t drift_seen;            /* reconcile drift count already raised as an alert */
 	bool listening;                 /* birdc listener added */
 	bool quiet;                     /* a large operation: transitions logged at debug */
+	bool doc_hold;                  /* lc_save writes nothing: a site follower's transition
+	                                 * (its result is the site's row and the event; the
+	                                 * shared document stays its asking instance's) */
 	bool resume_wanted;             /* a batch's COMMIT failed: resume pending-* on the tick */
 	struct lifecycle_ctl_stats stats;
 	struct lifecycle_prefix **dropped;      /* reload removed them while verifying */
@@ -56,7 +59,7 @@ int64_t lc_now(void);
 int lc_transition(struct lifecycle_ctl *c, struct lifecycle_prefix *p,
     enum lifecycle_event ev, const struct ipam_actor *who, const char *key, json_t *note,
     struct err *e);
-/* Writes the row (no event, no state change). */
+/* Writes the row (no event, no state change); nothing while c->doc_hold. */
 int lc_save(struct lifecycle_ctl *c, struct lifecycle_prefix *p, struct err *e);
 bool lc_bird_up(const struct lifecycle_ctl *c);
 size_t lc_count_state(const struct lifecycle_ctl *c, enum lifecycle_state st);
