@@ -218,6 +218,18 @@ store_doc_put(struct store *st, const char *kind, const char *key, const char *d
 }
 
 int
+store_doc_put_sited(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e)
+{
+	int rc;
+
+	st->doc_sited = true;
+	rc = st->ops->doc_put(st, kind, key, doc, e);
+	st->doc_sited = false;
+	return rc;
+}
+
+int
 store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e)
 {
 	return st->ops->doc_remove(st, kind, key, e);

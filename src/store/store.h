@@ -163,6 +163,7 @@ struct store_change {
 	uint64_t seq;
 	enum store_table table;
 	bool put;                   /* false: removed */
+	bool sited;                 /* a document put by store_doc_put_sited */
 	uint64_t id;
 	const struct store_alloc *alloc;
 	const char *doc_kind, *doc_key;
@@ -224,6 +225,7 @@ struct store {
 	bool batch_defer;           /* store_batch_defer: inner levels need no answer */
 	bool batch_failed;          /* store_batch_fail: the outer COMMIT rolls back */
 	bool batch_refused;         /* store_batch_refused: see there; reset by the outer BEGIN */
+	bool doc_sited;             /* inside store_doc_put_sited */
 	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
 	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
 	char *audit_head;                   /* the published head's file */
@@ -330,6 +332,11 @@ int store_counter_put(struct store *st, const char *name, int64_t value, struct 
  */
 typedef int (*store_doc_cb)(void *arg, const char *key, const char *doc, struct err *e);
 int store_doc_put(struct store *st, const char *kind, const char *key, const char *doc,
+    struct err *e);
+/* store_doc_put of a document whose change concerns only the writing instance's own site
+ * (a prefix's routing state there, issue 17): the change feed marks it (store_change.sited),
+ * so that another instance, which keeps its own site's state, may leave it unread. */
+int store_doc_put_sited(struct store *st, const char *kind, const char *key, const char *doc,
     struct err *e);
 int store_doc_remove(struct store *st, const char *kind, const char *key, struct err *e);
 int store_doc_load(struct store *st, const char *kind, store_doc_cb cb, void *arg,

@@ -13,7 +13,8 @@
  * PG_FLUSH). The numbers are given under the head row lock that the transaction holds to its
  * COMMIT, so they are gap-free and in commit order: a reader that sees number n committed
  * has every number below n too, and "changes after my last" never skips one. A reader leaves
- * out the numbers its own store committed (own[]): memory has them already.
+ * out the numbers its own store committed (own[]): memory has them already. op is 0 for a
+ * remove, 1 for a put, 2 for a document put by store_doc_put_sited (store_change.sited).
  *
  * Notifications arrive on a second connection (LISTEN prefixd; its socket is what the daemon
  * watches). They only say "look": the feed itself is read on the main connection, so a lost
@@ -58,6 +59,7 @@ store_pg_change(struct store_pg *s, enum store_table t, bool put, uint64_t id,
 	c = &s->chg[s->nchg++];
 	c->table = (int)t;
 	c->put = put;
+	c->sited = put && t == STORE_DOC && s->base.doc_sited;
 	c->id = id;
 	c->kind = xstrdup(kind);
 	c->key = xstrdup(key);
@@ -140,7 +142,7 @@ store_pg_changes_flush(struct store_pg *s, uint64_t *first, uint64_t *last, stru
 
 		snprintf(num, sizeof(num), "%d", c->table);
 		store_pg_array_add(&arr[0], num);
-		store_pg_array_add(&arr[1], c->put ? "1" : "0");
+		store_pg_array_add(&arr[1], c->put ? (c->sited ? "2" : "1") : "0");
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)c->id);
 		store_pg_array_add(&arr[2], num);
 		store_pg_array_add(&arr[3], c->kind);
@@ -366,6 +368,7 @@ store_pg_changes_after(struct store *st, uint64_t after, store_change_cb cb, voi
 				continue;
 			c.table = (enum store_table)store_pg_int(r, i, 1);
 			c.put = store_pg_int(r, i, 2) != 0;
+			c.sited = store_pg_int(r, i, 2) == 2;
 			c.id = (uint64_t)store_pg_int(r, i, 3);
 			c.doc_kind = store_pg_text(r, i, 4);
 			c.doc_key = store_pg_text(r, i, 5);

@@ -48,6 +48,7 @@ struct store_pg_head {
 struct store_pg_change {
 	int table;                  /* enum store_table */
 	bool put;
+	bool sited;                 /* store_doc_put_sited: op 2 in the feed */
 	uint64_t id;
 	char *kind, *key;           /* documents */
 };

@@ -1,7 +1,8 @@
 /*
  * test_store_sites — the store's site tables (src/store/store_sites.h, issue 17): desire and
  * per-site state, the lease (acquire, renew, standby, takeover with a new epoch, release),
- * fencing (a record under a lost epoch changes nothing), the withdrawal circuit breaker.
+ * fencing (a record under a lost epoch changes nothing), the withdrawal circuit breaker, and
+ * the change feed's mark on a document put by store_doc_put_sited.
  * "Two instances" are two stores opened on the same database. Runs on SQLite (a temp file);
  * with PREFIXD_TEST_DSN set it runs the same on PostgreSQL (test_store_pg_sites.sh; each
  * test empties the site tables first).
@@ -347,6 +348,67 @@ test_breaker_counts_across_instances_and_stays_open(void **state)
 	assert_int_equal(store_breaker_reset(f->a, &f->e), 0);
 }
 
+struct doc_changes {
+	char key[4][16];
+	bool sited[4];
+	int n;
+};
+
+static int
+doc_change(void *arg, const struct store_change *c, struct err *e)
+{
+	struct doc_changes *d = arg;
+
+	(void)e;
+	if (c->table == STORE_DOC && c->doc_key != NULL && d->n < 4) {
+		snprintf(d->key[d->n], sizeof(d->key[0]), "%s", c->doc_key);
+		d->sited[d->n++] = c->sited;
+	}
+	return 0;
+}
+
+static int
+doc_count(void *arg, const char *key, const char *doc, struct err *e)
+{
+	(void)key;
+	(void)doc;
+	(void)e;
+	++*(int *)arg;
+	return 0;
+}
+
+/* A document put by store_doc_put_sited (a routing state at the writer's site) reaches the
+ * other instance's change feed marked sited, a plain put unmarked; both are stored. */
+static void
+test_sited_doc_put_is_marked_in_the_feed(void **state)
+{
+	struct fx *f = *state;
+	struct doc_changes d = { .n = 0 };
+	uint64_t seq, last;
+	int n = 0;
+
+	assert_int_equal(store_feed_sync(f->b, &seq, &f->e), 0);
+	assert_int_equal(store_begin(f->a, &f->e), 0);
+	assert_int_equal(store_doc_put(f->a, "sitedtest", "plain", "{}", &f->e), 0);
+	assert_int_equal(store_doc_put_sited(f->a, "sitedtest", "sited", "{}", &f->e), 0);
+	assert_int_equal(store_commit(f->a, &f->e), 0);
+	assert_int_equal(store_doc_put(f->a, "sitedtest", "later", "{}", &f->e), 0);
+	assert_int_equal(store_doc_load(f->b, "sitedtest", doc_count, &n, &f->e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_changes_after(f->b, seq, doc_change, &d, &last, &f->e), 0);
+	if (!store_has_feed(f->b)) {
+		assert_int_equal(d.n, 0);       /* SQLite: one instance, no feed */
+		return;
+	}
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.key[0], "plain");
+	assert_false(d.sited[0]);
+	assert_string_equal(d.key[1], "sited");
+	assert_true(d.sited[1]);
+	assert_string_equal(d.key[2], "later");       /* the mark ends with the call */
+	assert_false(d.sited[2]);
+}
+
 int
 main(void)
 {
@@ -355,6 +417,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_desire_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sited_doc_put_is_marked_in_the_feed, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_lease_standby_takeover_and_fencing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_breaker_counts_across_instances_and_stays_open,
