@@ -175,8 +175,12 @@ int lifecycle_ctl_reload(struct lifecycle_ctl *c, struct err *e);
  * pending-deprovision, deprovisioned) takes the stored fields, its per-site state then read
  * from this site's row (a prefix advertised elsewhere is provisioned here). A prefix busy here,
  * verifying, or with a route (or a change of it) at this site keeps what it has: its
- * advertisement is this site's business. No verification starts here (the provisioning
- * instance runs it). Never inside a transaction (the caller checks). Returns the number of
+ * advertisement is this site's business; a document another site saved for a change between
+ * routing states (store_doc_put_sited) is then not even read. With sites, the documents name
+ * the site whose state they hold, and an instance loading one written at another site reads
+ * its routing state as provisioned (its own comes from its rows). No verification starts here
+ * (the provisioning instance runs it). Never inside a transaction (the caller checks).
+ * Returns the number of
  * prefixes added or changed, or -1 with e.
  */
 int lifecycle_ctl_follow(struct lifecycle_ctl *c, struct err *e);
