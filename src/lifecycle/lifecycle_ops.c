@@ -60,6 +60,20 @@ struct lc_op {
 };
 
 static void lc_op_apply(struct lc_op *op);
+
+/* lc_transition of one of OP's prefixes; a site follower's (lifecycle_ctl_req.site_follow)
+ * writes the event and not the shared document (c->doc_hold). */
+static int
+lc_op_transition(struct lc_op *op, struct lifecycle_prefix *p, enum lifecycle_event ev,
+    const char *key, json_t *note, struct err *e)
+{
+	int rc;
+
+	op->c->doc_hold = op->follow;
+	rc = lc_transition(op->c, p, ev, &op->who, key, note, e);
+	op->c->doc_hold = false;
+	return rc;
+}
 static void lc_batch_undo(struct lc_op *op, const struct err *e, const char *what);
 
 static struct lc_op *
@@ -357,11 +371,8 @@ lc_applied(void *arg, const struct bird_apply_result *res)
 			c->stats.apply_ok++;
 		}
 		it->was = p->state;
-		c->doc_hold = op->follow;
-		int rc = lc_transition(c, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
-		    &op->who, "bird", note, &e);
-		c->doc_hold = false;
-		if (rc < 0) {
+		if (lc_op_transition(op, p, ok ? LIFECYCLE_EV_APPLIED : LIFECYCLE_EV_APPLY_FAILED,
+		    "bird", note, &e) < 0) {
 			if (ok)
 				lc_item_fail(it, e.code, e.msg, true);
 		} else {
@@ -437,11 +448,8 @@ lc_op_apply(struct lc_op *op)
 			it->p->n_allow = op->n_allow;
 		}
 		it->was = it->p->state;
-		c->doc_hold = op->follow;
-		int rc = lc_transition(c, it->p, ev, &op->who, op->withdraw ? NULL : "advertise",
-		    json_incref(it->facts), &e);
-		c->doc_hold = false;
-		if (rc < 0) {
+		if (lc_op_transition(op, it->p, ev, op->withdraw ? NULL : "advertise",
+		    json_incref(it->facts), &e) < 0) {
 			lc_item_fail(it, e.code, e.msg, true);
 			continue;
 		}

@@ -104,11 +104,7 @@ want_paths "$E1" "edge1 re-advertised"
 sites_b_stop
 sites_b_start
 wait_until 30 "edge2's prefixd back: writer of edge2, BIRD connected" sites_b_ready
-b_reconciled() {   # the reconciler ran since the connection: BIRD equals edge2's desired set
-	curl -sf --max-time 2 --unix-socket "$B_SOCK" http://prefixd/v1/bird/status |
-		jq -e '.reconcile.runs > 0 and .reconcile.last_code == "ok"' >/dev/null
-}
-wait_until 15 "edge2's first reconcile run" b_reconciled
+wait_until 15 "edge2's first reconcile run" sites_reconciled "$B_SOCK"
 # and 5 s more for a route to show up at upstream if edge2 went wrong
 ! poll_until 5 eval '! paths_are "$E1"' || fail "edge2 announced a prefix withdrawn at edge2 after its restart: [$(paths)]"
 [ "$(lc_json prefix show "$P" | jq -c '[.sites[] | .state]')" = '["advertised","withdrawn"]' ] ||

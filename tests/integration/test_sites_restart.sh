@@ -32,17 +32,13 @@ ok "both instances run; $P4 and $P6 provisioned"
 
 paths() { lc_upstream_paths "$1" | awk '{ print $1 }' | sort | xargs; }
 paths_are() { [ "$(paths "$1")" = "$2" ]; }
-reconciled() {     # SOCK: the reconciler ran since BIRD connected and found BIRD as wanted
-	curl -sf --max-time 2 --unix-socket "$1" http://prefixd/v1/bird/status |
-		jq -e '.reconcile.runs > 0 and .reconcile.last_code == "ok"' >/dev/null
-}
 # stays_away SITE SOCK PREFIX PATH CTL...: after SITE's restart, once its reconciler ran and 5 s
 # more (for a route to show up at upstream if SITE went wrong), upstream still holds only
 # PATH for PREFIX and SITE's instance (asked with CTL) shows PREFIX provisioned
 stays_away() {
 	local site=$1 sock=$2 p=$3 path=$4 st
 	shift 4
-	wait_until 15 "$site's first reconcile run" reconciled "$sock"
+	wait_until 15 "$site's first reconcile run" sites_reconciled "$sock"
 	! poll_until 5 eval '! paths_are "$p" "$path"' ||
 		fail "$site announced $p, never asked there, after its restart: upstream holds [$(paths "$p")]"
 	st=$("$@" prefix show "$p" | jq -r .state)

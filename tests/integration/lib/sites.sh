@@ -11,6 +11,8 @@
 #                                  socket, state_dir, site name and BIRD
 #   sites_b_ready                  edge2's prefixd is its site's writer with BIRD connected
 #   sites_b_ctl ARGS...            prefixctl --json against edge2's instance
+#   sites_reconciled SOCK          the instance on SOCK ran its reconciler since BIRD connected
+#                                  and found BIRD holding its desired set
 # shellcheck shell=bash
 
 sites_start() {
@@ -70,3 +72,8 @@ sites_b_ready() {
 }
 
 sites_b_ctl() { "$PCTL_BIN" -s "$B_SOCK" --json "$@"; }
+
+sites_reconciled() {
+	curl -sf --max-time 2 --unix-socket "$1" http://prefixd/v1/bird/status |
+		jq -e '.reconcile.runs > 0 and .reconcile.last_code == "ok"' >/dev/null
+}
