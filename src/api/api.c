@@ -464,8 +464,10 @@ api_batch_run_once(struct daemon *d, struct api_ctx *batch, bool deferred, size_
 		store_rollback(d->store, NULL);
 		return -1;
 	}
-	if (deferred)
+	if (deferred) {
 		store_batch_defer(d->store, true);
+		store_release_early(d->store);  /* ipam only: nothing leaves but the answers */
+	}
 	for (ctx = batch; ctx != NULL; ctx = ctx->next, (*n)++) {
 		log_set_request_id(ctx->req->request_id);
 		ctx->work(ctx);

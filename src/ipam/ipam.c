@@ -481,8 +481,11 @@ ipam_load_resource(void *arg, const struct store_resource *r, struct err *e)
 static int
 ipam_load_feed(void *arg, uint64_t seq, struct err *e)
 {
+	struct ipam *m = arg;
+
 	(void)e;
-	((struct ipam *)arg)->feed_seq = seq;
+	m->feed_seq = seq;
+	m->feed_epoch = store_feed_epoch(m->st);
 	return 0;
 }
 
@@ -601,6 +604,8 @@ ipam_follow(struct ipam *m, bool may_reload, struct err *e)
 	 * nobody else changes until this transaction ends */
 	if (store_feed_sync_from(m->st, m->need_reload ? UINT64_MAX : m->feed_seq, &seq, e) != 0)
 		return -1;
+	if (m->feed_epoch != store_feed_epoch(m->st))
+		m->need_reload = true;  /* reconnected: the position may be void (store.h) */
 	if (m->need_reload)
 		return may_reload ? ipam_load(m, e) : 0;
 	if (!store_has_feed(m->st) || seq == m->feed_seq)

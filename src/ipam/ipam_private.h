@@ -79,6 +79,7 @@ struct ipam {
 	int id_blocks;
 	uint64_t blk_next[IPAM_NIDS], blk_end[IPAM_NIDS];
 	uint64_t feed_seq;
+	uint64_t feed_epoch;        /* store_feed_epoch when feed_seq was read */
 	bool need_reload;
 };
 

@@ -1073,6 +1073,8 @@ lifecycle_ctl_load(struct lifecycle_ctl *c, struct err *e)
 	if (c->store != NULL && store_has_feed(c->store) &&
 	    store_feed_sync(c->store, &c->feed_seq, e) < 0)
 		return -1;
+	if (c->store != NULL)
+		c->feed_epoch = store_feed_epoch(c->store);
 	if (c->store != NULL && store_doc_load(c->store, "prefix", lc_row_load, c, e) < 0)
 		return -1;
 	lc_sites_adopt(c);
@@ -1289,6 +1291,18 @@ lifecycle_ctl_follow(struct lifecycle_ctl *c, struct err *e)
 		return 0;
 	if (store_feed_sync(c->store, &seq, e) < 0)
 		return -1;
+	if (c->feed_epoch != store_feed_epoch(c->store)) {
+		/* reconnected: the position may be void (store.h store_feed_epoch); start over
+		 * from the position just read, as lifecycle_ctl_load does */
+		if (lifecycle_ctl_reload(c, e) < 0 ||
+		    (c->asns != NULL && asn_reg_follow(c->asns, e) < 0))
+			return -1;
+		c->feed_seq = seq;
+		c->feed_epoch = store_feed_epoch(c->store);
+		log_info("lifecycle: the store's connection was re-established; public prefixes "
+		    "reloaded");
+		return 0;
+	}
 	if (seq == c->feed_seq)
 		return 0;
 	rc = store_changes_after(c->store, c->feed_seq, lc_feed_change, &f, &last, e);

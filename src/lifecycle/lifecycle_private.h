@@ -49,6 +49,7 @@ struct lifecycle_ctl {
 	unsigned following;                     /* follow operations running */
 	uint64_t adopted_epoch;                 /* lease epoch whose own-site states are in memory */
 	uint64_t feed_seq;                      /* change feed read up to (lifecycle_ctl_follow) */
+	uint64_t feed_epoch;                    /* store_feed_epoch when feed_seq was read */
 };
 
 /* lifecycle_ctl.c */

@@ -46,13 +46,13 @@ store_commit(struct store *st, struct err *e)
 	if (st->depth == 1 && st->batch_failed) {
 		st->ops->rollback(st, NULL);
 		st->depth = 0;
-		st->batch_defer = st->batch_failed = false;
+		st->batch_defer = st->batch_failed = st->release_early = false;
 		return err_set(e, "store-failed", "store: a write of the batch failed; the batch "
 		    "is rolled back as a whole");
 	}
 	rc = st->ops->commit(st, e);
 	if (--st->depth == 0)
-		st->batch_defer = st->batch_failed = false;
+		st->batch_defer = st->batch_failed = st->release_early = false;
 	return rc;
 }
 
@@ -60,6 +60,18 @@ void
 store_batch_defer(struct store *st, bool on)
 {
 	st->batch_defer = on && st->depth > 0;
+}
+
+uint64_t
+store_feed_epoch(const struct store *st)
+{
+	return st->feed_epoch;
+}
+
+void
+store_release_early(struct store *st)
+{
+	st->release_early = st->depth > 0;
 }
 
 bool
@@ -90,7 +102,7 @@ store_rollback(struct store *st, struct err *e)
 		return err_set(e, "store-failed", "store: rollback without a transaction");
 	rc = st->ops->rollback(st, e);
 	if (--st->depth == 0)
-		st->batch_defer = st->batch_failed = false;
+		st->batch_defer = st->batch_failed = st->release_early = false;
 	return rc;
 }
 

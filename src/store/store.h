@@ -225,6 +225,8 @@ struct store {
 	bool batch_defer;           /* store_batch_defer: inner levels need no answer */
 	bool batch_failed;          /* store_batch_fail: the outer COMMIT rolls back */
 	bool batch_refused;         /* store_batch_refused: see there; reset by the outer BEGIN */
+	bool release_early;         /* store_release_early: until the outer level closes */
+	uint64_t feed_epoch;        /* store_feed_epoch */
 	bool doc_sited;             /* inside store_doc_put_sited */
 	/* the keyed chain (store_audit_key, store_audit.c); zero: unkeyed, nothing published */
 	const struct audit_key *audit_key;  /* the links are HMACs with it; not owned */
@@ -277,6 +279,23 @@ void store_batch_fail(struct store *st);
  * connection is fine, so nothing of the batch was committed and it may be run again. False
  * when the failure was the connection's or the COMMIT's own (the outcome may be unknown). */
 bool store_batch_refused(const struct store *st);
+/*
+ * store_release_early(st), inside an outer transaction: its locks may be released before its
+ * COMMIT is durable; store_commit still returns only once it is. PostgreSQL commits the
+ * transaction asynchronously (synchronous_commit off for it alone: the commit record is
+ * written, the locks released, the WAL not yet flushed) and, in the same round trip, runs a
+ * second transaction of one logical WAL message whose ordinary, synchronous commit flushes
+ * the log past the first one (and waits for synchronous standbys, if any). So the next
+ * instance waiting for the writers' lock starts one flush sooner; the flushes of several
+ * instances' batches overlap and share fsyncs. The price: other instances can read the
+ * transaction up to one flush before it is durable, and if the server crashes in that
+ * window it is lost, never acknowledged; anything another instance decided from it and
+ * committed lies after it in the log and is lost with it. For callers whose transaction has
+ * no effect outside the store but the answers sent after store_commit (the API's batches of
+ * ipam requests, api.c); the lifecycle's batches, whose desires other sites act on at their
+ * routers, never use it. SQLite ignores it. Ends by itself when the outer level closes.
+ */
+void store_release_early(struct store *st);
 
 int store_scope_put(struct store *st, const struct store_scope *r, struct err *e);
 int store_pool_put(struct store *st, const struct store_pool *r, struct err *e);
@@ -425,6 +444,16 @@ int store_feed_sync_from(struct store *st, uint64_t after, uint64_t *seq, struct
 int store_changes_after(struct store *st, uint64_t after, store_change_cb cb, void *arg,
     uint64_t *last, struct err *e);
 bool store_has_feed(const struct store *st);
+/*
+ * How many times the backend's connection was established again after it was lost (0 on
+ * SQLite). A change feed position read in an earlier epoch may be void: a server that
+ * crashed lost whatever it had not flushed yet (another instance's commit that released its
+ * lock before its flush, store_release_early, may have been read by then) and numbers its
+ * next changes with the same sequence numbers. So a follower keeps the epoch of its position
+ * and, when it changed, starts over from the store (ipam_follow, lifecycle_ctl_follow),
+ * as at start.
+ */
+uint64_t store_feed_epoch(const struct store *st);
 int store_listen_fd(struct store *st);
 int store_notified(struct store *st);
 double store_notify_due(struct store *st);

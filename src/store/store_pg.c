@@ -11,8 +11,12 @@
  * memory (ipam is a cache of the store) can break them:
  *
  *   constraint                          invariant it holds
- *   allocations_no_overlap              two allocations in one pool never share an address:
- *     EXCLUDE USING gist (pool_id WITH =, cidr inet_ops WITH &&)   (needs btree_gist for =)
+ *   allocations_no_overlap_v4           two IPv4 allocations in one pool never share an
+ *     EXCLUDE USING spgist (prefixd_alloc_key4(pool_id, cidr) WITH &&)   address
+ *     WHERE (family(cidr) = 4)
+ *   allocations_no_overlap_v6           two IPv6 allocations in one pool never share an
+ *     EXCLUDE USING gist (pool_id WITH =, cidr inet_ops WITH &&)   address (btree_gist for =)
+ *     WHERE (family(cidr) = 6)
  *   provisions_top_level_no_overlap     top-level CIDRs (provisions not carved from a parent
  *     EXCLUDE USING gist (scope_id WITH =, cidr inet_ops WITH &&)  pool's allocation) in one
  *     WHERE (alloc_id IS NULL)                                     scope never overlap
@@ -20,6 +24,19 @@
  *     UNIQUE (pool_id, token) WHERE token IS NOT NULL
  *   provisions_pool_cidr, primary keys, names UNIQUE               as in the SQLite backend
  *   audit_head: one row (CHECK one)     one audit chain: the head every append moves
+ *
+ * Allocations of the two families cannot overlap, so one constraint per family is the whole
+ * invariant. IPv6 keeps the gist form issue 16 named; IPv4 (migration 5) uses one SP-GiST
+ * column instead, since SP-GiST takes one column only: prefixd_alloc_key4 writes the pool id
+ * into the top 64 bits of an IPv6 prefix and the IPv4 CIDR into the low 32, masked at 96 +
+ * its length, so two keys overlap exactly when the pool is the same and the CIDRs overlap
+ * (any bigint pool id). Why: the gist check was the largest cost inside the writers' lock.
+ * A gist index of inet keeps a common prefix per page, and pages of densely allocated,
+ * consecutive CIDRs straddle bit boundaries, so one overlap probe reads ~20 pages; measured
+ * (one pool, 60,000 /32s): 100-110 us per insert with the gist constraint, 10 with the
+ * SP-GiST (radix tree) one, 1.6 with none; in the 3-instance benchmark the INSERT went from
+ * 84 us of server time to ~10 (tests/bench/bench_pg.sh). IPv6 allocations cannot use the
+ * same key (a pool id and 128 bits do not fit in one address).
  *
  * A violation reaches the caller as the store's error code, never as a 500: SQLSTATE 23P01
  * (exclusion) is "overlap", 23505 on allocations_token is "token-conflict", any other unique
@@ -53,21 +70,29 @@
  * each request's SAVEPOINT, writes and RELEASE go in one pipeline (store_pg_pipe.c) and a
  * refusal reaches the one request. Measured (tests/bench/bench_pg_trips.sh, 16 clients, 1
  * instance): 4.47 round trips per allocation with a statement at a time, 1.49 with a pipeline
- * per request, 0.38 deferred. Throughput (tests/bench/bench_pg.sh BUILD 300, 16 clients, one
- * pool, fsync on): see the README; with 3 instances about 4,000/s on this 2-CPU machine,
- * short of issue 16's 5,000. What is left is the lock's hand-over: while one instance holds
- * it, the next waits for the holder's COMMIT (server work and fsync) and then for one round
- * trip (lock and feed) before it can send its own batch; several instances buy
- * availability and one plan, not write throughput. Reads take no lock.
+ * per request, 0.38 deferred. With several instances busy the lock passes from batch to
+ * batch, so its hold time bounds their throughput. Two things keep it short: the overlap
+ * check of IPv4 allocations is an SP-GiST probe (migration 5, above), and an API batch of
+ * allocations and releases releases the lock before its COMMIT is flushed
+ * (store_release_early, store.h): "SET LOCAL synchronous_commit TO off" goes before its
+ * COMMIT and, in the same pipeline after it, a transaction of one logical WAL message whose
+ * synchronous commit flushes the log past it; the caller answers after that. Other instances
+ * may so read a commit one flush before it is durable, and a server that crashes then loses
+ * it and numbers its next changes the same: on every reconnect (every crash cuts every
+ * connection) the store starts a new feed epoch, whose followers start over
+ * (store_feed_epoch), and forgets its own last numbers (store_pg_own).
+ * Throughput (tests/bench/bench_pg.sh BUILD 300, 16 clients, one pool, fsync on, 2 CPUs):
+ * 3 instances about 3,400-4,000 alloc/s before these two, 5,300-5,900 after (the README).
+ * Reads take no lock.
  *
  * Transactions nest as store.h says: BEGIN at depth 0, SAVEPOINT sN inside. PostgreSQL
  * answers a COMMIT of a transaction that already failed with "ROLLBACK" and no error; that
  * is reported as a failed commit, so the caller undoes the batch (as with SQLite).
  *
  * Schema: an ordered array of migrations (4: documents compress with lz4, not pglz, where
- * the server has it); schema_version holds how many ran. All pending
- * migrations run in one transaction under an advisory lock, so instances starting together
- * migrate once; a schema newer than this binary is refused. Parameters and results are text.
+ * the server has it; 5: IPv4 allocations' overlap check on SP-GiST, above); schema_version
+ * holds how many ran. All pending migrations run in one transaction under an advisory lock,
+ * so instances starting together migrate once; a schema newer than this binary is refused. Parameters and results are text.
  *
  * Connection loss: a statement fails "store-failed"; the next statement outside a
  * transaction reconnects (store_pg_ready), at most once per backoff period (0.1 s doubling
@@ -133,6 +158,21 @@ static const char *const store_pg_migrations[] = {
 	 * (tests/bench/bench_sites.sh). A server built without lz4 keeps pglz. */
 	("DO $$ BEGIN ALTER TABLE docs ALTER COLUMN doc SET COMPRESSION lz4;"
 	" EXCEPTION WHEN feature_not_supported THEN NULL; END $$"),
+	/* 5: IPv4 allocations' overlap check on SP-GiST (the header: allocations_no_overlap_v4).
+	 * The key puts the pool id in the top 64 bits of an IPv6 prefix and the IPv4 CIDR in
+	 * the low 32, with a mask of 96 + the CIDR's: two keys overlap exactly when the pool is
+	 * the same and the CIDRs overlap. The function has a standard SQL body, bound at
+	 * creation (no search_path lookup when the index is used). */
+	("CREATE FUNCTION prefixd_alloc_key4(pool bigint, c cidr) RETURNS inet"
+	"  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE"
+	"  RETURN set_masklen((to_hex(pool >> 48 & 65535) || ':' || to_hex(pool >> 32 & 65535)"
+	"    || ':' || to_hex(pool >> 16 & 65535) || ':' || to_hex(pool & 65535) || '::')::inet"
+	"    + (c - '0.0.0.0'::inet), 96 + masklen(c));"
+	"ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap,"
+	"  ADD CONSTRAINT allocations_no_overlap_v4 EXCLUDE USING spgist"
+	"    (prefixd_alloc_key4(pool_id, cidr) WITH &&) WHERE (family(cidr) = 4),"
+	"  ADD CONSTRAINT allocations_no_overlap_v6 EXCLUDE USING gist"
+	"    (pool_id WITH =, cidr inet_ops WITH &&) WHERE (family(cidr) = 6);"),
 };
 #define STORE_PG_NMIGRATIONS \
 	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
@@ -334,12 +374,18 @@ store_pg_prepare(struct store_pg *s, struct err *e)
 	return 0;
 }
 
+bool
+store_pg_usable(const struct store_pg *s)
+{
+	return PQstatus(s->conn) == CONNECTION_OK && PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF;
+}
+
 int
 store_pg_ready(struct store_pg *s, struct err *e)
 {
 	double now;
 
-	if (PQstatus(s->conn) == CONNECTION_OK)
+	if (store_pg_usable(s))
 		return 0;
 	if (s->base.depth > 0)
 		return err_set(e, "store-failed", "store %s: the connection was lost", s->name);
@@ -347,9 +393,15 @@ store_pg_ready(struct store_pg *s, struct err *e)
 	if (now < s->retry_at)
 		return err_set(e, "store-failed", "store %s: the connection was lost; reconnecting "
 		    "in %.1f s", s->name, s->retry_at - now);
-	PQreset(s->conn);
-	if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)   /* lost in the middle of a flush */
-		PQexitPipelineMode(s->conn);
+	if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
+		/* broken in the middle of a pipeline (store_pg_usable): a new connection, since
+		 * a reset one may keep the pipeline's uncollected results */
+		PQfinish(s->conn);
+		if ((s->conn = PQconnectdb(s->dsn)) == NULL)
+			fatal("store: out of memory");
+	} else {
+		PQreset(s->conn);
+	}
 	if (PQstatus(s->conn) != CONNECTION_OK || store_pg_prepare(s, e) != 0) {
 		s->backoff = s->backoff == 0 ? 0.1 : (s->backoff * 2 > 5 ? 5 : s->backoff * 2);
 		s->retry_at = store_pg_now() + s->backoff;
@@ -358,6 +410,11 @@ store_pg_ready(struct store_pg *s, struct err *e)
 		return -1;
 	}
 	log_info("store %s: reconnected", s->name);
+	/* feed positions read before may be void (store.h store_feed_epoch), and so may the
+	 * numbers of this instance's own last commits: the server may number others' next
+	 * changes with them */
+	s->base.feed_epoch++;
+	s->nown = 0;
 	s->backoff = 0;
 	s->head.valid = false;
 	return 0;
@@ -465,7 +522,7 @@ store_pg_begin(struct store *st, struct err *e)
 			return 0;
 		/* A connection cut while idle shows only now; nothing was done yet, so reconnect
 		 * (store_pg_ready, with its backoff) and begin once more. */
-		if (PQstatus(s->conn) == CONNECTION_OK || store_pg_ready(s, e) != 0)
+		if (store_pg_usable(s) || store_pg_ready(s, e) != 0)
 			return -1;
 		return store_pg_exec(s, "BEGIN", e);
 	}
@@ -489,7 +546,12 @@ store_pg_commit_outer(struct store_pg *s, struct err *e)
 	    store_pg_head_flush(s, e) != 0)
 		goto fail;
 	h = s->head;
+	if (s->base.release_early)      /* store.h: the lock goes before the flush */
+		store_pg_put_sql(s, 1, "SET LOCAL synchronous_commit TO off", false);
 	store_pg_put_commit(s);
+	if (s->base.release_early)      /* flushes the log past the COMMIT above */
+		store_pg_put_sql(s, 1, "SELECT pg_logical_emit_message(true, 'prefixd', '')",
+		    false);
 	if (store_pg_flush_commit(s, &rolled_back, &done, e) != 0)
 		goto fail;
 	s->head.valid = false;

@@ -494,5 +494,5 @@ store_pg_notify_send(struct store *st, struct err *e)
 bool
 store_pg_online(struct store *st)
 {
-	return PQstatus(store_pg(st)->conn) == CONNECTION_OK;
+	return store_pg_usable(store_pg(st));
 }

@@ -207,11 +207,11 @@ store_pg_flush_commit(struct store_pg *s, bool *rolled_back, bool *done, struct 
 	if ((bad != NULL || *rolled_back) && s->base.batch_defer) {
 		/* a deferred batch: the transaction has failed, whoever asked for this flush */
 		s->base.batch_failed = true;
-		s->base.batch_refused = PQstatus(s->conn) == CONNECTION_OK;
+		s->base.batch_refused = store_pg_usable(s);
 	}
 	if (bad != NULL)
 		return store_pg_fail(s, bad, e, "insert");
-	if (PQstatus(s->conn) != CONNECTION_OK)
+	if (!store_pg_usable(s))
 		return store_pg_fail(s, NULL, e, "pipeline");
 	if (*rolled_back)
 		return err_set(e, "store-failed", "store %s: commit: the transaction had failed "

@@ -148,6 +148,10 @@ int store_pg_do(struct store_pg *s, int q, const struct store_pg_args *a, struct
 int store_pg_exec(struct store_pg *s, const char *sql, struct err *e);
 /* Before a statement outside a transaction: reconnects a lost connection (with backoff). */
 int store_pg_ready(struct store_pg *s, struct err *e);
+/* The connection is up and can take a statement: libpq says so, and it is not stuck in
+ * pipeline mode (a connection that broke in the middle of a pipeline can keep
+ * CONNECTION_OK with results nobody can collect; store_pg_ready then reconnects). */
+bool store_pg_usable(const struct store_pg *s);
 int64_t store_pg_int(const PGresult *r, int row, int col);
 const char *store_pg_text(const PGresult *r, int row, int col);     /* NULL when NULL */
 int store_pg_cidr(const PGresult *r, int row, int col, struct cidr *c, struct err *e);

@@ -36,8 +36,8 @@ trap rel_cleanup EXIT
 check_store() {
 	local db
 	db=$(pd_db) || pd_fail "no store file"
-	python3 - "$db" "$logs" <<'PY' || pd_fail "store check failed (see above)"
-import glob, ipaddress, sqlite3, sys
+	python3 - "$db" > "$PD_DIR/stored.tsv" <<'PY' || pd_fail "store check failed (see above)"
+import ipaddress, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 ic = db.execute("PRAGMA integrity_check").fetchall()
 assert ic == [("ok",)], "integrity_check: %r" % (ic,)
@@ -46,49 +46,14 @@ rows = db.execute("SELECT a.id, a.family, a.start, a.len, a.token FROM allocatio
 def net(fam, start, length):   # start: 16 bytes, an IPv4 address in the first 4
     addr = ipaddress.ip_address(bytes(start[:4]) if fam == 4 else bytes(start))
     return ipaddress.ip_network("%s/%d" % (addr, length))
-stored = {}
-tokens = {}
-for id_, fam, start, length, token in rows:
-    stored[id_] = str(net(fam, start, length))
-    if token is not None:
-        assert token not in tokens, "token %s maps to allocations %s and %s" % (token, tokens[token], id_)
-        tokens[token] = id_
-nets = sorted(ipaddress.ip_network(c) for c in stored.values())
+nets = sorted(net(*r[1:4]) for r in rows)
 for a, b in zip(nets, nets[1:]):
     assert not a.overlaps(b), "allocations overlap: %s %s" % (a, b)
-acked, released, acked_tok, inflight = {}, set(), {}, set()
-for f in glob.glob(sys.argv[2] + "/client-*.log"):
-    last = None
-    for line in open(f):
-        w = line.split()
-        if not w:
-            continue
-        if w[0] == "A":
-            tok, id_, cidr = w[1], int(w[2]), w[3]
-            assert acked_tok.get(tok, id_) == id_, "token %s acknowledged as %s and %s" % (tok, acked_tok[tok], id_)
-            acked_tok[tok] = id_
-            acked[id_] = (tok, cidr)
-            last = None
-        elif w[0] == "r":
-            last = int(w[1])
-        elif w[0] == "R":
-            released.add(int(w[1]))
-            last = None
-        else:
-            raise AssertionError("client error: " + line.strip())
-    # A client whose last record is "r ID" is releasing ID right now: that release may be
-    # committed without its answer having arrived yet.
-    if last is not None:
-        inflight.add(last)
-gone = released | inflight
-lost = [i for i in acked if i not in gone and stored.get(i) != acked[i][1]]
-assert not lost, "acknowledged allocations lost or changed: %r" % [(i, acked[i]) for i in lost[:10]]
-back = [i for i in released if i in stored]
-assert not back, "released allocations came back: %r" % back[:10]
-wrong = [t for t, i in acked_tok.items() if i not in gone and tokens.get(t) != i]
-assert not wrong, "tokens not mapped to their acknowledged allocation: %r" % wrong[:10]
-print("acked=%d released=%d stored=%d" % (len(acked), len(released), len(stored)))
+for id_, fam, start, length, token in rows:     # "id cidr token|-" for acks_check.py
+    print(id_, net(fam, start, length), token if token is not None else "-")
 PY
+	python3 "$PREFIXD_SOURCE_DIR/tests/integration/lib/acks_check.py" "$PD_DIR/stored.tsv" \
+		"$logs" || pd_fail "store check failed (see above)"
 }
 
 "$clients_bin" "$PD_SOCK" crash 16 "$logs" "$stop" > "$PD_DIR/clients.out" &

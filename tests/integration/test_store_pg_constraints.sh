@@ -2,7 +2,9 @@
 # The database holds the address plan's invariants without prefixd's help (issue 16, "must be
 # true" 3), on a throw-away PostgreSQL 15 cluster (lib/pg.sh):
 #   - psql inserting an allocation that overlaps a stored one in the same pool is refused by
-#     allocations_no_overlap (SQLSTATE 23P01); the same CIDR in another pool is accepted;
+#     allocations_no_overlap_v4 / _v6 (SQLSTATE 23P01), for IPv4 (an SP-GiST key) and IPv6
+#     (gist); the same CIDR in another pool is accepted, and so is an IPv6 CIDR that maps the
+#     addresses of an IPv4 one;
 #   - psql inserting a second allocation with a stored token in the same pool is refused by
 #     allocations_token (23505);
 #   - psql provisioning a top-level CIDR that overlaps another top-level CIDR of the scope is
@@ -42,6 +44,17 @@ pg_psql "$(ins_alloc 902 "$q" 10.0.1.0/24 NULL)" >/dev/null ||
 	pd_fail "the same CIDR in another pool was refused"
 pg_psql "DELETE FROM allocations WHERE id = 902" >/dev/null
 pd_ok "psql: an overlapping allocation in one pool is refused (allocations_no_overlap); in another pool it is not"
+# one constraint per family (store_pg.c, migration 5): IPv6 keeps the gist form; an IPv4 and
+# an IPv6 allocation never overlap, not even ::ffff:10.0.1.0/120 (IPv4-mapped) and 10.0.1.0/24
+pg_psql "$(ins_alloc 910 "$p" 2001:db8::/48 NULL)" >/dev/null || pd_fail "an IPv6 allocation was refused"
+refused allocations_no_overlap_v6 "$(ins_alloc 911 "$p" 2001:db8:0:1::/64 NULL)"
+refused allocations_no_overlap_v6 "$(ins_alloc 912 "$p" 2001:d00::/24 NULL)"
+refused allocations_no_overlap_v4 "$(ins_alloc 913 "$p" 10.0.1.7/32 NULL)"
+refused allocations_no_overlap_v4 "$(ins_alloc 914 "$p" 0.0.0.0/0 NULL)"
+pg_psql "$(ins_alloc 915 "$p" ::ffff:10.0.1.0/120 NULL)" >/dev/null ||
+	pd_fail "an IPv6 allocation was refused for an IPv4 one"
+pg_psql "DELETE FROM allocations WHERE id IN (910, 915)" >/dev/null
+pd_ok "psql: per family: IPv6 overlaps refused (allocations_no_overlap_v6), IPv4 ones too (allocations_no_overlap_v4, /32 and /0), an IPv4-mapped IPv6 CIDR is not an IPv4 one"
 
 refused allocations_token "$(ins_alloc 903 "$p" 10.0.9.0/24 "'t1'")"
 pd_ok "psql: a second allocation with token t1 in the pool is refused (allocations_token)"
@@ -136,3 +149,24 @@ n=$(sed -n 's/.*a batch of \([0-9]*\) requests was refused.*/\1/p' <<<"$line")
 	pd_fail "overlapping allocations stored"
 pd_ok "a batch with one refused request: that one 409 overlap, the other 11 allocated and stored"
 pd_ok "prefixd's own overlapping insert is refused by the database: 409 overlap / token-conflict, store unchanged"
+
+# An upgrade from schema 4 (one gist constraint for both families) to 5: the store is put back
+# to schema 4 by hand, with its allocations; at the next start migration 5 replaces the
+# constraint, every allocation is still there, and the new constraints refuse overlaps.
+pd_stop
+pg_psql "ALTER TABLE allocations DROP CONSTRAINT allocations_no_overlap_v4,
+	DROP CONSTRAINT allocations_no_overlap_v6,
+	ADD CONSTRAINT allocations_no_overlap EXCLUDE USING gist (pool_id WITH =, cidr inet_ops WITH &&);
+	DROP FUNCTION prefixd_alloc_key4(bigint, cidr);
+	DELETE FROM schema_version WHERE version = 5" >/dev/null
+before=$(pg_psql "SELECT id, cidr FROM allocations ORDER BY id")
+pd_start
+[ "$(pg_psql "SELECT max(version) FROM schema_version")" = 5 ] || pd_fail "migration 5 did not run"
+[ "$(pg_psql "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint
+	WHERE conrelid = 'allocations'::regclass AND contype = 'x'")" = \
+	allocations_no_overlap_v4,allocations_no_overlap_v6 ] || pd_fail "the constraints after migration 5"
+[ "$before" = "$(pg_psql "SELECT id, cidr FROM allocations ORDER BY id")" ] ||
+	pd_fail "migration 5 changed the allocations"
+refused allocations_no_overlap_v4 "$(ins_alloc 920 "$p" 10.0.1.0/25 NULL)"
+pd_expect 409 overlap POST /v1/pools/p/allocations '{"cidr":"10.0.1.0/26"}' >/dev/null
+pd_ok "schema 4 -> 5: the allocations kept ($(wc -l <<<"$before")), the per-family constraints in place and refusing"

@@ -5,6 +5,7 @@
 #   pg_setup                  # temp cluster, stopped and removed when the shell exits
 #   pg_start DIR              # the same inside DIR (which the caller removes); pg_stop stops it
 #   pg_psql [-d DB] SQL       # runs SQL as the superuser, prints unaligned tuples, fails loudly
+#   pg_crash                  # the server crashes (immediate shutdown) and starts again
 # With lib/prefixd.sh, do not call pg_setup: export PREFIXD_TEST_STORE=postgresql before
 # pd_setup, which starts the cluster in $PD_DIR/pg and stops it after prefixd (pd_setup's
 # `trap pd_cleanup EXIT` would replace the exit hook pg_setup registered).
@@ -58,10 +59,7 @@ pg_start() {
 	pg_run "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale \
 		--no-sync >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; echo "FAIL: initdb" >&2; exit 1; }
-	pg_run "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$PG_LOG" -w -t 30 \
-		-o "-c listen_addresses='' -k $PG_SOCKDIR -c fsync=${PG_FSYNC:-on} -c max_connections=100" \
-		start >/dev/null ||
-		{ cat "$PG_LOG" >&2; echo "FAIL: pg_ctl start" >&2; exit 1; }
+	pg_server_start
 	PG_DSN="host=$PG_SOCKDIR user=postgres dbname=prefixd"
 	# A test that replaces the EXIT hook (its own `trap ... EXIT`) or dies by SIGKILL would
 	# leave the server running: a watchdog stops it once the test's shell is gone.
@@ -73,6 +71,23 @@ pg_start() {
 		rm -rf "$dir"
 	) </dev/null >/dev/null 2>&1 &
 	pg_psql -d postgres "CREATE DATABASE prefixd" >/dev/null
+}
+
+# pg_server_start: starts the server of the cluster in $PG_DIR (made by pg_start) again.
+pg_server_start() {
+	pg_run "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 30 \
+		-o "-c listen_addresses='' -k $PG_SOCKDIR -c fsync=${PG_FSYNC:-on} -c max_connections=100" \
+		start >/dev/null ||
+		{ cat "$PG_LOG" >&2; echo "FAIL: pg_ctl start" >&2; exit 1; }
+}
+
+# pg_crash: the server crashes (immediate shutdown: every process quits at once, no
+# checkpoint, and the WAL in shared memory that was not yet written out is lost, as in a
+# crash) and is started again; it recovers from its log before it answers.
+pg_crash() {
+	pg_run "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -w -t 20 -m immediate stop >/dev/null ||
+		{ echo "FAIL: pg_ctl stop -m immediate" >&2; exit 1; }
+	pg_server_start
 }
 
 # pg_stop: stops the server (fast shutdown; immediate if that does not finish in time).

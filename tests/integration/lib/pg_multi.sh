@@ -7,6 +7,8 @@
 #   pd_setup; pgm_init              # the cluster (lib/pg.sh via pd_setup) and the exit hook
 #   pgm_start 1; pgm_start 2        # instance N: $PD_DIR/iN/{prefixd.conf,prefixd.sock,log}
 #   pgm_curl 2 GET /v1/allocations  # like pd_curl, against instance N (sets PD_STATUS)
+#   pgm_list_all 2 POOL             # "id cidr" of every allocation of POOL instance 2 lists
+#   pgm_crash_verdict POOL LOGDIR 3 # a crash test's checks against its clients' records
 #   pgm_kill 1; pgm_start 1         # SIGKILL, restart (same state dir, same database)
 # Every instance is SIGKILLed on exit, before pd_cleanup stops the cluster. PGM_EXTRA (INI
 # text) is appended to each instance's config.
@@ -20,6 +22,7 @@ pgm_init() {
 
 pgm_cleanup() {
 	local rc=$? p
+	set +e          # an exit hook: under errexit, (exit "$rc") below would end it early
 	for p in "${PGM_PID[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	(exit "$rc")
 	pd_cleanup
@@ -62,6 +65,47 @@ pgm_curl() {
 	local n=$1
 	shift
 	PD_CURL_SOCK=$(pgm_sock "$n") pd_curl "$@"
+}
+
+# pgm_list_all N POOL: "id cidr" of every allocation of POOL instance N lists, page by page
+# (next_cursor); fails when an answer is not a list.
+pgm_list_all() {
+	local out cur=
+	while :; do
+		out=$(pgm_curl "$1" GET "/v1/allocations?pool=$2&limit=1000${cur:+&cursor=$cur}") ||
+			return 1
+		jq -e '.allocations' <<<"$out" >/dev/null || return 1
+		jq -r '.allocations[] | "\(.id) \(.cidr)"' <<<"$out"
+		cur=$(jq -r '.next_cursor // empty' <<<"$out")
+		[ -n "$cur" ] || return 0
+	done
+}
+
+# pgm_crash_verdict POOL LOGDIR N: after a crash test whose clients (tests/tools/
+# rel_crash_clients) wrote LOGDIR: every acknowledged allocation of POOL is stored and every
+# acknowledged release stays released (lib/acks_check.py); instances 1..N each list exactly
+# the stored allocations (they follow the feed; waits up to PD_TIMEOUT); `audit verify` passes.
+pgm_crash_verdict() {
+	local pool=$1 logs=$2 count=$3 n verify
+	pg_psql "COPY (SELECT a.id, a.cidr, coalesce(a.token, '-') FROM allocations a JOIN pools p
+		ON p.id = a.pool_id WHERE p.name = '$pool' ORDER BY a.id) TO STDOUT" > "$PD_DIR/stored.tsv"
+	python3 "$PREFIXD_SOURCE_DIR/tests/integration/lib/acks_check.py" "$PD_DIR/stored.tsv" \
+		"$logs" > "$PD_DIR/check.out" || pd_fail "store check failed: $(cat "$PD_DIR/check.out")"
+	pd_ok "every acknowledged allocation stored, every acknowledged release released: $(cat "$PD_DIR/check.out")"
+	cut -f1,2 "$PD_DIR/stored.tsv" | tr '\t' ' ' > "$PD_DIR/want.txt"
+	for ((n = 1; n <= count; n++)); do
+		pd_wait_for pgm_lists_stored "$n" "$pool" ||
+			pd_fail "instance $n lists something else: $(diff "$PD_DIR/list.$n" "$PD_DIR/want.txt" | head -5)
+$(grep -E 'reconnect|reload|lost|error' "$(pgm_log "$n")" | tail -n 15)"
+	done
+	pd_ok "each of the $count instances lists exactly the $(wc -l < "$PD_DIR/want.txt") stored allocations"
+	verify=$("$PCTL_BIN" -s "$(pgm_sock 1)" --json audit verify) || pd_fail "audit verify: $verify"
+	jq -e .ok <<<"$verify" >/dev/null || pd_fail "audit verify: $verify"
+	pd_ok "audit verify: $(jq -c . <<<"$verify")"
+}
+pgm_lists_stored() {
+	pgm_list_all "$1" "$2" | sort -n > "$PD_DIR/list.$1"
+	cmp -s "$PD_DIR/list.$1" "$PD_DIR/want.txt"
 }
 
 # pgm_req N METHOD PATH [BODY]: sets BODY and PD_STATUS in this shell (safe in parallel
