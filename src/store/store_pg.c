@@ -35,8 +35,8 @@
  * consecutive CIDRs straddle bit boundaries, so one overlap probe reads ~20 pages; measured
  * (one pool, 60,000 /32s): 100-110 us per insert with the gist constraint, 10 with the
  * SP-GiST (radix tree) one, 1.6 with none; in the 3-instance benchmark the INSERT went from
- * 84 us of server time to ~10 (tests/bench/bench_pg.sh). IPv6 allocations cannot use the
- * same key (a pool id and 128 bits do not fit in one address).
+ * 84 us of server time to 29 (tests/bench/bench_pg.sh; pg_stat_statements). IPv6
+ * allocations cannot use the same key (a pool id and 128 bits do not fit in one address).
  *
  * A violation reaches the caller as the store's error code, never as a 500: SQLSTATE 23P01
  * (exclusion) is "overlap", 23505 on allocations_token is "token-conflict", any other unique
@@ -81,8 +81,9 @@
  * it and numbers its next changes the same: on every reconnect (every crash cuts every
  * connection) the store starts a new feed epoch, whose followers start over
  * (store_feed_epoch), and forgets its own last numbers (store_pg_own).
- * Throughput (tests/bench/bench_pg.sh BUILD 300, 16 clients, one pool, fsync on, 2 CPUs):
- * 3 instances about 3,400-4,000 alloc/s before these two, 5,300-5,900 after (the README).
+ * Throughput (tests/bench/bench_pg.sh BUILD 300, 16 clients, one pool, fsync on, 2 shared
+ * CPUs, alternating runs): 3 instances 2,900-3,500 alloc/s before these two, 4,400-5,800
+ * after (the README has the runs; the lock wait per batch fell from 2.0 to 0.5 ms).
  * Reads take no lock.
  *
  * Transactions nest as store.h says: BEGIN at depth 0, SAVEPOINT sN inside. PostgreSQL
@@ -92,7 +93,8 @@
  * Schema: an ordered array of migrations (4: documents compress with lz4, not pglz, where
  * the server has it; 5: IPv4 allocations' overlap check on SP-GiST, above); schema_version
  * holds how many ran. All pending migrations run in one transaction under an advisory lock,
- * so instances starting together migrate once; a schema newer than this binary is refused. Parameters and results are text.
+ * so instances starting together migrate once; a schema newer than this binary is refused.
+ * Parameters and results are text.
  *
  * Connection loss: a statement fails "store-failed"; the next statement outside a
  * transaction reconnects (store_pg_ready), at most once per backoff period (0.1 s doubling
